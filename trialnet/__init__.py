@@ -1,0 +1,15 @@
+"""
+trialnet: end-to-end tests of Twisted network code that clean up after
+themselves.
+
+Inherit L{NetworkTestCase}, call C{self.listen()} and C{self.connect()}, and
+every port, connection attempt and connection end is closed, waited for and,
+after a bound, aborted and reported by name.  L{Network} is the same without
+a test case.
+"""
+
+from ._case import NetworkTestCase
+from ._network import Network
+from ._report import TeardownError
+
+__all__ = ["Network", "NetworkTestCase", "TeardownError"]

@@ -1,0 +1,130 @@
+"""
+One client connection attempt, seen through a factory of trialnet's own that
+hands every call on to the application's factory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from twisted.internet.defer import CancelledError, Deferred
+from twisted.internet.error import ConnectError
+from twisted.internet.interfaces import IAddress, IConnector, IProtocol, IProtocolFactory
+from twisted.internet.protocol import ClientFactory
+from twisted.python.failure import Failure
+
+from ._tracking import Connection
+
+
+class ClientAttempt(ClientFactory):
+    """
+    The factory given to the reactor for one C{connect()}.
+
+    The application's factory still gets C{doStart}, C{doStop},
+    C{startedConnecting}, C{clientConnectionFailed} and
+    C{clientConnectionLost} (when it has them) with the real connector, in
+    the reactor's order; its own C{buildProtocol} builds the protocol.
+
+    @ivar deferred: Fires with the protocol after its C{connectionMade} ran,
+        or fails with the reason the attempt failed.
+    @ivar connector: The reactor's connector.
+    @ivar connection: The connection, once a protocol was built.
+    """
+
+    def __init__(
+        self,
+        factory: IProtocolFactory | None,
+        connection: Connection | None,
+        watch: Callable[[IProtocol], Connection],
+        onDone: Callable[[ClientAttempt], None],
+    ) -> None:
+        self._factory = factory
+        self._watch = watch
+        self._onDone = onDone
+        self._failure: Failure | None = None
+        self._cancelled = False
+        self.connection = connection
+        if connection is not None:
+            connection.attempt = self
+        self.connector: IConnector | None = None
+        self.deferred: Deferred[IProtocol] = Deferred(self._cancel)
+
+    def buildProtocol(self, addr: IAddress) -> IProtocol | None:
+        if self.connection is not None:
+            self.connection.watchConnect()
+            return self.connection.protocol
+        assert self._factory is not None
+        protocol = self._factory.buildProtocol(addr)
+        if protocol is None:
+            self._failure = Failure(
+                ConnectError(string="the client factory's buildProtocol returned None")
+            )
+            return None
+        try:
+            self.connection = self._watch(protocol)
+        except (TypeError, ValueError):
+            self._failure = Failure()
+            return None
+        self.connection.attempt = self
+        self.connection.watchConnect()
+        return protocol
+
+    def doStart(self) -> None:
+        if self._factory is not None:
+            self._factory.doStart()
+
+    def doStop(self) -> None:
+        if self._factory is not None:
+            self._factory.doStop()
+
+    def startedConnecting(self, connector: IConnector) -> None:
+        self._forward("startedConnecting", connector)
+
+    def clientConnectionFailed(self, connector: IConnector, reason: Failure) -> None:
+        try:
+            self._forward("clientConnectionFailed", connector, reason)
+        finally:
+            self._fail(reason)
+
+    def clientConnectionLost(self, connector: IConnector, reason: Failure) -> None:
+        try:
+            self._forward("clientConnectionLost", connector, reason)
+        finally:
+            self._fail(reason)
+
+    def made(self) -> None:
+        """
+        The protocol's C{connectionMade} ran: the attempt succeeded.
+        """
+        self._onDone(self)
+        assert self.connection is not None
+        self.deferred.callback(self.connection.protocol)
+
+    def cancelAtTeardown(self) -> None:
+        """
+        Stop the attempt; the teardown owns its outcome, so a test that never
+        waited for it is not failed later by an unhandled error.
+        """
+        self.deferred.addErrback(lambda failure: failure.trap(CancelledError))
+        self.deferred.cancel()
+
+    def _forward(self, name: str, *args: Any) -> None:
+        method = getattr(self._factory, name, None)
+        if method is not None:
+            method(*args)
+
+    def _fail(self, reason: Failure) -> None:
+        if self.deferred.called:
+            return
+        self._onDone(self)
+        if not self._cancelled:
+            self.deferred.errback(self._failure or reason)
+
+    def _cancel(self, deferred: Deferred[IProtocol]) -> None:
+        self._cancelled = True
+        connector = self.connector
+        if connector is not None and getattr(connector, "state", None) == "connecting":
+            connector.stopConnecting()
+        else:
+            self._onDone(self)

@@ -1,0 +1,123 @@
+"""
+The leftover report: where each tracked thing was opened, and the error that
+names whatever would not close.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+_PACKAGE_DIRECTORY = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+@dataclass(frozen=True)
+class Origin:
+    """
+    The line of user code that opened or adopted a tracked thing.
+
+    @ivar filename: The source file of that line.
+    @ivar lineno: Its line number.
+    """
+
+    filename: str
+    lineno: int
+
+    def __str__(self) -> str:
+        return f"{self.filename}:{self.lineno}"
+
+
+def callerOrigin() -> Origin:
+    """
+    Find the innermost frame outside trialnet, looking at one frame at a time
+    rather than capturing a whole stack: this runs for every port and
+    connection.
+
+    @return: The file and line of the first caller outside this package.
+    """
+    frame = sys._getframe(1)
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(
+        _PACKAGE_DIRECTORY
+    ):
+        frame = frame.f_back
+    return Origin(frame.f_code.co_filename, frame.f_lineno)
+
+
+@dataclass(frozen=True)
+class Leftover:
+    """
+    One port or connection that did not close by itself in time.
+
+    Only strings are kept, so a report held by a test result keeps no
+    protocol, transport or factory alive.
+
+    @ivar role: C{"port"}, C{"client"}, C{"server"} or C{"tracked"}.
+    @ivar kind: The qualified class name of the protocol (or of the port).
+    @ivar local: The local address, as text.
+    @ivar peer: The peer address, as text (empty for a port).
+    @ivar origin: Where it was opened.
+    @ivar cause: What kept it open, where known, else an empty string.
+    @ivar action: What the teardown did about it.
+    """
+
+    role: str
+    kind: str
+    local: str
+    peer: str
+    origin: Origin
+    cause: str
+    action: str
+
+    def __str__(self) -> str:
+        ends = self.local if not self.peer else f"{self.local} <-> {self.peer}"
+        text = f"{self.role} {self.kind} {ends}, opened at {self.origin}"
+        if self.cause:
+            text += f"; kept open by {self.cause}"
+        return f"{text}; {self.action}"
+
+
+class TeardownError(Exception):
+    """
+    The teardown of a L{trialnet.Network} had to abort or force-close
+    something, or a port failed to stop.
+
+    Every socket has been closed by the time this is raised; the error only
+    names what did not close in an orderly way.
+
+    @ivar leftovers: One L{Leftover} for each thing that did not close.
+    @ivar waited: Seconds the teardown waited for an orderly close.
+    """
+
+    def __init__(self, leftovers: Sequence[Leftover], waited: float) -> None:
+        self.leftovers = tuple(leftovers)
+        self.waited = waited
+        super().__init__(self._describe())
+
+    def _describe(self) -> str:
+        count = len(self.leftovers)
+        noun = "thing" if count == 1 else "things"
+        lines = [
+            f"trialnet teardown: {count} {noun} did not close in an orderly way "
+            f"(waited {self.waited:.2f}s):"
+        ]
+        lines.extend(f"  - {leftover}" for leftover in self.leftovers)
+        return "\n".join(lines)
+
+
+def describeAddress(address: object) -> str:
+    """
+    Render an address for the report.
+
+    @param address: An L{IAddress} provider, or L{None}.
+    @return: C{host:port} for IP addresses, C{[host]:port} for IPv6, else
+        the address's own text.
+    """
+    host = getattr(address, "host", None)
+    port = getattr(address, "port", None)
+    if host is None or port is None:
+        return "?" if address is None else str(address)
+    if ":" in host:
+        return f"[{host}]:{port}"
+    return f"{host}:{port}"

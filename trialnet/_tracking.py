@@ -1,0 +1,348 @@
+"""
+How trialnet observes what it tracks without wrapping it.
+
+The application keeps its own objects: protocols keep the reactor's real
+transport, ports keep their factory.  trialnet sets a few attributes on the
+instances themselves (a protocol's C{makeConnection} and C{connectionLost}, a
+factory's C{buildProtocol}, a port's C{stopListening} and C{startListening}),
+calls the original from each, and removes them again as soon as they are no
+longer needed, so that nothing the application owns keeps a reference to
+trialnet after the teardown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.internet.interfaces import IAddress, IListeningPort, IProtocol
+from twisted.python.failure import Failure
+from twisted.python.reflect import qual
+
+from ._report import Origin, describeAddress
+
+_MISSING = object()
+
+AddressKey = tuple[str, int]
+
+
+def addressKey(address: IAddress | None) -> AddressKey | None:
+    """
+    Reduce an IP address to what identifies one end of a connection.
+
+    @param address: An L{IPv4Address} or L{IPv6Address} (others give L{None}).
+    @return: C{(host, port)}, or L{None}.
+    """
+    host = getattr(address, "host", None)
+    port = getattr(address, "port", None)
+    if isinstance(host, str) and isinstance(port, int):
+        return (host, port)
+    return None
+
+
+class _InstancePatch:
+    """
+    Attributes set on one object's instance dictionary, each restorable to
+    exactly what was there before.
+    """
+
+    def __init__(self, target: object) -> None:
+        self._target = target
+        self._saved: dict[str, object] = {}
+
+    def set(self, name: str, value: object) -> None:
+        instanceDict = vars(self._target)
+        self._saved.setdefault(name, instanceDict.get(name, _MISSING))
+        instanceDict[name] = value
+
+    def restore(self, name: str) -> None:
+        previous = self._saved.pop(name, _MISSING)
+        instanceDict = vars(self._target)
+        if previous is _MISSING:
+            instanceDict.pop(name, None)
+        else:
+            instanceDict[name] = previous
+
+    def restoreAll(self) -> None:
+        for name in list(self._saved):
+            self.restore(name)
+
+
+def _patchable(thing: object, what: str) -> _InstancePatch:
+    """
+    @raise TypeError: When C{thing} has no instance dictionary (its class
+        defines C{__slots__}), so trialnet cannot observe it.
+    """
+    if not hasattr(thing, "__dict__"):
+        raise TypeError(
+            f"trialnet cannot observe {what} {qual(type(thing))}: its instances "
+            f"have no __dict__ (the class defines __slots__); add '__dict__' to "
+            f"__slots__ or use a class without __slots__"
+        )
+    return _InstancePatch(thing)
+
+
+class Connection:
+    """
+    One tracked connection end: a client, a server, or an adopted protocol.
+
+    @ivar role: C{"client"}, C{"server"} or C{"tracked"}.
+    @ivar origin: The line that opened it (for servers, the C{listen} call).
+    @ivar protocol: The application's protocol; dropped at the teardown.
+    @ivar transport: The reactor's transport while connected, else L{None}.
+    @ivar hostKey: The local C{(host, port)} recorded when it connected.
+    @ivar peerKey: The peer's C{(host, port)} recorded when it connected.
+    @ivar open: Whether C{connectionMade} ran and C{connectionLost} has not.
+    @ivar closed: Whether C{connectionLost} ran.
+    @ivar attempt: The client attempt this end was built for, if any.
+    """
+
+    def __init__(
+        self,
+        role: str,
+        origin: Origin,
+        protocol: IProtocol,
+        onMade: Callable[[Connection], None],
+        onLost: Callable[[Connection], None],
+    ) -> None:
+        self.role = role
+        self.origin = origin
+        self.protocol: IProtocol | None = protocol
+        self.transport: Any = None
+        self.hostKey: AddressKey | None = None
+        self.peerKey: AddressKey | None = None
+        self.hostText = ""
+        self.peerText = ""
+        self.open = False
+        self.closed = False
+        self.attempt: Any = None
+        self._onMade = onMade
+        self._onLost = onLost
+        self._patch = _patchable(protocol, "protocol")
+        if isinstance(getattr(vars(protocol).get("connectionLost"), "__self__", None), Connection):
+            raise ValueError(
+                f"{qual(type(protocol))} instance is already connected through "
+                f"trialnet; a protocol instance serves one connection at a "
+                f"time, so pass a factory to open several"
+            )
+        self._originalMake = protocol.makeConnection
+        self._originalLost = protocol.connectionLost
+
+    @property
+    def kind(self) -> str:
+        """
+        The protocol's qualified class name, for the report.
+        """
+        return qual(type(self.protocol))
+
+    def watchConnect(self) -> None:
+        """
+        Observe both C{makeConnection} and C{connectionLost}, for a protocol
+        that is about to be connected.
+        """
+        self._patch.set("makeConnection", self._makeConnection)
+        self._patch.set("connectionLost", self._connectionLost)
+
+    def adoptConnected(self, transport: Any) -> None:
+        """
+        Observe C{connectionLost} of a protocol that is already connected.
+        """
+        self._patch.set("connectionLost", self._connectionLost)
+        self._recordTransport(transport)
+
+    def detach(self) -> None:
+        """
+        Remove every attribute set on the protocol and forget it.
+        """
+        self._patch.restoreAll()
+        self.protocol = None
+        self.transport = None
+
+    def _recordTransport(self, transport: Any) -> None:
+        self.transport = transport
+        host = transport.getHost()
+        peer = transport.getPeer()
+        self.hostKey = addressKey(host)
+        self.peerKey = addressKey(peer)
+        self.hostText = describeAddress(host)
+        self.peerText = describeAddress(peer)
+        self.open = True
+
+    def _makeConnection(self, transport: Any) -> None:
+        self._patch.restore("makeConnection")
+        self._recordTransport(transport)
+        try:
+            self._originalMake(transport)
+        finally:
+            self._onMade(self)
+
+    def _connectionLost(self, reason: Failure) -> None:
+        self._patch.restore("connectionLost")
+        try:
+            self._originalLost(reason)
+        finally:
+            self.open = False
+            self.closed = True
+            self.transport = None
+            self._onLost(self)
+
+
+class FactoryHook:
+    """
+    Observes every protocol a server factory builds, by setting
+    C{buildProtocol} on the factory instance; the factory itself stays what
+    the port holds.
+
+    @ivar ports: The tracked ports that use this factory.
+    """
+
+    def __init__(
+        self, factory: object, onBuilt: Callable[[FactoryHook, Any], Any]
+    ) -> None:
+        self._patch = _patchable(factory, "factory")
+        self._originalBuild = getattr(factory, "buildProtocol")
+        self._onBuilt = onBuilt
+        self.ports: list[Port] = []
+        self._patch.set("buildProtocol", self._buildProtocol)
+
+    def _buildProtocol(self, addr: IAddress) -> Any:
+        protocol = self._originalBuild(addr)
+        if protocol is None:
+            return None
+        return self._onBuilt(self, protocol)
+
+    def remove(self) -> None:
+        """
+        Restore the factory's own C{buildProtocol}.
+        """
+        self._patch.restoreAll()
+        self.ports.clear()
+
+
+class Port:
+    """
+    A tracked listening port.
+
+    Its C{stopListening} is observed so that the port is stopped exactly
+    once whoever asks first (a second call gets the same outcome instead of
+    a failure or an orphaned Deferred), and its C{startListening} so that a
+    port started again is stopped again at the teardown.
+
+    @ivar port: The port; dropped at the teardown.
+    @ivar listening: Whether the port should be stopped at the teardown.
+    @ivar stopFailure: How stopping failed, if it did.
+    """
+
+    def __init__(self, port: IListeningPort, origin: Origin, listening: bool) -> None:
+        self.port: IListeningPort | None = port
+        self.origin = origin
+        self.listening = listening
+        self.kind = qual(type(port))
+        self.hostKey: AddressKey | None = None
+        self.hostText = ""
+        self._recordAddress()
+        self.stopFailure: Failure | None = None
+        self._stopping: Deferred[None] | None = None
+        self._stopped = False
+        self._waiters: list[Deferred[None]] = []
+        self._patch = _patchable(port, "port")
+        self._originalStop = port.stopListening
+        self._originalStart = getattr(port, "startListening", None)
+        self._patch.set("stopListening", self.stopListening)
+        if self._originalStart is not None:
+            self._patch.set("startListening", self._startListening)
+
+    def stopListening(self) -> Deferred[None]:
+        """
+        Stop the port, once.
+
+        @return: A new L{Deferred} with the outcome of the one real stop.
+        """
+        self._beginStop()
+        return self._whenStopped(keepFailure=True)
+
+    def stop(self) -> Deferred[None]:
+        """
+        Stop the port if it is listening, for the teardown.
+
+        @return: A L{Deferred} that fires when it stopped; it never fails
+            (a failure is kept in L{stopFailure}).
+        """
+        if self.listening:
+            self._beginStop()
+        if self._stopping is None:
+            self._stopped = True
+        return self._whenStopped(keepFailure=False)
+
+    def detach(self) -> None:
+        """
+        Restore the port's own methods and forget it.
+        """
+        self._patch.restoreAll()
+        self.port = None
+
+    def _beginStop(self) -> None:
+        if self._stopping is not None:
+            return
+        self.listening = False
+        self._stopped = False
+        self._stopping = maybeDeferred(self._originalStop)
+        self._stopping.addBoth(self._stopDone)
+
+    @property
+    def stopped(self) -> bool:
+        """
+        Whether the teardown has nothing more to wait for from this port.
+        """
+        return self._stopped
+
+    def forceStopped(self, reactor: Any) -> None:
+        """
+        Release a port whose stop never completed: take it out of the reactor
+        and close its socket.
+        """
+        reactor.removeReader(self.port)
+        handle = getattr(self.port, "socket", None)
+        if handle is not None:
+            handle.close()
+        self._stopDone(None)
+
+    def _recordAddress(self) -> None:
+        try:
+            address = self.port.getHost()  # type: ignore[union-attr]
+        except Exception:
+            # A port adopted with track() after it stopped has no address.
+            return
+        self.hostKey = addressKey(address)
+        self.hostText = describeAddress(address)
+
+    def _stopDone(self, result: object) -> None:
+        self._stopped = True
+        self.stopFailure = result if isinstance(result, Failure) else None
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            waiter.callback(None)
+
+    def _whenStopped(self, keepFailure: bool) -> Deferred[None]:
+        result: Deferred[None] = Deferred()
+        if self._stopped:
+            result.callback(None)
+        else:
+            self._waiters.append(result)
+        if keepFailure:
+            result.addCallback(self._raiseStopFailure)
+        return result
+
+    def _raiseStopFailure(self, ignored: None) -> None:
+        if self.stopFailure is not None:
+            self.stopFailure.raiseException()
+
+    def _startListening(self) -> None:
+        assert self._originalStart is not None
+        self._originalStart()
+        self._recordAddress()
+        self.listening = True
+        self._stopping = None
+        self._stopped = False
+        self.stopFailure = None
