@@ -10,11 +10,29 @@ from typing import Any
 
 from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.error import ConnectError
-from twisted.internet.interfaces import IAddress, IConnector, IProtocol, IProtocolFactory
+from twisted.internet.interfaces import (
+    IAddress,
+    IConnector,
+    IProtocol,
+    IProtocolFactory,
+)
 from twisted.internet.protocol import ClientFactory
 from twisted.python.failure import Failure
 
 from ._tracking import Connection
+
+
+def cancelQuietly(deferred: Deferred[Any]) -> None:
+    """
+    Cancel a L{Deferred} the teardown owns.  Its cancellation is expected, so
+    it is not reported as an unhandled error when nobody was waiting for it.
+    """
+    deferred.addErrback(_ignoreCancellation)
+    deferred.cancel()
+
+
+def _ignoreCancellation(failure: Failure) -> None:
+    failure.trap(CancelledError)
 
 
 class ClientAttempt(ClientFactory):
@@ -50,9 +68,10 @@ class ClientAttempt(ClientFactory):
         self.connector: IConnector | None = None
         self.deferred: Deferred[IProtocol] = Deferred(self._cancel)
 
-    def buildProtocol(self, addr: IAddress) -> IProtocol | None:
+    # The application's protocol provides IProtocol; it need not be one of
+    # Factory's Protocol subclasses.
+    def buildProtocol(self, addr: IAddress) -> IProtocol | None:  # type: ignore[override]
         if self.connection is not None:
-            self.connection.watchConnect()
             return self.connection.protocol
         assert self._factory is not None
         protocol = self._factory.buildProtocol(addr)
@@ -99,15 +118,16 @@ class ClientAttempt(ClientFactory):
         """
         self._onDone(self)
         assert self.connection is not None
-        self.deferred.callback(self.connection.protocol)
+        protocol = self.connection.protocol
+        assert protocol is not None
+        self.deferred.callback(protocol)
 
     def cancelAtTeardown(self) -> None:
         """
         Stop the attempt; the teardown owns its outcome, so a test that never
         waited for it is not failed later by an unhandled error.
         """
-        self.deferred.addErrback(lambda failure: failure.trap(CancelledError))
-        self.deferred.cancel()
+        cancelQuietly(self.deferred)
 
     def _forward(self, name: str, *args: Any) -> None:
         method = getattr(self._factory, name, None)
@@ -118,6 +138,9 @@ class ClientAttempt(ClientFactory):
         if self.deferred.called:
             return
         self._onDone(self)
+        if self.connection is not None:
+            # A protocol instance that never connected is the caller's again.
+            self.connection.detach()
         if not self._cancelled:
             self.deferred.errback(self._failure or reason)
 

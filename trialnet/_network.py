@@ -4,9 +4,10 @@ The core: one test's ports, connections and their teardown.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, TypeVar
 
-from twisted.internet.defer import CancelledError, Deferred, succeed
+from twisted.internet.defer import Deferred, succeed
 from twisted.internet.error import ConnectionAborted
 from twisted.internet.interfaces import (
     IConnector,
@@ -19,7 +20,7 @@ from twisted.internet.interfaces import (
 from twisted.python import log
 from twisted.python.failure import Failure
 
-from ._client import ClientAttempt
+from ._client import ClientAttempt, cancelQuietly
 from ._report import Leftover, Origin, TeardownError, callerOrigin
 from ._targets import (
     checkFactory,
@@ -65,7 +66,7 @@ class Network:
         """
         self.disconnectTimeout = checkPositive(disconnectTimeout, "disconnectTimeout")
         if reactor is None:
-            from twisted.internet import reactor as globalReactor
+            from twisted.internet import reactor as globalReactor  # noqa: N812
 
             reactor = globalReactor
         self._reactor: Any = reactor
@@ -85,6 +86,7 @@ class Network:
         self._startedAt = 0.0
         self._readersAtClose: set[object] = set()
         self._leftovers: list[Leftover] = []
+        self._abortedAt: dict[Connection, int] = {}
         self._timer: IDelayedCall | None = None
 
     # Opening
@@ -161,6 +163,7 @@ class Network:
         connection = None
         if protocol is not None:
             connection = self._newConnection("client", origin, protocol)
+            connection.watchConnect()
 
         def watch(built: IProtocol) -> Connection:
             return self._newConnection("client", origin, built)
@@ -191,11 +194,11 @@ class Network:
         origin = callerOrigin()
         self._checkOpen()
         if IListeningPort.providedBy(thing):
-            self._trackPort(thing, origin)  # type: ignore[arg-type]
+            self._trackPort(thing, origin)
         elif IConnector.providedBy(thing):
-            self._connectors.append((thing, origin))  # type: ignore[arg-type]
+            self._connectors.append((thing, origin))
         elif IProtocol.providedBy(thing):
-            self._trackProtocol(thing, origin, "tracked")  # type: ignore[arg-type]
+            self._trackProtocol(thing, origin, "tracked")
         else:
             raise TypeError(
                 f"track() takes an IListeningPort, an IConnector or a "
@@ -218,8 +221,14 @@ class Network:
             not connected to one of this network's ports.
         """
         connection = self._connections.get(id(client))
-        if connection is None or connection.role != "client" or connection.hostKey is None:
-            raise ValueError(f"{client!r} is not a client connected by this network's connect()")
+        if (
+            connection is None
+            or connection.role != "client"
+            or connection.hostKey is None
+        ):
+            raise ValueError(
+                f"{client!r} is not a client connected by this network's connect()"
+            )
         server = self._serversByPeer.get(connection.hostKey)
         if server is not None and server.protocol is not None:
             return succeed(server.protocol)
@@ -270,7 +279,9 @@ class Network:
         for connection in list(self._open):
             self._loseConnection(connection)
         if not self._checkDone():
-            self._timer = self._reactor.callLater(self.disconnectTimeout, self._abortLeftovers)
+            self._timer = self._reactor.callLater(
+                self.disconnectTimeout, self._abortLeftovers
+            )
 
     def _closeConnectors(self) -> None:
         for connector, origin in self._connectors:
@@ -278,7 +289,9 @@ class Network:
             if state == "connecting":
                 connector.stopConnecting()
             elif state == "connected":
-                protocol = getattr(getattr(connector, "transport", None), "protocol", None)
+                protocol = getattr(
+                    getattr(connector, "transport", None), "protocol", None
+                )
                 if protocol is not None:
                     self._trackProtocol(protocol, origin, "client")
 
@@ -295,7 +308,12 @@ class Network:
     def _checkDone(self) -> bool:
         if self._closed:
             return True
-        if self._closing and not self._open and not self._attempts and not self._pendingPorts:
+        if (
+            self._closing
+            and not self._open
+            and not self._attempts
+            and not self._pendingPorts
+        ):
             self._finish()
             return True
         return False
@@ -304,6 +322,7 @@ class Network:
         waited = self._reactor.seconds() - self._startedAt
         action = f"aborted after {waited:.2f}s"
         for connection in list(self._open):
+            self._abortedAt[connection] = len(self._leftovers)
             self._leftovers.append(self._leftover(connection, action))
             abort = getattr(connection.transport, "abortConnection", None)
             if abort is None:
@@ -312,23 +331,33 @@ class Network:
                 abort()
         for port in self._ports.values():
             if not port.stopped:
-                self._leftovers.append(self._portLeftover(port, f"still listening after {waited:.2f}s"))
+                self._leftovers.append(
+                    self._portLeftover(port, f"still listening after {waited:.2f}s")
+                )
         if not self._checkDone():
             self._timer = self._reactor.callLater(ABORT_GRACE, self._forceClose)
 
     def _forceClose(self) -> None:
         """
-        Release the sockets of whatever ignored even C{abortConnection}.
+        Release the sockets of whatever ignored even C{abortConnection}, and
+        tell their protocols the connection is gone.
         """
         self._timer = None
         for connection in list(self._open):
-            transport = connection.transport
-            for remove in (self._reactor.removeReader, self._reactor.removeWriter):
-                remove(transport)
+            index = self._abortedAt.get(connection)
+            if index is not None:
+                self._leftovers[index] = replace(
+                    self._leftovers[index],
+                    action=self._leftovers[index].action
+                    + "; it still did not close, so its socket was closed by force",
+                )
+            self._releaseSocket(connection.transport)
             try:
-                transport.connectionLost(Failure(ConnectionAborted()))
+                connection.protocol.connectionLost(  # type: ignore[union-attr]
+                    Failure(ConnectionAborted())
+                )
             except Exception:
-                log.err(None, f"trialnet: could not close {connection.kind}")
+                log.err(None, f"trialnet: connectionLost failed on {connection.kind}")
             if connection in self._open:
                 self._markClosed(connection)
         for port in self._ports.values():
@@ -345,7 +374,9 @@ class Network:
             if port.stopFailure is not None:
                 failure = port.stopFailure
                 self._leftovers.append(
-                    self._portLeftover(port, f"failed to stop: {failure.getErrorMessage()}")
+                    self._portLeftover(
+                        port, f"failed to stop: {failure.getErrorMessage()}"
+                    )
                 )
         waited = self._reactor.seconds() - self._startedAt
         if self._leftovers:
@@ -360,8 +391,7 @@ class Network:
     def _cancelServerWaiters(self) -> None:
         for waiters in self._serverWaiters.values():
             for waiter in waiters:
-                waiter.addErrback(lambda failure: failure.trap(CancelledError))
-                waiter.cancel()
+                cancelQuietly(waiter)
 
     def _forget(self) -> None:
         for port in self._ports.values():
@@ -377,7 +407,17 @@ class Network:
         self._serversByPeer.clear()
         self._serverWaiters.clear()
         self._readersAtClose.clear()
+        self._abortedAt.clear()
         self._leftovers = []
+
+    def _releaseSocket(self, transport: object) -> None:
+        self._reactor.removeReader(transport)
+        self._reactor.removeWriter(transport)
+        getHandle = getattr(transport, "getHandle", None)
+        handle = getHandle() if getHandle is not None else None
+        close = getattr(handle, "close", None)
+        if close is not None:
+            close()
 
     # Reporting
 
@@ -442,7 +482,11 @@ class Network:
             hook.remove()
 
     def _addPort(
-        self, port: IListeningPort, origin: Origin, hook: FactoryHook | None, listening: bool
+        self,
+        port: IListeningPort,
+        origin: Origin,
+        hook: FactoryHook | None,
+        listening: bool,
     ) -> None:
         record = Port(port, origin, listening)
         self._ports[id(port)] = record
@@ -455,8 +499,10 @@ class Network:
         factory = getattr(port, "factory", None)
         hook = None
         if IProtocolFactory.providedBy(factory) and hasattr(factory, "__dict__"):
-            hook = self._hookFactory(factory)  # type: ignore[arg-type]
-        self._addPort(port, origin, hook, listening=bool(getattr(port, "connected", True)))
+            hook = self._hookFactory(factory)
+        self._addPort(
+            port, origin, hook, listening=bool(getattr(port, "connected", True))
+        )
 
     def _trackProtocol(self, protocol: IProtocol, origin: Origin, role: str) -> None:
         known = self._connections.get(id(protocol))
@@ -464,7 +510,9 @@ class Network:
             return
         transport = getattr(protocol, "transport", None)
         if transport is None or not getattr(protocol, "connected", True):
-            raise ValueError(f"track() takes a connected protocol; {protocol!r} is not connected")
+            raise ValueError(
+                f"track() takes a connected protocol; {protocol!r} is not connected"
+            )
         connection = self._newConnection(role, origin, protocol)
         connection.adoptConnected(transport)
         self._connectionMade(connection)
@@ -479,8 +527,12 @@ class Network:
                     return port
         return None
 
-    def _newConnection(self, role: str, origin: Origin, protocol: IProtocol) -> Connection:
-        connection = Connection(role, origin, protocol, self._connectionMade, self._connectionLost)
+    def _newConnection(
+        self, role: str, origin: Origin, protocol: IProtocol
+    ) -> Connection:
+        connection = Connection(
+            role, origin, protocol, self._connectionMade, self._connectionLost
+        )
         self._connections[id(protocol)] = connection
         return connection
 
@@ -489,7 +541,10 @@ class Network:
         try:
             connection = self._newConnection("server", origin, protocol)
         except (TypeError, ValueError):
-            log.err(None, "trialnet refused a connection its factory's protocol cannot serve")
+            log.err(
+                None,
+                "trialnet refused a connection its factory's protocol cannot serve",
+            )
             return None
         connection.watchConnect()
         return protocol
@@ -511,8 +566,10 @@ class Network:
         if key is None:
             return
         self._serversByPeer[key] = connection
+        protocol = connection.protocol
+        assert protocol is not None
         for waiter in self._serverWaiters.pop(key, []):
-            waiter.callback(connection.protocol)
+            waiter.callback(protocol)
 
     def _connectionLost(self, connection: Connection) -> None:
         self._markClosed(connection)

@@ -69,7 +69,7 @@ def checkFactory(factory: object) -> IProtocolFactory:
             f"expected a protocol factory (an IProtocolFactory provider such "
             f"as twisted.internet.protocol.Factory), not {factory!r}"
         )
-    return factory  # type: ignore[no-any-return]
+    return factory
 
 
 def splitFactoryOrProtocol(
@@ -80,9 +80,9 @@ def splitFactoryOrProtocol(
     @raise TypeError: When it is neither.
     """
     if IProtocolFactory.providedBy(factoryOrProtocol):
-        return factoryOrProtocol, None  # type: ignore[return-value]
+        return factoryOrProtocol, None
     if IProtocol.providedBy(factoryOrProtocol):
-        return None, factoryOrProtocol  # type: ignore[return-value]
+        return None, factoryOrProtocol
     raise TypeError(
         f"expected a protocol factory or a protocol instance (IProtocolFactory "
         f"or IProtocol), not {factoryOrProtocol!r}"
@@ -103,7 +103,7 @@ def connectionTarget(target: object) -> tuple[str, int]:
     """
     address: Any = target
     if IListeningPort.providedBy(target):
-        address = target.getHost()  # type: ignore[attr-defined]
+        address = target.getHost()
     if isinstance(address, (IPv4Address, IPv6Address)):
         if address.type != "TCP":
             raise ValueError(f"expected a TCP address, not {address!r}")

@@ -16,7 +16,12 @@ from collections.abc import Callable
 from typing import Any
 
 from twisted.internet.defer import Deferred, maybeDeferred
-from twisted.internet.interfaces import IAddress, IListeningPort, IProtocol
+from twisted.internet.interfaces import (
+    IAddress,
+    IListeningPort,
+    IProtocol,
+    IProtocolFactory,
+)
 from twisted.python.failure import Failure
 from twisted.python.reflect import qual
 
@@ -120,7 +125,9 @@ class Connection:
         self._onMade = onMade
         self._onLost = onLost
         self._patch = _patchable(protocol, "protocol")
-        if isinstance(getattr(vars(protocol).get("connectionLost"), "__self__", None), Connection):
+        if isinstance(
+            getattr(vars(protocol).get("connectionLost"), "__self__", None), Connection
+        ):
             raise ValueError(
                 f"{qual(type(protocol))} instance is already connected through "
                 f"trialnet; a protocol instance serves one connection at a "
@@ -198,10 +205,10 @@ class FactoryHook:
     """
 
     def __init__(
-        self, factory: object, onBuilt: Callable[[FactoryHook, Any], Any]
+        self, factory: IProtocolFactory, onBuilt: Callable[[FactoryHook, Any], Any]
     ) -> None:
         self._patch = _patchable(factory, "factory")
-        self._originalBuild = getattr(factory, "buildProtocol")
+        self._originalBuild = factory.buildProtocol
         self._onBuilt = onBuilt
         self.ports: list[Port] = []
         self._patch.set("buildProtocol", self._buildProtocol)
@@ -243,11 +250,11 @@ class Port:
         self.hostText = ""
         self._recordAddress()
         self.stopFailure: Failure | None = None
-        self._stopping: Deferred[None] | None = None
+        self._stopping: Deferred[object] | None = None
         self._stopped = False
         self._waiters: list[Deferred[None]] = []
         self._patch = _patchable(port, "port")
-        self._originalStop = port.stopListening
+        self._originalStop: Callable[[], object] = port.stopListening
         self._originalStart = getattr(port, "startListening", None)
         self._patch.set("stopListening", self.stopListening)
         if self._originalStart is not None:
@@ -303,9 +310,9 @@ class Port:
         and close its socket.
         """
         reactor.removeReader(self.port)
-        handle = getattr(self.port, "socket", None)
-        if handle is not None:
-            handle.close()
+        getHandle = getattr(self.port, "getHandle", None)
+        if getHandle is not None:
+            getHandle().close()
         self._stopDone(None)
 
     def _recordAddress(self) -> None:

@@ -1,0 +1,189 @@
+"""
+What the tests share: running sample test cases into a result, protocols
+that record what happens to them, and counting the process's open files.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable
+
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IPullProducer
+from twisted.internet.protocol import ClientFactory, Factory, Protocol
+from twisted.python.failure import Failure
+from twisted.trial.reporter import TestResult
+from twisted.trial.unittest import SynchronousTestCase, TestCase
+from zope.interface import implementer
+
+
+def runSample(case: type[TestCase], name: str = "test_it") -> TestResult:
+    """
+    Run one test of a sample test case, as trial would, into a fresh result.
+    """
+    result = TestResult()
+    case(name).run(result)
+    return result
+
+
+def errorTypes(result: TestResult) -> list[type[BaseException]]:
+    """
+    The exception types of a result's errors, in order.
+    """
+    return [f.type for _, f in result.errors]  # type: ignore[misc]
+
+
+def openFileCount() -> int:
+    """
+    How many file descriptors this process has open.
+    """
+    return len(os.listdir("/proc/self/fd"))
+
+
+def assertCleanRun(test: SynchronousTestCase, result: TestResult) -> None:
+    """
+    Assert a sample ran, passed and left no error or failure.
+    """
+    test.assertEqual(
+        (result.errors, result.failures, result.successes), ([], [], 1)
+    )
+
+
+def ipv6Missing() -> str | None:
+    """
+    Why IPv6 loopback tests cannot run here, or L{None} when they can.
+    """
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
+            probe.bind(("::1", 0))
+    except OSError as e:
+        return f"no IPv6 loopback: {e}"
+    return None
+
+
+class Events:
+    """
+    A log of what happened to the ports and protocols of one sample.
+    """
+
+    def __init__(self) -> None:
+        self.log: list[str] = []
+
+    def count(self, event: str) -> int:
+        return self.log.count(event)
+
+
+class Recorder(Protocol):
+    """
+    Records its connection's life and what it received.
+
+    @ivar lost: Fires when C{connectionLost} ran.
+    """
+
+    events: Events
+    role: str
+
+    def __init__(self, events: Events, role: str) -> None:
+        self.events = events
+        self.role = role
+        self.received = b""
+        self.lost: Deferred[None] = Deferred()
+        self.arrived: Deferred[bytes] | None = None
+
+    def connectionMade(self) -> None:
+        self.events.log.append(f"{self.role} made")
+
+    def dataReceived(self, data: bytes) -> None:
+        self.received += data
+        if self.arrived is not None:
+            arrived, self.arrived = self.arrived, None
+            arrived.callback(self.received)
+
+    def waitForData(self) -> Deferred[bytes]:
+        self.arrived = Deferred()
+        return self.arrived
+
+    def connectionLost(self, reason: Failure = Failure(Exception())) -> None:
+        self.events.log.append(f"{self.role} lost")
+        self.lost.callback(None)
+
+
+class Echo(Recorder):
+    """
+    A recorder that writes back what it receives.
+    """
+
+    def dataReceived(self, data: bytes) -> None:
+        self.transport.write(data)  # type: ignore[union-attr]
+        super().dataReceived(data)
+
+
+class RecorderFactory(ClientFactory):
+    """
+    Builds recorders, and counts and logs its own start, stop and client
+    callbacks.
+    """
+
+    def __init__(
+        self,
+        events: Events,
+        role: str,
+        protocol: Callable[[Events, str], Protocol] = Recorder,
+    ) -> None:
+        self.events = events
+        self.role = role
+        self.makeProtocol = protocol
+        self.built: list[Protocol] = []
+
+    def buildProtocol(self, addr: object) -> Protocol:  # type: ignore[override]
+        protocol = self.makeProtocol(self.events, self.role)
+        protocol.factory = self
+        self.built.append(protocol)
+        return protocol
+
+    def startFactory(self) -> None:
+        self.events.log.append(f"{self.role} factory started")
+
+    def stopFactory(self) -> None:
+        self.events.log.append(f"{self.role} factory stopped")
+
+    def startedConnecting(self, connector: object) -> None:
+        self.events.log.append("startedConnecting")
+
+    def clientConnectionFailed(self, connector: object, reason: Failure) -> None:
+        self.events.log.append("clientConnectionFailed")
+
+    def clientConnectionLost(self, connector: object, reason: Failure) -> None:
+        self.events.log.append("clientConnectionLost")
+
+
+@implementer(IPullProducer)
+class NeverFinishes:
+    """
+    A pull producer that never produces and is never unregistered: its
+    transport's C{loseConnection} can never complete.
+    """
+
+    def resumeProducing(self) -> None:
+        pass
+
+    def stopProducing(self) -> None:
+        pass
+
+
+class Stuck(Recorder):
+    """
+    A recorder whose transport holds a producer that never finishes.
+    """
+
+    def connectionMade(self) -> None:
+        super().connectionMade()
+        self.transport.registerProducer(NeverFinishes(), False)  # type: ignore[union-attr]
+
+
+def recorders(events: Events) -> tuple[Factory, RecorderFactory]:
+    """
+    A server factory of echoing recorders and a client factory of recorders.
+    """
+    return RecorderFactory(events, "server", Echo), RecorderFactory(events, "client")

@@ -1,0 +1,878 @@
+"""
+The teardown over real loopback sockets: sample L{NetworkTestCase}s run into
+a result, and the tests assert on what it recorded and on what happened to
+the sockets.
+"""
+
+from __future__ import annotations
+
+import gc
+import inspect
+import subprocess
+import sys
+import time
+import weakref
+
+from twisted.internet import tcp
+from twisted.internet.defer import Deferred, gatherResults
+from twisted.internet.error import ConnectError, ConnectionRefusedError
+from twisted.internet.interfaces import (
+    IHalfCloseableProtocol,
+    IListeningPort,
+    IProtocol,
+)
+from twisted.trial.util import DirtyReactorAggregateError
+from twisted.internet.protocol import Factory, Protocol
+from twisted.trial.reporter import TestResult
+from twisted.trial.unittest import SynchronousTestCase
+from zope.interface import implementer
+
+from trialnet import NetworkTestCase, TeardownError
+
+from .helpers import (
+    Echo,
+    Events,
+    Recorder,
+    RecorderFactory,
+    Stuck,
+    assertCleanRun,
+    errorTypes,
+    ipv6Missing,
+    openFileCount,
+    recorders,
+    runSample,
+)
+
+
+class OrderlyTeardownTests(SynchronousTestCase):
+    """
+    Tests that pass leave every port and connection closed and waited for.
+    """
+
+    def test_blogScenario(self) -> None:
+        """
+        The port, the client and the server side have all closed by the time
+        the test's run returns: the three Deferreds of the blog post.
+        """
+        events = Events()
+        serverFactory, clientFactory = recorders(events)
+
+        class Sample(NetworkTestCase):
+            async def test_it(self) -> None:
+                port = self.listen(serverFactory)
+                client = await self.connect(port, clientFactory)
+                await self.serverProtocolFor(client)
+
+        result = runSample(Sample)
+
+        assertCleanRun(self, result)
+        for event in ("server lost", "client lost", "server factory stopped"):
+            self.assertEqual(events.count(event), 1, event)
+
+    def test_manyConnections(self) -> None:
+        """
+        A hundred connections to one port all close, both ends.
+        """
+        events = Events()
+        serverFactory, clientFactory = recorders(events)
+
+        class Sample(NetworkTestCase):
+            async def test_it(self) -> None:
+                port = self.listen(serverFactory)
+                clients = await gatherResults(
+                    [self.connect(port, clientFactory) for _ in range(100)]
+                )
+                await gatherResults([self.serverProtocolFor(c) for c in clients])
+
+        result = runSample(Sample)
+
+        assertCleanRun(self, result)
+        self.assertEqual(
+            (events.count("client lost"), events.count("server lost")), (100, 100)
+        )
+
+    def test_setUpFailsAfterConnect(self) -> None:
+        """
+        When setUp fails after connecting, the test errors with setUp's own
+        error and the connection is closed anyway.
+        """
+        events = Events()
+        serverFactory, clientFactory = recorders(events)
+
+        class Sample(NetworkTestCase):
+            async def setUp(self) -> None:
+                port = self.listen(serverFactory)
+                await self.serverProtocolFor(await self.connect(port, clientFactory))
+                raise RuntimeError("setUp broke")
+
+            def test_it(self) -> None:
+                pass
+
+        result = runSample(Sample)
+
+        self.assertEqual(errorTypes(result), [RuntimeError])
+        self.assertEqual(
+            (events.count("client lost"), events.count("server lost")), (1, 1)
+        )
+
+    def test_bodyFails(self) -> None:
+        """
+        A failing test body is reported as its own failure, and its
+        connection is closed anyway.
+        """
+        events = Events()
+        serverFactory, clientFactory = recorders(events)
+
+        class Sample(NetworkTestCase):
+            async def test_it(self) -> None:
+                port = self.listen(serverFactory)
+                await self.serverProtocolFor(await self.connect(port, clientFactory))
+                self.fail("the body failed")
+
+        result = runSample(Sample)
+
+        self.assertEqual((len(result.failures), result.errors), (1, []))
+        self.assertEqual(
+            (events.count("client lost"), events.count("server lost")), (1, 1)
+        )
+
+    def test_refusedConnection(self) -> None:
+        """
+        A refused connection fails with the reactor's own error, the client
+        factory hears of it once, and nothing is left for the teardown.
+        """
+        events = Events()
+        serverFactory, clientFactory = recorders(events)
+
+        class Sample(NetworkTestCase):
+            async def test_it(self) -> None:
+                port = self.listen(serverFactory)
+                number = port.getHost().port
+                await port.stopListening()
+                await self.assertFailure(
+                    self.connect(("127.0.0.1", number), clientFactory),
+                    ConnectionRefusedError,
+                )
+
+        before = openFileCount()
+        result = runSample(Sample)
+
+        assertCleanRun(self, result)
+        self.assertEqual(events.count("clientConnectionFailed"), 1)
+        self.assertEqual(events.count("client made"), 0)
+        self.assertEqual(openFileCount(), before)
+
+    def test_testClosesEverythingItself(self) -> None:
+        """
+        A test that starts closing its port (twice) and connection itself,
+        without waiting, still ends with both closed and no error.
+        """
+        events = Events()
+        serverFactory, clientFactory = recorders(events)
+
+        class Sample(NetworkTestCase):
+            async def test_it(self) -> None:
+                port = self.listen(serverFactory)
+                client = await self.connect(port, clientFactory)
+                await self.serverProtocolFor(client)
+                port.stopListening()
+                port.stopListening()
+                client.transport.loseConnection()  # type: ignore[attr-defined]
+
+        result = runSample(Sample)
+
+        assertCleanRun(self, result)
+        self.assertEqual(events.count("server factory stopped"), 1)
+        self.assertEqual(
+            (events.count("client lost"), events.count("server lost")), (1, 1)
+        )
+
+    def test_serverClosesFirst(self) -> None:
+        """
+        A server that hangs up at once is waited for like any other.
+        """
+        events = Events()
+
+        class HangsUp(Recorder):
+            def connectionMade(self) -> None:
+                super().connectionMade()
+                self.transport.loseConnection()  # type: ignore[union-attr]
+
+        serverFactory = RecorderFactory(events, "server", HangsUp)
+        clientFactory = RecorderFactory(events, "client")
+
+        class Sample(NetworkTestCase):
+            async def test_it(self) -> None:
+                port = self.listen(serverFactory)
+                client = await self.connect(port, clientFactory)
+                await client.lost  # type: ignore[attr-defined]
+
+        result = runSample(Sample)
+
+        assertCleanRun(self, result)
+        self.assertEqual(events.log.index("server lost") >= 0, True)
+        self.assertEqual(events.count("client lost"), 1)
+
+    def test_halfClosedServer(self) -> None:
+        """
+        A server protocol that supports half-close hears C{readConnectionLost}
+        (not C{connectionLost}) when the client half-closes, and the teardown
+        still closes it.
+        """
+        events = Events()
+
+        @implementer(IHalfCloseableProtocol)
+        class HalfCloseable(Recorder):
+            def readConnectionLost(self) -> None:
+                self.events.log.append("server read lost")
+                assert self.halfClosed is not None
+                self.halfClosed.callback(None)
+
+            def writeConnectionLost(self) -> None:
+                pass
+
+            halfClosed: Deferred[None] | None = None
+
+        serverFactory = RecorderFactory(events, "server", HalfCloseable)
+        clientFactory = RecorderFactory(events, "client")
+
+        class Sample(NetworkTestCase):
+            async def test_it(self) -> None:
+                port = self.listen(serverFactory)
+                client = await self.connect(port, clientFactory)
+                server = await self.serverProtocolFor(client)
+                halfClosed: Deferred[None] = Deferred()
+                server.halfClosed = halfClosed  # type: ignore[attr-defined]
+                client.transport.loseWriteConnection()  # type: ignore[attr-defined]
+                await halfClosed
+
+        result = runSample(Sample)
+
+        assertCleanRun(self, result)
+        self.assertEqual(events.count("server read lost"), 1)
+        self.assertEqual(events.count("server lost"), 1)
+
+    def test_pausedClientFullBuffer(self) -> None:
+        """
+        A client that stopped reading while the server filled its buffers
+        still closes, and so does the server.
+        """
+        events = Events()
+
+        class Floods(Recorder):
+            def connectionMade(self) -> None:
+                super().connectionMade()
+                self.transport.write(b"x" * 8_000_000)  # type: ignore[union-attr]
+
+        class Paused(Recorder):
+            def connectionMade(self) -> None:
+                super().connectionMade()
+                self.transport.pauseProducing()  # type: ignore[union-attr]
+
+        serverFactory = RecorderFactory(events, "server", Floods)
+        clientFactory = RecorderFactory(events, "client", Paused)
+
+        class Sample(NetworkTestCase):
+            async def test_it(self) -> None:
+                port = self.listen(serverFactory)
+                await self.serverProtocolFor(await self.connect(port, clientFactory))
+
+        before = openFileCount()
+        result = runSample(Sample)
+
+        assertCleanRun(self, result)
+        self.assertEqual(
+            (events.count("client lost"), events.count("server lost")), (1, 1)
+        )
+        self.assertEqual(openFileCount(), before)
+
+    def test_connectionLostRaises(self) -> None:
+        """
+        An exception from a protocol's C{connectionLost} is reported as the
+        test's error, once, and does not stop the teardown.
+        """
+        events = Events()
+
+        class Raises(Recorder):
+            def connectionLost(self, reason: object = None) -> None:
+                super().connectionLost()
+                raise ValueError("connectionLost broke")
+
+        serverFactory = RecorderFactory(events, "server", Raises)
+        clientFactory = RecorderFactory(events, "client")
+
+        class Sample(NetworkTestCase):
+            async def test_it(self) -> None:
+                port = self.listen(serverFactory)
+                await self.serverProtocolFor(await self.connect(port, clientFactory))
+
+        result = runSample(Sample)
+
+        self.assertEqual(errorTypes(result), [ValueError])
+        self.assertEqual(
+            (events.count("client lost"), events.count("server lost")), (1, 1)
+        )
+
+    def test_serverBuildProtocolNone(self) -> None:
+        """
+        A server factory whose C{buildProtocol} returns L{None} refuses the
+        connection: the client sees it close, and nothing is reported.
+        """
+        events = Events()
+        clientFactory = RecorderFactory(events, "client")
+
+        class Refuses(Factory):
+            def buildProtocol(self, addr: object) -> None:  # type: ignore[override]
+                events.log.append("refused")
+
+        class Sample(NetworkTestCase):
+            async def test_it(self) -> None:
+                port = self.listen(Refuses())
+                client = await self.connect(port, clientFactory)
+                await client.lost  # type: ignore[attr-defined]
+
+        result = runSample(Sample)
+
+        assertCleanRun(self, result)
+        self.assertEqual(events.log.count("refused"), 1)
+
+    def test_clientBuildProtocolNone(self) -> None:
+        """
+        A client factory whose C{buildProtocol} returns L{None} makes the
+        connect fail with an error that says so, and the factory still hears
+        C{clientConnectionLost}.
+        """
+        events = Events()
+        serverFactory, _ = recorders(events)
+
+        class Refuses(RecorderFactory):
+            def buildProtocol(self, addr: object) -> None:  # type: ignore[override]
+                return None
+
+        clientFactory = Refuses(events, "client")
+        failures: list[str] = []
+
+        class Sample(NetworkTestCase):
+            async def test_it(self) -> None:
+                port = self.listen(serverFactory)
+                error = await self.assertFailure(
+                    self.connect(port, clientFactory), ConnectError
+                )
+                failures.append(str(error))
+
+        result = runSample(Sample)
+
+        assertCleanRun(self, result)
+        self.assertIn("buildProtocol returned None", failures[0])
+        self.assertEqual(events.count("clientConnectionLost"), 1)
+
+
+class TransparencyTests(SynchronousTestCase):
+    """
+    The application sees its own factories and protocols and the reactor's
+    real transports.
+    """
+
+    def test_factoryStartsAndStopsOnce(self) -> None:
+        """
+        Server and client factories get C{doStart} and C{doStop} once each,
+        and the port holds the application's own factory.
+        """
+        events = Events()
+        serverFactory, clientFactory = recorders(events)
+        ports: list[object] = []
+
+        class Sample(NetworkTestCase):
+            async def test_it(self) -> None:
+                port = self.listen(serverFactory)
+                ports.append(port.factory)  # type: ignore[attr-defined]
+                await self.serverProtocolFor(await self.connect(port, clientFactory))
+
+        result = runSample(Sample)
+
+        assertCleanRun(self, result)
+        self.assertIs(ports[0], serverFactory)
+        for role in ("server", "client"):
+            self.assertEqual(events.count(f"{role} factory started"), 1)
+            self.assertEqual(events.count(f"{role} factory stopped"), 1)
+        self.assertNotIn("buildProtocol", vars(serverFactory))
+
+    def test_clientFactoryCallbacksInOrder(self) -> None:
+        """
+        A C{ClientFactory} hears C{startedConnecting} and
+        C{clientConnectionLost} around its protocol's life, as with
+        C{connectTCP}.
+        """
+        events = Events()
+        serverFactory, clientFactory = recorders(events)
+
+        class Sample(NetworkTestCase):
+            async def test_it(self) -> None:
+                port = self.listen(serverFactory)
+                await self.connect(port, clientFactory)
+
+        result = runSample(Sample)
+
+        assertCleanRun(self, result)
+        clientEvents = [e for e in events.log if not e.startswith("server")]
+        self.assertEqual(
+            clientEvents,
+            [
+                "client factory started",
+                "startedConnecting",
+                "client made",
+                "client lost",
+                "clientConnectionLost",
+                "client factory stopped",
+            ],
+        )
+
+    def test_realTransports(self) -> None:
+        """
+        Both ends keep the reactor's own TCP transports, and their methods
+        are the protocol's own again after the teardown.
+        """
+        events = Events()
+        serverFactory, clientFactory = recorders(events)
+        seen: list[object] = []
+
+        class Sample(NetworkTestCase):
+            async def test_it(self) -> None:
+                port = self.listen(serverFactory)
+                client = await self.connect(port, clientFactory)
+                server = await self.serverProtocolFor(client)
+                seen.extend([client, server])
+                self.assertIsInstance(client.transport, tcp.Client)  # type: ignore[attr-defined]
+                self.assertIsInstance(server.transport, tcp.Server)  # type: ignore[attr-defined]
+                client.transport.getHandle().fileno()  # type: ignore[attr-defined]
+
+        result = runSample(Sample)
+
+        assertCleanRun(self, result)
+        for protocol in seen:
+            self.assertEqual(
+                {"makeConnection", "connectionLost"} & set(vars(protocol)), set()
+            )
+
+    def test_protocolInstance(self) -> None:
+        """
+        A protocol instance can be connected directly; connecting it a
+        second time while it is connected is refused before anything opens.
+        """
+        events = Events()
+        serverFactory, _ = recorders(events)
+
+        class Sample(NetworkTestCase):
+            async def test_it(self) -> None:
+                port = self.listen(serverFactory)
+                protocol = Recorder(events, "client")
+                connected = await self.connect(port, protocol)
+                self.assertIs(connected, protocol)
+                self.assertRaises(ValueError, self.connect, port, protocol)
+
+        result = runSample(Sample)
+
+        assertCleanRun(self, result)
+        self.assertEqual(events.count("client lost"), 1)
+
+    def test_slotsProtocolRejected(self) -> None:
+        """
+        A server protocol without C{__dict__} cannot be observed: its
+        connection is refused and the test errors with a C{TypeError} that
+        says why, instead of hanging.
+        """
+
+        @implementer(IProtocol)
+        class Slotted:
+            __slots__ = ("transport",)
+
+            def makeConnection(self, transport: object) -> None:
+                self.transport = transport
+
+            def connectionMade(self) -> None:
+                pass
+
+            def dataReceived(self, data: bytes) -> None:
+                pass
+
+            def connectionLost(self, reason: object) -> None:
+                pass
+
+        class SlottedFactory(Factory):
+            def buildProtocol(self, addr: object) -> Slotted:  # type: ignore[override]
+                return Slotted()
+
+        clientEvents = Events()
+
+        class Sample(NetworkTestCase):
+            timeout = 10
+
+            async def test_it(self) -> None:
+                port = self.listen(SlottedFactory())
+                client = await self.connect(
+                    port, RecorderFactory(clientEvents, "client")
+                )
+                await client.lost  # type: ignore[attr-defined]
+
+        result = runSample(Sample)
+
+        self.assertEqual(errorTypes(result), [TypeError])
+        self.assertIn("__slots__", str(result.errors[0][1].value))
+
+
+class ServerProtocolForTests(SynchronousTestCase):
+    """
+    L{NetworkTestCase.serverProtocolFor} finds the other end of a client.
+    """
+
+    def test_matchesEachClient(self) -> None:
+        """
+        Each of several clients is matched with the server protocol whose
+        peer is that client, also after the client closed.
+        """
+        events = Events()
+        serverFactory, clientFactory = recorders(events)
+        matched: list[bool] = []
+
+        class Sample(NetworkTestCase):
+            async def test_it(self) -> None:
+                port = self.listen(serverFactory)
+                clients = [await self.connect(port, clientFactory) for _ in range(3)]
+                for client in clients:
+                    server = await self.serverProtocolFor(client)
+                    matched.append(
+                        server.transport.getPeer() == client.transport.getHost()  # type: ignore[attr-defined]
+                    )
+                clients[0].transport.loseConnection()  # type: ignore[attr-defined]
+                await clients[0].lost  # type: ignore[attr-defined]
+                again = await self.serverProtocolFor(clients[0])
+                matched.append(again is serverFactory.built[0])
+
+        result = runSample(Sample)
+
+        assertCleanRun(self, result)
+        self.assertEqual(matched, [True] * 4)
+
+    def test_unknownClient(self) -> None:
+        """
+        A protocol this test did not connect is a C{ValueError}.
+        """
+        events = Events()
+
+        class Sample(NetworkTestCase):
+            def test_it(self) -> None:
+                self.assertRaises(
+                    ValueError, self.serverProtocolFor, Recorder(events, "x")
+                )
+
+        assertCleanRun(self, runSample(Sample))
+
+
+class StuckTeardownTests(SynchronousTestCase):
+    """
+    What does not close in time is aborted, reported by name, and released.
+    """
+
+    def test_stuckProducer(self) -> None:
+        """
+        Two ends held open by producers that never finish are aborted after
+        C{disconnectTimeout}; the test fails with one L{TeardownError} that
+        names both, with the line that opened each, and no socket is left.
+        """
+        events = Events()
+        serverFactory = RecorderFactory(events, "server", Stuck)
+        clientFactory = RecorderFactory(events, "client", Stuck)
+        lines: list[int] = []
+
+        class Sample(NetworkTestCase):
+            disconnectTimeout = 0.5
+
+            async def test_it(self) -> None:
+                port = self.listen(serverFactory)
+                lines.append(inspect.currentframe().f_lineno - 1)  # type: ignore[union-attr]
+                client = await self.connect(port, clientFactory)
+                lines.append(inspect.currentframe().f_lineno - 1)  # type: ignore[union-attr]
+                await self.serverProtocolFor(client)
+
+        before = openFileCount()
+        started = time.monotonic()
+        result = runSample(Sample)
+        elapsed = time.monotonic() - started
+
+        self.assertEqual(errorTypes(result), [TeardownError])
+        self.assertEqual(openFileCount(), before)
+        self.assertLess(elapsed, 0.5 + 3.0)
+        error = result.errors[0][1].value
+        self.assertEqual(
+            sorted(leftover.role for leftover in error.leftovers), ["client", "server"]
+        )
+        byRole = {leftover.role: leftover for leftover in error.leftovers}
+        self.assertEqual(byRole["server"].origin.lineno, lines[0])
+        self.assertEqual(byRole["client"].origin.lineno, lines[1])
+        for leftover in error.leftovers:
+            self.assertEqual(leftover.origin.filename, __file__.replace(".pyc", ".py"))
+            self.assertIn("producer", leftover.cause)
+            self.assertIn("aborted", leftover.action)
+            self.assertIn("Stuck", leftover.kind)
+            self.assertIn(leftover.local, str(error))
+        self.assertEqual(
+            (events.count("client lost"), events.count("server lost")), (1, 1)
+        )
+
+    def test_externalClientHoldsOn(self) -> None:
+        """
+        A server whose peer is not tracked and never reads, while the server
+        holds a producer, is aborted and reported with its role and peer.
+        """
+        events = Events()
+        serverFactory = RecorderFactory(events, "server", Stuck)
+        holder: list[object] = []
+
+        class Sample(NetworkTestCase):
+            disconnectTimeout = 0.3
+
+            async def test_it(self) -> None:
+                import socket
+
+                port = self.listen(serverFactory)
+                raw = socket.create_connection(("127.0.0.1", port.getHost().port))
+                self.addCleanup(raw.close)
+                holder.append(raw.getsockname()[1])
+                while not serverFactory.built:
+                    await deferLaterTurn()
+
+        result = runSample(Sample)
+
+        self.assertEqual(errorTypes(result), [TeardownError])
+        (leftover,) = result.errors[0][1].value.leftovers
+        self.assertEqual(leftover.role, "server")
+        self.assertEqual(
+            leftover.peer, f"127.0.0.1:{holder[0]}"
+        )
+
+
+async def deferLaterTurn() -> None:
+    """
+    Let the reactor turn once.
+    """
+    from twisted.internet import reactor
+    from twisted.internet.task import deferLater
+
+    await deferLater(reactor, 0.01, lambda: None)  # type: ignore[arg-type]
+
+
+class ExternalClientTests(SynchronousTestCase):
+    """
+    A client in another process sees its connection end at the teardown.
+    """
+
+    def test_subprocessSeesEOF(self) -> None:
+        """
+        A plain-socket client in a subprocess reads until EOF, which comes
+        from the teardown closing the server's end.
+        """
+        events = Events()
+        serverFactory = RecorderFactory(events, "server")
+        processes: list[subprocess.Popen[bytes]] = []
+        script = (
+            "import socket, sys\n"
+            "s = socket.create_connection(('127.0.0.1', int(sys.argv[1])))\n"
+            "s.settimeout(20)\n"
+            "while s.recv(1024): pass\n"
+            "print('EOF')\n"
+        )
+
+        class Sample(NetworkTestCase):
+            async def test_it(self) -> None:
+                port = self.listen(serverFactory)
+                processes.append(
+                    subprocess.Popen(
+                        [sys.executable, "-c", script, str(port.getHost().port)],
+                        stdout=subprocess.PIPE,
+                    )
+                )
+                while not serverFactory.built:
+                    await deferLaterTurn()
+
+        result = runSample(Sample)
+        output, _ = processes[0].communicate(timeout=30)
+
+        assertCleanRun(self, result)
+        self.assertEqual(output.strip(), b"EOF")
+        self.assertEqual(processes[0].returncode, 0)
+
+
+class TrackTests(SynchronousTestCase):
+    """
+    L{NetworkTestCase.track} adopts what the code under test opened itself.
+    """
+
+    def test_trackedPortAndConnector(self) -> None:
+        """
+        A port and a connector opened straight from the reactor are closed,
+        with their connections, and trial finds the reactor clean.
+        """
+        events = Events()
+        serverFactory, clientFactory = recorders(events)
+
+        class Sample(NetworkTestCase):
+            async def test_it(self) -> None:
+                from twisted.internet import reactor
+
+                port = self.track(
+                    reactor.listenTCP(0, serverFactory, interface="127.0.0.1")  # type: ignore[attr-defined]
+                )
+                connector = self.track(
+                    reactor.connectTCP(  # type: ignore[attr-defined]
+                        "127.0.0.1", port.getHost().port, clientFactory
+                    )
+                )
+                self.assertEqual(connector.state, "connecting")
+                while len(serverFactory.built) < 1 or len(clientFactory.built) < 1:
+                    await deferLaterTurn()
+
+        result = runSample(Sample)
+
+        assertCleanRun(self, result)
+        self.assertEqual(
+            (events.count("client lost"), events.count("server lost")), (1, 1)
+        )
+
+    def test_trackedProtocol(self) -> None:
+        """
+        A connected protocol adopted with C{track} is closed and waited for.
+        """
+        events = Events()
+        serverFactory, clientFactory = recorders(events)
+
+        class Sample(NetworkTestCase):
+            async def test_it(self) -> None:
+                from twisted.internet import reactor
+                from twisted.internet.endpoints import (
+                    TCP4ClientEndpoint,
+                    connectProtocol,
+                )
+
+                port = self.listen(serverFactory)
+                endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", port.getHost().port)
+                protocol = await connectProtocol(endpoint, Recorder(events, "client"))
+                self.assertIs(self.track(protocol), protocol)
+
+        result = runSample(Sample)
+
+        assertCleanRun(self, result)
+        self.assertEqual(events.count("client lost"), 1)
+
+    def test_untrackedPortIsDirty(self) -> None:
+        """
+        Without C{track}, a port opened straight from the reactor leaves
+        trial's reactor dirty: the tests above would fail if tracking did
+        nothing.
+        """
+        events = Events()
+        serverFactory, _ = recorders(events)
+        leaked: list[IListeningPort] = []
+
+        class Sample(NetworkTestCase):
+            def test_it(self) -> None:
+                from twisted.internet import reactor
+
+                leaked.append(
+                    reactor.listenTCP(0, serverFactory, interface="127.0.0.1")  # type: ignore[attr-defined]
+                )
+
+        result = runSample(Sample)
+        leaked[0].stopListening()
+
+        self.assertEqual(errorTypes(result), [DirtyReactorAggregateError])
+
+
+class ResourceTests(SynchronousTestCase):
+    """
+    Long suites do not grow: nothing is referenced or left open.
+    """
+
+    def test_noReferencesLeft(self) -> None:
+        """
+        After a test, its protocols, transports and factories can be
+        collected even though the test case object lives on.
+        """
+        events = Events()
+        refs: list[weakref.ref[object]] = []
+
+        class Sample(NetworkTestCase):
+            async def test_it(self) -> None:
+                serverFactory, clientFactory = recorders(events)
+                port = self.listen(serverFactory)
+                client = await self.connect(port, clientFactory)
+                server = await self.serverProtocolFor(client)
+                for thing in (
+                    client,
+                    server,
+                    client.transport,  # type: ignore[attr-defined]
+                    server.transport,  # type: ignore[attr-defined]
+                    serverFactory,
+                    clientFactory,
+                    port,
+                ):
+                    refs.append(weakref.ref(thing))
+
+        case = Sample("test_it")
+        outcome = TestResult()
+        case.run(outcome)
+        gc.collect()
+
+        assertCleanRun(self, outcome)
+        self.assertEqual([ref() for ref in refs], [None] * len(refs))
+
+    def test_noFileDescriptorGrowth(self) -> None:
+        """
+        Three hundred tests that each open a port and a connection leave the
+        process with as many open files as before.
+        """
+        events = Events()
+
+        class Sample(NetworkTestCase):
+            async def test_it(self) -> None:
+                serverFactory, clientFactory = recorders(events)
+                port = self.listen(serverFactory)
+                await self.serverProtocolFor(await self.connect(port, clientFactory))
+
+        runSample(Sample)
+        before = openFileCount()
+        results = [runSample(Sample) for _ in range(300)]
+        after = openFileCount()
+
+        self.assertEqual([r.wasSuccessful() for r in results], [True] * 300)
+        self.assertEqual(after, before)
+
+
+class IPv6Tests(SynchronousTestCase):
+    """
+    Listening on the IPv6 loopback works like IPv4.
+    """
+
+    skip = ipv6Missing()
+
+    def test_echoOverIPv6(self) -> None:
+        """
+        A port on C{::1} accepts a client, echoes, and closes.
+        """
+        events = Events()
+        serverFactory, clientFactory = recorders(events)
+        echoed: list[bytes] = []
+
+        class Sample(NetworkTestCase):
+            async def test_it(self) -> None:
+                port = self.listen(serverFactory, interface="::1")
+                client = await self.connect(port, clientFactory)
+                client.transport.write(b"ping")  # type: ignore[attr-defined]
+                echoed.append(await client.waitForData())  # type: ignore[attr-defined]
+                server = await self.serverProtocolFor(client)
+                self.assertIsInstance(server, Echo)
+
+        result = runSample(Sample)
+
+        assertCleanRun(self, result)
+        self.assertEqual(echoed, [b"ping"])
+        self.assertEqual(events.count("server lost"), 1)
