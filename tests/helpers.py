@@ -9,13 +9,21 @@ import os
 import socket
 from collections.abc import Callable
 
+from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.defer import Deferred
-from twisted.internet.interfaces import IPullProducer
-from twisted.internet.protocol import ClientFactory, Factory, Protocol
+from twisted.internet.interfaces import IListeningPort, IPullProducer
+from twisted.internet.protocol import (
+    ClientFactory,
+    Protocol,
+    ServerFactory,
+    connectionDone,
+)
 from twisted.python.failure import Failure
 from twisted.trial.reporter import TestResult
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 from zope.interface import implementer
+
+from trialnet import TeardownError
 
 
 def runSample(case: type[TestCase], name: str = "test_it") -> TestResult:
@@ -27,11 +35,40 @@ def runSample(case: type[TestCase], name: str = "test_it") -> TestResult:
     return result
 
 
+def errorValues(result: TestResult) -> list[BaseException]:
+    """
+    The exceptions of a result's errors, in order.
+    """
+    values = []
+    for _, failure in result.errors:
+        assert isinstance(failure, Failure) and failure.value is not None
+        values.append(failure.value)
+    return values
+
+
 def errorTypes(result: TestResult) -> list[type[BaseException]]:
     """
     The exception types of a result's errors, in order.
     """
-    return [f.type for _, f in result.errors]  # type: ignore[misc]
+    return [type(value) for value in errorValues(result)]
+
+
+def teardownError(result: TestResult) -> TeardownError:
+    """
+    The one error of a result, which must be a L{TeardownError}.
+    """
+    (error,) = errorValues(result)
+    assert isinstance(error, TeardownError), error
+    return error
+
+
+def portNumber(port: IListeningPort) -> int:
+    """
+    The port number a TCP port listens on.
+    """
+    address = port.getHost()
+    assert isinstance(address, (IPv4Address, IPv6Address))
+    return address.port
 
 
 def openFileCount() -> int:
@@ -45,9 +82,7 @@ def assertCleanRun(test: SynchronousTestCase, result: TestResult) -> None:
     """
     Assert a sample ran, passed and left no error or failure.
     """
-    test.assertEqual(
-        (result.errors, result.failures, result.successes), ([], [], 1)
-    )
+    test.assertEqual((result.errors, result.failures, result.successes), ([], [], 1))
 
 
 def ipv6Missing() -> str | None:
@@ -104,7 +139,7 @@ class Recorder(Protocol):
         self.arrived = Deferred()
         return self.arrived
 
-    def connectionLost(self, reason: Failure = Failure(Exception())) -> None:
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
         self.events.log.append(f"{self.role} lost")
         self.lost.callback(None)
 
@@ -119,7 +154,7 @@ class Echo(Recorder):
         super().dataReceived(data)
 
 
-class RecorderFactory(ClientFactory):
+class RecorderFactory(ClientFactory, ServerFactory):
     """
     Builds recorders, and counts and logs its own start, stop and client
     callbacks.
@@ -136,7 +171,7 @@ class RecorderFactory(ClientFactory):
         self.makeProtocol = protocol
         self.built: list[Protocol] = []
 
-    def buildProtocol(self, addr: object) -> Protocol:  # type: ignore[override]
+    def buildProtocol(self, addr: object) -> Protocol:
         protocol = self.makeProtocol(self.events, self.role)
         protocol.factory = self
         self.built.append(protocol)
@@ -182,7 +217,7 @@ class Stuck(Recorder):
         self.transport.registerProducer(NeverFinishes(), False)  # type: ignore[union-attr]
 
 
-def recorders(events: Events) -> tuple[Factory, RecorderFactory]:
+def recorders(events: Events) -> tuple[RecorderFactory, RecorderFactory]:
     """
     A server factory of echoing recorders and a client factory of recorders.
     """

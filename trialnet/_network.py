@@ -4,6 +4,7 @@ The core: one test's ports, connections and their teardown.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, TypeVar
 
@@ -79,6 +80,7 @@ class Network:
         self._serversByPeer: dict[AddressKey, Connection] = {}
         self._serverWaiters: dict[AddressKey, list[Deferred[IProtocol]]] = {}
         self._closing = False
+        self._stepping = False
         self._closed = False
         self._outcome: Failure | None = None
         self._closeWaiters: list[Deferred[None]] = []
@@ -270,7 +272,26 @@ class Network:
         self._closing = True
         self._startedAt = self._reactor.seconds()
         self._readersAtClose = set(self._reactor.getReaders())
-        for port in list(self._ports.values()):
+        self._step(self._closeEverything)
+        if not self._closed:
+            self._timer = self._reactor.callLater(
+                self.disconnectTimeout, self._step, self._abortLeftovers
+            )
+
+    def _step(self, step: Callable[[], None]) -> None:
+        """
+        Run one step of the teardown.  The teardown may only finish once the
+        whole step ran, never midway through its loop over what it closes.
+        """
+        self._stepping = True
+        try:
+            step()
+        finally:
+            self._stepping = False
+        self._checkDone()
+
+    def _closeEverything(self) -> None:
+        for port in self._ports.values():
             self._pendingPorts += 1
             port.stop().addCallback(self._portStopped)
         for attempt in list(self._attempts):
@@ -278,10 +299,6 @@ class Network:
         self._closeConnectors()
         for connection in list(self._open):
             self._loseConnection(connection)
-        if not self._checkDone():
-            self._timer = self._reactor.callLater(
-                self.disconnectTimeout, self._abortLeftovers
-            )
 
     def _closeConnectors(self) -> None:
         for connector, origin in self._connectors:
@@ -305,18 +322,16 @@ class Network:
         self._pendingPorts -= 1
         self._checkDone()
 
-    def _checkDone(self) -> bool:
-        if self._closed:
-            return True
+    def _checkDone(self) -> None:
         if (
             self._closing
+            and not self._closed
+            and not self._stepping
             and not self._open
             and not self._attempts
             and not self._pendingPorts
         ):
             self._finish()
-            return True
-        return False
 
     def _abortLeftovers(self) -> None:
         waited = self._reactor.seconds() - self._startedAt
@@ -334,15 +349,13 @@ class Network:
                 self._leftovers.append(
                     self._portLeftover(port, f"still listening after {waited:.2f}s")
                 )
-        if not self._checkDone():
-            self._timer = self._reactor.callLater(ABORT_GRACE, self._forceClose)
+        self._timer = self._reactor.callLater(ABORT_GRACE, self._step, self._forceClose)
 
     def _forceClose(self) -> None:
         """
         Release the sockets of whatever ignored even C{abortConnection}, and
         tell their protocols the connection is gone.
         """
-        self._timer = None
         for connection in list(self._open):
             index = self._abortedAt.get(connection)
             if index is not None:
@@ -363,7 +376,6 @@ class Network:
         for port in self._ports.values():
             if not port.stopped:
                 port.forceStopped(self._reactor)
-        self._checkDone()
 
     def _finish(self) -> None:
         self._closed = True

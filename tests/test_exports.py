@@ -1,0 +1,46 @@
+"""
+The public names are the real objects.
+"""
+
+from __future__ import annotations
+
+from twisted.trial.unittest import SynchronousTestCase
+
+import trialnet
+from trialnet._case import NetworkTestCase
+from trialnet._network import Network
+from trialnet._report import TeardownError
+
+
+class ExportTests(SynchronousTestCase):
+    """
+    C{trialnet} exports exactly its public API.
+    """
+
+    def test_allNamesAreTheImplementations(self) -> None:
+        """
+        Each name in C{__all__} is the object from its private module.
+        """
+        self.assertEqual(
+            {name: getattr(trialnet, name) for name in trialnet.__all__},
+            {
+                "Network": Network,
+                "NetworkTestCase": NetworkTestCase,
+                "TeardownError": TeardownError,
+            },
+        )
+
+    def test_publicNamesDocumented(self) -> None:
+        """
+        Every public name and every public method of theirs has a docstring.
+        """
+        undocumented = []
+        for name in trialnet.__all__:
+            exported = getattr(trialnet, name)
+            if not exported.__doc__:
+                undocumented.append(name)
+            for attribute, value in vars(exported).items():
+                public = callable(value) and not attribute.startswith("_")
+                if public and not value.__doc__:
+                    undocumented.append(f"{name}.{attribute}")
+        self.assertEqual(undocumented, [])

@@ -1,0 +1,240 @@
+"""
+The teardown's logic, driven step by step with a fake reactor and fakes
+that implement the real interfaces.
+"""
+
+from __future__ import annotations
+
+from twisted.internet.address import IPv4Address
+from twisted.internet.defer import Deferred
+from twisted.internet.error import ConnectionAborted
+from twisted.internet.interfaces import IListeningPort
+from twisted.internet.protocol import Factory, Protocol, connectionDone
+from twisted.internet.testing import MemoryReactorClock, StringTransport
+from twisted.python.failure import Failure
+from twisted.trial.unittest import SynchronousTestCase
+from zope.interface import implementer
+from zope.interface.verify import verifyObject
+
+from trialnet import Network, NetworkTestCase, TeardownError
+from trialnet._network import ABORT_GRACE
+from trialnet._report import Leftover
+
+from .helpers import errorValues, runSample
+
+
+@implementer(IListeningPort)
+class FakePort:
+    """
+    A listening port whose stop completes when the test says so.
+
+    @ivar stops: How many times C{stopListening} really ran.
+    """
+
+    def __init__(self) -> None:
+        self.stops = 0
+        self.starts = 0
+        self.stopping: Deferred[None] | None = None
+        self.factory = Factory.forProtocol(Protocol)
+
+    def startListening(self) -> None:
+        self.starts += 1
+
+    def stopListening(self) -> Deferred[None]:
+        self.stops += 1
+        self.stopping = Deferred()
+        return self.stopping
+
+    def getHost(self) -> IPv4Address:
+        return IPv4Address("TCP", "127.0.0.1", 4321)
+
+    def finishStop(self) -> None:
+        assert self.stopping is not None
+        self.stopping.callback(None)
+
+
+class Lost(Protocol):
+    """
+    Records the reasons its connection was lost for.
+    """
+
+    def __init__(self) -> None:
+        self.reasons: list[Failure] = []
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        self.reasons.append(reason)
+
+
+def outcome(deferred: Deferred[None]) -> list[object]:
+    """
+    Collect what a Deferred fired with, success or failure.
+    """
+    results: list[object] = []
+    deferred.addBoth(results.append)
+    return results
+
+
+def teardownLeftovers(outcome: list[object]) -> tuple[Leftover, ...]:
+    """
+    The leftovers of the one outcome of a close that failed.
+    """
+    (failure,) = outcome
+    assert isinstance(failure, Failure)
+    assert isinstance(failure.value, TeardownError)
+    return failure.value.leftovers
+
+
+class CloseTests(SynchronousTestCase):
+    """
+    L{Network.close} is the whole teardown, once.
+    """
+
+    def setUp(self) -> None:
+        self.reactor = MemoryReactorClock()
+        self.network = Network(self.reactor, disconnectTimeout=5.0)
+
+    def test_nothingOpened(self) -> None:
+        """
+        Closing a network that opened nothing succeeds at once, and every
+        later close gives the same outcome.
+        """
+        self.assertEqual(outcome(self.network.close()), [None])
+        self.assertEqual(outcome(self.network.close()), [None])
+        self.assertEqual(self.reactor.getDelayedCalls(), [])
+
+    def test_closedNetworkRefusesToOpen(self) -> None:
+        """
+        Opening anything after the teardown started is a clear error.
+        """
+        self.network.close()
+        error = self.assertRaises(
+            RuntimeError, self.network.listen, Factory.forProtocol(Protocol)
+        )
+        self.assertIn("closed or closing", str(error))
+
+    def test_fakePortImplementsInterface(self) -> None:
+        """
+        The fake port used below provides L{IListeningPort}.
+        """
+        self.assertTrue(verifyObject(IListeningPort, FakePort()))
+
+    def test_portStoppedOnce(self) -> None:
+        """
+        A port stopped twice by the test and once more by the teardown is
+        really stopped once, and the teardown waits for that stop.
+        """
+        port = FakePort()
+        self.network.track(port)
+        first, second = port.stopListening(), port.stopListening()
+        closed = outcome(self.network.close())
+        self.assertEqual((port.stops, closed), (1, []))
+        port.finishStop()
+        self.assertEqual(
+            (outcome(first), outcome(second), closed), ([None], [None], [None])
+        )
+
+    def test_restartedPortStoppedAgain(self) -> None:
+        """
+        A port the test stopped and started again is stopped by the teardown;
+        one it stopped for good is not stopped twice.
+        """
+        restarted, stopped = FakePort(), FakePort()
+        for port in (restarted, stopped):
+            self.network.track(port)
+            port.stopListening()
+            port.finishStop()
+        restarted.startListening()
+        restarted.stopping = None
+        closed = outcome(self.network.close())
+        restarted.finishStop()
+        self.assertEqual((restarted.stops, stopped.stops, closed), (2, 1, [None]))
+
+    def test_portThatNeverStops(self) -> None:
+        """
+        A port whose stop never completes is reported after the bound and
+        taken out of the reactor.
+        """
+        port = FakePort()
+        self.network.track(port)
+        self.reactor.addReader(port)
+        closed = outcome(self.network.close())
+        self.reactor.advance(5.0)
+        self.reactor.advance(ABORT_GRACE)
+        (leftover,) = teardownLeftovers(closed)
+        self.assertEqual(leftover.role, "port")
+        self.assertIn("still listening", leftover.action)
+        self.assertEqual(
+            (leftover.local, self.reactor.getReaders()), ("127.0.0.1:4321", [])
+        )
+        self.assertEqual(self.reactor.getDelayedCalls(), [])
+
+    def test_connectionThatIgnoresAbort(self) -> None:
+        """
+        A connection whose transport ignores both C{loseConnection} and
+        C{abortConnection} is aborted after the bound, then its protocol is
+        told the connection is gone, and the report says it was forced.
+        """
+        protocol = Lost()
+        transport = StringTransport()
+        protocol.makeConnection(transport)
+        self.network.track(protocol)
+        closed = outcome(self.network.close())
+        self.assertTrue(transport.disconnecting)
+        self.reactor.advance(5.0)
+        self.assertTrue(transport.disconnected)
+        self.assertEqual(closed, [])
+        self.reactor.advance(ABORT_GRACE)
+        (leftover,) = teardownLeftovers(closed)
+        self.assertEqual(leftover.role, "tracked")
+        self.assertIn("closed by force", leftover.action)
+        self.assertTrue(protocol.reasons[0].check(ConnectionAborted))
+        self.assertNotIn("connectionLost", vars(protocol))
+
+    def test_connectionClosingInTime(self) -> None:
+        """
+        A connection that closes before the bound is not reported, and the
+        bound's timer is cancelled.
+        """
+        protocol = Lost()
+        transport = StringTransport()
+        protocol.makeConnection(transport)
+        self.network.track(protocol)
+        closed = outcome(self.network.close())
+        protocol.connectionLost(Failure(ConnectionAborted()))
+        self.assertEqual(closed, [None])
+        self.assertEqual(self.reactor.getDelayedCalls(), [])
+
+
+class CaseTests(SynchronousTestCase):
+    """
+    L{NetworkTestCase} makes its network lazily and refuses late use.
+    """
+
+    def test_noNetworkWithoutUse(self) -> None:
+        """
+        A test that opens nothing adds no cleanup.
+        """
+
+        class Sample(NetworkTestCase):
+            def test_it(self) -> None:
+                self.assertEqual(self._cleanups, [])
+
+        self.assertTrue(runSample(Sample).wasSuccessful())
+
+    def test_listenInTearDown(self) -> None:
+        """
+        Listening from C{tearDown}, after trialnet's teardown ran, is a clear
+        error rather than a port nobody closes.
+        """
+
+        class Sample(NetworkTestCase):
+            def test_it(self) -> None:
+                self.listen(Factory.forProtocol(Protocol))
+
+            def tearDown(self) -> None:
+                self.listen(Factory.forProtocol(Protocol))
+
+        result = runSample(Sample)
+        (error,) = errorValues(result)
+        self.assertIsInstance(error, RuntimeError)
+        self.assertIn("before tearDown", str(error))
