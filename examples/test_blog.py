@@ -1,0 +1,23 @@
+"""
+The test from "How to disconnect in Twisted, really", with trialnet: no
+Deferreds to collect, no tearDown.
+"""
+
+from twisted.internet.protocol import ClientFactory, Factory, Protocol
+
+from trialnet import NetworkTestCase
+
+
+class DisconnectTests(NetworkTestCase):
+    """
+    The blog post's scenario: a server, a client, and nothing left behind.
+    """
+
+    async def setUp(self) -> None:  # type: ignore[override]
+        self.serverPort = self.listen(Factory.forProtocol(Protocol))
+        await self.connect(self.serverPort, ClientFactory.forProtocol(Protocol))
+
+    def test_disconnect(self) -> None:
+        """
+        The port and both ends of the connection close after the test.
+        """
