@@ -1,0 +1,103 @@
+"""
+The test suites the benchmark compares.  Each does the same work per test:
+listen on 127.0.0.1 port 0, connect one client, wait until both ends are
+connected, echo 4 bytes, and tear down waiting for the port and both ends.
+
+C{TRIALNET_BENCH_TESTS} sets how many tests each suite has.
+"""
+
+from __future__ import annotations
+
+import os
+
+from twisted.internet import defer, protocol
+from twisted.trial import unittest
+
+from trialnet import NetworkTestCase
+
+COUNT = int(os.environ.get("TRIALNET_BENCH_TESTS", "200"))
+
+
+class Echo(protocol.Protocol):
+    def dataReceived(self, data: bytes) -> None:
+        self.transport.write(data)  # type: ignore[union-attr]
+
+
+class Client(protocol.Protocol):
+    def __init__(self) -> None:
+        self.echoed: defer.Deferred[bytes] = defer.Deferred()
+
+    def dataReceived(self, data: bytes) -> None:
+        if not self.echoed.called:
+            self.echoed.callback(data)
+
+
+class HandServer(Echo):
+    def connectionMade(self) -> None:
+        self.factory.onConnectionMade.callback(self)
+
+    def connectionLost(self, reason: object = None) -> None:
+        self.factory.onConnectionLost.callback(self)
+
+
+class HandClient(Client):
+    def connectionMade(self) -> None:
+        self.factory.onConnectionMade.callback(self)
+
+    def connectionLost(self, reason: object = None) -> None:
+        self.factory.onConnectionLost.callback(self)
+
+
+def _repeat(method: object) -> dict[str, object]:
+    return {f"test_{i:05d}": method for i in range(COUNT)}
+
+
+def _empty(self: unittest.TestCase) -> None:
+    pass
+
+
+EmptyTests = type("EmptyTests", (unittest.TestCase,), _repeat(_empty))
+
+
+def _handWritten(host: str) -> type[unittest.TestCase]:
+    """
+    The blog post's pattern: three Deferreds collected in tearDown.
+    """
+
+    async def test(self: unittest.TestCase) -> None:
+        from twisted.internet import reactor
+
+        serverFactory = protocol.Factory.forProtocol(HandServer)
+        serverFactory.onConnectionMade = defer.Deferred()  # type: ignore[attr-defined]
+        serverFactory.onConnectionLost = defer.Deferred()  # type: ignore[attr-defined]
+        port = reactor.listenTCP(0, serverFactory, interface="127.0.0.1")  # type: ignore[arg-type]
+        clientFactory = protocol.ClientFactory.forProtocol(HandClient)
+        clientFactory.onConnectionMade = defer.Deferred()  # type: ignore[attr-defined]
+        clientFactory.onConnectionLost = defer.Deferred()  # type: ignore[attr-defined]
+        connector = reactor.connectTCP(host, port.getHost().port, clientFactory)  # type: ignore[arg-type, attr-defined]
+        client = await clientFactory.onConnectionMade  # type: ignore[attr-defined]
+        await serverFactory.onConnectionMade  # type: ignore[attr-defined]
+        client.transport.write(b"ping")
+        await client.echoed
+        stopped = defer.maybeDeferred(port.stopListening)
+        connector.disconnect()
+        await defer.gatherResults(
+            [stopped, clientFactory.onConnectionLost, serverFactory.onConnectionLost]  # type: ignore[attr-defined]
+        )
+
+    return type("HandWrittenTests", (unittest.TestCase,), _repeat(test))
+
+
+HandWrittenTests = _handWritten("127.0.0.1")
+HandWrittenLocalhostTests = _handWritten("localhost")
+
+
+async def _trialnet(self: NetworkTestCase) -> None:
+    port = self.listen(protocol.Factory.forProtocol(Echo))
+    client = await self.connect(port, Client())
+    await self.serverProtocolFor(client)
+    client.transport.write(b"ping")  # type: ignore[attr-defined]
+    await client.echoed  # type: ignore[attr-defined]
+
+
+TrialnetTests = type("TrialnetTests", (NetworkTestCase,), _repeat(_trialnet))
