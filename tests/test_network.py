@@ -201,8 +201,48 @@ class CloseTests(SynchronousTestCase):
         self.network.track(protocol)
         closed = outcome(self.network.close())
         protocol.connectionLost(Failure(ConnectionAborted()))
+        self.reactor.advance(0)
         self.assertEqual(closed, [None])
         self.assertEqual(self.reactor.getDelayedCalls(), [])
+
+    def test_closingRaises(self) -> None:
+        """
+        A transport whose C{loseConnection} raises is logged and does not
+        stop the teardown: the other ends are closed, and the bound still
+        aborts and reports the broken one.
+        """
+
+        class Broken(StringTransport):
+            def loseConnection(self) -> None:
+                raise RuntimeError("loseConnection broke")
+
+        broken, fine = Lost(), Lost()
+        broken.makeConnection(Broken())
+        fineTransport = StringTransport()
+        fine.makeConnection(fineTransport)
+        self.network.track(broken)
+        self.network.track(fine)
+        closed = outcome(self.network.close())
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+        self.assertTrue(fineTransport.disconnecting)
+        fine.connectionLost(Failure(ConnectionAborted()))
+        self.reactor.advance(5.0)
+        self.reactor.advance(ABORT_GRACE)
+        (leftover,) = teardownLeftovers(closed)
+        self.assertIn("Lost", leftover.kind)
+        # Its abortConnection raised too, and was logged the same way.
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+
+    def test_factoryOfAnotherNetwork(self) -> None:
+        """
+        A factory that another network listens with is refused before
+        anything opens: closing one network would undo the other's tracking.
+        """
+        factory = Factory.forProtocol(Protocol)
+        Network(self.reactor).listen(factory)
+        error = self.assertRaises(ValueError, self.network.listen, factory)
+        self.assertIn("another trialnet Network", str(error))
+        self.assertEqual(len(self.reactor.tcpServers), 1)
 
 
 class CaseTests(SynchronousTestCase):

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import weakref
+from typing import Any
 
 from twisted.internet import tcp
 from twisted.internet.defer import Deferred, gatherResults, maybeDeferred
@@ -22,6 +23,7 @@ from twisted.internet.interfaces import (
     IProtocol,
 )
 from twisted.internet.protocol import Factory
+from twisted.python.failure import Failure
 from twisted.trial.reporter import TestResult
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.trial.util import DirtyReactorAggregateError
@@ -370,6 +372,46 @@ class OrderlyTeardownTests(SynchronousTestCase):
         self.assertEqual(events.count("clientConnectionLost"), 1)
 
 
+class ApplicationCodeInTeardownTests(SynchronousTestCase):
+    """
+    Application callbacks that run during the teardown cannot derail it.
+    """
+
+    def test_factoryReconnects(self) -> None:
+        """
+        A client factory that connects its connector again gets a new
+        protocol for the new connection, and the teardown closes that one
+        too.
+        """
+        events = Events()
+        serverFactory, _ = recorders(events)
+
+        class Reconnects(RecorderFactory):
+            def clientConnectionLost(self, connector: Any, reason: Failure) -> None:
+                super().clientConnectionLost(connector, reason)
+                if len(self.built) == 1:
+                    connector.connect()
+
+        clientFactory = Reconnects(events, "client")
+
+        class Sample(NetworkTestCase):
+            async def test_it(self) -> None:
+                port = self.listen(serverFactory)
+                client = await self.connect(port, clientFactory)
+                client.transport.loseConnection()  # type: ignore[attr-defined]
+                while events.count("server made") < 2:
+                    await deferLaterTurn()
+
+        result = runSample(Sample)
+
+        assertCleanRun(self, result)
+        first, second = clientFactory.built
+        self.assertIsNot(first, second)
+        self.assertEqual(
+            (events.count("client lost"), events.count("server lost")), (2, 2)
+        )
+
+
 class TransparencyTests(SynchronousTestCase):
     """
     The application sees its own factories and protocols and the reactor's
@@ -411,6 +453,8 @@ class TransparencyTests(SynchronousTestCase):
 
         class Sample(NetworkTestCase):
             async def test_it(self) -> None:
+                # Added before the network exists, so it runs after its close.
+                self.addCleanup(events.log.append, "teardown finished")
                 port = self.listen(serverFactory)
                 await self.connect(port, clientFactory)
 
@@ -427,6 +471,7 @@ class TransparencyTests(SynchronousTestCase):
                 "client lost",
                 "clientConnectionLost",
                 "client factory stopped",
+                "teardown finished",
             ],
         )
 

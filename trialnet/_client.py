@@ -62,32 +62,43 @@ class ClientAttempt(ClientFactory):
         self._onDone = onDone
         self._failure: Failure | None = None
         self._cancelled = False
-        self.connection = connection
-        if connection is not None:
-            connection.attempt = self
+        self._protocol = None if connection is None else connection.protocol
+        self._prepared = connection
+        self.connection: Connection | None = None
         self.connector: IConnector | None = None
         self.deferred: Deferred[IProtocol] = Deferred(self._cancel)
 
     # The application's protocol provides IProtocol; it need not be one of
     # Factory's Protocol subclasses.
     def buildProtocol(self, addr: IAddress) -> IProtocol | None:  # type: ignore[override]
-        if self.connection is not None:
-            return self.connection.protocol
-        assert self._factory is not None
-        protocol = self._factory.buildProtocol(addr)
+        connection, self._prepared = self._prepared, None
+        if connection is None:
+            # The first connection of a factory, or a connector that
+            # connect()ed again: each connection gets a protocol of its own.
+            connection = self._watchNew(addr)
+            if connection is None:
+                return None
+        connection.attempt = self
+        self.connection = connection
+        return connection.protocol
+
+    def _watchNew(self, addr: IAddress) -> Connection | None:
+        if self._factory is None:
+            protocol = self._protocol
+        else:
+            protocol = self._factory.buildProtocol(addr)
         if protocol is None:
             self._failure = Failure(
                 ConnectError(string="the client factory's buildProtocol returned None")
             )
             return None
         try:
-            self.connection = self._watch(protocol)
+            connection = self._watch(protocol)
         except (TypeError, ValueError):
             self._failure = Failure()
             return None
-        self.connection.attempt = self
-        self.connection.watchConnect()
-        return protocol
+        connection.watchConnect()
+        return connection
 
     def doStart(self) -> None:
         if self._factory is not None:
@@ -120,7 +131,8 @@ class ClientAttempt(ClientFactory):
         assert self.connection is not None
         protocol = self.connection.protocol
         assert protocol is not None
-        self.deferred.callback(protocol)
+        if not self.deferred.called:
+            self.deferred.callback(protocol)
 
     def cancelAtTeardown(self) -> None:
         """
@@ -138,9 +150,9 @@ class ClientAttempt(ClientFactory):
         if self.deferred.called:
             return
         self._onDone(self)
-        if self.connection is not None:
+        if self._prepared is not None:
             # A protocol instance that never connected is the caller's again.
-            self.connection.detach()
+            self._prepared.detach()
         if not self._cancelled:
             self.deferred.errback(self._failure or reason)
 

@@ -90,6 +90,7 @@ class Network:
         self._leftovers: list[Leftover] = []
         self._abortedAt: dict[Connection, int] = {}
         self._timer: IDelayedCall | None = None
+        self._finalCheck: IDelayedCall | None = None
 
     # Opening
 
@@ -173,12 +174,16 @@ class Network:
         attempt = ClientAttempt(factory, connection, watch, self._attempts.discard)
         self._attempts.add(attempt)
         try:
-            attempt.connector = self._reactor.connectTCP(
-                host, port, attempt, timeout=timeout
-            )
+            connector = self._reactor.connectTCP(host, port, attempt, timeout=timeout)
         except BaseException:
             self._attempts.discard(attempt)
+            if connection is not None:
+                connection.detach()
             raise
+        attempt.connector = connector
+        # The connector stays tracked after this attempt: a factory may use
+        # it to connect again.
+        self._connectors.append((connector, origin))
         return attempt.deferred
 
     def track(self, thing: _T) -> _T:
@@ -272,11 +277,10 @@ class Network:
         self._closing = True
         self._startedAt = self._reactor.seconds()
         self._readersAtClose = set(self._reactor.getReaders())
+        self._timer = self._reactor.callLater(
+            self.disconnectTimeout, self._step, self._abortLeftovers
+        )
         self._step(self._closeEverything)
-        if not self._closed:
-            self._timer = self._reactor.callLater(
-                self.disconnectTimeout, self._step, self._abortLeftovers
-            )
 
     def _step(self, step: Callable[[], None]) -> None:
         """
@@ -295,7 +299,7 @@ class Network:
             self._pendingPorts += 1
             port.stop().addCallback(self._portStopped)
         for attempt in list(self._attempts):
-            attempt.cancelAtTeardown()
+            _guarded(attempt.cancelAtTeardown, "cancelling a connection attempt")
         self._closeConnectors()
         for connection in list(self._open):
             self._loseConnection(connection)
@@ -304,7 +308,7 @@ class Network:
         for connector, origin in self._connectors:
             state = getattr(connector, "state", None)
             if state == "connecting":
-                connector.stopConnecting()
+                _guarded(connector.stopConnecting, "stopping a connector")
             elif state == "connected":
                 protocol = getattr(
                     getattr(connector, "transport", None), "protocol", None
@@ -313,10 +317,7 @@ class Network:
                     self._trackProtocol(protocol, origin, "client")
 
     def _loseConnection(self, connection: Connection) -> None:
-        try:
-            connection.transport.loseConnection()
-        except Exception:
-            log.err(None, f"trialnet: loseConnection() failed on {connection.kind}")
+        _guarded(connection.transport.loseConnection, f"closing {connection.kind}")
 
     def _portStopped(self, ignored: None) -> None:
         self._pendingPorts -= 1
@@ -343,7 +344,7 @@ class Network:
             if abort is None:
                 self._loseConnection(connection)
             else:
-                abort()
+                _guarded(abort, f"aborting {connection.kind}")
         for port in self._ports.values():
             if not port.stopped:
                 self._leftovers.append(
@@ -379,9 +380,10 @@ class Network:
 
     def _finish(self) -> None:
         self._closed = True
-        if self._timer is not None and self._timer.active():
-            self._timer.cancel()
-        self._timer = None
+        for call in (self._timer, self._finalCheck):
+            if call is not None and call.active():
+                call.cancel()
+        self._timer = self._finalCheck = None
         for port in self._ports.values():
             if port.stopFailure is not None:
                 failure = port.stopFailure
@@ -588,8 +590,25 @@ class Network:
 
     def _markClosed(self, connection: Connection) -> None:
         self._open.discard(connection)
-        if self._closing:
-            self._checkDone()
+        if self._closing and not self._open and self._finalCheck is None:
+            # A client factory hears clientConnectionLost and doStop only
+            # after the protocol's connectionLost: let the connector finish.
+            self._finalCheck = self._reactor.callLater(0, self._lastTurn)
+
+    def _lastTurn(self) -> None:
+        self._finalCheck = None
+        self._checkDone()
+
+
+def _guarded(call: Callable[[], object], what: str) -> None:
+    """
+    Run application code for the teardown; what it raises is logged (so the
+    test reports it) and the teardown goes on.
+    """
+    try:
+        call()
+    except Exception:
+        log.err(None, f"trialnet teardown: error while {what}")
 
 
 def _unsentBytes(transport: object) -> int:

@@ -88,6 +88,18 @@ def _patchable(thing: object, what: str) -> _InstancePatch:
     return _InstancePatch(thing)
 
 
+def _refuseSecondOwner(thing: object, name: str, owner: type, what: str) -> None:
+    """
+    @raise ValueError: When another trialnet L{Network} already observes
+        C{thing}: one of them would undo the other's observation.
+    """
+    if isinstance(getattr(vars(thing).get(name), "__self__", None), owner):
+        raise ValueError(
+            f"this {what} is already tracked by another trialnet Network; "
+            f"a {what} can belong to one Network at a time"
+        )
+
+
 class Connection:
     """
     One tracked connection end: a client, a server, or an adopted protocol.
@@ -208,6 +220,7 @@ class FactoryHook:
         self, factory: IProtocolFactory, onBuilt: Callable[[FactoryHook, Any], Any]
     ) -> None:
         self._patch = _patchable(factory, "factory")
+        _refuseSecondOwner(factory, "buildProtocol", FactoryHook, "factory")
         self._originalBuild = factory.buildProtocol
         self._onBuilt = onBuilt
         self.ports: list[Port] = []
@@ -254,6 +267,7 @@ class Port:
         self._stopped = False
         self._waiters: list[Deferred[None]] = []
         self._patch = _patchable(port, "port")
+        _refuseSecondOwner(port, "stopListening", Port, "port")
         self._originalStop: Callable[[], object] = port.stopListening
         self._originalStart = getattr(port, "startListening", None)
         self._patch.set("stopListening", self.stopListening)
