@@ -11,9 +11,10 @@ from collections.abc import Callable
 
 from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.defer import Deferred
-from twisted.internet.interfaces import IListeningPort, IPullProducer
+from twisted.internet.interfaces import IListeningPort, IProtocol, IPullProducer
 from twisted.internet.protocol import (
     ClientFactory,
+    Factory,
     Protocol,
     ServerFactory,
     connectionDone,
@@ -23,7 +24,7 @@ from twisted.trial.reporter import TestResult
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 from zope.interface import implementer
 
-from trialnet import TeardownError
+from trialnet import NetworkTestCase, TeardownError
 
 
 def runSample(case: type[TestCase], name: str = "test_it") -> TestResult:
@@ -215,6 +216,27 @@ class Stuck(Recorder):
     def connectionMade(self) -> None:
         super().connectionMade()
         self.transport.registerProducer(NeverFinishes(), False)  # type: ignore[union-attr]
+
+
+async def openPair(
+    case: NetworkTestCase, serverFactory: Factory, clientFactory: Factory
+) -> tuple[IListeningPort, IProtocol, IProtocol]:
+    """
+    Listen, connect one client, and wait until both ends are connected.
+
+    @return: The port, the client protocol and the server protocol.
+    """
+    port = case.listen(serverFactory)
+    client = await case.connect(port, clientFactory)
+    server = await case.serverProtocolFor(client)
+    return port, client, server
+
+
+def lostCounts(events: Events) -> tuple[int, int]:
+    """
+    How many client and server ends reported C{connectionLost}.
+    """
+    return events.count("client lost"), events.count("server lost")
 
 
 def recorders(events: Events) -> tuple[RecorderFactory, RecorderFactory]:

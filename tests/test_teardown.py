@@ -41,7 +41,9 @@ from .helpers import (
     errorTypes,
     errorValues,
     ipv6Missing,
+    lostCounts,
     openFileCount,
+    openPair,
     portNumber,
     recorders,
     runSample,
@@ -64,9 +66,7 @@ class OrderlyTeardownTests(SynchronousTestCase):
 
         class Sample(NetworkTestCase):
             async def test_it(self) -> None:
-                port = self.listen(serverFactory)
-                client = await self.connect(port, clientFactory)
-                await self.serverProtocolFor(client)
+                await openPair(self, serverFactory, clientFactory)
 
         result = runSample(Sample)
 
@@ -92,9 +92,7 @@ class OrderlyTeardownTests(SynchronousTestCase):
         result = runSample(Sample)
 
         assertCleanRun(self, result)
-        self.assertEqual(
-            (events.count("client lost"), events.count("server lost")), (100, 100)
-        )
+        self.assertEqual(lostCounts(events), (100, 100))
 
     def test_setUpFailsAfterConnect(self) -> None:
         """
@@ -106,8 +104,7 @@ class OrderlyTeardownTests(SynchronousTestCase):
 
         class Sample(NetworkTestCase):
             async def setUp(self) -> None:  # type: ignore[override]
-                port = self.listen(serverFactory)
-                await self.serverProtocolFor(await self.connect(port, clientFactory))
+                await openPair(self, serverFactory, clientFactory)
                 raise RuntimeError("setUp broke")
 
             def test_it(self) -> None:
@@ -116,9 +113,7 @@ class OrderlyTeardownTests(SynchronousTestCase):
         result = runSample(Sample)
 
         self.assertEqual(errorTypes(result), [RuntimeError])
-        self.assertEqual(
-            (events.count("client lost"), events.count("server lost")), (1, 1)
-        )
+        self.assertEqual(lostCounts(events), (1, 1))
 
     def test_bodyFails(self) -> None:
         """
@@ -130,16 +125,13 @@ class OrderlyTeardownTests(SynchronousTestCase):
 
         class Sample(NetworkTestCase):
             async def test_it(self) -> None:
-                port = self.listen(serverFactory)
-                await self.serverProtocolFor(await self.connect(port, clientFactory))
+                await openPair(self, serverFactory, clientFactory)
                 self.fail("the body failed")
 
         result = runSample(Sample)
 
         self.assertEqual((len(result.failures), result.errors), (1, []))
-        self.assertEqual(
-            (events.count("client lost"), events.count("server lost")), (1, 1)
-        )
+        self.assertEqual(lostCounts(events), (1, 1))
 
     def test_refusedConnection(self) -> None:
         """
@@ -177,9 +169,7 @@ class OrderlyTeardownTests(SynchronousTestCase):
 
         class Sample(NetworkTestCase):
             async def test_it(self) -> None:
-                port = self.listen(serverFactory)
-                client = await self.connect(port, clientFactory)
-                await self.serverProtocolFor(client)
+                port, client, _ = await openPair(self, serverFactory, clientFactory)
                 port.stopListening()
                 port.stopListening()
                 client.transport.loseConnection()  # type: ignore[attr-defined]
@@ -188,9 +178,7 @@ class OrderlyTeardownTests(SynchronousTestCase):
 
         assertCleanRun(self, result)
         self.assertEqual(events.count("server factory stopped"), 1)
-        self.assertEqual(
-            (events.count("client lost"), events.count("server lost")), (1, 1)
-        )
+        self.assertEqual(lostCounts(events), (1, 1))
 
     def test_serverClosesFirst(self) -> None:
         """
@@ -243,9 +231,7 @@ class OrderlyTeardownTests(SynchronousTestCase):
 
         class Sample(NetworkTestCase):
             async def test_it(self) -> None:
-                port = self.listen(serverFactory)
-                client = await self.connect(port, clientFactory)
-                server = await self.serverProtocolFor(client)
+                _, client, server = await openPair(self, serverFactory, clientFactory)
                 halfClosed: Deferred[None] = Deferred()
                 server.halfClosed = halfClosed  # type: ignore[attr-defined]
                 client.transport.loseWriteConnection()  # type: ignore[attr-defined]
@@ -279,16 +265,13 @@ class OrderlyTeardownTests(SynchronousTestCase):
 
         class Sample(NetworkTestCase):
             async def test_it(self) -> None:
-                port = self.listen(serverFactory)
-                await self.serverProtocolFor(await self.connect(port, clientFactory))
+                await openPair(self, serverFactory, clientFactory)
 
         before = openFileCount()
         result = runSample(Sample)
 
         assertCleanRun(self, result)
-        self.assertEqual(
-            (events.count("client lost"), events.count("server lost")), (1, 1)
-        )
+        self.assertEqual(lostCounts(events), (1, 1))
         self.assertEqual(openFileCount(), before)
 
     def test_connectionLostRaises(self) -> None:
@@ -308,15 +291,12 @@ class OrderlyTeardownTests(SynchronousTestCase):
 
         class Sample(NetworkTestCase):
             async def test_it(self) -> None:
-                port = self.listen(serverFactory)
-                await self.serverProtocolFor(await self.connect(port, clientFactory))
+                await openPair(self, serverFactory, clientFactory)
 
         result = runSample(Sample)
 
         self.assertEqual(errorTypes(result), [ValueError])
-        self.assertEqual(
-            (events.count("client lost"), events.count("server lost")), (1, 1)
-        )
+        self.assertEqual(lostCounts(events), (1, 1))
 
     def test_serverBuildProtocolNone(self) -> None:
         """
@@ -407,9 +387,7 @@ class ApplicationCodeInTeardownTests(SynchronousTestCase):
         assertCleanRun(self, result)
         first, second = clientFactory.built
         self.assertIsNot(first, second)
-        self.assertEqual(
-            (events.count("client lost"), events.count("server lost")), (2, 2)
-        )
+        self.assertEqual(lostCounts(events), (2, 2))
 
 
 class TransparencyTests(SynchronousTestCase):
@@ -486,9 +464,7 @@ class TransparencyTests(SynchronousTestCase):
 
         class Sample(NetworkTestCase):
             async def test_it(self) -> None:
-                port = self.listen(serverFactory)
-                client = await self.connect(port, clientFactory)
-                server = await self.serverProtocolFor(client)
+                _, client, server = await openPair(self, serverFactory, clientFactory)
                 seen.extend([client, server])
                 self.assertIsInstance(client.transport, tcp.Client)  # type: ignore[attr-defined]
                 self.assertIsInstance(server.transport, tcp.Server)  # type: ignore[attr-defined]
@@ -663,9 +639,7 @@ class StuckTeardownTests(SynchronousTestCase):
             self.assertIn("aborted", leftover.action)
             self.assertIn("Stuck", leftover.kind)
             self.assertIn(leftover.local, str(error))
-        self.assertEqual(
-            (events.count("client lost"), events.count("server lost")), (1, 1)
-        )
+        self.assertEqual(lostCounts(events), (1, 1))
 
     def test_externalClientHoldsOn(self) -> None:
         """
@@ -778,9 +752,7 @@ class TrackTests(SynchronousTestCase):
         result = runSample(Sample)
 
         assertCleanRun(self, result)
-        self.assertEqual(
-            (events.count("client lost"), events.count("server lost")), (1, 1)
-        )
+        self.assertEqual(lostCounts(events), (1, 1))
 
     def test_trackedProtocol(self) -> None:
         """
@@ -850,9 +822,9 @@ class ResourceTests(SynchronousTestCase):
                 # Twisted's log buffer, before any observer starts (under
                 # pytest), keeps the factories that "Starting factory" names.
                 serverFactory.noisy = clientFactory.noisy = False
-                port = self.listen(serverFactory)
-                client = await self.connect(port, clientFactory)
-                server = await self.serverProtocolFor(client)
+                port, client, server = await openPair(
+                    self, serverFactory, clientFactory
+                )
                 for thing in (
                     client,
                     server,
@@ -882,8 +854,7 @@ class ResourceTests(SynchronousTestCase):
         class Sample(NetworkTestCase):
             async def test_it(self) -> None:
                 serverFactory, clientFactory = recorders(events)
-                port = self.listen(serverFactory)
-                await self.serverProtocolFor(await self.connect(port, clientFactory))
+                await openPair(self, serverFactory, clientFactory)
 
         runSample(Sample)
         before = openFileCount()
