@@ -10,6 +10,7 @@ import trialnet
 from trialnet._case import NetworkTestCase
 from trialnet._network import Network
 from trialnet._report import TeardownError
+from trialnet._tls import TLSAuthority
 
 
 class ExportTests(SynchronousTestCase):
@@ -27,6 +28,7 @@ class ExportTests(SynchronousTestCase):
                 "Network": Network,
                 "NetworkTestCase": NetworkTestCase,
                 "TeardownError": TeardownError,
+                "TLSAuthority": TLSAuthority,
             },
         )
 

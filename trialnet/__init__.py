@@ -11,5 +11,6 @@ a test case.
 from ._case import NetworkTestCase
 from ._network import Network
 from ._report import TeardownError
+from ._tls import TLSAuthority
 
-__all__ = ["Network", "NetworkTestCase", "TeardownError"]
+__all__ = ["Network", "NetworkTestCase", "TLSAuthority", "TeardownError"]

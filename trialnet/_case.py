@@ -4,13 +4,21 @@ L{NetworkTestCase}: a trial test case with a L{Network} per test.
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import TypeVar, overload
 
 from twisted.internet.defer import Deferred
-from twisted.internet.interfaces import IListeningPort, IProtocol, IProtocolFactory
+from twisted.internet.interfaces import (
+    IListeningPort,
+    IProtocol,
+    IProtocolFactory,
+    IStreamClientEndpoint,
+    IStreamServerEndpoint,
+)
+from twisted.internet.protocol import AbstractDatagramProtocol
 from twisted.trial.unittest import TestCase
 
 from ._network import Network
+from ._tls import TLSAuthority, processAuthority
 
 _T = TypeVar("_T")
 
@@ -68,20 +76,116 @@ class NetworkTestCase(TestCase):
         """
         return self._network().listen(factory, port, interface, backlog)
 
+    def listenTLS(
+        self,
+        factory: IProtocolFactory,
+        port: int = 0,
+        interface: str = "127.0.0.1",
+        backlog: int = 50,
+        options: object = None,
+    ) -> IListeningPort:
+        """
+        Listen for TLS connections, with a certificate of L{tlsAuthority}
+        unless C{options} says otherwise; see L{Network.listenTLS}.
+
+        @return: The reactor's L{IListeningPort}.
+        """
+        return self._network().listenTLS(factory, port, interface, backlog, options)
+
+    def listenUNIX(
+        self, factory: IProtocolFactory, backlog: int = 50
+    ) -> IListeningPort:
+        """
+        Listen on a UNIX socket in a private directory removed at this test's
+        teardown; see L{Network.listenUNIX}.
+
+        @return: The reactor's L{IListeningPort}.
+        """
+        return self._network().listenUNIX(factory, backlog)
+
+    def listenUDP(
+        self,
+        protocol: AbstractDatagramProtocol,
+        port: int = 0,
+        interface: str = "127.0.0.1",
+        maxPacketSize: int = 8192,
+    ) -> IListeningPort:
+        """
+        Listen for UDP datagrams until this test's teardown; see
+        L{Network.listenUDP}.
+
+        @return: The reactor's L{IListeningPort}.
+        """
+        return self._network().listenUDP(protocol, port, interface, maxPacketSize)
+
     def connect(
         self,
         target: object,
         factoryOrProtocol: IProtocolFactory | IProtocol,
         timeout: float = 30.0,
+        tlsOptions: object = None,
     ) -> Deferred[IProtocol]:
         """
-        Connect a TCP client, closed at this test's teardown; see
+        Connect a client, closed at this test's teardown; see
         L{Network.connect}.
 
         @return: A L{Deferred} firing with the client protocol once its
             C{connectionMade} ran.
         """
-        return self._network().connect(target, factoryOrProtocol, timeout)
+        return self._network().connect(target, factoryOrProtocol, timeout, tlsOptions)
+
+    def serverEndpoint(
+        self,
+        transport: str = "tcp",
+        port: int = 0,
+        interface: str = "127.0.0.1",
+        backlog: int = 50,
+    ) -> IStreamServerEndpoint:
+        """
+        A server endpoint whose ports and connections close at this test's
+        teardown; see L{Network.serverEndpoint}.
+
+        @return: An L{IStreamServerEndpoint}.
+        """
+        return self._network().serverEndpoint(transport, port, interface, backlog)
+
+    def clientEndpoint(
+        self, target: object, timeout: float = 30.0, tlsOptions: object = None
+    ) -> IStreamClientEndpoint:
+        """
+        A client endpoint whose connections close at this test's teardown;
+        see L{Network.clientEndpoint}.
+
+        @return: An L{IStreamClientEndpoint}.
+        """
+        return self._network().clientEndpoint(target, timeout, tlsOptions)
+
+    def acceptedProtocol(self, port: IListeningPort) -> Deferred[IProtocol]:
+        """
+        The oldest protocol C{port} built that was not handed out yet, for
+        clients this test did not open; see L{Network.acceptedProtocol}.
+
+        @return: A L{Deferred} firing with the server protocol.
+        """
+        return self._network().acceptedProtocol(port)
+
+    def whenClosed(self, protocol: IProtocol) -> Deferred[None]:
+        """
+        Wait for one tracked connection end to close; see
+        L{Network.whenClosed}.
+
+        @return: A L{Deferred} firing with L{None} after its
+            C{connectionLost}.
+        """
+        return self._network().whenClosed(protocol)
+
+    @property
+    def tlsAuthority(self) -> TLSAuthority:
+        """
+        The certificate authority made for this test run; see
+        L{Network.tlsAuthority}.
+        """
+        return processAuthority()
 
     def serverProtocolFor(self, client: IProtocol) -> Deferred[IProtocol]:
         """
@@ -92,11 +196,21 @@ class NetworkTestCase(TestCase):
         """
         return self._network().serverProtocolFor(client)
 
-    def track(self, thing: _T) -> _T:
-        """
-        Adopt a port, connector or connected protocol the code under test
-        opened itself into this test's teardown; see L{Network.track}.
+    @overload
+    def track(self, thing: IStreamClientEndpoint) -> IStreamClientEndpoint: ...
 
-        @return: C{thing}.
+    @overload
+    def track(self, thing: IStreamServerEndpoint) -> IStreamServerEndpoint: ...
+
+    @overload
+    def track(self, thing: _T) -> _T: ...
+
+    def track(self, thing: object) -> object:
+        """
+        Adopt a port, connector, connected protocol, endpoint or connection
+        pool the code under test opened itself into this test's teardown;
+        see L{Network.track}.
+
+        @return: C{thing}, or a tracking endpoint for an endpoint.
         """
         return self._network().track(thing)

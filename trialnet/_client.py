@@ -31,6 +31,10 @@ def cancelQuietly(deferred: Deferred[Any]) -> None:
     deferred.cancel()
 
 
+def _ignore(result: object) -> None:
+    pass
+
+
 def _ignoreCancellation(failure: Failure) -> None:
     failure.trap(CancelledError)
 
@@ -46,7 +50,7 @@ class ClientAttempt(ClientFactory):
 
     @ivar deferred: Fires with the protocol after its C{connectionMade} ran,
         or fails with the reason the attempt failed.
-    @ivar connector: The reactor's connector.
+    @ivar connector: The reactor's connector, unless an endpoint connects.
     @ivar connection: The connection, once a protocol was built.
     """
 
@@ -66,6 +70,7 @@ class ClientAttempt(ClientFactory):
         self._prepared = connection
         self.connection: Connection | None = None
         self.connector: IConnector | None = None
+        self._endpointResult: Deferred[Any] | None = None
         self.deferred: Deferred[IProtocol] = Deferred(self._cancel)
 
     # The application's protocol provides IProtocol; it need not be one of
@@ -134,6 +139,16 @@ class ClientAttempt(ClientFactory):
         if not self.deferred.called:
             self.deferred.callback(protocol)
 
+    def connectingThrough(self, endpointResult: Deferred[Any]) -> None:
+        """
+        An endpoint makes this attempt: its failure is the attempt's, and
+        cancelling the attempt cancels it.
+
+        @param endpointResult: What the endpoint's C{connect} returned.
+        """
+        self._endpointResult = endpointResult
+        endpointResult.addCallbacks(_ignore, self._fail)
+
     def cancelAtTeardown(self) -> None:
         """
         Stop the attempt; the teardown owns its outcome, so a test that never
@@ -159,7 +174,10 @@ class ClientAttempt(ClientFactory):
     def _cancel(self, deferred: Deferred[IProtocol]) -> None:
         self._cancelled = True
         connector = self.connector
-        if connector is not None and getattr(connector, "state", None) == "connecting":
-            connector.stopConnecting()
+        endpointResult = self._endpointResult
+        if endpointResult is not None and not endpointResult.called:
+            endpointResult.cancel()
+        elif getattr(connector, "state", None) == "connecting":
+            connector.stopConnecting()  # type: ignore[union-attr]
         else:
             self._onDone(self)

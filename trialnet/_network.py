@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
-from twisted.internet.defer import Deferred, succeed
+from twisted.internet.address import UNIXAddress
+from twisted.internet.defer import Deferred, maybeDeferred, succeed
 from twisted.internet.error import ConnectionAborted
 from twisted.internet.interfaces import (
     IConnector,
@@ -17,21 +18,37 @@ from twisted.internet.interfaces import (
     IListeningPort,
     IProtocol,
     IProtocolFactory,
+    IStreamClientEndpoint,
+    IStreamServerEndpoint,
 )
+from twisted.internet.protocol import AbstractDatagramProtocol
 from twisted.python import log
 from twisted.python.failure import Failure
+from twisted.python.reflect import qual
 
 from ._client import ClientAttempt, cancelQuietly
+from ._endpoints import TrackingClientEndpoint, TrackingServerEndpoint
 from ._report import Leftover, Origin, TeardownError, callerOrigin
 from ._targets import (
+    checkClientTLS,
     checkFactory,
     checkIPLiteral,
     checkPortNumber,
     checkPositive,
+    checkServerTLS,
+    checkSocketPath,
     connectionTarget,
+    listeningAddress,
     splitFactoryOrProtocol,
 )
-from ._tracking import AddressKey, Connection, FactoryHook, Port
+from ._tls import TLSAuthority, processAuthority
+from ._tracking import AddressKey, Connection, FactoryHook, Port, portServes
+from ._transports import (
+    ensureSocketFile,
+    privateSocketPath,
+    removeSocketDirectory,
+    socketTransport,
+)
 
 _T = TypeVar("_T")
 
@@ -85,6 +102,9 @@ class Network:
         self._outcome: Failure | None = None
         self._closeWaiters: list[Deferred[None]] = []
         self._pendingPorts = 0
+        self._pools: list[tuple[Any, Origin]] = []
+        self._closingPools: dict[int, tuple[Any, Origin]] = {}
+        self._unixCounts: dict[tuple[str, str], int] = {}
         self._startedAt = 0.0
         self._readersAtClose: set[object] = set()
         self._leftovers: list[Leftover] = []
@@ -117,19 +137,115 @@ class Network:
         @raise ValueError: If C{interface} is a name rather than an IP
             literal, or a number is out of range.
         """
+        return self._listenIP(callerOrigin(), factory, port, interface, backlog, None)
+
+    def listenTLS(
+        self,
+        factory: IProtocolFactory,
+        port: int = 0,
+        interface: str = "127.0.0.1",
+        backlog: int = 50,
+        options: object = None,
+    ) -> IListeningPort:
+        """
+        Listen for TLS connections over TCP; L{connect} to the port verifies
+        the server against L{tlsAuthority}.
+
+        The application's protocols keep the reactor's TLS transport and
+        every interface: a factory providing
+        L{IProtocolNegotiationFactory
+        <twisted.internet.interfaces.IProtocolNegotiationFactory>} negotiates
+        ALPN, and a protocol providing L{IHandshakeListener
+        <twisted.internet.interfaces.IHandshakeListener>} hears
+        C{handshakeCompleted}.  As with the reactor, C{connectionMade} comes
+        before the handshake.
+
+        @param options: Server TLS options (an
+            L{IOpenSSLServerConnectionCreator
+            <twisted.internet.interfaces.IOpenSSLServerConnectionCreator>} or
+            an old-style context factory); by default a certificate signed by
+            L{tlsAuthority} for C{localhost}, C{127.0.0.1} and C{::1}.
+        @return: The reactor's L{IListeningPort}, listening.
+        @raise ImportError: If the C{tls} extra is not installed.
+        @raise TypeError: If an argument has the wrong type.
+        @raise ValueError: As for L{listen}.
+        """
         origin = callerOrigin()
+        if options is None:
+            options = self.tlsAuthority.serverOptions()
+        checkServerTLS(options)
+        return self._listenIP(origin, factory, port, interface, backlog, options)
+
+    def listenUNIX(
+        self, factory: IProtocolFactory, backlog: int = 50
+    ) -> IListeningPort:
+        """
+        Listen on a UNIX socket in a new private directory (mode 0700) with a
+        short path; the directory is removed at the teardown.
+
+        @param factory: The application's factory.
+        @param backlog: The listen queue's size.
+        @return: The reactor's L{IListeningPort}; C{getHost().name} is the
+            socket's path.
+        @raise TypeError: If an argument has the wrong type.
+        @raise ValueError: If C{backlog} is out of range.
+        """
+        return self._listenUNIX(callerOrigin(), factory, backlog)
+
+    def _listenUNIX(
+        self, origin: Origin, factory: IProtocolFactory, backlog: int
+    ) -> IListeningPort:
         self._checkOpen()
         checkFactory(factory)
+        checkPortNumber(backlog, "backlog", allowZero=False)
+        path = privateSocketPath()
+        try:
+            _, record = self._listenWith(
+                origin,
+                factory,
+                lambda: self._reactor.listenUNIX(path, factory, backlog, mode=0o600),
+                "unix",
+            )
+        except BaseException:
+            removeSocketDirectory(path)
+            raise
+        record.socketPath = path
+        assert record.port is not None
+        return record.port
+
+    def listenUDP(
+        self,
+        protocol: AbstractDatagramProtocol,
+        port: int = 0,
+        interface: str = "127.0.0.1",
+        maxPacketSize: int = 8192,
+    ) -> IListeningPort:
+        """
+        Listen for UDP datagrams; the port is stopped, once, and waited for
+        at the teardown.
+
+        @param protocol: The application's L{DatagramProtocol
+            <twisted.internet.protocol.DatagramProtocol>}.
+        @param port: The port number; 0 lets the kernel choose.
+        @param interface: An IPv4 or IPv6 literal; loopback by default.
+        @param maxPacketSize: The largest datagram read.
+        @return: The reactor's L{IListeningPort}.
+        @raise TypeError: If C{protocol} is not a datagram protocol, or an
+            argument has the wrong type.
+        @raise ValueError: As for L{listen}.
+        """
+        origin = callerOrigin()
+        self._checkOpen()
+        if not isinstance(protocol, AbstractDatagramProtocol):
+            raise TypeError(
+                f"listenUDP() takes a twisted.internet.protocol.DatagramProtocol, "
+                f"not {protocol!r}"
+            )
         checkPortNumber(port, "port", allowZero=True)
         checkIPLiteral(interface, "interface")
-        checkPortNumber(backlog, "backlog", allowZero=False)
-        hook = self._hookFactory(factory)
-        try:
-            listening = self._reactor.listenTCP(port, factory, backlog, interface)
-        except BaseException:
-            self._unhookFactory(hook)
-            raise
-        self._addPort(listening, origin, hook, listening=True)
+        checkPortNumber(maxPacketSize, "maxPacketSize", allowZero=False)
+        listening = self._reactor.listenUDP(port, protocol, interface, maxPacketSize)
+        self._addPort(listening, origin, None, listening=True, family="udp")
         return listening  # type: ignore[no-any-return]
 
     def connect(
@@ -137,18 +253,26 @@ class Network:
         target: object,
         factoryOrProtocol: IProtocolFactory | IProtocol,
         timeout: float = 30.0,
+        tlsOptions: object = None,
     ) -> Deferred[IProtocol]:
         """
-        Connect a TCP client; the connection is closed at the teardown.
+        Connect a client; the connection is closed at the teardown.
 
-        @param target: A port returned by L{listen} (its current address), an
-            L{IPv4Address} or L{IPv6Address}, or a C{(host, port)} tuple with
-            an IP literal.
+        @param target: A port returned by L{listen}, L{listenTLS} or
+            L{listenUNIX} (its current address; TLS for a L{listenTLS} port),
+            an L{IPv4Address}, L{IPv6Address} or L{UNIXAddress}, a C{(host,
+            port)} tuple with an IP literal, or any L{IStreamClientEndpoint}.
         @param factoryOrProtocol: A protocol factory (a
             L{ClientFactory<twisted.internet.protocol.ClientFactory>} keeps its
             C{clientConnectionFailed}/C{clientConnectionLost} callbacks), or a
             protocol instance that is not connected.
-        @param timeout: Seconds the connection attempt may take.
+        @param timeout: Seconds the connection attempt may take (not used
+            for an endpoint, which has its own).
+        @param tlsOptions: Client TLS options (an
+            L{IOpenSSLClientConnectionCreator
+            <twisted.internet.interfaces.IOpenSSLClientConnectionCreator>}),
+            to connect with TLS; by default a L{listenTLS} port is verified
+            against L{tlsAuthority}.
         @return: A L{Deferred} that fires with the client protocol after its
             C{connectionMade} ran, or fails with the reactor's error (for
             example L{ConnectionRefusedError
@@ -156,45 +280,88 @@ class Network:
             open.  Cancelling it stops the attempt.
         @raise TypeError: If an argument has the wrong type.
         @raise ValueError: If the host is a name, a number is out of range,
-            or the protocol instance is already connected.
+            the port is not listening, or the protocol instance is already
+            connected.
+        """
+        return self._connect(
+            callerOrigin(), target, factoryOrProtocol, timeout, tlsOptions
+        )
+
+    def serverEndpoint(
+        self,
+        transport: str = "tcp",
+        port: int = 0,
+        interface: str = "127.0.0.1",
+        backlog: int = 50,
+    ) -> IStreamServerEndpoint:
+        """
+        An endpoint for code under test that listens through endpoints; its
+        every port and connection joins this network's teardown.
+
+        @param transport: C{"tcp"}, C{"tls"} (see L{listenTLS}) or C{"unix"}
+            (see L{listenUNIX}; C{port} and C{interface} do not apply).
+        @return: An L{IStreamServerEndpoint}.
+        @raise ValueError: For another transport, or the checks of L{listen}.
         """
         origin = callerOrigin()
-        self._checkOpen()
-        host, port = connectionTarget(target)
+        checkPortNumber(port, "port", allowZero=True)
+        checkIPLiteral(interface, "interface")
+        checkPortNumber(backlog, "backlog", allowZero=False)
+        if transport not in ("tcp", "tls", "unix"):
+            raise ValueError(
+                f"transport must be 'tcp', 'tls' or 'unix', not {transport!r}"
+            )
+
+        def listen(factory: IProtocolFactory) -> IListeningPort:
+            if transport == "unix":
+                return self._listenUNIX(origin, factory, backlog)
+            options = self.tlsAuthority.serverOptions() if transport == "tls" else None
+            return self._listenIP(origin, factory, port, interface, backlog, options)
+
+        where = "a private UNIX socket" if transport == "unix" else interface
+        return TrackingServerEndpoint(listen, f"{transport} on {where}")
+
+    def clientEndpoint(
+        self, target: object, timeout: float = 30.0, tlsOptions: object = None
+    ) -> IStreamClientEndpoint:
+        """
+        An endpoint for code under test that connects through endpoints (an
+        L{Agent<twisted.web.client.Agent>}, a service): each of its
+        connections is made by L{connect} and joins this network's teardown.
+
+        @param target: What L{connect} takes.
+        @return: An L{IStreamClientEndpoint}.
+        """
+        origin = callerOrigin()
         checkPositive(timeout, "timeout")
-        factory, protocol = splitFactoryOrProtocol(factoryOrProtocol)
-        connection = None
-        if protocol is not None:
-            connection = self._newConnection("client", origin, protocol)
-            connection.watchConnect()
 
-        def watch(built: IProtocol) -> Connection:
-            return self._newConnection("client", origin, built)
+        def connect(factory: IProtocolFactory) -> Deferred[IProtocol]:
+            return self._connect(origin, target, factory, timeout, tlsOptions)
 
-        attempt = ClientAttempt(factory, connection, watch, self._attempts.discard)
-        self._attempts.add(attempt)
-        try:
-            connector = self._reactor.connectTCP(host, port, attempt, timeout=timeout)
-        except BaseException:
-            self._attempts.discard(attempt)
-            if connection is not None:
-                connection.detach()
-            raise
-        attempt.connector = connector
-        # The connector stays tracked after this attempt: a factory may use
-        # it to connect again.
-        self._connectors.append((connector, origin))
-        return attempt.deferred
+        return TrackingClientEndpoint(connect, target)
 
-    def track(self, thing: _T) -> _T:
+    @overload
+    def track(self, thing: IStreamClientEndpoint) -> IStreamClientEndpoint: ...
+
+    @overload
+    def track(self, thing: IStreamServerEndpoint) -> IStreamServerEndpoint: ...
+
+    @overload
+    def track(self, thing: _T) -> _T: ...
+
+    def track(self, thing: object) -> object:
         """
         Adopt something the code under test opened itself into the same
         teardown.
 
         @param thing: An L{IListeningPort} (its factory's future connections
             are tracked too), an L{IConnector} (stopped if still connecting,
-            its connection closed if connected), or a connected protocol.
-        @return: C{thing}.
+            its connection closed if connected), a connected protocol, an
+            L{HTTPConnectionPool<twisted.web.client.HTTPConnectionPool>} (or
+            anything with C{closeCachedConnections()}: its cached connections
+            are closed and its timers cancelled), or an endpoint.
+        @return: C{thing}, or for an endpoint a tracking endpoint that makes
+            its connections (or ports) through it.
         @raise TypeError: For anything else.
         @raise ValueError: For a protocol that is not connected.
         """
@@ -206,17 +373,29 @@ class Network:
             self._connectors.append((thing, origin))
         elif IProtocol.providedBy(thing):
             self._trackProtocol(thing, origin, "tracked")
+        elif IStreamClientEndpoint.providedBy(thing):
+            return self._trackClientEndpoint(thing, origin)
+        elif IStreamServerEndpoint.providedBy(thing):
+            return self._trackServerEndpoint(thing, origin)
+        elif callable(getattr(thing, "closeCachedConnections", None)):
+            self._pools.append((thing, origin))
         else:
             raise TypeError(
-                f"track() takes an IListeningPort, an IConnector or a "
-                f"connected IProtocol, not {thing!r}"
+                f"track() takes an IListeningPort, an IConnector, a connected "
+                f"IProtocol, an endpoint or an HTTPConnectionPool, not {thing!r}"
             )
         return thing
+
+    # Waiting
 
     def serverProtocolFor(self, client: IProtocol) -> Deferred[IProtocol]:
         """
         Find the protocol one of this network's ports built for the other end
         of a client connection.
+
+        On UNIX sockets, whose addresses do not tell connections apart, ends
+        are paired in the order they connected: every client of that port
+        must come from L{connect}.  Use L{acceptedProtocol} for others.
 
         @param client: A protocol that L{connect} connected; it may have
             closed since (ends are matched on the addresses recorded when it
@@ -238,6 +417,7 @@ class Network:
             )
         server = self._serversByPeer.get(connection.hostKey)
         if server is not None and server.protocol is not None:
+            server.claimed = True
             return succeed(server.protocol)
         if self._portAt(connection.peerKey) is None:
             raise ValueError(
@@ -247,6 +427,229 @@ class Network:
         waiter: Deferred[IProtocol] = Deferred()
         self._serverWaiters.setdefault(connection.hostKey, []).append(waiter)
         return waiter
+
+    def acceptedProtocol(self, port: IListeningPort) -> Deferred[IProtocol]:
+        """
+        Wait for a protocol a port built, for clients this network did not
+        open (another process, a raw socket, code under test).
+
+        @param port: A stream port of this network.
+        @return: A L{Deferred} that fires with the oldest server protocol of
+            that port not yet handed out by this method or
+            L{serverProtocolFor}, once its C{connectionMade} ran (at once if
+            there is one already).  If the teardown comes first, it is
+            cancelled.
+        @raise ValueError: If C{port} is not a stream port of this network.
+        """
+        record = self._ports.get(id(port))
+        if record is None or record.family == "udp":
+            raise ValueError(
+                f"acceptedProtocol() takes a stream port of this network, not {port!r}"
+            )
+        while record.unclaimed:
+            connection = record.unclaimed.popleft()
+            if not connection.claimed and connection.protocol is not None:
+                connection.claimed = True
+                return succeed(connection.protocol)
+        waiter: Deferred[IProtocol] = Deferred()
+        record.acceptWaiters.append(waiter)
+        return waiter
+
+    def whenClosed(self, protocol: IProtocol) -> Deferred[None]:
+        """
+        Wait for one tracked connection end to close.
+
+        @param protocol: A client or server protocol of this network, or one
+            adopted with L{track}.
+        @return: A L{Deferred} that fires with L{None} after the protocol's
+            C{connectionLost} ran, at once if it already has.
+        @raise ValueError: If this network does not track C{protocol}.
+        """
+        connection = self._connections.get(id(protocol))
+        if connection is None or connection.protocol is not protocol:
+            raise ValueError(
+                f"whenClosed() takes a protocol this network tracks, not {protocol!r}"
+            )
+        if connection.closed:
+            return succeed(None)
+        waiter: Deferred[None] = Deferred()
+        connection.closeWaiters.append(waiter)
+        return waiter
+
+    @property
+    def tlsAuthority(self) -> TLSAuthority:
+        """
+        The certificate authority made for this process (once, on first use),
+        which signs the certificate of L{listenTLS}: its PEM file for
+        external clients, client and server options for C{startTLS}, and
+        client certificates for mutual TLS.
+
+        @raise ImportError: If the C{tls} extra is not installed.
+        """
+        return processAuthority()
+
+    # Opening, inside
+
+    def _listenIP(
+        self,
+        origin: Origin,
+        factory: IProtocolFactory,
+        port: int,
+        interface: str,
+        backlog: int,
+        tlsOptions: object,
+    ) -> IListeningPort:
+        self._checkOpen()
+        checkFactory(factory)
+        checkPortNumber(port, "port", allowZero=True)
+        checkIPLiteral(interface, "interface")
+        checkPortNumber(backlog, "backlog", allowZero=False)
+        if tlsOptions is None:
+            listening, _ = self._listenWith(
+                origin,
+                factory,
+                lambda: self._reactor.listenTCP(port, factory, backlog, interface),
+                "tcp",
+            )
+        else:
+            listening, _ = self._listenWith(
+                origin,
+                factory,
+                lambda: self._reactor.listenSSL(
+                    port, factory, tlsOptions, backlog, interface
+                ),
+                "tls",
+            )
+        return listening
+
+    def _listenWith(
+        self,
+        origin: Origin,
+        factory: IProtocolFactory,
+        openPort: Callable[[], IListeningPort],
+        family: str,
+    ) -> tuple[IListeningPort, Port]:
+        hook = self._hookFactory(factory)
+        try:
+            listening = openPort()
+        except BaseException:
+            self._unhookFactory(hook)
+            raise
+        return listening, self._addPort(listening, origin, hook, True, family)
+
+    def _connect(
+        self,
+        origin: Origin,
+        target: object,
+        factoryOrProtocol: IProtocolFactory | IProtocol,
+        timeout: float,
+        tlsOptions: object,
+    ) -> Deferred[IProtocol]:
+        self._checkOpen()
+        checkPositive(timeout, "timeout")
+        dial = self._dialer(target, timeout, tlsOptions)
+        factory, protocol = splitFactoryOrProtocol(factoryOrProtocol)
+        connection = None
+        if protocol is not None:
+            connection = self._newConnection("client", origin, protocol)
+            connection.watchConnect()
+
+        def watch(built: IProtocol) -> Connection:
+            return self._newConnection("client", origin, built)
+
+        attempt = ClientAttempt(factory, connection, watch, self._attempts.discard)
+        self._attempts.add(attempt)
+        try:
+            opened = dial(attempt)
+        except BaseException:
+            self._attempts.discard(attempt)
+            if connection is not None:
+                connection.detach()
+            raise
+        if isinstance(opened, Deferred):
+            attempt.connectingThrough(opened)
+        else:
+            attempt.connector = opened
+            # The connector stays tracked after this attempt: a factory may
+            # use it to connect again.
+            self._connectors.append((opened, origin))
+        return attempt.deferred
+
+    def _dialer(
+        self, target: object, timeout: float, tlsOptions: object
+    ) -> Callable[[ClientAttempt], IConnector | Deferred[IProtocol]]:
+        """
+        Check a connection target, and say how to connect to it.
+        """
+        if tlsOptions is not None:
+            checkClientTLS(tlsOptions)
+        if IStreamClientEndpoint.providedBy(target):
+            if tlsOptions is not None:
+                raise ValueError(
+                    "tlsOptions does not apply to an endpoint; wrap it with "
+                    "twisted.internet.endpoints.wrapClientTLS"
+                )
+            return target.connect
+        family = "tcp"
+        if IListeningPort.providedBy(target):
+            record = self._ports.get(id(target))
+            family = "tcp" if record is None else record.family
+            if family == "udp":
+                raise ValueError(
+                    f"connect() makes stream connections; {target!r} is a UDP port"
+                )
+        address = listeningAddress(target)
+        if isinstance(address, UNIXAddress):
+            if tlsOptions is not None:
+                raise ValueError("trialnet connects to UNIX sockets without TLS")
+            path = checkSocketPath(address.name)
+            return lambda factory: self._reactor.connectUNIX(
+                path, factory, timeout=timeout
+            )
+        host, port = connectionTarget(address)
+        if tlsOptions is None and family == "tls":
+            tlsOptions = self.tlsAuthority.clientOptions(host)
+        if tlsOptions is not None:
+            return lambda factory: self._reactor.connectSSL(
+                host, port, factory, tlsOptions, timeout=timeout
+            )
+        return lambda factory: self._reactor.connectTCP(
+            host, port, factory, timeout=timeout
+        )
+
+    def _trackClientEndpoint(
+        self, endpoint: IStreamClientEndpoint, origin: Origin
+    ) -> Any:
+        def connect(factory: IProtocolFactory) -> Deferred[IProtocol]:
+            return self._connect(origin, endpoint, factory, 30.0, None)
+
+        return TrackingClientEndpoint(connect, endpoint)
+
+    def _trackServerEndpoint(
+        self, endpoint: IStreamServerEndpoint, origin: Origin
+    ) -> Any:
+        def listen(factory: IProtocolFactory) -> Deferred[IListeningPort]:
+            self._checkOpen()
+            checkFactory(factory)
+            hook = self._hookFactory(factory)
+
+            def listening(port: IListeningPort) -> IListeningPort:
+                if self._closing:
+                    port.stopListening()
+                    raise RuntimeError(
+                        "the endpoint started listening after the teardown began"
+                    )
+                family = "unix" if isinstance(port.getHost(), UNIXAddress) else "tcp"
+                self._addPort(port, origin, hook, True, family)
+                return port
+
+            def failed(failure: Failure) -> Failure:
+                self._unhookFactory(hook)
+                return failure
+
+            return endpoint.listen(factory).addCallbacks(listening, failed)
+
+        return TrackingServerEndpoint(listen, repr(endpoint))
 
     # Closing
 
@@ -295,7 +698,14 @@ class Network:
         self._checkDone()
 
     def _closeEverything(self) -> None:
+        # A pool's cached connections hold timers that closing them does not
+        # cancel: the pool closes them first.
+        for pool, origin in self._pools:
+            self._closingPools[id(pool)] = (pool, origin)
+            maybeDeferred(pool.closeCachedConnections).addBoth(self._poolClosed, pool)
         for port in self._ports.values():
+            if port.socketPath and port.listening:
+                ensureSocketFile(port.socketPath)
             self._pendingPorts += 1
             port.stop().addCallback(self._portStopped)
         for attempt in list(self._attempts):
@@ -323,6 +733,12 @@ class Network:
         self._pendingPorts -= 1
         self._checkDone()
 
+    def _poolClosed(self, result: object, pool: object) -> None:
+        if isinstance(result, Failure):
+            log.err(result, "trialnet teardown: error while closing a connection pool")
+        self._closingPools.pop(id(pool), None)
+        self._checkDone()
+
     def _checkDone(self) -> None:
         if (
             self._closing
@@ -331,6 +747,7 @@ class Network:
             and not self._open
             and not self._attempts
             and not self._pendingPorts
+            and not self._closingPools
         ):
             self._finish()
 
@@ -377,6 +794,19 @@ class Network:
         for port in self._ports.values():
             if not port.stopped:
                 port.forceStopped(self._reactor)
+        for pool, origin in self._closingPools.values():
+            self._leftovers.append(
+                Leftover(
+                    "pool",
+                    qual(type(pool)),
+                    "",
+                    "",
+                    origin,
+                    "",
+                    "closeCachedConnections() never finished",
+                )
+            )
+        self._closingPools.clear()
 
     def _finish(self) -> None:
         self._closed = True
@@ -395,16 +825,22 @@ class Network:
         waited = self._reactor.seconds() - self._startedAt
         if self._leftovers:
             self._outcome = Failure(TeardownError(self._leftovers, waited))
-        self._cancelServerWaiters()
+        self._cancelWaiters()
+        for port in self._ports.values():
+            if port.socketPath:
+                removeSocketDirectory(port.socketPath)
         self._forget()
         waiters, self._closeWaiters = self._closeWaiters, []
         for waiter in waiters:
             if not waiter.called:
                 waiter.callback(self._outcome)
 
-    def _cancelServerWaiters(self) -> None:
+    def _cancelWaiters(self) -> None:
         for waiters in self._serverWaiters.values():
             for waiter in waiters:
+                cancelQuietly(waiter)
+        for port in self._ports.values():
+            for waiter in port.acceptWaiters:
                 cancelQuietly(waiter)
 
     def _forget(self) -> None:
@@ -418,6 +854,7 @@ class Network:
         self._factoryHooks.clear()
         self._connections.clear()
         self._connectors.clear()
+        self._pools.clear()
         self._serversByPeer.clear()
         self._serverWaiters.clear()
         self._readersAtClose.clear()
@@ -425,6 +862,7 @@ class Network:
         self._leftovers = []
 
     def _releaseSocket(self, transport: object) -> None:
+        transport = socketTransport(transport)
         self._reactor.removeReader(transport)
         self._reactor.removeWriter(transport)
         getHandle = getattr(transport, "getHandle", None)
@@ -454,22 +892,27 @@ class Network:
         Say what is known to keep a connection open.
         """
         transport = connection.transport
-        producer = getattr(transport, "producer", None)
+        underlying = socketTransport(transport)
+        producer = _applicationProducer(transport)
         if producer is not None:
             return (
                 f"a registered producer ({type(producer).__qualname__}) that was "
                 f"never unregistered"
             )
-        unsent = _unsentBytes(transport)
+        unsent = _unsentBytes(underlying) + sum(
+            len(data) for data in getattr(transport, "_appSendBuffer", ())
+        )
         if unsent:
             return f"{unsent} bytes the peer did not read"
-        if transport not in self._readersAtClose:
+        if underlying not in self._readersAtClose:
             if IHalfCloseableProtocol.providedBy(connection.protocol):
                 return (
                     "a half-closed connection: the peer closed its side and "
                     "the protocol (IHalfCloseableProtocol) never closed its own"
                 )
             return "a transport that was not reading (paused)"
+        if underlying is not transport and getattr(transport, "_tlsConnection", None):
+            return "a TLS close_notify the peer never answered"
         return ""
 
     # Bookkeeping
@@ -501,11 +944,13 @@ class Network:
         origin: Origin,
         hook: FactoryHook | None,
         listening: bool,
-    ) -> None:
-        record = Port(port, origin, listening)
+        family: str,
+    ) -> Port:
+        record = Port(port, origin, listening, family)
         self._ports[id(port)] = record
         if hook is not None:
             hook.ports.append(record)
+        return record
 
     def _trackPort(self, port: IListeningPort, origin: Origin) -> None:
         if id(port) in self._ports:
@@ -514,9 +959,11 @@ class Network:
         hook = None
         if IProtocolFactory.providedBy(factory) and hasattr(factory, "__dict__"):
             hook = self._hookFactory(factory)
-        self._addPort(
-            port, origin, hook, listening=bool(getattr(port, "connected", True))
+        record = self._addPort(
+            port, origin, hook, bool(getattr(port, "connected", True)), "tcp"
         )
+        if record.hostKey is not None:
+            record.family = record.hostKey[0]
 
     def _trackProtocol(self, protocol: IProtocol, origin: Origin, role: str) -> None:
         known = self._connections.get(id(protocol))
@@ -533,11 +980,12 @@ class Network:
 
     def _portAt(self, key: AddressKey | None) -> Port | None:
         """
-        Find the tracked port with the port number of C{key}, or L{None}.
+        Find the tracked stream port that an end with address C{key} belongs
+        to, or L{None}.
         """
         if key is not None:
             for port in self._ports.values():
-                if port.hostKey is not None and port.hostKey[1] == key[1]:
+                if port.hostKey is not None and portServes(port.hostKey, key):
                     return port
         return None
 
@@ -565,6 +1013,7 @@ class Network:
 
     def _connectionMade(self, connection: Connection) -> None:
         self._open.add(connection)
+        self._pairUNIX(connection)
         if connection.role == "server":
             self._serverMade(connection)
         if self._closing:
@@ -572,21 +1021,57 @@ class Network:
         if connection.attempt is not None:
             connection.attempt.made()
 
+    def _pairUNIX(self, connection: Connection) -> None:
+        """
+        Give the ends of UNIX connections keys that pair them up.
+
+        A UNIX client is unnamed and its server's peer too, so addresses do
+        not tell connections apart; but a port accepts connections in the
+        order the kernel queued them, which is the order their clients
+        connected (each client's protocol is made in the same call as its
+        successful C{connect}).  The n-th client of a path is the n-th
+        server end of its port.
+        """
+        if connection.role == "server":
+            local = connection.hostKey
+            if local is not None and local[0] == "unix":
+                connection.peerKey = self._nextUNIXKey("server", local[1])
+        elif connection.role == "client":
+            peer = connection.peerKey
+            if peer is not None and peer[0] == "unix":
+                connection.hostKey = self._nextUNIXKey("client", peer[1])
+
+    def _nextUNIXKey(self, role: str, path: str) -> AddressKey:
+        count = self._unixCounts.get((role, path), 0) + 1
+        self._unixCounts[role, path] = count
+        return ("unix", path, count)
+
     def _serverMade(self, connection: Connection) -> None:
+        protocol = connection.protocol
+        assert protocol is not None
         port = self._portAt(connection.hostKey)
         if port is not None:
             connection.origin = port.origin
+            if port.acceptWaiters:
+                connection.claimed = True
+                port.acceptWaiters.popleft().callback(protocol)
+            else:
+                port.unclaimed.append(connection)
         key = connection.peerKey
         if key is None:
             return
         self._serversByPeer[key] = connection
-        protocol = connection.protocol
-        assert protocol is not None
-        for waiter in self._serverWaiters.pop(key, []):
+        waiters = self._serverWaiters.pop(key, [])
+        if waiters:
+            connection.claimed = True
+        for waiter in waiters:
             waiter.callback(protocol)
 
     def _connectionLost(self, connection: Connection) -> None:
         self._markClosed(connection)
+        waiters, connection.closeWaiters = connection.closeWaiters, []
+        for waiter in waiters:
+            waiter.callback(None)
 
     def _markClosed(self, connection: Connection) -> None:
         self._open.discard(connection)
@@ -609,6 +1094,20 @@ def _guarded(call: Callable[[], object], what: str) -> None:
         call()
     except Exception:
         log.err(None, f"trialnet teardown: error while {what}")
+
+
+def _applicationProducer(transport: object) -> object:
+    """
+    The producer the application registered on a transport, seen through the
+    adapters a TLS transport puts around it.
+    """
+    if socketTransport(transport) is transport:
+        producer = getattr(transport, "producer", None)
+    else:
+        producer = vars(transport).get("_producer")
+    while hasattr(producer, "_producer"):
+        producer = producer._producer  # type: ignore[union-attr]
+    return producer
 
 
 def _unsentBytes(transport: object) -> int:

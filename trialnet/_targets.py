@@ -5,10 +5,20 @@ Checks of what users pass in, made before anything is opened.
 from __future__ import annotations
 
 import ipaddress
+import os
 from typing import Any
 
 from twisted.internet.address import IPv4Address, IPv6Address
-from twisted.internet.interfaces import IListeningPort, IProtocol, IProtocolFactory
+from twisted.internet.interfaces import (
+    IListeningPort,
+    IOpenSSLClientConnectionCreator,
+    IOpenSSLServerConnectionCreator,
+    IProtocol,
+    IProtocolFactory,
+)
+
+#: The longest UNIX socket path Linux binds or connects to, in bytes.
+MAX_UNIX_PATH = 107
 
 _ANY_TO_LOOPBACK = {"0.0.0.0": "127.0.0.1", "::": "::1"}
 
@@ -89,6 +99,68 @@ def splitFactoryOrProtocol(
     )
 
 
+def listeningAddress(target: object) -> Any:
+    """
+    @return: A port's current address, or C{target} itself when it is not a
+        port.
+    @raise ValueError: When C{target} is a port that is not listening.
+    """
+    if not IListeningPort.providedBy(target):
+        return target
+    if not getattr(target, "connected", True):
+        raise ValueError(f"{target!r} is not listening")
+    try:
+        return target.getHost()
+    except (AttributeError, OSError):
+        raise ValueError(f"{target!r} is not listening") from None
+
+
+def checkSocketPath(path: object) -> str | bytes:
+    """
+    @return: C{path}, when it can name a UNIX socket.
+    @raise TypeError: When it is not a string or bytes.
+    @raise ValueError: When it is empty or too long to bind or connect to.
+    """
+    if not isinstance(path, (str, bytes)):
+        raise TypeError(f"a UNIX socket path must be str or bytes, not {path!r}")
+    size = len(os.fsencode(path))
+    if not 0 < size <= MAX_UNIX_PATH:
+        raise ValueError(
+            f"a UNIX socket path must be 1 to {MAX_UNIX_PATH} bytes long, not "
+            f"{size} ({path!r})"
+        )
+    return path
+
+
+def checkServerTLS(options: object) -> object:
+    """
+    @return: C{options}, when they can make server TLS connections.
+    @raise TypeError: Otherwise.
+    """
+    if not (
+        IOpenSSLServerConnectionCreator.providedBy(options)
+        or callable(getattr(options, "getContext", None))
+    ):
+        raise TypeError(
+            f"expected server TLS options (an IOpenSSLServerConnectionCreator "
+            f"such as twisted.internet.ssl.CertificateOptions), not {options!r}"
+        )
+    return options
+
+
+def checkClientTLS(options: object) -> object:
+    """
+    @return: C{options}, when they can make client TLS connections.
+    @raise TypeError: Otherwise.
+    """
+    if not IOpenSSLClientConnectionCreator.providedBy(options):
+        raise TypeError(
+            f"expected client TLS options (an IOpenSSLClientConnectionCreator "
+            f"from twisted.internet.ssl.optionsForClientTLS), not {options!r}"
+        )
+    return options
+
+
 def connectionTarget(target: object) -> tuple[str, int]:
     """
     Find the IP address and port to connect to.
@@ -101,9 +173,7 @@ def connectionTarget(target: object) -> tuple[str, int]:
     @raise TypeError: For any other kind of target.
     @raise ValueError: For a host name or an invalid port number.
     """
-    address: Any = target
-    if IListeningPort.providedBy(target):
-        address = target.getHost()
+    address = listeningAddress(target)
     if isinstance(address, (IPv4Address, IPv6Address)):
         if address.type != "TCP":
             raise ValueError(f"expected a TCP address, not {address!r}")
@@ -112,9 +182,10 @@ def connectionTarget(target: object) -> tuple[str, int]:
         host, port = address
     else:
         raise TypeError(
-            f"connect() takes a port from listen(), an IPv4Address or "
-            f"IPv6Address, or a (host, port) tuple with an IP literal, not "
-            f"{target!r}"
+            f"connect() takes a port from listen(), listenTLS() or "
+            f"listenUNIX(), an IPv4Address, IPv6Address or UNIXAddress, a "
+            f"(host, port) tuple with an IP literal, or an "
+            f"IStreamClientEndpoint, not {target!r}"
         )
     checkIPLiteral(host, "the target host")
     checkPortNumber(port, "the target port", allowZero=False)

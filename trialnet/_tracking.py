@@ -12,6 +12,8 @@ trialnet after the teardown.
 
 from __future__ import annotations
 
+import os
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -29,21 +31,43 @@ from ._report import Origin, describeAddress
 
 _MISSING = object()
 
-AddressKey = tuple[str, int]
+#: C{(family, host or path, port or sequence number)}: what identifies one
+#: end of a connection, or a port.
+AddressKey = tuple[str, str, int]
+
+_ANY_HOSTS = frozenset({"0.0.0.0", "::"})
 
 
 def addressKey(address: IAddress | None) -> AddressKey | None:
     """
-    Reduce an IP address to what identifies one end of a connection.
+    Reduce an address to what identifies one end of a connection.
 
-    @param address: An L{IPv4Address} or L{IPv6Address} (others give L{None}).
-    @return: C{(host, port)}, or L{None}.
+    @param address: An L{IPv4Address}, L{IPv6Address} or L{UNIXAddress}.
+    @return: C{("tcp" or "udp", host, port)} for IP addresses, C{("unix",
+        path, 0)} for a UNIX address with a path, else L{None}.
     """
     host = getattr(address, "host", None)
     port = getattr(address, "port", None)
     if isinstance(host, str) and isinstance(port, int):
-        return (host, port)
+        return (str(getattr(address, "type", "TCP")).lower(), host, port)
+    name = getattr(address, "name", None)
+    if isinstance(name, (str, bytes)):
+        return ("unix", os.fsdecode(name), 0)
     return None
+
+
+def portServes(portKey: AddressKey, key: AddressKey) -> bool:
+    """
+    Whether a port with address C{portKey} is the one an end with address
+    C{key} belongs to (its local address for a server end, its peer's for a
+    client end).
+    """
+    family, host, number = key
+    if portKey[0] != family:
+        return False
+    if family == "unix":
+        return portKey[1] == host
+    return portKey[2] == number and (portKey[1] == host or portKey[1] in _ANY_HOSTS)
 
 
 class _InstancePatch:
@@ -113,6 +137,9 @@ class Connection:
     @ivar open: Whether C{connectionMade} ran and C{connectionLost} has not.
     @ivar closed: Whether C{connectionLost} ran.
     @ivar attempt: The client attempt this end was built for, if any.
+    @ivar claimed: Whether L{trialnet.Network.serverProtocolFor} or
+        L{trialnet.Network.acceptedProtocol} already handed out this end.
+    @ivar closeWaiters: Deferreds to fire when it closed.
     """
 
     def __init__(
@@ -134,6 +161,8 @@ class Connection:
         self.open = False
         self.closed = False
         self.attempt: Any = None
+        self.claimed = False
+        self.closeWaiters: list[Deferred[None]] = []
         self._onMade = onMade
         self._onLost = onLost
         self._patch = _patchable(protocol, "protocol")
@@ -252,12 +281,30 @@ class Port:
     @ivar port: The port; dropped at the teardown.
     @ivar listening: Whether the port should be stopped at the teardown.
     @ivar stopFailure: How stopping failed, if it did.
+    @ivar family: C{"tcp"}, C{"tls"}, C{"unix"} or C{"udp"}.
+    @ivar socketPath: A UNIX port's socket path in its private directory.
+    @ivar clientTLS: For a TLS port, the client options that
+        L{trialnet.Network.connect} uses by default.
+    @ivar unclaimed: Server ends this port accepted that were not handed out
+        yet, oldest first.
+    @ivar acceptWaiters: Deferreds waiting for the next server end.
     """
 
-    def __init__(self, port: IListeningPort, origin: Origin, listening: bool) -> None:
+    def __init__(
+        self,
+        port: IListeningPort,
+        origin: Origin,
+        listening: bool,
+        family: str = "tcp",
+    ) -> None:
         self.port: IListeningPort | None = port
         self.origin = origin
         self.listening = listening
+        self.family = family
+        self.socketPath = ""
+        self.clientTLS: Any = None
+        self.unclaimed: deque[Connection] = deque()
+        self.acceptWaiters: deque[Deferred[IProtocol]] = deque()
         self.kind = qual(type(port))
         self.hostKey: AddressKey | None = None
         self.hostText = ""

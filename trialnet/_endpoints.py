@@ -1,0 +1,85 @@
+"""
+Endpoints whose ports and connections join a L{trialnet.Network}'s teardown,
+for code under test that takes endpoints rather than addresses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from twisted.internet.defer import Deferred, fail, succeed
+from twisted.internet.interfaces import (
+    IListeningPort,
+    IProtocol,
+    IProtocolFactory,
+    IStreamClientEndpoint,
+    IStreamServerEndpoint,
+)
+from zope.interface import implementer
+
+
+@implementer(IStreamClientEndpoint)
+class TrackingClientEndpoint:
+    """
+    A client endpoint whose every connection is tracked.
+
+    @ivar target: What each connection goes to: anything
+        L{trialnet.Network.connect} takes.
+    """
+
+    def __init__(
+        self,
+        connect: Callable[[IProtocolFactory], Deferred[IProtocol]],
+        target: object,
+    ) -> None:
+        self._connect = connect
+        self.target = target
+
+    def connect(self, protocolFactory: IProtocolFactory) -> Deferred[IProtocol]:
+        """
+        Connect, as L{trialnet.Network.connect} does.
+
+        @return: A L{Deferred} firing with the protocol after its
+            C{connectionMade}, or failing (also when the teardown has begun).
+        """
+        try:
+            return self._connect(protocolFactory)
+        except Exception:
+            return fail()
+
+    def __repr__(self) -> str:
+        return f"<trialnet client endpoint to {self.target!r}>"
+
+
+@implementer(IStreamServerEndpoint)
+class TrackingServerEndpoint:
+    """
+    A server endpoint whose every port, and every connection it accepts, is
+    tracked.
+    """
+
+    def __init__(
+        self,
+        listen: Callable[[IProtocolFactory], IListeningPort | Deferred[IListeningPort]],
+        description: str,
+    ) -> None:
+        self._listen = listen
+        self._description = description
+
+    def listen(self, protocolFactory: IProtocolFactory) -> Deferred[IListeningPort]:
+        """
+        Listen, tracked.
+
+        @return: A L{Deferred} firing with the L{IListeningPort}, or failing.
+        """
+        try:
+            port: Any = self._listen(protocolFactory)
+        except Exception:
+            return fail()
+        if isinstance(port, Deferred):
+            return port
+        return succeed(port)
+
+    def __repr__(self) -> str:
+        return f"<trialnet server endpoint: {self._description}>"

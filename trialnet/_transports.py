@@ -1,0 +1,71 @@
+"""
+What differs between transports: where a UNIX socket lives, and how to reach
+the socket under a wrapping transport such as TLS.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from typing import Any
+
+from twisted.protocols.policies import ProtocolWrapper
+
+#: The longest socket path every platform accepts (macOS: 104 bytes with the
+#: terminating NUL), less a margin.
+MAX_SOCKET_PATH = 100
+
+_SOCKET_NAME = "s"
+
+
+def privateSocketPath() -> str:
+    """
+    Make a private directory (mode 0700) for one UNIX socket.
+
+    The system's temporary directory is used when its paths are short
+    enough, else C{/tmp}: a deep C{TMPDIR} (macOS, CI runners) would make
+    the path too long to bind.
+
+    @return: The path for the socket, inside the new directory.
+    """
+    root = tempfile.gettempdir()
+    # mkdtemp adds the prefix and 8 random characters.
+    if len(os.path.join(root, "tn-12345678", _SOCKET_NAME)) > MAX_SOCKET_PATH:
+        root = "/tmp"
+    directory = tempfile.mkdtemp(prefix="tn-", dir=root)
+    return os.path.join(directory, _SOCKET_NAME)
+
+
+def ensureSocketFile(path: str) -> None:
+    """
+    Put a placeholder where a UNIX port's socket file was, if the test
+    removed it.
+
+    Stopping a UNIX port unlinks its socket file first; when the file is
+    gone, the stop fails midway and the port's socket stays open.
+
+    @param path: The port's socket path, in a directory of L{privateSocketPath}.
+    """
+    if os.path.lexists(path):
+        return
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    with open(path, "x"):
+        pass
+
+
+def removeSocketDirectory(path: str) -> None:
+    """
+    Remove the private directory of a socket path from L{privateSocketPath}.
+    """
+    shutil.rmtree(os.path.dirname(path), ignore_errors=True)
+
+
+def socketTransport(transport: Any) -> Any:
+    """
+    The reactor's own transport under a wrapping one (TLS wraps TCP), which
+    is what the reactor reads, writes and closes.
+    """
+    while isinstance(transport, ProtocolWrapper):
+        transport = transport.transport
+    return transport
