@@ -4,12 +4,20 @@ Bad arguments are refused with a clear error before anything is opened.
 
 from __future__ import annotations
 
+import os
+import tempfile
+
 from twisted.internet.address import IPv4Address, UNIXAddress
-from twisted.internet.protocol import Factory, Protocol
+from twisted.internet.defer import maybeDeferred
+from twisted.internet.endpoints import TCP4ClientEndpoint
+from twisted.internet.protocol import DatagramProtocol, Factory, Protocol
+from twisted.internet.ssl import optionsForClientTLS
 from twisted.internet.testing import MemoryReactorClock
 from twisted.trial.unittest import SynchronousTestCase
 
-from trialnet import Network
+from trialnet import Network, NetworkTestCase
+
+from .helpers import assertCleanRun, runSample
 
 
 class ListenArgumentTests(SynchronousTestCase):
@@ -79,6 +87,74 @@ class ListenArgumentTests(SynchronousTestCase):
         )
 
 
+class TransportArgumentTests(SynchronousTestCase):
+    """
+    The other transports check their arguments before opening anything.
+    """
+
+    def setUp(self) -> None:
+        self.reactor = MemoryReactorClock()
+        self.network = Network(self.reactor)
+
+    def test_udpNeedsDatagramProtocol(self) -> None:
+        """
+        A stream factory given to C{listenUDP} is a C{TypeError}.
+        """
+        error = self.assertRaises(
+            TypeError, self.network.listenUDP, Factory.forProtocol(Protocol)
+        )
+        self.assertIn("DatagramProtocol", str(error))
+
+    def test_udpHostName(self) -> None:
+        """
+        C{listenUDP} wants an IP literal too.
+        """
+        self.assertRaises(
+            ValueError, self.network.listenUDP, DatagramProtocol(), 0, "localhost"
+        )
+
+    def test_tlsServerOptionsWrongType(self) -> None:
+        """
+        Client options given as C{listenTLS}'s server options are a
+        C{TypeError}.
+        """
+        error = self.assertRaises(
+            TypeError,
+            self.network.listenTLS,
+            Factory.forProtocol(Protocol),
+            options=optionsForClientTLS("localhost"),
+        )
+        self.assertIn("IOpenSSLServerConnectionCreator", str(error))
+        self.assertEqual(self.reactor.sslServers, [])
+
+    def test_unixNotAFactory(self) -> None:
+        """
+        C{listenUNIX} of a protocol class is a C{TypeError}, and no
+        directory is made for it.
+        """
+        before = set(os.listdir(tempfile.gettempdir()))
+        self.assertRaises(TypeError, self.network.listenUNIX, Protocol)
+        self.assertEqual(set(os.listdir(tempfile.gettempdir())), before)
+        self.assertEqual(self.reactor.unixServers, [])
+
+    def test_serverEndpointTransport(self) -> None:
+        """
+        An unknown transport for C{serverEndpoint} is a C{ValueError} listing
+        the known ones.
+        """
+        error = self.assertRaises(ValueError, self.network.serverEndpoint, "sctp")
+        self.assertIn("'tcp', 'tls' or 'unix'", str(error))
+
+    def test_waitsForUnknown(self) -> None:
+        """
+        C{whenClosed} of a protocol and C{acceptedProtocol} of a port that
+        the network does not track are C{ValueError}s.
+        """
+        self.assertRaises(ValueError, self.network.whenClosed, Protocol())
+        port = self.reactor.listenTCP(0, Factory.forProtocol(Protocol))
+        self.assertRaises(ValueError, self.network.acceptedProtocol, port)
+
+
 class ConnectArgumentTests(SynchronousTestCase):
     """
     L{Network.connect} checks its arguments before connecting.
@@ -112,10 +188,47 @@ class ConnectArgumentTests(SynchronousTestCase):
 
     def test_unixAddress(self) -> None:
         """
-        A UNIX address is not a TCP target.
+        A L{UNIXAddress} is connected to over a UNIX socket.
+        """
+        self.network.connect(UNIXAddress("/tmp/x"), self.factory, 3.0)
+        ((path, _, timeout, _),) = self.reactor.unixClients
+        self.assertEqual((path, timeout), ("/tmp/x", 3.0))
+
+    def test_unixPathTooLong(self) -> None:
+        """
+        A UNIX path longer than the platform can connect to is a
+        C{ValueError} that says how long it may be.
+        """
+        error = self.assertRaises(
+            ValueError,
+            self.network.connect,
+            UNIXAddress("/tmp/" + "x" * 200),
+            self.factory,
+        )
+        self.assertIn("1 to 107 bytes", str(error))
+        self.assertEqual(self.reactor.unixClients, [])
+
+    def test_tlsOptionsWrongType(self) -> None:
+        """
+        Server options where client options are expected are a C{TypeError}.
         """
         self.assertRefused(
-            TypeError, "IPv4Address", UNIXAddress("/tmp/x"), self.factory
+            TypeError,
+            "IOpenSSLClientConnectionCreator",
+            ("127.0.0.1", 80),
+            self.factory,
+            3.0,
+            object(),
+        )
+
+    def test_tlsOptionsWithEndpoint(self) -> None:
+        """
+        TLS options do not apply to an endpoint, which has its own.
+        """
+        endpoint = TCP4ClientEndpoint(self.reactor, "127.0.0.1", 80)
+        options = optionsForClientTLS("localhost")
+        self.assertRefused(
+            ValueError, "wrapClientTLS", endpoint, self.factory, 3.0, options
         )
 
     def test_portZero(self) -> None:
@@ -174,3 +287,31 @@ class NetworkArgumentTests(SynchronousTestCase):
         """
         network = Network(MemoryReactorClock())
         self.assertRaises(ValueError, network.track, Protocol())
+
+
+class StoppedPortTests(SynchronousTestCase):
+    """
+    A port that stopped for good is refused as a target, over real sockets.
+    """
+
+    def test_connectToStoppedPort(self) -> None:
+        """
+        C{connect} to a port that finished stopping is a C{ValueError} that
+        says it is not listening, and the test still passes clean.
+        """
+        errors: list[str] = []
+
+        class Sample(NetworkTestCase):
+            async def test_it(self) -> None:
+                port = self.listen(Factory.forProtocol(Protocol))
+                await maybeDeferred(port.stopListening)
+                try:
+                    self.connect(port, Factory.forProtocol(Protocol))
+                except ValueError as e:
+                    errors.append(str(e))
+
+        result = runSample(Sample)
+
+        assertCleanRun(self, result)
+        self.assertEqual(len(errors), 1)
+        self.assertIn("not listening", errors[0])

@@ -6,16 +6,10 @@ the sockets.
 
 from __future__ import annotations
 
-import gc
-import inspect
-import subprocess
-import sys
-import time
-import weakref
 from typing import Any
 
 from twisted.internet import tcp
-from twisted.internet.defer import Deferred, gatherResults, maybeDeferred
+from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.internet.error import ConnectError, ConnectionRefusedError
 from twisted.internet.interfaces import (
     IHalfCloseableProtocol,
@@ -24,7 +18,6 @@ from twisted.internet.interfaces import (
 )
 from twisted.internet.protocol import Factory
 from twisted.python.failure import Failure
-from twisted.trial.reporter import TestResult
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.trial.util import DirtyReactorAggregateError
 from zope.interface import implementer
@@ -32,7 +25,6 @@ from zope.interface import implementer
 from trialnet import NetworkTestCase, TeardownError
 
 from .helpers import (
-    Echo,
     Events,
     Recorder,
     RecorderFactory,
@@ -40,7 +32,6 @@ from .helpers import (
     assertCleanRun,
     errorTypes,
     errorValues,
-    ipv6Missing,
     lostCounts,
     openFileCount,
     openPair,
@@ -73,26 +64,6 @@ class OrderlyTeardownTests(SynchronousTestCase):
         assertCleanRun(self, result)
         for event in ("server lost", "client lost", "server factory stopped"):
             self.assertEqual(events.count(event), 1, event)
-
-    def test_manyConnections(self) -> None:
-        """
-        A hundred connections to one port all close, both ends.
-        """
-        events = Events()
-        serverFactory, clientFactory = recorders(events)
-
-        class Sample(NetworkTestCase):
-            async def test_it(self) -> None:
-                port = self.listen(serverFactory)
-                clients = await gatherResults(
-                    [self.connect(port, clientFactory) for _ in range(100)]
-                )
-                await gatherResults([self.serverProtocolFor(c) for c in clients])
-
-        result = runSample(Sample)
-
-        assertCleanRun(self, result)
-        self.assertEqual(lostCounts(events), (100, 100))
 
     def test_setUpFailsAfterConnect(self) -> None:
         """
@@ -179,32 +150,6 @@ class OrderlyTeardownTests(SynchronousTestCase):
         assertCleanRun(self, result)
         self.assertEqual(events.count("server factory stopped"), 1)
         self.assertEqual(lostCounts(events), (1, 1))
-
-    def test_serverClosesFirst(self) -> None:
-        """
-        A server that hangs up at once is waited for like any other.
-        """
-        events = Events()
-
-        class HangsUp(Recorder):
-            def connectionMade(self) -> None:
-                super().connectionMade()
-                self.transport.loseConnection()  # type: ignore[union-attr]
-
-        serverFactory = RecorderFactory(events, "server", HangsUp)
-        clientFactory = RecorderFactory(events, "client")
-
-        class Sample(NetworkTestCase):
-            async def test_it(self) -> None:
-                port = self.listen(serverFactory)
-                client = await self.connect(port, clientFactory)
-                await client.lost  # type: ignore[attr-defined]
-
-        result = runSample(Sample)
-
-        assertCleanRun(self, result)
-        self.assertEqual(events.log.index("server lost") >= 0, True)
-        self.assertEqual(events.count("client lost"), 1)
 
     def test_halfClosedServer(self) -> None:
         """
@@ -597,50 +542,6 @@ class StuckTeardownTests(SynchronousTestCase):
     What does not close in time is aborted, reported by name, and released.
     """
 
-    def test_stuckProducer(self) -> None:
-        """
-        Two ends held open by producers that never finish are aborted after
-        C{disconnectTimeout}; the test fails with one L{TeardownError} that
-        names both, with the line that opened each, and no socket is left.
-        """
-        events = Events()
-        serverFactory = RecorderFactory(events, "server", Stuck)
-        clientFactory = RecorderFactory(events, "client", Stuck)
-        lines: list[int] = []
-
-        class Sample(NetworkTestCase):
-            disconnectTimeout = 0.5
-
-            async def test_it(self) -> None:
-                port = self.listen(serverFactory)
-                lines.append(inspect.currentframe().f_lineno - 1)  # type: ignore[union-attr]
-                client = await self.connect(port, clientFactory)
-                lines.append(inspect.currentframe().f_lineno - 1)  # type: ignore[union-attr]
-                await self.serverProtocolFor(client)
-
-        before = openFileCount()
-        started = time.monotonic()
-        result = runSample(Sample)
-        elapsed = time.monotonic() - started
-
-        self.assertEqual(errorTypes(result), [TeardownError])
-        self.assertEqual(openFileCount(), before)
-        self.assertLess(elapsed, 0.5 + 3.0)
-        error = teardownError(result)
-        self.assertEqual(
-            sorted(leftover.role for leftover in error.leftovers), ["client", "server"]
-        )
-        byRole = {leftover.role: leftover for leftover in error.leftovers}
-        self.assertEqual(byRole["server"].origin.lineno, lines[0])
-        self.assertEqual(byRole["client"].origin.lineno, lines[1])
-        for leftover in error.leftovers:
-            self.assertEqual(leftover.origin.filename, __file__.replace(".pyc", ".py"))
-            self.assertIn("producer", leftover.cause)
-            self.assertIn("aborted", leftover.action)
-            self.assertIn("Stuck", leftover.kind)
-            self.assertIn(leftover.local, str(error))
-        self.assertEqual(lostCounts(events), (1, 1))
-
     def test_externalClientHoldsOn(self) -> None:
         """
         A server whose peer is not tracked and never reads, while the server
@@ -679,47 +580,6 @@ async def deferLaterTurn() -> None:
     from twisted.internet.task import deferLater
 
     await deferLater(reactor, 0.01, lambda: None)
-
-
-class ExternalClientTests(SynchronousTestCase):
-    """
-    A client in another process sees its connection end at the teardown.
-    """
-
-    def test_subprocessSeesEOF(self) -> None:
-        """
-        A plain-socket client in a subprocess reads until EOF, which comes
-        from the teardown closing the server's end.
-        """
-        events = Events()
-        serverFactory = RecorderFactory(events, "server")
-        processes: list[subprocess.Popen[bytes]] = []
-        script = (
-            "import socket, sys\n"
-            "s = socket.create_connection(('127.0.0.1', int(sys.argv[1])))\n"
-            "s.settimeout(20)\n"
-            "while s.recv(1024): pass\n"
-            "print('EOF')\n"
-        )
-
-        class Sample(NetworkTestCase):
-            async def test_it(self) -> None:
-                port = self.listen(serverFactory)
-                processes.append(
-                    subprocess.Popen(
-                        [sys.executable, "-c", script, str(portNumber(port))],
-                        stdout=subprocess.PIPE,
-                    )
-                )
-                while not serverFactory.built:
-                    await deferLaterTurn()
-
-        result = runSample(Sample)
-        output, _ = processes[0].communicate(timeout=30)
-
-        assertCleanRun(self, result)
-        self.assertEqual(output.strip(), b"EOF")
-        self.assertEqual(processes[0].returncode, 0)
 
 
 class TrackTests(SynchronousTestCase):
@@ -801,96 +661,3 @@ class TrackTests(SynchronousTestCase):
         leaked[0].stopListening()
 
         self.assertEqual(errorTypes(result), [DirtyReactorAggregateError])
-
-
-class ResourceTests(SynchronousTestCase):
-    """
-    Long suites do not grow: nothing is referenced or left open.
-    """
-
-    def test_noReferencesLeft(self) -> None:
-        """
-        After a test, its protocols, transports and factories can be
-        collected even though the test case object lives on.
-        """
-        events = Events()
-        refs: list[weakref.ref[object]] = []
-
-        class Sample(NetworkTestCase):
-            async def test_it(self) -> None:
-                serverFactory, clientFactory = recorders(events)
-                # Twisted's log buffer, before any observer starts (under
-                # pytest), keeps the factories that "Starting factory" names.
-                serverFactory.noisy = clientFactory.noisy = False
-                port, client, server = await openPair(
-                    self, serverFactory, clientFactory
-                )
-                for thing in (
-                    client,
-                    server,
-                    client.transport,  # type: ignore[attr-defined]
-                    server.transport,  # type: ignore[attr-defined]
-                    serverFactory,
-                    clientFactory,
-                    port,
-                ):
-                    refs.append(weakref.ref(thing))
-
-        case = Sample("test_it")
-        outcome = TestResult()
-        case.run(outcome)
-        gc.collect()
-
-        assertCleanRun(self, outcome)
-        self.assertEqual([ref() for ref in refs], [None] * len(refs))
-
-    def test_noFileDescriptorGrowth(self) -> None:
-        """
-        Three hundred tests that each open a port and a connection leave the
-        process with as many open files as before.
-        """
-        events = Events()
-
-        class Sample(NetworkTestCase):
-            async def test_it(self) -> None:
-                serverFactory, clientFactory = recorders(events)
-                await openPair(self, serverFactory, clientFactory)
-
-        runSample(Sample)
-        before = openFileCount()
-        results = [runSample(Sample) for _ in range(300)]
-        after = openFileCount()
-
-        self.assertEqual([r.wasSuccessful() for r in results], [True] * 300)
-        self.assertEqual(after, before)
-
-
-class IPv6Tests(SynchronousTestCase):
-    """
-    Listening on the IPv6 loopback works like IPv4.
-    """
-
-    skip = ipv6Missing()
-
-    def test_echoOverIPv6(self) -> None:
-        """
-        A port on C{::1} accepts a client, echoes, and closes.
-        """
-        events = Events()
-        serverFactory, clientFactory = recorders(events)
-        echoed: list[bytes] = []
-
-        class Sample(NetworkTestCase):
-            async def test_it(self) -> None:
-                port = self.listen(serverFactory, interface="::1")
-                client = await self.connect(port, clientFactory)
-                client.transport.write(b"ping")  # type: ignore[attr-defined]
-                echoed.append(await client.waitForData())  # type: ignore[attr-defined]
-                server = await self.serverProtocolFor(client)
-                self.assertIsInstance(server, Echo)
-
-        result = runSample(Sample)
-
-        assertCleanRun(self, result)
-        self.assertEqual(echoed, [b"ping"])
-        self.assertEqual(events.count("server lost"), 1)

@@ -44,6 +44,7 @@ from ._targets import (
 from ._tls import TLSAuthority, processAuthority
 from ._tracking import AddressKey, Connection, FactoryHook, Port, portServes
 from ._transports import (
+    applicationProtocol,
     ensureSocketFile,
     privateSocketPath,
     removeSocketDirectory,
@@ -91,7 +92,9 @@ class Network:
         self._ports: dict[int, Port] = {}
         self._factoryHooks: dict[int, FactoryHook] = {}
         self._attempts: set[ClientAttempt] = set()
-        self._connectors: list[tuple[IConnector, Origin]] = []
+        # Connectors, with whether they were adopted with track(): only an
+        # adopted one can have a connection trialnet does not know yet.
+        self._connectors: list[tuple[IConnector, Origin, bool]] = []
         self._connections: dict[int, Connection] = {}
         self._open: set[Connection] = set()
         self._serversByPeer: dict[AddressKey, Connection] = {}
@@ -370,7 +373,7 @@ class Network:
         if IListeningPort.providedBy(thing):
             self._trackPort(thing, origin)
         elif IConnector.providedBy(thing):
-            self._connectors.append((thing, origin))
+            self._connectors.append((thing, origin, True))
         elif IProtocol.providedBy(thing):
             self._trackProtocol(thing, origin, "tracked")
         elif IStreamClientEndpoint.providedBy(thing):
@@ -572,7 +575,7 @@ class Network:
             attempt.connector = opened
             # The connector stays tracked after this attempt: a factory may
             # use it to connect again.
-            self._connectors.append((opened, origin))
+            self._connectors.append((opened, origin, False))
         return attempt.deferred
 
     def _dialer(
@@ -715,16 +718,17 @@ class Network:
             self._loseConnection(connection)
 
     def _closeConnectors(self) -> None:
-        for connector, origin in self._connectors:
+        for connector, origin, adopted in self._connectors:
             state = getattr(connector, "state", None)
             if state == "connecting":
                 _guarded(connector.stopConnecting, "stopping a connector")
-            elif state == "connected":
+            elif state == "connected" and adopted:
                 protocol = getattr(
                     getattr(connector, "transport", None), "protocol", None
                 )
                 if protocol is not None:
-                    self._trackProtocol(protocol, origin, "client")
+                    # Close through TLS rather than under it.
+                    self._trackProtocol(applicationProtocol(protocol), origin, "client")
 
     def _loseConnection(self, connection: Connection) -> None:
         _guarded(connection.transport.loseConnection, f"closing {connection.kind}")

@@ -115,9 +115,9 @@ def listeningAddress(target: object) -> Any:
         raise ValueError(f"{target!r} is not listening") from None
 
 
-def checkSocketPath(path: object) -> str | bytes:
+def checkSocketPath(path: object) -> str:
     """
-    @return: C{path}, when it can name a UNIX socket.
+    @return: C{path} as a string, when it can name a UNIX socket.
     @raise TypeError: When it is not a string or bytes.
     @raise ValueError: When it is empty or too long to bind or connect to.
     """
@@ -129,7 +129,7 @@ def checkSocketPath(path: object) -> str | bytes:
             f"a UNIX socket path must be 1 to {MAX_UNIX_PATH} bytes long, not "
             f"{size} ({path!r})"
         )
-    return path
+    return os.fsdecode(path)
 
 
 def checkServerTLS(options: object) -> object:

@@ -61,6 +61,16 @@ def removeSocketDirectory(path: str) -> None:
     shutil.rmtree(os.path.dirname(path), ignore_errors=True)
 
 
+def applicationProtocol(protocol: Any) -> Any:
+    """
+    The application's protocol inside wrapping ones (a TLS connection's
+    protocol wraps the application's).
+    """
+    while isinstance(protocol, ProtocolWrapper):
+        protocol = protocol.wrappedProtocol
+    return protocol
+
+
 def socketTransport(transport: Any) -> Any:
     """
     The reactor's own transport under a wrapping one (TLS wraps TCP), which
