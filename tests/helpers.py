@@ -79,6 +79,21 @@ def openFileCount() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
+def warmUp() -> None:
+    """
+    Open what the process opens once and keeps, before counting open files:
+    the reactor's waker and poller, and the spare descriptor Twisted reserves
+    at the first C{listenTCP}.
+    """
+
+    class Sample(NetworkTestCase):
+        async def test_it(self) -> None:
+            port = self.listen(Factory.forProtocol(Protocol))
+            await self.connect(port, Factory.forProtocol(Protocol))
+
+    runSample(Sample)
+
+
 def assertCleanRun(test: SynchronousTestCase, result: TestResult) -> None:
     """
     Assert a sample ran, passed and left no error or failure.

@@ -127,7 +127,7 @@ class TLSAuthority:
         if certificate is None:
             from twisted.internet import ssl
 
-            issued = self._ca.issue_cert(identity)
+            issued = self._ca.issue_cert(identity, common_name=identity)
             certificate = ssl.PrivateCertificate.loadPEM(
                 issued.private_key_and_cert_chain_pem.bytes()
             )

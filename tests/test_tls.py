@@ -1,0 +1,378 @@
+"""
+TLS: the run's certificate authority, verification, what the application
+still sees through TLS, and a peer that never answers close_notify.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import threading
+import time
+
+import trustme
+from OpenSSL.SSL import Error as TLSError
+from twisted.internet import ssl as twistedSSL  # noqa: N812
+from twisted.internet.interfaces import (
+    IHandshakeListener,
+    IProtocolNegotiationFactory,
+)
+from twisted.internet.protocol import connectionDone
+from twisted.python.failure import Failure
+from twisted.trial.unittest import SynchronousTestCase
+from zope.interface import implementer
+
+from trialnet import NetworkTestCase, TeardownError
+
+from .helpers import (
+    Echo,
+    Events,
+    Recorder,
+    RecorderFactory,
+    assertCleanRun,
+    errorTypes,
+    lostCounts,
+    openFileCount,
+    portNumber,
+    recorders,
+    runSample,
+    teardownError,
+    warmUp,
+)
+
+
+class Remembers(Recorder):
+    """
+    A recorder that keeps why its connection was lost.
+    """
+
+    reason: Failure | None = None
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        self.reason = reason
+        super().connectionLost(reason)
+
+
+class VerificationTests(SynchronousTestCase):
+    """
+    C{connect} to a L{NetworkTestCase.listenTLS} port verifies the server.
+    """
+
+    def test_defaultClientVerifies(self) -> None:
+        """
+        Bytes cross a TLS connection made with the defaults, and the client
+        saw the certificate that the run's authority signed.
+        """
+        events = Events()
+        serverFactory, clientFactory = recorders(events)
+        issuers: list[object] = []
+
+        class Sample(NetworkTestCase):
+            async def test_it(self) -> None:
+                port = self.listenTLS(serverFactory)
+                client = await self.connect(port, clientFactory)
+                client.transport.write(b"ping")  # type: ignore[attr-defined]
+                self.assertEqual(await client.waitForData(), b"ping")  # type: ignore[attr-defined]
+                peer = twistedSSL.Certificate.peerFromTransport(client.transport)  # type: ignore[attr-defined]
+                issuers.append(peer.getIssuer())
+                authority = twistedSSL.Certificate.loadPEM(self.tlsAuthority.caPEM)
+                issuers.append(authority.getSubject())
+
+        result = runSample(Sample)
+
+        assertCleanRun(self, result)
+        self.assertEqual(issuers[0], issuers[1])
+
+    def test_otherAuthorityRefused(self) -> None:
+        """
+        A client that trusts another authority fails the handshake: its
+        connection closes with a TLS error and the server receives nothing.
+        """
+        events = Events()
+        serverFactory = RecorderFactory(events, "server")
+        clientFactory = RecorderFactory(events, "client", Remembers)
+        other = twistedSSL.Certificate.loadPEM(trustme.CA().cert_pem.bytes())
+        reasons: list[Failure | None] = []
+        servers: list[Recorder] = []
+
+        class Sample(NetworkTestCase):
+            async def test_it(self) -> None:
+                port = self.listenTLS(serverFactory)
+                options = twistedSSL.optionsForClientTLS("127.0.0.1", trustRoot=other)
+                client = await self.connect(port, clientFactory, tlsOptions=options)
+                client.transport.write(b"secret")  # type: ignore[attr-defined]
+                await self.whenClosed(client)
+                reasons.append(client.reason)  # type: ignore[attr-defined]
+                servers.append(await self.acceptedProtocol(port))  # type: ignore[arg-type]
+
+        result = runSample(Sample)
+
+        assertCleanRun(self, result)
+        (reason,) = reasons
+        assert reason is not None
+        self.assertIsInstance(reason.value, TLSError)
+        self.assertEqual(servers[0].received, b"")
+        self.assertEqual(lostCounts(events), (1, 1))
+
+    def test_mutualTLS(self) -> None:
+        """
+        With server options that require a client certificate, a client
+        with a certificate from the authority gets through and one without
+        is refused.
+        """
+        events = Events()
+        serverFactory = RecorderFactory(events, "server", Echo)
+        clientFactory = RecorderFactory(events, "client", Remembers)
+        outcomes: list[object] = []
+
+        class Sample(NetworkTestCase):
+            async def test_it(self) -> None:
+                authority = self.tlsAuthority
+                options = authority.serverOptions(requireClientCertificate=True)
+                port = self.listenTLS(serverFactory, options=options)
+                withCertificate = authority.clientOptions(identity="alice")
+                alice = await self.connect(
+                    port, clientFactory, tlsOptions=withCertificate
+                )
+                alice.transport.write(b"hi")  # type: ignore[attr-defined]
+                outcomes.append(await alice.waitForData())  # type: ignore[attr-defined]
+                server = await self.serverProtocolFor(alice)
+                peer = twistedSSL.Certificate.peerFromTransport(server.transport)  # type: ignore[attr-defined]
+                outcomes.append(peer.getSubject().commonName)
+                anonymous = await self.connect(port, clientFactory)
+                await self.whenClosed(anonymous)
+                outcomes.append(anonymous.reason.type)  # type: ignore[attr-defined]
+
+        result = runSample(Sample)
+
+        assertCleanRun(self, result)
+        self.assertEqual(outcomes[0], b"hi")
+        self.assertIn(b"alice", outcomes[1])
+        self.assertTrue(issubclass(outcomes[2], TLSError))  # type: ignore[arg-type]
+
+
+class StartTLSTests(SynchronousTestCase):
+    """
+    The authority's options serve C{startTLS} on a plain connection.
+    """
+
+    def test_startTLS(self) -> None:
+        """
+        A plain connection from C{listen} switches to TLS on both ends with
+        the authority's server and client options, bytes cross it, and it
+        closes clean.
+        """
+        events = Events()
+        secured: list[object] = []
+
+        class StartsTLS(Echo):
+            def dataReceived(self, data: bytes) -> None:
+                if data == b"STARTTLS":
+                    authority = self.factory.authority
+                    self.transport.write(b"GO")  # type: ignore[union-attr]
+                    self.transport.startTLS(authority.serverOptions())  # type: ignore[union-attr]
+                else:
+                    super().dataReceived(data)
+
+        serverFactory = RecorderFactory(events, "server", StartsTLS)
+        clientFactory = RecorderFactory(events, "client")
+
+        class Sample(NetworkTestCase):
+            async def test_it(self) -> None:
+                serverFactory.authority = self.tlsAuthority  # type: ignore[attr-defined]
+                port = self.listen(serverFactory)
+                client = await self.connect(port, clientFactory)
+                client.transport.write(b"STARTTLS")  # type: ignore[attr-defined]
+                self.assertEqual(await client.waitForData(), b"GO")  # type: ignore[attr-defined]
+                client.transport.startTLS(self.tlsAuthority.clientOptions())  # type: ignore[attr-defined]
+                client.transport.write(b"secret")  # type: ignore[attr-defined]
+                secured.append(await client.waitForData())  # type: ignore[attr-defined]
+                peer = twistedSSL.Certificate.peerFromTransport(client.transport)  # type: ignore[attr-defined]
+                authority = twistedSSL.Certificate.loadPEM(self.tlsAuthority.caPEM)
+                secured.append(peer.getIssuer() == authority.getSubject())
+
+        result = runSample(Sample)
+
+        assertCleanRun(self, result)
+        self.assertEqual(secured[0], b"GOsecret")
+        self.assertIs(secured[1], True)
+        self.assertEqual(lostCounts(events), (1, 1))
+
+
+@implementer(IHandshakeListener)
+class HearsHandshake(Recorder):
+    """
+    A recorder that logs C{handshakeCompleted}.
+    """
+
+    def handshakeCompleted(self) -> None:
+        self.events.log.append(f"{self.role} handshake")
+
+
+@implementer(IProtocolNegotiationFactory)
+class NegotiatingFactory(RecorderFactory):
+    """
+    A server factory that offers ALPN protocols.
+    """
+
+    def acceptableProtocols(self) -> list[bytes]:
+        return [b"h2", b"http/1.1"]
+
+
+class TransparencyOverTLSTests(SynchronousTestCase):
+    """
+    Through trialnet, TLS reaches the application as it would without it.
+    """
+
+    def test_handshakeCompleted(self) -> None:
+        """
+        Protocols providing L{IHandshakeListener} hear C{handshakeCompleted}
+        on both ends.
+        """
+        events = Events()
+        serverFactory = RecorderFactory(events, "server", HearsHandshake)
+        clientFactory = RecorderFactory(events, "client", HearsHandshake)
+
+        class Sample(NetworkTestCase):
+            async def test_it(self) -> None:
+                port = self.listenTLS(serverFactory)
+                client = await self.connect(port, clientFactory)
+                server = await self.serverProtocolFor(client)
+                client.transport.write(b"x")  # type: ignore[attr-defined]
+                await server.waitForData()  # type: ignore[attr-defined]
+
+        result = runSample(Sample)
+
+        assertCleanRun(self, result)
+        self.assertEqual(events.count("server handshake"), 1)
+        self.assertEqual(events.count("client handshake"), 1)
+
+    def test_alpn(self) -> None:
+        """
+        A factory providing L{IProtocolNegotiationFactory} negotiates ALPN
+        with a client that offers protocols: both ends agree on the one they
+        share.
+        """
+        events = Events()
+        serverFactory = NegotiatingFactory(events, "server", Echo)
+        clientFactory = RecorderFactory(events, "client")
+        negotiated: list[object] = []
+
+        class Sample(NetworkTestCase):
+            async def test_it(self) -> None:
+                port = self.listenTLS(serverFactory)
+                trustRoot = twistedSSL.Certificate.loadPEM(self.tlsAuthority.caPEM)
+                options = twistedSSL.optionsForClientTLS(
+                    "127.0.0.1",
+                    trustRoot=trustRoot,
+                    acceptableProtocols=[b"http/1.1", b"spdy/3"],
+                )
+                client = await self.connect(port, clientFactory, tlsOptions=options)
+                client.transport.write(b"x")  # type: ignore[attr-defined]
+                await client.waitForData()  # type: ignore[attr-defined]
+                server = await self.serverProtocolFor(client)
+                for end in (client, server):
+                    negotiated.append(end.transport.negotiatedProtocol)  # type: ignore[attr-defined]
+
+        result = runSample(Sample)
+
+        assertCleanRun(self, result)
+        self.assertEqual(negotiated, [b"http/1.1", b"http/1.1"])
+
+
+class CloseNotifyTests(SynchronousTestCase):
+    """
+    A TLS peer that never answers close_notify cannot hang the teardown
+    (Twisted #7926).
+    """
+
+    def test_peerNeverAnswers(self) -> None:
+        """
+        The server end's orderly TLS close waits for a close_notify that an
+        external peer never sends; after C{disconnectTimeout} it is aborted,
+        reported with that cause, and its socket released.
+        """
+        events = Events()
+        serverFactory = RecorderFactory(events, "server")
+        release = threading.Event()
+        threads: list[threading.Thread] = []
+
+        def silentPeer(port: int, caPath: str) -> None:
+            context = ssl.create_default_context(cafile=caPath)
+            raw = socket.create_connection(("127.0.0.1", port))
+            with context.wrap_socket(raw, server_hostname="127.0.0.1") as peer:
+                peer.sendall(b"hello")
+                release.wait(30)
+
+        class Sample(NetworkTestCase):
+            disconnectTimeout = 0.5
+
+            async def test_it(self) -> None:
+
+                port = self.listenTLS(serverFactory)
+                thread = threading.Thread(
+                    target=silentPeer,
+                    args=(portNumber(port), self.tlsAuthority.caPath),
+                )
+                thread.start()
+                threads.append(thread)
+                server = await self.acceptedProtocol(port)
+                await server.waitForData()  # type: ignore[attr-defined]
+
+        warmUp()
+        before = openFileCount()
+        started = time.monotonic()
+        try:
+            result = runSample(Sample)
+        finally:
+            release.set()
+            for thread in threads:
+                thread.join(30)
+        elapsed = time.monotonic() - started
+
+        self.assertEqual(errorTypes(result), [TeardownError])
+        (leftover,) = teardownError(result).leftovers
+        self.assertEqual(leftover.role, "server")
+        self.assertIn("close_notify", leftover.cause)
+        self.assertLess(elapsed, 0.5 + 3.0)
+        self.assertEqual(events.count("server lost"), 1)
+        self.assertEqual(openFileCount(), before)
+
+
+class AuthorityTests(SynchronousTestCase):
+    """
+    The authority is made once per process, and only in memory but for its
+    certificate.
+    """
+
+    def test_oncePerProcess(self) -> None:
+        """
+        Every test case and network sees the same authority, whose PEM file
+        holds its certificate.
+        """
+        from trialnet import Network
+
+        class Sample(NetworkTestCase):
+            def test_it(self) -> None:
+                pass
+
+        first = Sample("test_it").tlsAuthority
+        second = Network().tlsAuthority
+        self.assertIs(first, second)
+        with open(first.caPath, "rb") as f:
+            self.assertEqual(f.read(), first.caPEM)
+        self.assertIn(b"BEGIN CERTIFICATE", first.caPEM)
+
+    def test_clientCertificateCached(self) -> None:
+        """
+        A client certificate is made once per identity.
+        """
+        from trialnet import Network
+
+        authority = Network().tlsAuthority
+        self.assertIs(
+            authority.clientCertificate("bob"), authority.clientCertificate("bob")
+        )
+        self.assertIsNot(
+            authority.clientCertificate("bob"), authority.clientCertificate("carol")
+        )

@@ -1,0 +1,91 @@
+"""
+UDP: a datagram port stopped once, and waited for, at the teardown.
+"""
+
+from __future__ import annotations
+
+from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.internet.protocol import DatagramProtocol
+from twisted.trial.unittest import SynchronousTestCase
+
+from trialnet import NetworkTestCase
+
+from .helpers import assertCleanRun, openFileCount, portNumber, runSample, warmUp
+
+
+class Datagrams(DatagramProtocol):
+    """
+    Records datagrams and its own start and stop; echoes if asked.
+    """
+
+    def __init__(self, echo: bool = False) -> None:
+        self.echo = echo
+        self.log: list[str] = []
+        self.arrived: Deferred[bytes] = Deferred()
+
+    def startProtocol(self) -> None:
+        self.log.append("started")
+
+    def stopProtocol(self) -> None:
+        self.log.append("stopped")
+
+    def datagramReceived(self, datagram: bytes, address: tuple[str, int]) -> None:
+        if self.echo:
+            self.transport.write(datagram, address)  # type: ignore[union-attr]
+        if not self.arrived.called:
+            self.arrived.callback(datagram)
+
+
+class UDPTests(SynchronousTestCase):
+    """
+    L{NetworkTestCase.listenUDP} ports.
+    """
+
+    def test_roundTrip(self) -> None:
+        """
+        A datagram goes to an echoing port and back; both ports are stopped
+        exactly once by the teardown and no file is left open.
+        """
+        server, client = Datagrams(echo=True), Datagrams()
+        echoed: list[bytes] = []
+
+        class Sample(NetworkTestCase):
+            async def test_it(self) -> None:
+                port = self.listenUDP(server)
+                sender = self.listenUDP(client)
+                sender.write(b"ping", ("127.0.0.1", portNumber(port)))  # type: ignore[attr-defined]
+                echoed.append(await client.arrived)
+
+        warmUp()
+        before = openFileCount()
+        result = runSample(Sample)
+
+        assertCleanRun(self, result)
+        self.assertEqual(echoed, [b"ping"])
+        self.assertEqual(server.log, ["started", "stopped"])
+        self.assertEqual(client.log, ["started", "stopped"])
+        self.assertEqual(openFileCount(), before)
+
+    def test_stoppedTwiceByTheTest(self) -> None:
+        """
+        A test that stops its UDP port twice gets both Deferreds fired (the
+        reactor's port would orphan the first), and the teardown does not
+        stop it a third time.
+        """
+        protocol = Datagrams()
+        fired: list[str] = []
+
+        class Sample(NetworkTestCase):
+            async def test_it(self) -> None:
+                port = self.listenUDP(protocol)
+                first = maybeDeferred(port.stopListening)
+                second = maybeDeferred(port.stopListening)
+                first.addCallback(lambda _: fired.append("first"))
+                second.addCallback(lambda _: fired.append("second"))
+                await second
+
+        result = runSample(Sample)
+
+        assertCleanRun(self, result)
+        self.assertEqual(fired, ["first", "second"])
+        self.assertEqual(protocol.log, ["started", "stopped"])

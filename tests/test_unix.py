@@ -1,0 +1,142 @@
+"""
+UNIX sockets: a private, short path that is gone after the teardown.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+
+from twisted.internet.address import UNIXAddress
+from twisted.trial.unittest import SynchronousTestCase
+
+from trialnet import NetworkTestCase
+from trialnet._transports import MAX_SOCKET_PATH, privateSocketPath
+
+from .helpers import (
+    Events,
+    assertCleanRun,
+    lostCounts,
+    openFileCount,
+    recorders,
+    runSample,
+    warmUp,
+)
+
+
+def socketPath(port: object) -> str:
+    """
+    The path a UNIX port listens on.
+    """
+    address = port.getHost()  # type: ignore[attr-defined]
+    assert isinstance(address, UNIXAddress) and address.name is not None
+    return os.fsdecode(address.name)
+
+
+class PrivateDirectoryTests(SynchronousTestCase):
+    """
+    C{listenUNIX} puts its socket in a directory of its own.
+    """
+
+    def test_privateAndRemoved(self) -> None:
+        """
+        The socket's directory is readable by its owner only, its path is
+        short, and after the teardown neither the socket nor the directory
+        exists.
+        """
+        events = Events()
+        serverFactory, _ = recorders(events)
+        seen: list[tuple[str, int]] = []
+
+        class Sample(NetworkTestCase):
+            def test_it(self) -> None:
+                path = socketPath(self.listenUNIX(serverFactory))
+                mode = stat.S_IMODE(os.stat(os.path.dirname(path)).st_mode)
+                seen.append((path, mode))
+
+        result = runSample(Sample)
+
+        assertCleanRun(self, result)
+        ((path, mode),) = seen
+        self.assertEqual(mode, 0o700)
+        self.assertLessEqual(len(path.encode()), MAX_SOCKET_PATH)
+        self.assertFalse(os.path.lexists(path))
+        self.assertFalse(os.path.lexists(os.path.dirname(path)))
+
+    def test_testRemovedSocketFile(self) -> None:
+        """
+        When the test removed the socket file itself, the port still stops
+        cleanly, its socket is closed, and the directory is removed.
+        """
+        events = Events()
+        serverFactory, clientFactory = recorders(events)
+        paths: list[str] = []
+
+        class Sample(NetworkTestCase):
+            async def test_it(self) -> None:
+                port = self.listenUNIX(serverFactory)
+                await self.connect(port, clientFactory)
+                paths.append(socketPath(port))
+                os.unlink(paths[0])
+
+        warmUp()
+        before = openFileCount()
+        result = runSample(Sample)
+
+        assertCleanRun(self, result)
+        self.assertEqual(openFileCount(), before)
+        self.assertEqual(events.count("server factory stopped"), 1)
+        self.assertFalse(os.path.lexists(os.path.dirname(paths[0])))
+
+    def test_longTemporaryDirectory(self) -> None:
+        """
+        When the temporary directory's path would make the socket path too
+        long to bind, the directory is made under C{/tmp} instead.
+        """
+        deep = tempfile.mkdtemp()
+        self.addCleanup(os.rmdir, deep)
+        deep = os.path.join(deep, "x" * 100)
+        os.mkdir(deep)
+        self.addCleanup(os.rmdir, deep)
+        self.patch(tempfile, "tempdir", deep)
+
+        path = privateSocketPath()
+        self.addCleanup(os.rmdir, os.path.dirname(path))
+
+        self.assertTrue(path.startswith("/tmp/"), path)
+        self.assertLessEqual(len(path.encode()), MAX_SOCKET_PATH)
+
+
+class UNIXConnectTests(SynchronousTestCase):
+    """
+    C{connect} reaches a UNIX port through the port or its address.
+    """
+
+    def test_connectToAddress(self) -> None:
+        """
+        A L{UNIXAddress} with the port's path connects like the port does,
+        and L{NetworkTestCase.serverProtocolFor} pairs each client with its
+        own server end.
+        """
+        events = Events()
+        serverFactory, clientFactory = recorders(events)
+        echoed: list[bytes] = []
+
+        class Sample(NetworkTestCase):
+            async def test_it(self) -> None:
+                port = self.listenUNIX(serverFactory)
+                first = await self.connect(UNIXAddress(socketPath(port)), clientFactory)
+                second = await self.connect(port, clientFactory)
+                for client, data in ((second, b"two"), (first, b"one")):
+                    client.transport.write(data)  # type: ignore[attr-defined]
+                    echoed.append(await client.waitForData())  # type: ignore[attr-defined]
+                for client, data in ((first, b"one"), (second, b"two")):
+                    server = await self.serverProtocolFor(client)
+                    self.assertEqual(server.received, data)  # type: ignore[attr-defined]
+
+        result = runSample(Sample)
+
+        assertCleanRun(self, result)
+        self.assertEqual(echoed, [b"two", b"one"])
+        self.assertEqual(lostCounts(events), (2, 2))
