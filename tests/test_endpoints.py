@@ -1,0 +1,187 @@
+"""
+Endpoints: trialnet's own, endpoints given to C{connect}, and endpoints
+adopted with C{track}, all joining the teardown.
+"""
+
+from __future__ import annotations
+
+from twisted.internet.defer import CancelledError, Deferred
+from twisted.internet.endpoints import TCP4ClientEndpoint, TCP4ServerEndpoint
+from twisted.internet.interfaces import (
+    IProtocol,
+    IProtocolFactory,
+    IStreamClientEndpoint,
+    IStreamServerEndpoint,
+)
+from twisted.trial.unittest import SynchronousTestCase
+from zope.interface import implementer
+from zope.interface.verify import verifyObject
+
+from trialnet import Network, NetworkTestCase
+
+from .helpers import (
+    Events,
+    assertCleanRun,
+    lostCounts,
+    portNumber,
+    recorders,
+    runSample,
+)
+
+
+class TrialnetEndpointTests(SynchronousTestCase):
+    """
+    C{serverEndpoint} and C{clientEndpoint} hand tracked ports and
+    connections to code that takes endpoints.
+    """
+
+    def test_providesInterfaces(self) -> None:
+        """
+        The endpoints provide the stream endpoint interfaces.
+        """
+        network = Network()
+        server = network.serverEndpoint()
+        self.assertTrue(verifyObject(IStreamServerEndpoint, server))
+        client = network.clientEndpoint(("127.0.0.1", 1))
+        self.assertTrue(verifyObject(IStreamClientEndpoint, client))
+
+    def test_everyTransport(self) -> None:
+        """
+        Over TCP, TLS and UNIX, a port from C{serverEndpoint} and a client
+        from C{clientEndpoint} echo, and both ends close at the teardown.
+        """
+        events = Events()
+        serverFactory, clientFactory = recorders(events)
+        echoed: list[bytes] = []
+
+        class Sample(NetworkTestCase):
+            async def test_it(self) -> None:
+                for transport in ("tcp", "tls", "unix"):
+                    endpoint = self.serverEndpoint(transport)
+                    port = await endpoint.listen(serverFactory)
+                    client = await self.clientEndpoint(port).connect(clientFactory)
+                    client.transport.write(transport.encode())  # type: ignore[attr-defined]
+                    echoed.append(await client.waitForData())  # type: ignore[attr-defined]
+
+        result = runSample(Sample)
+
+        assertCleanRun(self, result)
+        self.assertEqual(echoed, [b"tcp", b"tls", b"unix"])
+        self.assertEqual(lostCounts(events), (3, 3))
+
+    def test_connectAfterTeardownFails(self) -> None:
+        """
+        A client endpoint used after its network closed fails its Deferred
+        instead of raising into the code under test.
+        """
+        events = Events()
+        _, clientFactory = recorders(events)
+        endpoints: list[IStreamClientEndpoint] = []
+
+        class Sample(NetworkTestCase):
+            def test_it(self) -> None:
+                endpoints.append(self.clientEndpoint(("127.0.0.1", 1)))
+
+        runSample(Sample)
+        failures: list[object] = []
+        endpoints[0].connect(clientFactory).addErrback(
+            lambda failure: failures.append(failure.type)
+        )
+
+        self.assertEqual(failures, [RuntimeError])
+
+
+@implementer(IStreamClientEndpoint)
+class NeverConnects:
+    """
+    A client endpoint whose connection attempt never ends, and that records
+    being cancelled.
+    """
+
+    def __init__(self) -> None:
+        self.cancelled = False
+
+    def connect(self, protocolFactory: IProtocolFactory) -> Deferred[IProtocol]:
+        def cancel(deferred: Deferred[IProtocol]) -> None:
+            self.cancelled = True
+
+        return Deferred(cancel)
+
+
+class OtherEndpointTests(SynchronousTestCase):
+    """
+    Endpoints from elsewhere join the teardown through C{connect} and
+    C{track}.
+    """
+
+    def test_connectThroughEndpoint(self) -> None:
+        """
+        C{connect} takes any client endpoint; the connection it makes is
+        closed at the teardown.
+        """
+        events = Events()
+        serverFactory, clientFactory = recorders(events)
+
+        class Sample(NetworkTestCase):
+            async def test_it(self) -> None:
+                from twisted.internet import reactor
+
+                port = self.listen(serverFactory)
+                endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", portNumber(port))
+                client = await self.connect(endpoint, clientFactory)
+                await self.serverProtocolFor(client)
+
+        result = runSample(Sample)
+
+        assertCleanRun(self, result)
+        self.assertEqual(lostCounts(events), (1, 1))
+
+    def test_pendingEndpointCancelled(self) -> None:
+        """
+        An endpoint connect still pending at the teardown is cancelled, and
+        nobody waiting for it leaves an unhandled error.
+        """
+        events = Events()
+        _, clientFactory = recorders(events)
+        endpoint = NeverConnects()
+        outcomes: list[object] = []
+
+        class Sample(NetworkTestCase):
+            def test_it(self) -> None:
+                self.connect(endpoint, clientFactory).addErrback(
+                    lambda failure: outcomes.append(failure.type)
+                )
+
+        result = runSample(Sample)
+
+        assertCleanRun(self, result)
+        self.assertTrue(endpoint.cancelled)
+        self.assertEqual(outcomes, [CancelledError])
+
+    def test_trackedEndpoints(self) -> None:
+        """
+        Endpoints adopted with C{track} make tracked ports and connections:
+        the test leaves them open and trial finds the reactor clean.
+        """
+        events = Events()
+        serverFactory, clientFactory = recorders(events)
+
+        class Sample(NetworkTestCase):
+            async def test_it(self) -> None:
+                from twisted.internet import reactor
+
+                serverEndpoint = self.track(
+                    TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1")
+                )
+                port = await serverEndpoint.listen(serverFactory)
+                clientEndpoint = self.track(
+                    TCP4ClientEndpoint(reactor, "127.0.0.1", portNumber(port))
+                )
+                client = await clientEndpoint.connect(clientFactory)
+                await self.serverProtocolFor(client)
+
+        result = runSample(Sample)
+
+        assertCleanRun(self, result)
+        self.assertEqual(lostCounts(events), (1, 1))
+        self.assertEqual(events.count("server factory stopped"), 1)

@@ -1,0 +1,277 @@
+"""
+Waiting for the other side: C{whenClosed}, C{acceptedProtocol}, late
+C{serverProtocolFor}, and connection pools that close with the test.
+"""
+
+from __future__ import annotations
+
+import socket
+
+from twisted.trial.unittest import SynchronousTestCase
+from twisted.trial.util import DirtyReactorAggregateError
+from twisted.web.client import Agent, HTTPConnectionPool, readBody
+from twisted.web.resource import Resource
+from twisted.web.server import Request, Site
+
+from trialnet import NetworkTestCase
+
+from .helpers import (
+    Events,
+    Recorder,
+    RecorderFactory,
+    assertCleanRun,
+    errorTypes,
+    lostCounts,
+    portNumber,
+    recorders,
+    runSample,
+)
+
+
+class WhenClosedTests(SynchronousTestCase):
+    """
+    L{NetworkTestCase.whenClosed} fires after a tracked end's
+    C{connectionLost}.
+    """
+
+    def test_bothEnds(self) -> None:
+        """
+        When the server hangs up, C{whenClosed} of the server end and of the
+        client end fire, each after its own C{connectionLost}, and again at
+        once when asked after the close.
+        """
+        events = Events()
+        serverFactory, clientFactory = recorders(events)
+        seen: list[list[str]] = []
+
+        class Sample(NetworkTestCase):
+            async def test_it(self) -> None:
+                port = self.listen(serverFactory)
+                client = await self.connect(port, clientFactory)
+                server = await self.serverProtocolFor(client)
+                server.transport.loseConnection()  # type: ignore[attr-defined]
+                await self.whenClosed(server)
+                seen.append(list(events.log))
+                await self.whenClosed(client)
+                seen.append(list(events.log))
+                late = self.whenClosed(client)
+                self.assertIsNone(self.successResultOf(late))
+
+        result = runSample(Sample)
+
+        assertCleanRun(self, result)
+        self.assertIn("server lost", seen[0])
+        self.assertIn("client lost", seen[1])
+
+    def test_trackedProtocol(self) -> None:
+        """
+        C{whenClosed} works for a protocol adopted with C{track}.
+        """
+        events = Events()
+        serverFactory, _ = recorders(events)
+        closed: list[bool] = []
+
+        class Sample(NetworkTestCase):
+            async def test_it(self) -> None:
+                from twisted.internet import reactor
+                from twisted.internet.endpoints import (
+                    TCP4ClientEndpoint,
+                    connectProtocol,
+                )
+
+                port = self.listen(serverFactory)
+                endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", portNumber(port))
+                protocol = self.track(
+                    await connectProtocol(endpoint, Recorder(events, "client"))
+                )
+                protocol.transport.loseConnection()
+                await self.whenClosed(protocol)
+                closed.append(events.count("client lost") == 1)
+
+        result = runSample(Sample)
+
+        assertCleanRun(self, result)
+        self.assertEqual(closed, [True])
+
+
+class AcceptedProtocolTests(SynchronousTestCase):
+    """
+    L{NetworkTestCase.acceptedProtocol} hands out what a port accepted from
+    clients trialnet did not open.
+    """
+
+    def test_oldestUnclaimedFirst(self) -> None:
+        """
+        Server ends come out in the order their port accepted them, each
+        once, skipping one that C{serverProtocolFor} already handed out.
+        """
+        events = Events()
+        serverFactory, clientFactory = recorders(events)
+        order: list[object] = []
+
+        class Sample(NetworkTestCase):
+            async def test_it(self) -> None:
+                port = self.listen(serverFactory)
+                client = await self.connect(port, clientFactory)
+                claimed = await self.serverProtocolFor(client)
+                raw: list[tuple[str, int]] = []
+                for _ in range(2):
+                    sock = socket.create_connection(("127.0.0.1", portNumber(port)))
+                    self.addCleanup(sock.close)
+                    raw.append(sock.getsockname())
+                first = await self.acceptedProtocol(port)
+                second = await self.acceptedProtocol(port)
+                order.append(claimed not in (first, second))
+                for server in (first, second):
+                    peer = server.transport.getPeer()  # type: ignore[attr-defined]
+                    order.append((peer.host, peer.port))
+                order.extend(raw)
+
+        result = runSample(Sample)
+
+        assertCleanRun(self, result)
+        self.assertIs(order[0], True)
+        self.assertEqual(order[1:3], order[3:5])
+
+    def test_waitsForTheNext(self) -> None:
+        """
+        Asked before anything connected, C{acceptedProtocol} fires once the
+        next server end's C{connectionMade} ran.
+        """
+        events = Events()
+        serverFactory = RecorderFactory(events, "server")
+        made: list[bool] = []
+
+        class Sample(NetworkTestCase):
+            async def test_it(self) -> None:
+                port = self.listen(serverFactory)
+                waiting = self.acceptedProtocol(port)
+                sock = socket.create_connection(("127.0.0.1", portNumber(port)))
+                self.addCleanup(sock.close)
+                server = await waiting
+                made.append(events.log.count("server made") == 1)
+                made.append(server is serverFactory.built[0])
+
+        result = runSample(Sample)
+
+        assertCleanRun(self, result)
+        self.assertEqual(made, [True, True])
+
+
+class LateServerProtocolForTests(SynchronousTestCase):
+    """
+    L{NetworkTestCase.serverProtocolFor} works after the client closed.
+    """
+
+    def test_firstAskedAfterClientClosed(self) -> None:
+        """
+        Asked for the first time after the client closed, it still finds
+        the server end, by the addresses recorded at connect time.
+        """
+        events = Events()
+        serverFactory, clientFactory = recorders(events)
+        found: list[bool] = []
+
+        class Sample(NetworkTestCase):
+            async def test_it(self) -> None:
+                port = self.listen(serverFactory)
+                client = await self.connect(port, clientFactory)
+                client.transport.loseConnection()  # type: ignore[attr-defined]
+                await self.whenClosed(client)
+                server = await self.serverProtocolFor(client)
+                found.append(server is serverFactory.built[0])
+
+        result = runSample(Sample)
+
+        assertCleanRun(self, result)
+        self.assertEqual(found, [True])
+        self.assertEqual(lostCounts(events), (1, 1))
+
+
+class Hello(Resource):
+    """
+    A resource that says hello, and counts the connections it was asked on.
+    """
+
+    isLeaf = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.channels: set[int] = set()
+
+    def render_GET(self, request: Request) -> bytes:
+        self.channels.add(id(request.channel))
+        return b"hello"
+
+
+class EndpointFactory:
+    """
+    Hands out one endpoint for every URI, as C{Agent.usingEndpointFactory}
+    wants.
+    """
+
+    def __init__(self, endpoint: object) -> None:
+        self.endpoint = endpoint
+
+    def endpointForURI(self, uri: object) -> object:
+        return self.endpoint
+
+
+class PoolTests(SynchronousTestCase):
+    """
+    A persistent L{HTTPConnectionPool} adopted with C{track} ends clean.
+    """
+
+    def usePool(self, trackPool: bool) -> tuple[list[object], HTTPConnectionPool]:
+        """
+        Run a sample that makes two requests through a persistent pool,
+        adopting the pool with C{track} or not.
+        """
+        outcomes: list[object] = []
+        pools: list[HTTPConnectionPool] = []
+
+        class Sample(NetworkTestCase):
+            async def test_it(self) -> None:
+                from twisted.internet import reactor
+
+                hello = Hello()
+                site = Site(hello)
+                site.noisy = False
+                port = self.listen(site)
+                pool = HTTPConnectionPool(reactor, persistent=True)
+                pools.append(pool)
+                if trackPool:
+                    self.track(pool)
+                endpoints = EndpointFactory(self.clientEndpoint(port))
+                agent = Agent.usingEndpointFactory(reactor, endpoints, pool=pool)
+                url = b"http://127.0.0.1:%d/" % portNumber(port)
+                for _ in range(2):
+                    response = await agent.request(b"GET", url)
+                    outcomes.append(await readBody(response))
+                outcomes.append(len(hello.channels))
+
+        outcomes.append(runSample(Sample))
+        return outcomes, pools[0]
+
+    def test_trackedPoolClean(self) -> None:
+        """
+        Both requests share one pooled connection; the teardown closes it
+        and cancels the pool's timer, so trial finds the reactor clean.
+        """
+        (first, second, connections, result), pool = self.usePool(trackPool=True)
+
+        assertCleanRun(self, result)  # type: ignore[arg-type]
+        self.assertEqual((first, second), (b"hello", b"hello"))
+        self.assertEqual(connections, 1)
+        self.assertEqual(pool._connections, {})
+        self.assertEqual(pool._timeouts, {})
+
+    def test_untrackedPoolDirty(self) -> None:
+        """
+        Without C{track(pool)}, closing the pooled connection leaves the
+        pool's timer behind and trial reports a dirty reactor: the test
+        above would fail if tracking the pool did nothing.
+        """
+        outcomes, _ = self.usePool(trackPool=False)
+
+        self.assertEqual(errorTypes(outcomes[-1]), [DirtyReactorAggregateError])  # type: ignore[arg-type]
