@@ -398,6 +398,51 @@ class TransparencyTests(SynchronousTestCase):
             ],
         )
 
+    def test_clientFactoryOrderMatchesReactor(self) -> None:
+        """
+        Through a connection the test closes and one that is refused, a
+        C{ClientFactory} hears the same callbacks in the same order through
+        C{connect} as through the reactor's own C{connectTCP}.
+        """
+
+        def clientEvents(throughTrialnet: bool) -> list[str]:
+            events = Events()
+            serverFactory, clientFactory = recorders(events)
+
+            async def untilLogged(event: str) -> None:
+                while event not in events.log:
+                    await deferLaterTurn()
+
+            class Sample(NetworkTestCase):
+                async def test_it(self) -> None:
+                    from twisted.internet import reactor
+
+                    port = self.listen(serverFactory)
+                    gone = self.listen(Factory())
+                    refused = portNumber(gone)
+                    await maybeDeferred(gone.stopListening)
+                    for number in (portNumber(port), refused):
+                        if throughTrialnet:
+                            attempt = self.connect(("127.0.0.1", number), clientFactory)
+                            attempt.addErrback(lambda failure: None)
+                        else:
+                            self.track(
+                                reactor.connectTCP("127.0.0.1", number, clientFactory)
+                            )
+                        if number == refused:
+                            await untilLogged("clientConnectionFailed")
+                            continue
+                        await untilLogged("client made")
+                        clientFactory.built[0].transport.loseConnection()  # type: ignore[union-attr]
+                        await untilLogged("clientConnectionLost")
+
+            result = runSample(Sample)
+            assertCleanRun(self, result)
+            return [e for e in events.log if not e.startswith("server")]
+
+        self.assertEqual(clientEvents(True), clientEvents(False))
+        self.assertIn("clientConnectionFailed", clientEvents(True))
+
     def test_realTransports(self) -> None:
         """
         Both ends keep the reactor's own TCP transports, and their methods
