@@ -1,78 +1,206 @@
 """
-Per-test network cost of trialnet against the hand-written teardown.
+What trialnet costs, measured side by side with what users would write
+instead, in one run on one machine.
 
-Each suite runs under trial in a fresh process; the repetitions are
-interleaved (A, B, C, A, B, C, ...) so that machine drift cancels, and the
-medians are compared within this one run.
+Every measurement runs in a fresh process; repetitions are interleaved (A, B,
+C, A, B, C, ...) so that machine drift cancels; medians are compared within
+this one run.
 
-    python -m benchmarks.run [--tests N] [--repeat R]
+    python -m benchmarks.run [--tests N] [--repeat R] [--connections C,C,...]
+
+1. Per-test network cost: each suite does the same work per test (listen on
+   127.0.0.1 port 0, connect one client, wait until both ends are connected,
+   echo 4 bytes, tear down waiting for the port and both ends).  Its cost is
+   the suite's time minus its framework's empty suite, per test.
+2. The teardown of one test holding C connections at once, and how it grows.
+3. The peak RSS of the trial suites of part 1.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import statistics
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 
 PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-SUITES = {
-    "empty": "EmptyTests",
-    "hand-written": "HandWrittenTests",
-    "hand-written, 'localhost'": "HandWrittenLocalhostTests",
-    "trialnet": "TrialnetTests",
+
+@dataclass(frozen=True)
+class Variant:
+    """
+    One way of doing the benchmark's work.
+
+    @ivar command: The command, after C{python -m}.
+    @ivar empty: The name of the variant whose cost is subtracted (the same
+        framework with empty tests), or C{""}.
+    """
+
+    command: tuple[str, ...]
+    empty: str = ""
+
+
+def _trial(suite: str) -> tuple[str, ...]:
+    return ("twisted.trial", f"benchmarks.cases.{suite}")
+
+
+def _unittest(suite: str) -> tuple[str, ...]:
+    return ("unittest", f"benchmarks.asyncio_cases.{suite}")
+
+
+VARIANTS = {
+    "(a) empty trial": Variant(_trial("EmptyTests")),
+    "(b) hand-written": Variant(_trial("HandWrittenTests"), "(a) empty trial"),
+    "(c) hand-written, 'localhost'": Variant(
+        _trial("HandWrittenLocalhostTests"), "(a) empty trial"
+    ),
+    "(d) trialnet": Variant(_trial("TrialnetTests"), "(a) empty trial"),
+    "empty asyncio": Variant(_unittest("EmptyAsyncioTests")),
+    "(e) asyncio": Variant(_unittest("AsyncioTests"), "empty asyncio"),
+    "no sockets": Variant(("benchmarks.raw", "0")),
+    "(f) raw sockets": Variant(("benchmarks.raw", "{tests}"), "no sockets"),
 }
 
+BASELINE = "(b) hand-written"
+CONCURRENCY = ("hand-written", "trialnet")
 
-def runSuite(suite: str, tests: int) -> float:
+
+@dataclass(frozen=True)
+class Run:
     """
-    Run one suite in a fresh trial process.
+    What one process took.
 
-    @return: Its wall-clock time in seconds.
-    @raise RuntimeError: If the suite did not pass.
+    @ivar seconds: Wall-clock time.
+    @ivar peakKiB: Peak resident set size, in KiB.
+    @ivar output: What it printed.
+    """
+
+    seconds: float
+    peakKiB: int
+    output: str
+
+
+def runProcess(arguments: tuple[str, ...], tests: int) -> Run:
+    """
+    Run C{python -m arguments} in a fresh process.
+
+    @raise RuntimeError: If it did not pass.
     """
     environment = dict(
         os.environ,
         TRIALNET_BENCH_TESTS=str(tests),
         PYTHONPATH=os.pathsep.join([PROJECT, os.environ.get("PYTHONPATH", "")]),
     )
+    command = [sys.executable, "-m", *(a.format(tests=tests) for a in arguments)]
     started = time.perf_counter()
-    completed = subprocess.run(
-        [sys.executable, "-m", "twisted.trial", f"benchmarks.cases.{suite}"],
+    process = subprocess.Popen(
+        command,
         env=environment,
         cwd=PROJECT,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
     )
+    assert process.stdout is not None
+    output = process.stdout.read()
+    _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - started
-    if completed.returncode != 0 or "PASSED" not in completed.stdout:
-        raise RuntimeError(f"{suite} failed:\n{completed.stdout}{completed.stderr}")
-    return elapsed
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0 or not ("PASSED" in output or "\nOK" in output):
+        raise RuntimeError(f"{' '.join(command)} failed:\n{output}")
+    return Run(elapsed, usage.ru_maxrss, output)
+
+
+def perTestCosts(tests: int, repeat: int) -> dict[str, list[Run]]:
+    """
+    Run every variant C{repeat} times, interleaved.
+    """
+    runs: dict[str, list[Run]] = {name: [] for name in VARIANTS}
+    for _ in range(repeat):
+        for name, variant in VARIANTS.items():
+            runs[name].append(runProcess(variant.command, tests))
+    return runs
+
+
+def teardownTimes(connections: list[int], repeat: int) -> dict[tuple[str, int], float]:
+    """
+    The median teardown time of one test holding C connections, per variant.
+    """
+    samples: dict[tuple[str, int], list[float]] = {}
+    for _ in range(repeat):
+        for count in connections:
+            for name in CONCURRENCY:
+                run = runProcess(("benchmarks.concurrency", name, str(count)), 0)
+                seconds = float(run.output.split()[0])
+                samples.setdefault((name, count), []).append(seconds)
+    return {key: statistics.median(values) for key, values in samples.items()}
+
+
+def report(
+    tests: int,
+    repeat: int,
+    runs: dict[str, list[Run]],
+    connections: list[int],
+    teardowns: dict[tuple[str, int], float],
+) -> None:
+    """
+    Print the three tables, ratios first.
+    """
+    medians = {
+        name: statistics.median(r.seconds for r in rs) for name, rs in runs.items()
+    }
+    cost = {
+        name: (medians[name] - medians[v.empty]) / tests * 1000
+        for name, v in VARIANTS.items()
+        if v.empty
+    }
+    print(f"Per-test network cost: {tests} tests per suite, median of {repeat} runs")
+    print(f"{'variant':32} {'ratio':>7} {'ms/test':>9} {'suite s':>9}")
+    for name in VARIANTS:
+        ratio = f"{cost[name] / cost[BASELINE]:7.2f}" if name in cost else "      -"
+        perTest = f"{cost[name]:9.3f}" if name in cost else "        -"
+        print(f"{name:32} {ratio} {perTest} {medians[name]:9.2f}")
+    trialnet, asyncio = cost["(d) trialnet"], cost["(e) asyncio"]
+    print(f"trialnet / asyncio: {trialnet / asyncio:.2f}")
+
+    print()
+    print(f"(g) Teardown of C concurrent connections, median of {repeat} runs")
+    print(f"{'C':>6} {'ratio':>7} {'trialnet ms':>12} {'hand-written ms':>16}")
+    for count in connections:
+        ours, theirs = teardowns["trialnet", count], teardowns["hand-written", count]
+        print(
+            f"{count:6} {ours / theirs:7.2f} {ours * 1000:12.1f} {theirs * 1000:16.1f}"
+        )
+    if len(connections) > 1:
+        low, high = connections[0], connections[-1]
+        for name in CONCURRENCY:
+            growth = teardowns[name, high] / teardowns[name, low]
+            exponent = math.log(growth) / math.log(high / low)
+            print(f"growth exponent {low}->{high}, {name}: {exponent:.2f}")
+
+    print()
+    print(f"(h) Peak RSS of {tests} tests, median of {repeat} runs")
+    rss = {name: statistics.median(r.peakKiB for r in runs[name]) for name in runs}
+    for name in ("(d) trialnet", BASELINE):
+        print(f"{name:32} {rss[name] / rss[BASELINE]:7.2f} {rss[name] / 1024:9.1f} MiB")
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--tests", type=int, default=500)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--tests", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--connections", default="250,500,1000,2000")
     options = parser.parse_args(argv)
-    times: dict[str, list[float]] = {name: [] for name in SUITES}
-    for _ in range(options.repeat):
-        for name, suite in SUITES.items():
-            times[name].append(runSuite(suite, options.tests))
-    medians = {name: statistics.median(values) for name, values in times.items()}
-    perTest = {
-        name: (medians[name] - medians["empty"]) / options.tests * 1000
-        for name in SUITES
-    }
-    baseline = perTest["hand-written"]
-    print(f"{options.tests} tests per suite, median of {options.repeat} runs")
-    print(f"{'suite':28} {'ratio':>7} {'ms/test':>9} {'suite s':>9}")
-    for name in SUITES:
-        ratio = f"{perTest[name] / baseline:7.2f}" if name != "empty" else "      -"
-        print(f"{name:28} {ratio} {perTest[name]:9.3f} {medians[name]:9.2f}")
+    connections = [int(c) for c in options.connections.split(",")]
+    runs = perTestCosts(options.tests, options.repeat)
+    teardowns = teardownTimes(connections, options.repeat)
+    report(options.tests, options.repeat, runs, connections, teardowns)
 
 
 if __name__ == "__main__":

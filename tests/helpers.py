@@ -259,3 +259,13 @@ def recorders(events: Events) -> tuple[RecorderFactory, RecorderFactory]:
     A server factory of echoing recorders and a client factory of recorders.
     """
     return RecorderFactory(events, "server", Echo), RecorderFactory(events, "client")
+
+
+async def deferLaterTurn() -> None:
+    """
+    Let the reactor turn once.
+    """
+    from twisted.internet import reactor
+    from twisted.internet.task import deferLater
+
+    await deferLater(reactor, 0.01, lambda: None)

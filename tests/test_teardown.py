@@ -30,6 +30,7 @@ from .helpers import (
     RecorderFactory,
     Stuck,
     assertCleanRun,
+    deferLaterTurn,
     errorTypes,
     errorValues,
     lostCounts,
@@ -615,16 +616,6 @@ class StuckTeardownTests(SynchronousTestCase):
         (leftover,) = teardownError(result).leftovers
         self.assertEqual(leftover.role, "server")
         self.assertEqual(leftover.peer, f"127.0.0.1:{holder[0]}")
-
-
-async def deferLaterTurn() -> None:
-    """
-    Let the reactor turn once.
-    """
-    from twisted.internet import reactor
-    from twisted.internet.task import deferLater
-
-    await deferLater(reactor, 0.01, lambda: None)
 
 
 class TrackTests(SynchronousTestCase):

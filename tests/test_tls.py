@@ -29,7 +29,9 @@ from .helpers import (
     Events,
     Recorder,
     RecorderFactory,
+    Stuck,
     assertCleanRun,
+    deferLaterTurn,
     errorTypes,
     lostCounts,
     openFileCount,
@@ -376,3 +378,81 @@ class AuthorityTests(SynchronousTestCase):
         self.assertIsNot(
             authority.clientCertificate("bob"), authority.clientCertificate("carol")
         )
+
+
+class AdoptedTLSTests(SynchronousTestCase):
+    """
+    TLS ports and connectors the code under test opened itself, adopted with
+    C{track}, are closed through TLS.
+    """
+
+    def test_adoptedPort(self) -> None:
+        """
+        For a port from the reactor's C{listenSSL}, C{serverProtocolFor}
+        finds the application's protocol (not the TLS layer around it), and
+        C{connect} to the port speaks TLS.
+        """
+        events = Events()
+        serverFactory, clientFactory = recorders(events)
+        found: list[object] = []
+
+        class Sample(NetworkTestCase):
+            async def test_it(self) -> None:
+                from twisted.internet import reactor
+
+                options = self.tlsAuthority.serverOptions()
+                port = self.track(
+                    reactor.listenSSL(  # type: ignore[attr-defined]
+                        0, serverFactory, options, interface="127.0.0.1"
+                    )
+                )
+                client = await self.connect(port, clientFactory)
+                client.transport.write(b"ping")  # type: ignore[attr-defined]
+                found.append(await client.waitForData())  # type: ignore[attr-defined]
+                found.append(await self.serverProtocolFor(client))
+
+        result = runSample(Sample)
+
+        assertCleanRun(self, result)
+        self.assertEqual(found, [b"ping", serverFactory.built[0]])
+
+    def test_adoptedConnectorThroughTLS(self) -> None:
+        """
+        A client from the reactor's C{connectSSL}, adopted through its
+        connector, is closed through TLS: with stuck producers on both
+        ends, both TLS closes wait until they are aborted and reported by
+        the application's class (closing the client's TCP connection under
+        TLS would have ended both quietly).
+        """
+        events = Events()
+        serverFactory = RecorderFactory(events, "server", Stuck)
+        clientFactory = RecorderFactory(events, "client", Stuck)
+
+        class Sample(NetworkTestCase):
+            disconnectTimeout = 0.3
+
+            async def test_it(self) -> None:
+                from twisted.internet import reactor
+
+                port = self.listenTLS(serverFactory)
+                options = self.tlsAuthority.clientOptions()
+                self.track(
+                    reactor.connectSSL(  # type: ignore[attr-defined]
+                        "127.0.0.1", portNumber(port), clientFactory, options
+                    )
+                )
+                server = await self.acceptedProtocol(port)
+                while not clientFactory.built:
+                    await deferLaterTurn()
+                clientFactory.built[0].transport.write(b"x")  # type: ignore[union-attr]
+                await server.waitForData()  # type: ignore[attr-defined]
+
+        result = runSample(Sample)
+
+        leftovers = teardownError(result).leftovers
+        self.assertEqual(
+            sorted(leftover.role for leftover in leftovers), ["client", "server"]
+        )
+        for leftover in leftovers:
+            self.assertIn("Stuck", leftover.kind)
+            self.assertIn("NeverFinishes", leftover.cause)

@@ -15,9 +15,11 @@ from twisted.internet.interfaces import (
     IConnector,
     IProtocol,
     IProtocolFactory,
+    IProtocolNegotiationFactory,
 )
 from twisted.internet.protocol import ClientFactory
 from twisted.python.failure import Failure
+from zope.interface import alsoProvides
 
 from ._tracking import Connection
 
@@ -52,6 +54,9 @@ class ClientAttempt(ClientFactory):
         or fails with the reason the attempt failed.
     @ivar connector: The reactor's connector, unless an endpoint connects.
     @ivar connection: The connection, once a protocol was built.
+    @ivar origin: The line that asked for the connection.
+    @ivar pairing: For a UNIX connection, makes the key that pairs each
+        connection of this attempt with its server end.
     """
 
     def __init__(
@@ -70,12 +75,19 @@ class ClientAttempt(ClientFactory):
         self._prepared = connection
         self.connection: Connection | None = None
         self.connector: IConnector | None = None
+        self.pairing: Callable[[], Any] | None = None
+        self.origin: Any = None
+        if IProtocolNegotiationFactory.providedBy(factory):
+            # The TLS layer asks the factory it is given for ALPN protocols.
+            alsoProvides(self, IProtocolNegotiationFactory)
         self._endpointResult: Deferred[Any] | None = None
         self.deferred: Deferred[IProtocol] = Deferred(self._cancel)
 
     # The application's protocol provides IProtocol; it need not be one of
     # Factory's Protocol subclasses.
     def buildProtocol(self, addr: IAddress) -> IProtocol | None:  # type: ignore[override]
+        # Counted even when no protocol comes of it: the kernel connected.
+        pairKey = None if self.pairing is None else self.pairing()
         connection, self._prepared = self._prepared, None
         if connection is None:
             # The first connection of a factory, or a connector that
@@ -84,6 +96,7 @@ class ClientAttempt(ClientFactory):
             if connection is None:
                 return None
         connection.attempt = self
+        connection.pairKey = pairKey
         self.connection = connection
         return connection.protocol
 
@@ -104,6 +117,12 @@ class ClientAttempt(ClientFactory):
             return None
         connection.watchConnect()
         return connection
+
+    def acceptableProtocols(self) -> list[bytes]:
+        """
+        The application factory's ALPN protocols, when it negotiates them.
+        """
+        return self._factory.acceptableProtocols()  # type: ignore[union-attr, no-any-return]
 
     def doStart(self) -> None:
         if self._factory is not None:
@@ -152,9 +171,15 @@ class ClientAttempt(ClientFactory):
     def cancelAtTeardown(self) -> None:
         """
         Stop the attempt; the teardown owns its outcome, so a test that never
-        waited for it is not failed later by an unhandled error.
+        waited for it is not failed later by an unhandled error.  The
+        attempt counts as done if cancelling it raises: the teardown must not
+        wait for it then.
         """
-        cancelQuietly(self.deferred)
+        try:
+            cancelQuietly(self.deferred)
+        except BaseException:
+            self._onDone(self)
+            raise
 
     def _forward(self, name: str, *args: Any) -> None:
         method = getattr(self._factory, name, None)

@@ -26,15 +26,24 @@ class TrackingClientEndpoint:
 
     @ivar target: What each connection goes to: anything
         L{trialnet.Network.connect} takes.
+    @ivar timeout: Seconds each connection attempt may take.
+    @ivar tlsOptions: Client TLS options, or L{None}.
+    @ivar owner: The network that tracks its connections.
     """
 
     def __init__(
         self,
         connect: Callable[[IProtocolFactory], Deferred[IProtocol]],
         target: object,
+        timeout: float,
+        tlsOptions: object,
+        owner: object,
     ) -> None:
         self._connect = connect
         self.target = target
+        self.timeout = timeout
+        self.tlsOptions = tlsOptions
+        self.owner = owner
 
     def connect(self, protocolFactory: IProtocolFactory) -> Deferred[IProtocol]:
         """
@@ -57,15 +66,19 @@ class TrackingServerEndpoint:
     """
     A server endpoint whose every port, and every connection it accepts, is
     tracked.
+
+    @ivar owner: The network that tracks its ports.
     """
 
     def __init__(
         self,
         listen: Callable[[IProtocolFactory], IListeningPort | Deferred[IListeningPort]],
         description: str,
+        owner: object,
     ) -> None:
         self._listen = listen
         self._description = description
+        self.owner = owner
 
     def listen(self, protocolFactory: IProtocolFactory) -> Deferred[IListeningPort]:
         """

@@ -4,6 +4,7 @@ The core: one test's ports, connections and their teardown.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, TypeVar, overload
@@ -44,8 +45,9 @@ from ._targets import (
 from ._tls import TLSAuthority, processAuthority
 from ._tracking import AddressKey, Connection, FactoryHook, Port, portServes
 from ._transports import (
+    applicationFactory,
     applicationProtocol,
-    ensureSocketFile,
+    portFamily,
     privateSocketPath,
     removeSocketDirectory,
     socketTransport,
@@ -107,6 +109,7 @@ class Network:
         self._pendingPorts = 0
         self._pools: list[tuple[Any, Origin]] = []
         self._closingPools: dict[int, tuple[Any, Origin]] = {}
+        self._pendingListens: dict[int, tuple[Deferred[Any], Origin]] = {}
         self._unixCounts: dict[tuple[str, str], int] = {}
         self._startedAt = 0.0
         self._readersAtClose: set[object] = set()
@@ -322,7 +325,7 @@ class Network:
             return self._listenIP(origin, factory, port, interface, backlog, options)
 
         where = "a private UNIX socket" if transport == "unix" else interface
-        return TrackingServerEndpoint(listen, f"{transport} on {where}")
+        return TrackingServerEndpoint(listen, f"{transport} on {where}", self)
 
     def clientEndpoint(
         self, target: object, timeout: float = 30.0, tlsOptions: object = None
@@ -337,11 +340,12 @@ class Network:
         """
         origin = callerOrigin()
         checkPositive(timeout, "timeout")
+        self._dialer(target, timeout, tlsOptions)
 
         def connect(factory: IProtocolFactory) -> Deferred[IProtocol]:
             return self._connect(origin, target, factory, timeout, tlsOptions)
 
-        return TrackingClientEndpoint(connect, target)
+        return TrackingClientEndpoint(connect, target, timeout, tlsOptions, self)
 
     @overload
     def track(self, thing: IStreamClientEndpoint) -> IStreamClientEndpoint: ...
@@ -549,6 +553,11 @@ class Network:
         tlsOptions: object,
     ) -> Deferred[IProtocol]:
         self._checkOpen()
+        if isinstance(target, TrackingClientEndpoint) and tlsOptions is None:
+            # One of trialnet's endpoints: connect to where it connects.
+            endpoint = target
+            target = endpoint.target
+            timeout, tlsOptions = endpoint.timeout, endpoint.tlsOptions
         checkPositive(timeout, "timeout")
         dial = self._dialer(target, timeout, tlsOptions)
         factory, protocol = splitFactoryOrProtocol(factoryOrProtocol)
@@ -561,6 +570,10 @@ class Network:
             return self._newConnection("client", origin, built)
 
         attempt = ClientAttempt(factory, connection, watch, self._attempts.discard)
+        attempt.origin = origin
+        unixPath = _unixTarget(target)
+        if unixPath is not None:
+            attempt.pairing = lambda: self._nextUNIXKey("client", unixPath)
         self._attempts.add(attempt)
         try:
             opened = dial(attempt)
@@ -623,36 +636,52 @@ class Network:
     def _trackClientEndpoint(
         self, endpoint: IStreamClientEndpoint, origin: Origin
     ) -> Any:
+        if isinstance(endpoint, TrackingClientEndpoint) and endpoint.owner is self:
+            return endpoint
+
         def connect(factory: IProtocolFactory) -> Deferred[IProtocol]:
             return self._connect(origin, endpoint, factory, 30.0, None)
 
-        return TrackingClientEndpoint(connect, endpoint)
+        return TrackingClientEndpoint(connect, endpoint, 30.0, None, self)
 
     def _trackServerEndpoint(
         self, endpoint: IStreamServerEndpoint, origin: Origin
     ) -> Any:
+        if isinstance(endpoint, TrackingServerEndpoint):
+            if endpoint.owner is self:
+                return endpoint
+            raise ValueError(
+                f"{endpoint!r} belongs to another trialnet Network; use that "
+                f"Network's serverEndpoint() or make one of this Network"
+            )
+
         def listen(factory: IProtocolFactory) -> Deferred[IListeningPort]:
             self._checkOpen()
             checkFactory(factory)
             hook = self._hookFactory(factory)
+            pending = endpoint.listen(factory)
+            key = id(pending)
+            self._pendingListens[key] = (pending, origin)
 
             def listening(port: IListeningPort) -> IListeningPort:
+                del self._pendingListens[key]
+                record = self._addPort(port, origin, hook, True, portFamily(port))
                 if self._closing:
-                    port.stopListening()
-                    raise RuntimeError(
-                        "the endpoint started listening after the teardown began"
-                    )
-                family = "unix" if isinstance(port.getHost(), UNIXAddress) else "tcp"
-                self._addPort(port, origin, hook, True, family)
+                    # The teardown began while it was starting: stop it now,
+                    # and wait for it like the others.
+                    self._pendingPorts += 1
+                    record.stop().addCallback(self._portStopped)
                 return port
 
             def failed(failure: Failure) -> Failure:
+                del self._pendingListens[key]
                 self._unhookFactory(hook)
+                self._checkDone()
                 return failure
 
-            return endpoint.listen(factory).addCallbacks(listening, failed)
+            return pending.addCallbacks(listening, failed)
 
-        return TrackingServerEndpoint(listen, repr(endpoint))
+        return TrackingServerEndpoint(listen, repr(endpoint), self)
 
     # Closing
 
@@ -707,8 +736,6 @@ class Network:
             self._closingPools[id(pool)] = (pool, origin)
             maybeDeferred(pool.closeCachedConnections).addBoth(self._poolClosed, pool)
         for port in self._ports.values():
-            if port.socketPath and port.listening:
-                ensureSocketFile(port.socketPath)
             self._pendingPorts += 1
             port.stop().addCallback(self._portStopped)
         for attempt in list(self._attempts):
@@ -752,6 +779,7 @@ class Network:
             and not self._attempts
             and not self._pendingPorts
             and not self._closingPools
+            and not self._pendingListens
         ):
             self._finish()
 
@@ -811,6 +839,18 @@ class Network:
                 )
             )
         self._closingPools.clear()
+        for attempt in list(self._attempts):
+            self._attempts.discard(attempt)
+            self._leftovers.append(
+                Leftover(
+                    "client", "", "", "", attempt.origin, "", _NEVER_ENDED % "connect"
+                )
+            )
+        for _, origin in self._pendingListens.values():
+            self._leftovers.append(
+                Leftover("port", "", "", "", origin, "", _NEVER_ENDED % "listen")
+            )
+        self._pendingListens.clear()
 
     def _finish(self) -> None:
         self._closed = True
@@ -820,6 +860,7 @@ class Network:
         self._timer = self._finalCheck = None
         for port in self._ports.values():
             if port.stopFailure is not None:
+                port.releaseSocket(self._reactor)
                 failure = port.stopFailure
                 self._leftovers.append(
                     self._portLeftover(
@@ -931,7 +972,7 @@ class Network:
     def _hookFactory(self, factory: IProtocolFactory) -> FactoryHook:
         hook = self._factoryHooks.get(id(factory))
         if hook is None:
-            hook = FactoryHook(factory, self._serverBuilt)
+            hook = FactoryHook(factory, self._serverBuilt, self._serverRefused)
             self._factoryHooks[id(factory)] = hook
         return hook
 
@@ -959,15 +1000,15 @@ class Network:
     def _trackPort(self, port: IListeningPort, origin: Origin) -> None:
         if id(port) in self._ports:
             return
-        factory = getattr(port, "factory", None)
+        # Observe the application's factory inside TLS (listenSSL) and other
+        # wrapping factories, so that its protocols are closed through them.
+        factory = applicationFactory(getattr(port, "factory", None))
         hook = None
         if IProtocolFactory.providedBy(factory) and hasattr(factory, "__dict__"):
             hook = self._hookFactory(factory)
-        record = self._addPort(
-            port, origin, hook, bool(getattr(port, "connected", True)), "tcp"
+        self._addPort(
+            port, origin, hook, bool(getattr(port, "connected", True)), portFamily(port)
         )
-        if record.hostKey is not None:
-            record.family = record.hostKey[0]
 
     def _trackProtocol(self, protocol: IProtocol, origin: Origin, role: str) -> None:
         known = self._connections.get(id(protocol))
@@ -1002,8 +1043,24 @@ class Network:
         self._connections[id(protocol)] = connection
         return connection
 
+    def _serverRefused(self, hook: FactoryHook) -> None:
+        self._unixServerKey(hook)
+
+    def _unixServerKey(self, hook: FactoryHook) -> AddressKey | None:
+        """
+        Count a connection accepted by the UNIX port of a factory, and make
+        the key that pairs it with its client (see L{_pairUNIX}).  The
+        accepted socket does not say which port accepted it, so this needs
+        the factory to serve one UNIX port.
+        """
+        unixPorts = [port for port in hook.ports if port.family == "unix"]
+        if len(unixPorts) != 1 or unixPorts[0].hostKey is None:
+            return None
+        return self._nextUNIXKey("server", unixPorts[0].hostKey[1])
+
     def _serverBuilt(self, hook: FactoryHook, protocol: IProtocol) -> IProtocol | None:
         origin = hook.ports[0].origin if hook.ports else callerOrigin()
+        pairKey = self._unixServerKey(hook)
         try:
             connection = self._newConnection("server", origin, protocol)
         except (TypeError, ValueError):
@@ -1012,6 +1069,7 @@ class Network:
                 "trialnet refused a connection its factory's protocol cannot serve",
             )
             return None
+        connection.pairKey = pairKey
         connection.watchConnect()
         return protocol
 
@@ -1032,18 +1090,17 @@ class Network:
         A UNIX client is unnamed and its server's peer too, so addresses do
         not tell connections apart; but a port accepts connections in the
         order the kernel queued them, which is the order their clients
-        connected (each client's protocol is made in the same call as its
-        successful C{connect}).  The n-th client of a path is the n-th
-        server end of its port.
+        connected (each client's protocol is built in the same call as its
+        successful C{connect}).  So the n-th client built for a path, and
+        the n-th connection its port accepted, are counted when their
+        protocols are built (also when a factory builds none), and paired.
         """
+        if connection.pairKey is None:
+            return
         if connection.role == "server":
-            local = connection.hostKey
-            if local is not None and local[0] == "unix":
-                connection.peerKey = self._nextUNIXKey("server", local[1])
+            connection.peerKey = connection.pairKey
         elif connection.role == "client":
-            peer = connection.peerKey
-            if peer is not None and peer[0] == "unix":
-                connection.hostKey = self._nextUNIXKey("client", peer[1])
+            connection.hostKey = connection.pairKey
 
     def _nextUNIXKey(self, role: str, path: str) -> AddressKey:
         count = self._unixCounts.get((role, path), 0) + 1
@@ -1089,6 +1146,9 @@ class Network:
         self._checkDone()
 
 
+_NEVER_ENDED = "an endpoint %s that neither finished nor stopped when cancelled"
+
+
 def _guarded(call: Callable[[], object], what: str) -> None:
     """
     Run application code for the teardown; what it raises is logged (so the
@@ -1098,6 +1158,19 @@ def _guarded(call: Callable[[], object], what: str) -> None:
         call()
     except Exception:
         log.err(None, f"trialnet teardown: error while {what}")
+
+
+def _unixTarget(target: object) -> str | None:
+    """
+    The socket path of a UNIX connection target, else L{None}.
+    """
+    try:
+        address = listeningAddress(target)
+    except ValueError:
+        return None
+    if isinstance(address, UNIXAddress) and address.name is not None:
+        return os.fsdecode(address.name)
+    return None
 
 
 def _applicationProducer(transport: object) -> object:

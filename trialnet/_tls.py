@@ -77,6 +77,7 @@ class TLSAuthority:
         self.caPEM: bytes = self._ca.cert_pem.bytes()
         self._caCertificate = ssl.Certificate.loadPEM(self.caPEM)
         self._clientCertificates: dict[str, Any] = {}
+        self._clientOptions: dict[tuple[str, str], Any] = {}
         directory = tempfile.mkdtemp(prefix="trialnet-ca-")
         atexit.register(shutil.rmtree, directory, True)
         self.caPath = os.path.join(directory, "ca.pem")
@@ -106,14 +107,19 @@ class TLSAuthority:
             name, signed by this authority (see L{clientCertificate}).
         @return: An L{IOpenSSLClientConnectionCreator
             <twisted.internet.interfaces.IOpenSSLClientConnectionCreator>} from
-            L{optionsForClientTLS <twisted.internet.ssl.optionsForClientTLS>}.
+            L{optionsForClientTLS <twisted.internet.ssl.optionsForClientTLS>},
+            made once per hostname and identity.
         """
-        from twisted.internet import ssl
+        options = self._clientOptions.get((hostname, identity))
+        if options is None:
+            from twisted.internet import ssl
 
-        certificate = self.clientCertificate(identity) if identity else None
-        return ssl.optionsForClientTLS(
-            hostname, trustRoot=self._caCertificate, clientCertificate=certificate
-        )
+            certificate = self.clientCertificate(identity) if identity else None
+            options = ssl.optionsForClientTLS(
+                hostname, trustRoot=self._caCertificate, clientCertificate=certificate
+            )
+            self._clientOptions[hostname, identity] = options
+        return options
 
     def clientCertificate(self, identity: str = "client") -> Any:
         """

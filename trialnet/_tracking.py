@@ -28,6 +28,7 @@ from twisted.python.failure import Failure
 from twisted.python.reflect import qual
 
 from ._report import Origin, describeAddress
+from ._transports import ensureSocketFile
 
 _MISSING = object()
 
@@ -137,6 +138,8 @@ class Connection:
     @ivar open: Whether C{connectionMade} ran and C{connectionLost} has not.
     @ivar closed: Whether C{connectionLost} ran.
     @ivar attempt: The client attempt this end was built for, if any.
+    @ivar pairKey: For a UNIX end, the key that pairs it with its other end,
+        given when its protocol was built.
     @ivar claimed: Whether L{trialnet.Network.serverProtocolFor} or
         L{trialnet.Network.acceptedProtocol} already handed out this end.
     @ivar closeWaiters: Deferreds to fire when it closed.
@@ -161,6 +164,7 @@ class Connection:
         self.open = False
         self.closed = False
         self.attempt: Any = None
+        self.pairKey: AddressKey | None = None
         self.claimed = False
         self.closeWaiters: list[Deferred[None]] = []
         self._onMade = onMade
@@ -206,6 +210,10 @@ class Connection:
         self._patch.restoreAll()
         self.protocol = None
         self.transport = None
+        # Nothing is open any more, whether or not it ever connected.
+        waiters, self.closeWaiters = self.closeWaiters, []
+        for waiter in waiters:
+            waiter.callback(None)
 
     def _recordTransport(self, transport: Any) -> None:
         self.transport = transport
@@ -246,18 +254,23 @@ class FactoryHook:
     """
 
     def __init__(
-        self, factory: IProtocolFactory, onBuilt: Callable[[FactoryHook, Any], Any]
+        self,
+        factory: IProtocolFactory,
+        onBuilt: Callable[[FactoryHook, Any], Any],
+        onRefused: Callable[[FactoryHook], None],
     ) -> None:
         self._patch = _patchable(factory, "factory")
         _refuseSecondOwner(factory, "buildProtocol", FactoryHook, "factory")
         self._originalBuild = factory.buildProtocol
         self._onBuilt = onBuilt
+        self._onRefused = onRefused
         self.ports: list[Port] = []
         self._patch.set("buildProtocol", self._buildProtocol)
 
     def _buildProtocol(self, addr: IAddress) -> Any:
         protocol = self._originalBuild(addr)
         if protocol is None:
+            self._onRefused(self)
             return None
         return self._onBuilt(self, protocol)
 
@@ -353,6 +366,8 @@ class Port:
     def _beginStop(self) -> None:
         if self._stopping is not None:
             return
+        if self.socketPath:
+            ensureSocketFile(self.socketPath)
         self.listening = False
         self._stopped = False
         self._stopping = maybeDeferred(self._originalStop)
@@ -367,14 +382,22 @@ class Port:
 
     def forceStopped(self, reactor: Any) -> None:
         """
-        Release a port whose stop never completed: take it out of the reactor
-        and close its socket.
+        Release a port whose stop never completed, and count it as stopped.
+        """
+        self.releaseSocket(reactor)
+        self._stopDone(None)
+
+    def releaseSocket(self, reactor: Any) -> None:
+        """
+        Take the port out of the reactor and close its socket, if it still
+        has one (a stop that failed midway leaves it open).
         """
         reactor.removeReader(self.port)
-        getHandle = getattr(self.port, "getHandle", None)
-        if getHandle is not None:
-            getHandle().close()
-        self._stopDone(None)
+        try:
+            handle = self.port.getHandle()  # type: ignore[union-attr]
+        except AttributeError:
+            return
+        handle.close()
 
     def _recordAddress(self) -> None:
         try:

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 from typing import Any
 
-from twisted.protocols.policies import ProtocolWrapper
+from twisted.internet.address import UNIXAddress
+from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 
 #: The longest socket path every platform accepts (macOS: 104 bytes with the
 #: terminating NUL), less a margin.
@@ -69,6 +71,39 @@ def applicationProtocol(protocol: Any) -> Any:
     while isinstance(protocol, ProtocolWrapper):
         protocol = protocol.wrappedProtocol
     return protocol
+
+
+def applicationFactory(factory: Any) -> Any:
+    """
+    The application's factory inside wrapping ones (C{listenSSL} wraps it in
+    a L{TLSMemoryBIOFactory<twisted.protocols.tls.TLSMemoryBIOFactory>}).
+    """
+    while isinstance(factory, WrappingFactory):
+        factory = factory.wrappedFactory
+    return factory
+
+
+def portFamily(port: Any) -> str:
+    """
+    Say what kind of port C{port} is: C{"tcp"}, C{"tls"}, C{"unix"} or
+    C{"udp"}.
+    """
+    try:
+        address = port.getHost()
+    except Exception:
+        return "tcp"
+    if isinstance(address, UNIXAddress):
+        return "unix"
+    if getattr(address, "type", "TCP") == "UDP":
+        return "udp"
+    # Only a reactor that did listenSSL has imported the TLS module.
+    tls = sys.modules.get("twisted.protocols.tls")
+    factory = getattr(port, "factory", None)
+    while tls is not None and isinstance(factory, WrappingFactory):
+        if isinstance(factory, tls.TLSMemoryBIOFactory):
+            return "tls"
+        factory = factory.wrappedFactory
+    return "tcp"
 
 
 def socketTransport(transport: Any) -> Any:

@@ -1,0 +1,106 @@
+"""
+The teardown of one test that holds many connections at once: trialnet's
+against the hand-written one (stop the port, close every client, and
+C{gatherResults} over the port and every end's C{connectionLost}).
+
+    python -m benchmarks.concurrency {trialnet|hand-written} CONNECTIONS
+
+Prints the teardown's duration in seconds, then C{PASSED}.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+from twisted.internet import defer, protocol, task
+from twisted.internet.interfaces import IProtocol
+
+from trialnet import Network
+
+#: Big enough that no connection waits for a retransmitted SYN.
+BACKLOG = 4096
+
+
+class Tracked(protocol.Protocol):
+    """
+    Fires C{made} and C{lost}, for the hand-written teardown.
+    """
+
+    def __init__(self) -> None:
+        self.made: defer.Deferred[None] = defer.Deferred()
+        self.lost: defer.Deferred[None] = defer.Deferred()
+
+    def connectionMade(self) -> None:
+        self.made.callback(None)
+
+    def connectionLost(self, reason: object = None) -> None:
+        self.lost.callback(None)
+
+
+class Collecting(protocol.ClientFactory):
+    """
+    Builds L{Tracked} protocols and keeps them.
+    """
+
+    def __init__(self) -> None:
+        self.built: list[Tracked] = []
+
+    def buildProtocol(self, addr: object) -> Tracked:
+        built = Tracked()
+        built.factory = self
+        self.built.append(built)
+        return built
+
+
+async def handWritten(reactor: Any, count: int) -> float:
+    serverFactory, clientFactory = Collecting(), Collecting()
+    port = reactor.listenTCP(0, serverFactory, BACKLOG, "127.0.0.1")
+    number = port.getHost().port
+    for _ in range(count):
+        reactor.connectTCP("127.0.0.1", number, clientFactory)
+    while len(serverFactory.built) < count or len(clientFactory.built) < count:
+        await task.deferLater(reactor, 0.01, lambda: None)
+    ends = serverFactory.built + clientFactory.built
+    await defer.gatherResults([end.made for end in ends])
+    started = time.perf_counter()
+    stopped = defer.maybeDeferred(port.stopListening)
+    for client in clientFactory.built:
+        client.transport.loseConnection()  # type: ignore[union-attr]
+    await defer.gatherResults([stopped] + [end.lost for end in ends])
+    return time.perf_counter() - started
+
+
+async def withTrialnet(reactor: Any, count: int) -> float:
+    network = Network(reactor)
+    port = network.listen(
+        protocol.Factory.forProtocol(protocol.Protocol), 0, backlog=BACKLOG
+    )
+    clients: list[IProtocol] = await defer.gatherResults(
+        [
+            network.connect(port, protocol.Factory.forProtocol(protocol.Protocol))
+            for _ in range(count)
+        ]
+    )
+    await defer.gatherResults([network.serverProtocolFor(client) for client in clients])
+    started = time.perf_counter()
+    await network.close()
+    return time.perf_counter() - started
+
+
+VARIANTS = {"trialnet": withTrialnet, "hand-written": handWritten}
+
+
+def main(argv: list[str]) -> None:
+    variant, count = VARIANTS[argv[0]], int(argv[1])
+
+    async def run(reactor: Any) -> None:
+        print(f"{await variant(reactor, count):.6f}")
+        print("PASSED")
+
+    task.react(lambda reactor: defer.ensureDeferred(run(reactor)))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
