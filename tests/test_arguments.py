@@ -145,6 +145,17 @@ class TransportArgumentTests(SynchronousTestCase):
         error = self.assertRaises(ValueError, self.network.serverEndpoint, "sctp")
         self.assertIn("'tcp', 'tls' or 'unix'", str(error))
 
+    def test_clientEndpointChecksTarget(self) -> None:
+        """
+        C{clientEndpoint} checks its target when it is made, not when the
+        code under test connects through it.
+        """
+        self.assertRaises(ValueError, self.network.clientEndpoint, ("localhost", 80))
+        self.assertRaises(TypeError, self.network.clientEndpoint, "127.0.0.1:80")
+        self.assertRaises(
+            TypeError, self.network.clientEndpoint, ("127.0.0.1", 80), 3.0, object()
+        )
+
     def test_waitsForUnknown(self) -> None:
         """
         C{whenClosed} of a protocol and C{acceptedProtocol} of a port that

@@ -5,14 +5,18 @@ adopted with C{track}, all joining the teardown.
 
 from __future__ import annotations
 
+import time
+
 from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.endpoints import TCP4ClientEndpoint, TCP4ServerEndpoint
 from twisted.internet.interfaces import (
+    IListeningPort,
     IProtocol,
     IProtocolFactory,
     IStreamClientEndpoint,
     IStreamServerEndpoint,
 )
+from twisted.internet.task import deferLater
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 from zope.interface.verify import verifyObject
@@ -22,6 +26,7 @@ from trialnet import Network, NetworkTestCase
 from .helpers import (
     Events,
     assertCleanRun,
+    errorTypes,
     lostCounts,
     portNumber,
     recorders,
@@ -185,3 +190,98 @@ class OtherEndpointTests(SynchronousTestCase):
         assertCleanRun(self, result)
         self.assertEqual(lostCounts(events), (1, 1))
         self.assertEqual(events.count("server factory stopped"), 1)
+
+
+@implementer(IStreamClientEndpoint)
+class CancelRaises:
+    """
+    A client endpoint that never connects and whose canceller raises.
+    """
+
+    def connect(self, protocolFactory: IProtocolFactory) -> Deferred[IProtocol]:
+        def cancel(deferred: Deferred[IProtocol]) -> None:
+            raise RuntimeError("cannot cancel")
+
+        return Deferred(cancel)
+
+
+@implementer(IStreamServerEndpoint)
+class SlowToListen:
+    """
+    A server endpoint whose port starts listening a moment after it is asked.
+    """
+
+    def listen(self, protocolFactory: IProtocolFactory) -> Deferred[IListeningPort]:
+        from twisted.internet import reactor
+
+        endpoint = TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1")
+        return deferLater(reactor, 0.05, endpoint.listen, protocolFactory)
+
+
+class EndpointTeardownTests(SynchronousTestCase):
+    """
+    Endpoints that misbehave, or are still busy, at the teardown.
+    """
+
+    def test_cancelRaises(self) -> None:
+        """
+        An endpoint whose canceller raises does not hang the teardown: the
+        run ends, reporting the canceller's error.
+        """
+        events = Events()
+        _, clientFactory = recorders(events)
+
+        class Sample(NetworkTestCase):
+            disconnectTimeout = 0.3
+
+            def test_it(self) -> None:
+                self.connect(CancelRaises(), clientFactory).addErrback(lambda f: None)
+
+        started = time.monotonic()
+        result = runSample(Sample)
+
+        self.assertLess(time.monotonic() - started, 0.3 + 3.0)
+        self.assertIn(RuntimeError, errorTypes(result))
+
+    def test_pendingListen(self) -> None:
+        """
+        A tracked server endpoint still starting to listen when the test
+        ends is waited for, and its port is stopped: trial finds the reactor
+        clean.
+        """
+        events = Events()
+        serverFactory, _ = recorders(events)
+
+        class Sample(NetworkTestCase):
+            def test_it(self) -> None:
+                self.track(SlowToListen()).listen(serverFactory)
+
+        result = runSample(Sample)
+
+        assertCleanRun(self, result)
+        self.assertEqual(
+            events.log, ["server factory started", "server factory stopped"]
+        )
+
+    def test_ownEndpointsPassThrough(self) -> None:
+        """
+        trialnet's own endpoints given back to C{connect} and C{track} work
+        as themselves.
+        """
+        events = Events()
+        serverFactory, clientFactory = recorders(events)
+
+        class Sample(NetworkTestCase):
+            async def test_it(self) -> None:
+                serverEndpoint = self.serverEndpoint()
+                self.assertIs(self.track(serverEndpoint), serverEndpoint)
+                port = await serverEndpoint.listen(serverFactory)
+                clientEndpoint = self.clientEndpoint(port)
+                self.assertIs(self.track(clientEndpoint), clientEndpoint)
+                await self.connect(clientEndpoint, clientFactory)
+                await clientEndpoint.connect(clientFactory)
+
+        result = runSample(Sample)
+
+        assertCleanRun(self, result)
+        self.assertEqual(lostCounts(events), (2, 2))

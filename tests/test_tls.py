@@ -282,6 +282,47 @@ class TransparencyOverTLSTests(SynchronousTestCase):
         self.assertEqual(negotiated, [b"http/1.1", b"http/1.1"])
 
 
+@implementer(IHandshakeListener)
+class HearsProtocol(Recorder):
+    """
+    A recorder that logs the ALPN protocol when the handshake completes.
+    """
+
+    def handshakeCompleted(self) -> None:
+        negotiated = self.transport.negotiatedProtocol  # type: ignore[union-attr]
+        self.events.log.append(f"{self.role} negotiated {negotiated!r}")
+
+
+class ClientALPNTests(SynchronousTestCase):
+    """
+    A client factory's own ALPN protocols reach the TLS layer through
+    C{connect}.
+    """
+
+    def test_clientFactoryNegotiates(self) -> None:
+        """
+        A client factory providing L{IProtocolNegotiationFactory} negotiates
+        with a server that offers the same protocol, as it would through the
+        reactor's C{connectSSL}.
+        """
+        events = Events()
+        serverFactory = NegotiatingFactory(events, "server")
+        clientFactory = NegotiatingFactory(events, "client", HearsProtocol)
+
+        class Sample(NetworkTestCase):
+            async def test_it(self) -> None:
+                port = self.listenTLS(serverFactory)
+                client = await self.connect(port, clientFactory)
+                server = await self.serverProtocolFor(client)
+                client.transport.write(b"x")  # type: ignore[attr-defined]
+                await server.waitForData()  # type: ignore[attr-defined]
+
+        result = runSample(Sample)
+
+        assertCleanRun(self, result)
+        self.assertIn("client negotiated b'h2'", events.log)
+
+
 class CloseNotifyTests(SynchronousTestCase):
     """
     A TLS peer that never answers close_notify cannot hang the teardown

@@ -9,6 +9,7 @@ import stat
 import tempfile
 
 from twisted.internet.address import UNIXAddress
+from twisted.internet.defer import maybeDeferred
 from twisted.trial.unittest import SynchronousTestCase
 
 from trialnet import NetworkTestCase
@@ -16,7 +17,9 @@ from trialnet._transports import MAX_SOCKET_PATH, privateSocketPath
 
 from .helpers import (
     Events,
+    RecorderFactory,
     assertCleanRun,
+    deferLaterTurn,
     lostCounts,
     openFileCount,
     recorders,
@@ -140,3 +143,73 @@ class UNIXConnectTests(SynchronousTestCase):
         assertCleanRun(self, result)
         self.assertEqual(echoed, [b"two", b"one"])
         self.assertEqual(lostCounts(events), (2, 2))
+
+
+class UNIXPairingTests(SynchronousTestCase):
+    """
+    UNIX ends are paired in the order they connected, also around
+    connections that no protocol was built for.
+    """
+
+    def test_afterRefusedClient(self) -> None:
+        """
+        A client factory that built no protocol still connected at the
+        kernel, and its port built a server end for it: the next client is
+        paired with its own server end, not that one.
+        """
+        events = Events()
+        serverFactory, clientFactory = recorders(events)
+        paired: list[bool] = []
+
+        class Refuses(RecorderFactory):
+            def buildProtocol(self, addr: object) -> None:  # type: ignore[override]
+                return None
+
+        class Sample(NetworkTestCase):
+            async def test_it(self) -> None:
+                port = self.listenUNIX(serverFactory)
+                refused = self.connect(port, Refuses(events, "refused"))
+                await refused.addErrback(lambda failure: None)
+                while len(serverFactory.built) < 1:
+                    await deferLaterTurn()
+                client = await self.connect(port, clientFactory)
+                client.transport.write(b"mine")  # type: ignore[attr-defined]
+                await client.waitForData()  # type: ignore[attr-defined]
+                server = await self.serverProtocolFor(client)
+                paired.append(server.received == b"mine")  # type: ignore[attr-defined]
+
+        result = runSample(Sample)
+
+        assertCleanRun(self, result)
+        self.assertEqual(len(serverFactory.built), 2)
+        self.assertEqual(paired, [True])
+
+
+class StopAfterRemovingTests(SynchronousTestCase):
+    """
+    A test that removes its socket file and stops the port itself.
+    """
+
+    def test_stopsAndReleases(self) -> None:
+        """
+        The test's own C{stopListening} succeeds (the reactor's would fail
+        midway and keep the socket open), and no file stays open.
+        """
+        events = Events()
+        serverFactory, _ = recorders(events)
+        stopped: list[bool] = []
+
+        class Sample(NetworkTestCase):
+            async def test_it(self) -> None:
+                port = self.listenUNIX(serverFactory)
+                os.unlink(socketPath(port))
+                await maybeDeferred(port.stopListening)
+                stopped.append(True)
+
+        warmUp()
+        before = openFileCount()
+        result = runSample(Sample)
+
+        assertCleanRun(self, result)
+        self.assertEqual(stopped, [True])
+        self.assertEqual(openFileCount(), before)

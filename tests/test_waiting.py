@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import socket
 
+from twisted.internet.defer import maybeDeferred
+from twisted.internet.protocol import Factory
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.trial.util import DirtyReactorAggregateError
 from twisted.web.client import Agent, HTTPConnectionPool, readBody
@@ -92,6 +94,29 @@ class WhenClosedTests(SynchronousTestCase):
 
         assertCleanRun(self, result)
         self.assertEqual(closed, [True])
+
+    def test_neverConnected(self) -> None:
+        """
+        C{whenClosed} of a protocol instance whose connection attempt then
+        failed fires: it has nothing open.
+        """
+        events = Events()
+        fired: list[object] = []
+
+        class Sample(NetworkTestCase):
+            async def test_it(self) -> None:
+                gone = self.listen(Factory())
+                number = portNumber(gone)
+                await maybeDeferred(gone.stopListening)
+                protocol = Recorder(events, "client")
+                attempt = self.connect(("127.0.0.1", number), protocol)
+                self.whenClosed(protocol).addCallback(fired.append)
+                await attempt.addErrback(lambda failure: None)
+
+        result = runSample(Sample)
+
+        assertCleanRun(self, result)
+        self.assertEqual(fired, [None])
 
 
 class AcceptedProtocolTests(SynchronousTestCase):
