@@ -77,11 +77,9 @@ async def withTrialnet(reactor: Any, count: int) -> float:
     port = network.listen(
         protocol.Factory.forProtocol(protocol.Protocol), 0, backlog=BACKLOG
     )
+    clientFactory = protocol.Factory.forProtocol(protocol.Protocol)
     clients: list[IProtocol] = await defer.gatherResults(
-        [
-            network.connect(port, protocol.Factory.forProtocol(protocol.Protocol))
-            for _ in range(count)
-        ]
+        [network.connect(port, clientFactory) for _ in range(count)]
     )
     await defer.gatherResults([network.serverProtocolFor(client) for client in clients])
     started = time.perf_counter()

@@ -758,7 +758,7 @@ class Network:
                     self._trackProtocol(applicationProtocol(protocol), origin, "client")
 
     def _loseConnection(self, connection: Connection) -> None:
-        _guarded(connection.transport.loseConnection, f"closing {connection.kind}")
+        _guarded(connection.transport.loseConnection, "closing", connection)
 
     def _portStopped(self, ignored: None) -> None:
         self._pendingPorts -= 1
@@ -793,7 +793,7 @@ class Network:
             if abort is None:
                 self._loseConnection(connection)
             else:
-                _guarded(abort, f"aborting {connection.kind}")
+                _guarded(abort, "aborting", connection)
         for port in self._ports.values():
             if not port.stopped:
                 self._leftovers.append(
@@ -1149,14 +1149,21 @@ class Network:
 _NEVER_ENDED = "an endpoint %s that neither finished nor stopped when cancelled"
 
 
-def _guarded(call: Callable[[], object], what: str) -> None:
+def _guarded(
+    call: Callable[[], object], what: str, connection: Connection | None = None
+) -> None:
     """
     Run application code for the teardown; what it raises is logged (so the
     test reports it) and the teardown goes on.
+
+    @param what: What the call does, for the log.
+    @param connection: The connection it is done to, named in the log.
     """
     try:
         call()
     except Exception:
+        if connection is not None:
+            what = f"{what} {connection.kind}"
         log.err(None, f"trialnet teardown: error while {what}")
 
 
