@@ -6,6 +6,7 @@ the sockets.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from twisted.internet import tcp
@@ -40,6 +41,7 @@ from .helpers import (
     recorders,
     runSample,
     teardownError,
+    warmUp,
 )
 
 
@@ -334,6 +336,45 @@ class ApplicationCodeInTeardownTests(SynchronousTestCase):
         first, second = clientFactory.built
         self.assertIsNot(first, second)
         self.assertEqual(lostCounts(events), (2, 2))
+
+    def test_factoryReconnectsForever(self) -> None:
+        """
+        A client factory that connects again every time its connection is
+        lost or refused, also during the teardown, cannot hold the teardown
+        past its bound: its connector is stopped, the factory is reported,
+        and no socket is left open.
+        """
+        events = Events()
+        serverFactory, _ = recorders(events)
+
+        class Reconnects(RecorderFactory):
+            def clientConnectionLost(self, connector: Any, reason: Failure) -> None:
+                super().clientConnectionLost(connector, reason)
+                connector.connect()
+
+            def clientConnectionFailed(self, connector: Any, reason: Failure) -> None:
+                super().clientConnectionFailed(connector, reason)
+                connector.connect()
+
+        clientFactory = Reconnects(events, "client")
+
+        class Sample(NetworkTestCase):
+            disconnectTimeout = 0.3
+
+            async def test_it(self) -> None:
+                port = self.listen(serverFactory)
+                await self.connect(port, clientFactory)
+
+        warmUp()
+        before = openFileCount()
+        started = time.monotonic()
+        result = runSample(Sample)
+
+        self.assertLess(time.monotonic() - started, 0.3 + 3.0)
+        leftovers = teardownError(result).leftovers
+        self.assertIn("Reconnects", leftovers[-1].kind)
+        self.assertIn("still running", leftovers[-1].action)
+        self.assertEqual(openFileCount(), before)
 
 
 class TransparencyTests(SynchronousTestCase):

@@ -19,6 +19,7 @@ from twisted.internet.interfaces import (
 )
 from twisted.internet.protocol import ClientFactory
 from twisted.python.failure import Failure
+from twisted.python.reflect import qual
 from zope.interface import alsoProvides
 
 from ._tracking import Connection
@@ -34,6 +35,10 @@ def cancelQuietly(deferred: Deferred[Any]) -> None:
 
 
 def _ignore(result: object) -> None:
+    pass
+
+
+def _nothing() -> None:
     pass
 
 
@@ -55,6 +60,9 @@ class ClientAttempt(ClientFactory):
     @ivar connector: The reactor's connector, unless an endpoint connects.
     @ivar connection: The connection, once a protocol was built.
     @ivar origin: The line that asked for the connection.
+    @ivar running: The set to be in while a connector (or an endpoint) has
+        started this factory and not stopped it yet.
+    @ivar onStopped: Called after the factory stopped.
     @ivar pairing: For a UNIX connection, makes the key that pairs each
         connection of this attempt with its server end.
     """
@@ -71,12 +79,15 @@ class ClientAttempt(ClientFactory):
         self._onDone = onDone
         self._failure: Failure | None = None
         self._cancelled = False
+        self._halted = False
         self._protocol = None if connection is None else connection.protocol
         self._prepared = connection
         self.connection: Connection | None = None
         self.connector: IConnector | None = None
         self.pairing: Callable[[], Any] | None = None
         self.origin: Any = None
+        self.running: set[ClientAttempt] = set()
+        self.onStopped: Callable[[], None] = _nothing
         if IProtocolNegotiationFactory.providedBy(factory):
             # The TLS layer asks the factory it is given for ALPN protocols.
             alsoProvides(self, IProtocolNegotiationFactory)
@@ -118,6 +129,15 @@ class ClientAttempt(ClientFactory):
         connection.watchConnect()
         return connection
 
+    @property
+    def kind(self) -> str:
+        """
+        The application factory's qualified class name, for the report.
+        """
+        return qual(
+            type(self._factory if self._factory is not None else self._protocol)
+        )
+
     def acceptableProtocols(self) -> list[bytes]:
         """
         The application factory's ALPN protocols, when it negotiates them.
@@ -125,12 +145,20 @@ class ClientAttempt(ClientFactory):
         return self._factory.acceptableProtocols()  # type: ignore[union-attr, no-any-return]
 
     def doStart(self) -> None:
+        self.running.add(self)
         if self._factory is not None:
             self._factory.doStart()
 
     def doStop(self) -> None:
-        if self._factory is not None:
-            self._factory.doStop()
+        # A connector stops its factory last, after clientConnectionLost or
+        # clientConnectionFailed: only then is the attempt over for the
+        # application.
+        try:
+            if self._factory is not None:
+                self._factory.doStop()
+        finally:
+            self.running.discard(self)
+            self.onStopped()
 
     def startedConnecting(self, connector: IConnector) -> None:
         self._forward("startedConnecting", connector)
@@ -181,7 +209,20 @@ class ClientAttempt(ClientFactory):
             self._onDone(self)
             raise
 
+    def halt(self) -> None:
+        """
+        Stop the connector for good, for a teardown that gave up waiting for
+        it: the application's factory hears nothing more from it (so it
+        cannot connect again), except C{doStop}.
+        """
+        self._halted = True
+        connector = self.connector
+        if getattr(connector, "state", None) == "connecting":
+            connector.stopConnecting()  # type: ignore[union-attr]
+
     def _forward(self, name: str, *args: Any) -> None:
+        if self._halted:
+            return
         method = getattr(self._factory, name, None)
         if method is not None:
             method(*args)

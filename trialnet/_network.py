@@ -116,7 +116,10 @@ class Network:
         self._leftovers: list[Leftover] = []
         self._abortedAt: dict[Connection, int] = {}
         self._timer: IDelayedCall | None = None
-        self._finalCheck: IDelayedCall | None = None
+        # Attempts whose connector started the factory and did not stop it:
+        # the application hears clientConnectionLost and doStop only after
+        # the protocol's connectionLost.
+        self._runningAttempts: set[ClientAttempt] = set()
 
     # Opening
 
@@ -571,6 +574,8 @@ class Network:
 
         attempt = ClientAttempt(factory, connection, watch, self._attempts.discard)
         attempt.origin = origin
+        attempt.running = self._runningAttempts
+        attempt.onStopped = self._checkDone
         unixPath = _unixTarget(target)
         if unixPath is not None:
             attempt.pairing = lambda: self._nextUNIXKey("client", unixPath)
@@ -780,6 +785,7 @@ class Network:
             and not self._pendingPorts
             and not self._closingPools
             and not self._pendingListens
+            and not self._runningAttempts
         ):
             self._finish()
 
@@ -846,6 +852,23 @@ class Network:
                     "client", "", "", "", attempt.origin, "", _NEVER_ENDED % "connect"
                 )
             )
+        for attempt in list(self._runningAttempts):
+            # A connector that still runs its factory now, as a factory that
+            # keeps reconnecting does, is stopped.
+            _guarded(attempt.halt, "stopping a connector")
+            self._leftovers.append(
+                Leftover(
+                    "client",
+                    attempt.kind,
+                    "",
+                    "",
+                    attempt.origin,
+                    "",
+                    "its factory was still running (connecting again?); its "
+                    "connector was stopped and the factory told no more",
+                )
+            )
+        self._runningAttempts.clear()
         for _, origin in self._pendingListens.values():
             self._leftovers.append(
                 Leftover("port", "", "", "", origin, "", _NEVER_ENDED % "listen")
@@ -854,10 +877,9 @@ class Network:
 
     def _finish(self) -> None:
         self._closed = True
-        for call in (self._timer, self._finalCheck):
-            if call is not None and call.active():
-                call.cancel()
-        self._timer = self._finalCheck = None
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None
         for port in self._ports.values():
             if port.stopFailure is not None:
                 port.releaseSocket(self._reactor)
@@ -900,6 +922,7 @@ class Network:
         self._connections.clear()
         self._connectors.clear()
         self._pools.clear()
+        self._runningAttempts.clear()
         self._serversByPeer.clear()
         self._serverWaiters.clear()
         self._readersAtClose.clear()
@@ -1136,13 +1159,6 @@ class Network:
 
     def _markClosed(self, connection: Connection) -> None:
         self._open.discard(connection)
-        if self._closing and not self._open and self._finalCheck is None:
-            # A client factory hears clientConnectionLost and doStop only
-            # after the protocol's connectionLost: let the connector finish.
-            self._finalCheck = self._reactor.callLater(0, self._lastTurn)
-
-    def _lastTurn(self) -> None:
-        self._finalCheck = None
         self._checkDone()
 
 

@@ -72,7 +72,8 @@ class Leftover:
 
     def __str__(self) -> str:
         ends = self.local if not self.peer else f"{self.local} <-> {self.peer}"
-        text = f"{self.role} {self.kind} {ends}, opened at {self.origin}"
+        named = " ".join(part for part in (self.role, self.kind, ends) if part)
+        text = f"{named}, opened at {self.origin}"
         if self.cause:
             text += f"; kept open by {self.cause}"
         return f"{text}; {self.action}"
