@@ -8,6 +8,12 @@ from twisted.trial.unittest import SynchronousTestCase
 
 import trialnet
 from trialnet._case import NetworkTestCase
+from trialnet._conversation import (
+    ClosedWhileWaitingError,
+    Recorder,
+    RecorderFactory,
+    WaitTimeoutError,
+)
 from trialnet._network import Network
 from trialnet._report import TeardownError
 from trialnet._tls import TLSAuthority
@@ -25,10 +31,14 @@ class ExportTests(SynchronousTestCase):
         self.assertEqual(
             {name: getattr(trialnet, name) for name in trialnet.__all__},
             {
+                "ClosedWhileWaitingError": ClosedWhileWaitingError,
                 "Network": Network,
                 "NetworkTestCase": NetworkTestCase,
                 "TeardownError": TeardownError,
+                "Recorder": Recorder,
+                "RecorderFactory": RecorderFactory,
                 "TLSAuthority": TLSAuthority,
+                "WaitTimeoutError": WaitTimeoutError,
             },
         )
 

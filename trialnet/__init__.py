@@ -9,8 +9,23 @@ a test case.
 """
 
 from ._case import NetworkTestCase
+from ._conversation import (
+    ClosedWhileWaitingError,
+    Recorder,
+    RecorderFactory,
+    WaitTimeoutError,
+)
 from ._network import Network
 from ._report import TeardownError
 from ._tls import TLSAuthority
 
-__all__ = ["Network", "NetworkTestCase", "TLSAuthority", "TeardownError"]
+__all__ = [
+    "ClosedWhileWaitingError",
+    "Network",
+    "NetworkTestCase",
+    "Recorder",
+    "RecorderFactory",
+    "TLSAuthority",
+    "TeardownError",
+    "WaitTimeoutError",
+]

@@ -17,6 +17,7 @@ from twisted.internet.interfaces import (
 from twisted.internet.protocol import AbstractDatagramProtocol
 from twisted.trial.unittest import TestCase
 
+from ._conversation import SHARE_OF_TEST_TIMEOUT
 from ._network import Network
 from ._tls import TLSAuthority, processAuthority
 
@@ -32,6 +33,10 @@ class NetworkTestCase(TestCase):
     even when C{setUp} fails later, after the cleanups the test adds itself,
     and before C{tearDown}.  A teardown that had to abort anything fails the
     test with a L{trialnet.TeardownError} naming each leftover.
+
+    The waits of a L{trialnet.Recorder} connected or accepted here are
+    bounded by a quarter of the test's C{timeout} unless told otherwise, so
+    that a stuck wait fails with its own message before trial's timeout.
 
     @cvar disconnectTimeout: Seconds allowed for an orderly close before the
         teardown aborts what is left.
@@ -51,6 +56,7 @@ class NetworkTestCase(TestCase):
         network = self._trialnetNetwork
         if network is None:
             network = Network(disconnectTimeout=self.disconnectTimeout)
+            network.waitTimeout = self.getTimeout() * SHARE_OF_TEST_TIMEOUT  # type: ignore[no-untyped-call]
             self._trialnetNetwork = network
             self.addCleanup(self._closeNetwork)
         return network

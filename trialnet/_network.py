@@ -4,7 +4,6 @@ The core: one test's ports, connections and their teardown.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, TypeVar, overload
@@ -28,6 +27,7 @@ from twisted.python.failure import Failure
 from twisted.python.reflect import qual
 
 from ._client import ClientAttempt, cancelQuietly
+from ._conversation import Recorder
 from ._endpoints import TrackingClientEndpoint, TrackingServerEndpoint
 from ._report import Leftover, Origin, TeardownError, callerOrigin
 from ._targets import (
@@ -55,6 +55,12 @@ from ._transports import (
 
 _T = TypeVar("_T")
 
+#: How to connect a factory to a target (a connector or an endpoint's
+#: Deferred comes back), and the target's UNIX socket path if it has one.
+_Dialer = tuple[
+    Callable[[ClientAttempt], "IConnector | Deferred[IProtocol]"], "str | None"
+]
+
 #: Seconds to wait, after aborting, for the aborted connections to report
 #: C{connectionLost} before their sockets are closed by force.  Aborting
 #: delivers C{connectionLost} one reactor turn later, so this is generous.
@@ -74,6 +80,9 @@ class Network:
     fixture of another test runner.
 
     @ivar disconnectTimeout: Seconds allowed for an orderly close.
+    @ivar waitTimeout: The default bound, in seconds, of the waits of every
+        L{trialnet.Recorder} this network connects or accepts (unless the
+        recorder sets its own); L{None} for the recorder's default.
     """
 
     def __init__(self, reactor: Any = None, disconnectTimeout: float = 5.0) -> None:
@@ -86,6 +95,7 @@ class Network:
         @raise ValueError: If it is not positive.
         """
         self.disconnectTimeout = checkPositive(disconnectTimeout, "disconnectTimeout")
+        self.waitTimeout: float | None = None
         if reactor is None:
             from twisted.internet import reactor as globalReactor  # noqa: N812
 
@@ -562,7 +572,7 @@ class Network:
             target = endpoint.target
             timeout, tlsOptions = endpoint.timeout, endpoint.tlsOptions
         checkPositive(timeout, "timeout")
-        dial = self._dialer(target, timeout, tlsOptions)
+        dial, unixPath = self._dialer(target, timeout, tlsOptions)
         factory, protocol = splitFactoryOrProtocol(factoryOrProtocol)
         connection = None
         if protocol is not None:
@@ -576,7 +586,6 @@ class Network:
         attempt.origin = origin
         attempt.running = self._runningAttempts
         attempt.onStopped = self._checkDone
-        unixPath = _unixTarget(target)
         if unixPath is not None:
             attempt.pairing = lambda: self._nextUNIXKey("client", unixPath)
         self._attempts.add(attempt)
@@ -596,11 +605,11 @@ class Network:
             self._connectors.append((opened, origin, False))
         return attempt.deferred
 
-    def _dialer(
-        self, target: object, timeout: float, tlsOptions: object
-    ) -> Callable[[ClientAttempt], IConnector | Deferred[IProtocol]]:
+    def _dialer(self, target: object, timeout: float, tlsOptions: object) -> _Dialer:
         """
         Check a connection target, and say how to connect to it.
+
+        @return: What connects a factory, and for a UNIX target its path.
         """
         if tlsOptions is not None:
             checkClientTLS(tlsOptions)
@@ -610,7 +619,7 @@ class Network:
                     "tlsOptions does not apply to an endpoint; wrap it with "
                     "twisted.internet.endpoints.wrapClientTLS"
                 )
-            return target.connect
+            return target.connect, None
         family = "tcp"
         if IListeningPort.providedBy(target):
             record = self._ports.get(id(target))
@@ -620,22 +629,29 @@ class Network:
                     f"connect() makes stream connections; {target!r} is a UDP port"
                 )
         address = listeningAddress(target)
+        reactor = self._reactor
         if isinstance(address, UNIXAddress):
             if tlsOptions is not None:
                 raise ValueError("trialnet connects to UNIX sockets without TLS")
             path = checkSocketPath(address.name)
-            return lambda factory: self._reactor.connectUNIX(
-                path, factory, timeout=timeout
+            return (
+                lambda factory: reactor.connectUNIX(path, factory, timeout=timeout),
+                path,
             )
         host, port = connectionTarget(address)
         if tlsOptions is None and family == "tls":
             tlsOptions = self.tlsAuthority.clientOptions(host)
         if tlsOptions is not None:
-            return lambda factory: self._reactor.connectSSL(
-                host, port, factory, tlsOptions, timeout=timeout
+            options = tlsOptions
+            return (
+                lambda factory: reactor.connectSSL(
+                    host, port, factory, options, timeout=timeout
+                ),
+                None,
             )
-        return lambda factory: self._reactor.connectTCP(
-            host, port, factory, timeout=timeout
+        return (
+            lambda factory: reactor.connectTCP(host, port, factory, timeout=timeout),
+            None,
         )
 
     def _trackClientEndpoint(
@@ -1063,6 +1079,12 @@ class Network:
         connection = Connection(
             role, origin, protocol, self._connectionMade, self._connectionLost
         )
+        if (
+            self.waitTimeout is not None
+            and isinstance(protocol, Recorder)
+            and protocol.waitTimeout is None
+        ):
+            protocol.waitTimeout = self.waitTimeout
         self._connections[id(protocol)] = connection
         return connection
 
@@ -1181,19 +1203,6 @@ def _guarded(
         if connection is not None:
             what = f"{what} {connection.kind}"
         log.err(None, f"trialnet teardown: error while {what}")
-
-
-def _unixTarget(target: object) -> str | None:
-    """
-    The socket path of a UNIX connection target, else L{None}.
-    """
-    try:
-        address = listeningAddress(target)
-    except ValueError:
-        return None
-    if isinstance(address, UNIXAddress) and address.name is not None:
-        return os.fsdecode(address.name)
-    return None
 
 
 def _applicationProducer(transport: object) -> object:

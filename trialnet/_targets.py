@@ -4,6 +4,7 @@ Checks of what users pass in, made before anything is opened.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
 from typing import Any
@@ -23,6 +24,15 @@ MAX_UNIX_PATH = 107
 _ANY_TO_LOOPBACK = {"0.0.0.0": "127.0.0.1", "::": "::1"}
 
 
+@functools.lru_cache(maxsize=256)
+def _isIPLiteral(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
 def checkIPLiteral(host: object, what: str) -> str:
     """
     @return: C{host}, when it is an IPv4 or IPv6 literal.
@@ -32,13 +42,11 @@ def checkIPLiteral(host: object, what: str) -> str:
     """
     if not isinstance(host, str):
         raise TypeError(f"{what} must be an IP literal string, not {host!r}")
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
+    if not _isIPLiteral(host):
         raise ValueError(
             f"{what} must be an IP literal such as '127.0.0.1' or '::1', not "
             f"{host!r} (use '0.0.0.0' or '::' to mean every interface)"
-        ) from None
+        )
     return host
 
 

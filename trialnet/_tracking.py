@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.internet.interfaces import (
     IAddress,
@@ -37,6 +38,7 @@ _MISSING = object()
 AddressKey = tuple[str, str, int]
 
 _ANY_HOSTS = frozenset({"0.0.0.0", "::"})
+_FAMILIES = {"TCP": "tcp", "UDP": "udp"}
 
 
 def addressKey(address: IAddress | None) -> AddressKey | None:
@@ -47,10 +49,8 @@ def addressKey(address: IAddress | None) -> AddressKey | None:
     @return: C{("tcp" or "udp", host, port)} for IP addresses, C{("unix",
         path, 0)} for a UNIX address with a path, else L{None}.
     """
-    host = getattr(address, "host", None)
-    port = getattr(address, "port", None)
-    if isinstance(host, str) and isinstance(port, int):
-        return (str(getattr(address, "type", "TCP")).lower(), host, port)
+    if isinstance(address, (IPv4Address, IPv6Address)):
+        return (_FAMILIES.get(address.type, "tcp"), address.host, address.port)
     name = getattr(address, "name", None)
     if isinstance(name, (str, bytes)):
         return ("unix", os.fsdecode(name), 0)
@@ -78,21 +78,19 @@ class _InstancePatch:
     """
 
     def __init__(self, target: object) -> None:
-        self._target = target
+        self._instanceDict = vars(target)
         self._saved: dict[str, object] = {}
 
     def set(self, name: str, value: object) -> None:
-        instanceDict = vars(self._target)
-        self._saved.setdefault(name, instanceDict.get(name, _MISSING))
-        instanceDict[name] = value
+        self._saved.setdefault(name, self._instanceDict.get(name, _MISSING))
+        self._instanceDict[name] = value
 
     def restore(self, name: str) -> None:
         previous = self._saved.pop(name, _MISSING)
-        instanceDict = vars(self._target)
         if previous is _MISSING:
-            instanceDict.pop(name, None)
+            self._instanceDict.pop(name, None)
         else:
-            instanceDict[name] = previous
+            self._instanceDict[name] = previous
 
     def restoreAll(self) -> None:
         for name in list(self._saved):
@@ -159,8 +157,8 @@ class Connection:
         self.transport: Any = None
         self.hostKey: AddressKey | None = None
         self.peerKey: AddressKey | None = None
-        self.hostText = ""
-        self.peerText = ""
+        self._hostAddress: object = None
+        self._peerAddress: object = None
         self.open = False
         self.closed = False
         self.attempt: Any = None
@@ -187,6 +185,20 @@ class Connection:
         The protocol's qualified class name, for the report.
         """
         return qual(type(self.protocol))
+
+    @property
+    def hostText(self) -> str:
+        """
+        The local address when it connected, for the report.
+        """
+        return "" if self._hostAddress is None else describeAddress(self._hostAddress)
+
+    @property
+    def peerText(self) -> str:
+        """
+        The peer's address when it connected, for the report.
+        """
+        return "" if self._peerAddress is None else describeAddress(self._peerAddress)
 
     def watchConnect(self) -> None:
         """
@@ -221,8 +233,8 @@ class Connection:
         peer = transport.getPeer()
         self.hostKey = addressKey(host)
         self.peerKey = addressKey(peer)
-        self.hostText = describeAddress(host)
-        self.peerText = describeAddress(peer)
+        self._hostAddress = host
+        self._peerAddress = peer
         self.open = True
 
     def _makeConnection(self, transport: Any) -> None:

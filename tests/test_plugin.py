@@ -1,0 +1,133 @@
+"""
+The pytest plugin: the C{network} fixture under pytest-twisted, with the
+default and the asyncio reactor, run in a pytest process whose outcomes are
+read back from its JUnit XML report.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ElementTree
+from typing import TYPE_CHECKING
+
+from twisted.trial.unittest import SynchronousTestCase
+
+SAMPLES = os.path.join(
+    os.path.dirname(__file__), "pytest_samples", "network_fixture.py"
+)
+
+
+def runPytest(reactor: str) -> tuple[dict[str, list[str]], list[int], str]:
+    """
+    Run the sample tests under pytest-twisted with C{reactor}.
+
+    @return: For each test, the kinds of its outcomes (C{"passed"},
+        C{"error"}, ...) with their messages; the port numbers the echo test
+        listened on; and pytest's output.
+    """
+    with tempfile.TemporaryDirectory() as directory:
+        report = os.path.join(directory, "report.xml")
+        ports = os.path.join(directory, "ports")
+        open(ports, "w").close()
+        completed = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-p",
+                "no:cacheprovider",
+                f"--reactor={reactor}",
+                f"--junitxml={report}",
+                "-q",
+                SAMPLES,
+            ],
+            env=dict(os.environ, TRIALNET_SAMPLE_PORTS=ports),
+            cwd=directory,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        outcomes: dict[str, list[str]] = {}
+        for case in ElementTree.parse(report).iter("testcase"):
+            kinds = outcomes.setdefault(case.get("name", ""), [])
+            for child in case:
+                if child.tag in ("error", "failure", "skipped"):
+                    kinds.append(f"{child.tag}: {child.get('message', '')}")
+            if not kinds:
+                kinds.append("passed")
+        with open(ports) as f:
+            numbers = [int(line) for line in f if line.strip()]
+    return outcomes, numbers, completed.stdout + completed.stderr
+
+
+if TYPE_CHECKING:
+    _MixinBase = SynchronousTestCase
+else:
+    _MixinBase = object
+
+
+class NetworkFixtureMixin(_MixinBase):
+    """
+    The fixture's behaviour, for one reactor.
+    """
+
+    reactor = ""
+
+    def test_outcomes(self) -> None:
+        """
+        A test that echoes passes and its port is closed afterwards; a test
+        with stuck producers gets an error at its teardown that is trialnet's
+        report; and the reactor is left with no socket and no timer.
+        """
+        outcomes, ports, output = runPytest(self.reactor)
+
+        self.assertEqual(outcomes["test_echo"], ["passed"], output)
+        (stuck,) = [kind for kind in outcomes["test_stuck"] if kind != "passed"]
+        self.assertIn("error: failed on teardown", stuck)
+        self.assertIn("TeardownError", output)
+        self.assertIn("kept open by a registered producer (NeverFinishes)", output)
+        self.assertEqual(outcomes["test_reactorClean"], ["passed"], output)
+        (port,) = ports
+        with socket.socket() as probe:
+            self.assertNotEqual(probe.connect_ex(("127.0.0.1", port)), 0)
+
+
+class DefaultReactorTests(NetworkFixtureMixin, SynchronousTestCase):
+    """
+    The fixture with pytest-twisted's default reactor.
+    """
+
+    reactor = "default"
+
+
+class AsyncioReactorTests(NetworkFixtureMixin, SynchronousTestCase):
+    """
+    The fixture with pytest-twisted's asyncio reactor.
+    """
+
+    reactor = "asyncio"
+
+
+class ImportTests(SynchronousTestCase):
+    """
+    The plugin module is importable where pytest is not.
+    """
+
+    def test_importWithoutPytest(self) -> None:
+        """
+        With C{pytest} unimportable, the plugin module still imports, and
+        offers the fixture as a plain function.
+        """
+        code = (
+            "import sys; sys.modules['pytest'] = None\n"
+            "import trialnet._plugin as plugin\n"
+            "print(callable(plugin.network), 'pytest' in repr(plugin.network))\n"
+        )
+        completed = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+        )
+        self.assertEqual(completed.stdout.split(), ["True", "False"], completed.stderr)

@@ -1,0 +1,73 @@
+"""
+trialnet's pytest plugin: the C{network} fixture, for tests run by
+U{pytest-twisted<https://github.com/pytest-dev/pytest-twisted>}.
+
+pytest finds it through the C{pytest11} entry point; nothing needs to be
+configured.  Trial users never import it, and importing it without pytest
+installed defines no fixture and fails nothing.
+
+pytest-twisted runs the reactor for the whole session (in a greenlet, with
+C{--reactor=default} or C{--reactor=asyncio}); the fixture gives each test a
+L{trialnet.Network} on that reactor, and at the test's teardown waits for
+L{trialnet.Network.close}, so a teardown that had to abort anything is the
+test's error, with the same report as under trial.
+
+Set the bound with the C{trialnet_disconnect_timeout} ini option (seconds,
+5 by default) or per test, by setting C{network.disconnectTimeout}.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from ._network import Network
+
+#: The ini option that sets C{disconnectTimeout} for every test.
+TIMEOUT_OPTION = "trialnet_disconnect_timeout"
+
+
+def _closeAndWait(network: Network) -> None:
+    try:
+        import pytest_twisted
+    except ImportError:
+        raise RuntimeError(
+            "trialnet's network fixture waits for its teardown on the reactor "
+            "that pytest-twisted runs: install pytest-twisted"
+        ) from None
+    pytest_twisted.blockon(network.close())
+
+
+def network(request: Any) -> Iterator[Network]:
+    """
+    A L{trialnet.Network} for one test, closed (and waited for) when the
+    test ends.
+
+    @return: An iterator that yields the network, as pytest wants of a
+        fixture with a teardown.
+    """
+    timeout = float(request.config.getini(TIMEOUT_OPTION))
+    opened = Network(disconnectTimeout=timeout)
+    try:
+        yield opened
+    finally:
+        _closeAndWait(opened)
+
+
+def pytest_addoption(parser: Any) -> None:
+    """
+    Add the C{trialnet_disconnect_timeout} ini option.
+    """
+    parser.addini(
+        TIMEOUT_OPTION,
+        "seconds the network fixture's teardown allows for an orderly close",
+        default="5.0",
+    )
+
+
+try:
+    import pytest
+except ImportError:  # Trial users need not have pytest.
+    pass
+else:
+    network = pytest.fixture(network)
