@@ -25,7 +25,19 @@ class BenchmarkSmokeTests(SynchronousTestCase):
         """
         output = io.StringIO()
         with contextlib.redirect_stdout(output):
-            run.main(["--tests", "3", "--repeat", "1", "--connections", "5,10"])
+            run.main(
+                [
+                    "--tests",
+                    "3",
+                    "--repeat",
+                    "1",
+                    "--connections",
+                    "5,10",
+                    "--rss-tests",
+                    "4",
+                    "--no-settle",
+                ]
+            )
         lines = output.getvalue().splitlines()
 
         rows = lines[2 : 2 + len(run.VARIANTS)]
@@ -36,4 +48,4 @@ class BenchmarkSmokeTests(SynchronousTestCase):
             self.assertIn(f"\n{count:>6} ", text)
         for name in run.CONCURRENCY:
             self.assertIn(f"growth exponent 5->10, {name}:", text)
-        self.assertIn("(h) Peak RSS of 3 tests", text)
+        self.assertIn("(h) Peak RSS of 4 tests", text)
