@@ -25,3 +25,21 @@ step "python -m unittest"
 
 step "python -m pytest"
 "$bin/python" -m pytest -q -p no:cacheprovider tests examples
+
+step "API documentation (pydoctor; a warning, such as a broken reference, fails)"
+# References to Twisted resolve through an inventory of the installed
+# Twisted, made here: no network is needed, and the links point to Twisted's
+# published API documentation.
+twisted=$("$bin/python" -c 'import os, twisted; print(os.path.dirname(twisted.__file__))')
+rm -rf build/twisted-inventory build/apidocs
+"$bin/pydoctor" --quiet --make-intersphinx --project-name=Twisted \
+    --html-output=build/twisted-inventory "$twisted" > build/twisted-inventory.log 2>&1 \
+    || { cat build/twisted-inventory.log; exit 1; }
+"$bin/pydoctor" --quiet --warnings-as-errors --docformat=epytext \
+    --project-name=trialnet --project-base-dir=. \
+    --intersphinx-file=build/twisted-inventory/objects.inv::https://docs.twisted.org/en/stable/api/ \
+    --html-output=build/apidocs trialnet
+echo "build/apidocs/index.html"
+
+step "the package as users install it"
+bash packaging/check-installed.sh "$bin/python"

@@ -2,10 +2,9 @@
 An echo server tested end to end over loopback.
 """
 
-from twisted.internet.defer import Deferred
 from twisted.internet.protocol import Factory, Protocol
 
-from trialnet import NetworkTestCase
+from trialnet import NetworkTestCase, Recorder
 
 
 class Echo(Protocol):
@@ -15,22 +14,6 @@ class Echo(Protocol):
 
     def dataReceived(self, data: bytes) -> None:
         self.transport.write(data)  # type: ignore[union-attr]
-
-
-class Collector(Protocol):
-    """
-    Fires C{received} once C{expected} bytes have arrived.
-    """
-
-    def __init__(self, expected: int) -> None:
-        self.expected = expected
-        self.buffer = b""
-        self.received: Deferred[bytes] = Deferred()
-
-    def dataReceived(self, data: bytes) -> None:
-        self.buffer += data
-        if len(self.buffer) >= self.expected and not self.received.called:
-            self.received.callback(self.buffer)
 
 
 class EchoTests(NetworkTestCase):
@@ -43,16 +26,16 @@ class EchoTests(NetworkTestCase):
         Bytes sent to the server come back unchanged.
         """
         port = self.listen(Factory.forProtocol(Echo))
-        client = await self.connect(port, Collector(4))
+        client = await self.connect(port, Recorder())
         client.transport.write(b"ping")  # type: ignore[attr-defined]
-        self.assertEqual(await client.received, b"ping")  # type: ignore[attr-defined]
+        self.assertEqual(await client.waitForBytes(4), b"ping")  # type: ignore[attr-defined]
 
     async def test_serverSide(self) -> None:
         """
         The server protocol for a client is at hand, with its real transport.
         """
         port = self.listen(Factory.forProtocol(Echo))
-        client = await self.connect(port, Collector(1))
+        client = await self.connect(port, Recorder())
         server = await self.serverProtocolFor(client)
         self.assertIsInstance(server, Echo)
         self.assertEqual(server.transport.getPeer(), client.transport.getHost())  # type: ignore[attr-defined]

@@ -2,11 +2,10 @@
 A server that speaks first: it greets every client as it connects.
 """
 
-from twisted.internet.defer import Deferred
 from twisted.internet.protocol import Factory
 from twisted.protocols.basic import LineReceiver
 
-from trialnet import NetworkTestCase
+from trialnet import NetworkTestCase, Recorder, RecorderFactory
 
 
 class Greeter(LineReceiver):
@@ -16,19 +15,6 @@ class Greeter(LineReceiver):
 
     def connectionMade(self) -> None:
         self.sendLine(b"HELLO trialnet")
-
-
-class FirstLine(LineReceiver):
-    """
-    Fires C{line} with the first line it receives.
-    """
-
-    def __init__(self) -> None:
-        self.line: Deferred[bytes] = Deferred()
-
-    def lineReceived(self, line: bytes) -> None:
-        if not self.line.called:
-            self.line.callback(line)
 
 
 class GreetingTests(NetworkTestCase):
@@ -41,14 +27,17 @@ class GreetingTests(NetworkTestCase):
         The first line a client receives is the greeting.
         """
         port = self.listen(Factory.forProtocol(Greeter))
-        client = await self.connect(port, FirstLine())
-        self.assertEqual(await client.line, b"HELLO trialnet")  # type: ignore[attr-defined]
+        client = await self.connect(port, Recorder())
+        line = await client.waitForDelimiter(b"\r\n")  # type: ignore[attr-defined]
+        self.assertEqual(line, b"HELLO trialnet\r\n")
 
     async def test_everyClientGreeted(self) -> None:
         """
         Each of several clients is greeted on its own connection.
         """
         port = self.listen(Factory.forProtocol(Greeter))
+        clients = RecorderFactory()
         for _ in range(5):
-            client = await self.connect(port, FirstLine())
-            self.assertEqual(await client.line, b"HELLO trialnet")  # type: ignore[attr-defined]
+            await self.connect(port, clients)
+        for client in clients.built:
+            self.assertEqual(await client.waitForBytes(16), b"HELLO trialnet\r\n")

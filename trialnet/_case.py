@@ -26,7 +26,8 @@ _T = TypeVar("_T")
 
 class NetworkTestCase(TestCase):
     """
-    A trial L{TestCase} whose ports and connections close by themselves.
+    A trial L{TestCase<twisted.trial.unittest.TestCase>} whose ports and connections
+    close by themselves.
 
     The first call that opens anything makes this test's L{Network} and
     registers its L{Network.close} with C{addCleanup}, so the teardown runs
@@ -56,10 +57,13 @@ class NetworkTestCase(TestCase):
         network = self._trialnetNetwork
         if network is None:
             network = Network(disconnectTimeout=self.disconnectTimeout)
-            network.waitTimeout = self.getTimeout() * SHARE_OF_TEST_TIMEOUT  # type: ignore[no-untyped-call]
+            network._testWaitTimeout = self._waitTimeout
             self._trialnetNetwork = network
             self.addCleanup(self._closeNetwork)
         return network
+
+    def _waitTimeout(self) -> float:
+        return float(self.getTimeout()) * SHARE_OF_TEST_TIMEOUT  # type: ignore[no-untyped-call]
 
     def _closeNetwork(self) -> Deferred[None]:
         network, self._trialnetNetwork = self._trialnetNetwork, None
@@ -78,7 +82,8 @@ class NetworkTestCase(TestCase):
         Listen for TCP connections until this test's teardown; see
         L{Network.listen}.
 
-        @return: The reactor's L{IListeningPort}.
+        @return: The reactor's
+            L{IListeningPort<twisted.internet.interfaces.IListeningPort>}.
         """
         return self._network().listen(factory, port, interface, backlog)
 
@@ -94,7 +99,8 @@ class NetworkTestCase(TestCase):
         Listen for TLS connections, with a certificate of L{tlsAuthority}
         unless C{options} says otherwise; see L{Network.listenTLS}.
 
-        @return: The reactor's L{IListeningPort}.
+        @return: The reactor's
+            L{IListeningPort<twisted.internet.interfaces.IListeningPort>}.
         """
         return self._network().listenTLS(factory, port, interface, backlog, options)
 
@@ -105,7 +111,8 @@ class NetworkTestCase(TestCase):
         Listen on a UNIX socket in a private directory removed at this test's
         teardown; see L{Network.listenUNIX}.
 
-        @return: The reactor's L{IListeningPort}.
+        @return: The reactor's
+            L{IListeningPort<twisted.internet.interfaces.IListeningPort>}.
         """
         return self._network().listenUNIX(factory, backlog)
 
@@ -120,7 +127,8 @@ class NetworkTestCase(TestCase):
         Listen for UDP datagrams until this test's teardown; see
         L{Network.listenUDP}.
 
-        @return: The reactor's L{IListeningPort}.
+        @return: The reactor's
+            L{IListeningPort<twisted.internet.interfaces.IListeningPort>}.
         """
         return self._network().listenUDP(protocol, port, interface, maxPacketSize)
 
@@ -135,8 +143,8 @@ class NetworkTestCase(TestCase):
         Connect a client, closed at this test's teardown; see
         L{Network.connect}.
 
-        @return: A L{Deferred} firing with the client protocol once its
-            C{connectionMade} ran.
+        @return: A L{Deferred<twisted.internet.defer.Deferred>} firing with the client
+            protocol once its C{connectionMade} ran.
         """
         return self._network().connect(target, factoryOrProtocol, timeout, tlsOptions)
 
@@ -151,7 +159,8 @@ class NetworkTestCase(TestCase):
         A server endpoint whose ports and connections close at this test's
         teardown; see L{Network.serverEndpoint}.
 
-        @return: An L{IStreamServerEndpoint}.
+        @return: An
+            L{IStreamServerEndpoint<twisted.internet.interfaces.IStreamServerEndpoint>}.
         """
         return self._network().serverEndpoint(transport, port, interface, backlog)
 
@@ -162,7 +171,8 @@ class NetworkTestCase(TestCase):
         A client endpoint whose connections close at this test's teardown;
         see L{Network.clientEndpoint}.
 
-        @return: An L{IStreamClientEndpoint}.
+        @return: An
+            L{IStreamClientEndpoint<twisted.internet.interfaces.IStreamClientEndpoint>}.
         """
         return self._network().clientEndpoint(target, timeout, tlsOptions)
 
@@ -171,7 +181,8 @@ class NetworkTestCase(TestCase):
         The oldest protocol C{port} built that was not handed out yet, for
         clients this test did not open; see L{Network.acceptedProtocol}.
 
-        @return: A L{Deferred} firing with the server protocol.
+        @return: A L{Deferred<twisted.internet.defer.Deferred>} firing with the server
+            protocol.
         """
         return self._network().acceptedProtocol(port)
 
@@ -180,8 +191,8 @@ class NetworkTestCase(TestCase):
         Wait for one tracked connection end to close; see
         L{Network.whenClosed}.
 
-        @return: A L{Deferred} firing with L{None} after its
-            C{connectionLost}.
+        @return: A L{Deferred<twisted.internet.defer.Deferred>} firing with C{None}
+            after its C{connectionLost}.
         """
         return self._network().whenClosed(protocol)
 
@@ -198,7 +209,8 @@ class NetworkTestCase(TestCase):
         The protocol this test's port built for the other end of C{client};
         see L{Network.serverProtocolFor}.
 
-        @return: A L{Deferred} firing with the server protocol.
+        @return: A L{Deferred<twisted.internet.defer.Deferred>} firing with the server
+            protocol.
         """
         return self._network().serverProtocolFor(client)
 

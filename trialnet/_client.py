@@ -27,8 +27,9 @@ from ._tracking import Connection
 
 def cancelQuietly(deferred: Deferred[Any]) -> None:
     """
-    Cancel a L{Deferred} the teardown owns.  Its cancellation is expected, so
-    it is not reported as an unhandled error when nobody was waiting for it.
+    Cancel a L{Deferred<twisted.internet.defer.Deferred>} the teardown owns.  Its
+    cancellation is expected, so it is not reported as an unhandled error when nobody
+    was waiting for it.
     """
     deferred.addErrback(_ignoreCancellation)
     deferred.cancel()

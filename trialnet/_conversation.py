@@ -87,16 +87,16 @@ class Recorder(Protocol):
     """
     A protocol that keeps everything it receives and waits for it.
 
-    Every wait returns a L{Deferred} that fires once what it waits for has
-    arrived (at once if it already has), fails with L{WaitTimeoutError} after its
-    bound, naming what it waited for and what had arrived, and fails with
-    L{ClosedWhileWaitingError} if the connection closes first.  Nothing
+    Every wait returns a L{Deferred<twisted.internet.defer.Deferred>} that fires once
+    what it waits for has arrived (at once if it already has), fails with
+    L{WaitTimeoutError} after its bound, naming what it waited for and what had arrived,
+    and fails with L{ClosedWhileWaitingError} if the connection closes first.  Nothing
     polls: waits are checked as data arrives.
 
     @ivar received: All bytes received so far.
     @ivar closed: Whether the connection has closed.
     @ivar reason: Why it closed, once it has.
-    @ivar waitTimeout: The default bound of a wait, in seconds; L{None}
+    @ivar waitTimeout: The default bound of a wait, in seconds; C{None}
         until a L{trialnet.NetworkTestCase} sets it from its own timeout,
         when L{DEFAULT_WAIT} applies.
     @ivar clock: What schedules the bounds; the global reactor by default.
@@ -133,7 +133,8 @@ class Recorder(Protocol):
 
         @param count: How many bytes, in all, since the connection began.
         @param timeout: Seconds to wait; see L{waitTimeout}.
-        @return: A L{Deferred} that fires with everything received by then.
+        @return: A L{Deferred<twisted.internet.defer.Deferred>} that fires with
+            everything received by then.
         """
         if not isinstance(count, int) or count < 0:
             raise ValueError(f"count must be a non-negative int, not {count!r}")
@@ -151,8 +152,8 @@ class Recorder(Protocol):
 
         @param delimiter: The bytes to wait for, such as C{b"\\r\\n"}.
         @param timeout: Seconds to wait; see L{waitTimeout}.
-        @return: A L{Deferred} that fires with what was received up to and
-            including the first C{delimiter}.
+        @return: A L{Deferred<twisted.internet.defer.Deferred>} that fires with what was
+            received up to and including the first C{delimiter}.
         """
         if not isinstance(delimiter, bytes) or not delimiter:
             raise ValueError(f"delimiter must be non-empty bytes, not {delimiter!r}")
@@ -170,8 +171,8 @@ class Recorder(Protocol):
         Wait until the connection has closed.
 
         @param timeout: Seconds to wait; see L{waitTimeout}.
-        @return: A L{Deferred} that fires with L{None} after
-            C{connectionLost}.
+        @return: A L{Deferred<twisted.internet.defer.Deferred>} that fires with C{None}
+            after C{connectionLost}.
         """
 
         def complete(received: bytes, closed: bool) -> tuple[bool, Any]:

@@ -27,7 +27,7 @@ class TrackingClientEndpoint:
     @ivar target: What each connection goes to: anything
         L{trialnet.Network.connect} takes.
     @ivar timeout: Seconds each connection attempt may take.
-    @ivar tlsOptions: Client TLS options, or L{None}.
+    @ivar tlsOptions: Client TLS options, or C{None}.
     @ivar owner: The network that tracks its connections.
     """
 
@@ -49,8 +49,8 @@ class TrackingClientEndpoint:
         """
         Connect, as L{trialnet.Network.connect} does.
 
-        @return: A L{Deferred} firing with the protocol after its
-            C{connectionMade}, or failing (also when the teardown has begun).
+        @return: A L{Deferred<twisted.internet.defer.Deferred>} firing with the protocol
+            after its C{connectionMade}, or failing (also when the teardown has begun).
         """
         try:
             return self._connect(protocolFactory)
@@ -84,7 +84,8 @@ class TrackingServerEndpoint:
         """
         Listen, tracked.
 
-        @return: A L{Deferred} firing with the L{IListeningPort}, or failing.
+        @return: A L{Deferred<twisted.internet.defer.Deferred>} firing with the
+            L{IListeningPort<twisted.internet.interfaces.IListeningPort>}, or failing.
         """
         try:
             port: Any = self._listen(protocolFactory)

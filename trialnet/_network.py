@@ -82,7 +82,7 @@ class Network:
     @ivar disconnectTimeout: Seconds allowed for an orderly close.
     @ivar waitTimeout: The default bound, in seconds, of the waits of every
         L{trialnet.Recorder} this network connects or accepts (unless the
-        recorder sets its own); L{None} for the recorder's default.
+        recorder sets its own); C{None} for the recorder's default.
     """
 
     def __init__(self, reactor: Any = None, disconnectTimeout: float = 5.0) -> None:
@@ -96,6 +96,9 @@ class Network:
         """
         self.disconnectTimeout = checkPositive(disconnectTimeout, "disconnectTimeout")
         self.waitTimeout: float | None = None
+        # Where a test case's share of its own timeout comes from, asked only
+        # when a recorder needs it.
+        self._testWaitTimeout: Callable[[], float] | None = None
         if reactor is None:
             from twisted.internet import reactor as globalReactor  # noqa: N812
 
@@ -150,8 +153,10 @@ class Network:
             a free one (safe under C{trial -j} and C{pytest -n}).
         @param interface: An IPv4 or IPv6 literal; loopback by default.
         @param backlog: The listen queue's size.
-        @return: The reactor's L{IListeningPort}, listening.
-        @raise TypeError: If C{factory} is not an L{IProtocolFactory} or an
+        @return: The reactor's
+            L{IListeningPort<twisted.internet.interfaces.IListeningPort>}, listening.
+        @raise TypeError: If C{factory} is not an
+            L{IProtocolFactory<twisted.internet.interfaces.IProtocolFactory>} or an
             argument has the wrong type.
         @raise ValueError: If C{interface} is a name rather than an IP
             literal, or a number is out of range.
@@ -184,7 +189,8 @@ class Network:
             <twisted.internet.interfaces.IOpenSSLServerConnectionCreator>} or
             an old-style context factory); by default a certificate signed by
             L{tlsAuthority} for C{localhost}, C{127.0.0.1} and C{::1}.
-        @return: The reactor's L{IListeningPort}, listening.
+        @return: The reactor's
+            L{IListeningPort<twisted.internet.interfaces.IListeningPort>}, listening.
         @raise ImportError: If the C{tls} extra is not installed.
         @raise TypeError: If an argument has the wrong type.
         @raise ValueError: As for L{listen}.
@@ -204,8 +210,9 @@ class Network:
 
         @param factory: The application's factory.
         @param backlog: The listen queue's size.
-        @return: The reactor's L{IListeningPort}; C{getHost().name} is the
-            socket's path.
+        @return: The reactor's
+            L{IListeningPort<twisted.internet.interfaces.IListeningPort>};
+            C{getHost().name} is the socket's path.
         @raise TypeError: If an argument has the wrong type.
         @raise ValueError: If C{backlog} is out of range.
         """
@@ -248,7 +255,8 @@ class Network:
         @param port: The port number; 0 lets the kernel choose.
         @param interface: An IPv4 or IPv6 literal; loopback by default.
         @param maxPacketSize: The largest datagram read.
-        @return: The reactor's L{IListeningPort}.
+        @return: The reactor's
+            L{IListeningPort<twisted.internet.interfaces.IListeningPort>}.
         @raise TypeError: If C{protocol} is not a datagram protocol, or an
             argument has the wrong type.
         @raise ValueError: As for L{listen}.
@@ -279,8 +287,11 @@ class Network:
 
         @param target: A port returned by L{listen}, L{listenTLS} or
             L{listenUNIX} (its current address; TLS for a L{listenTLS} port),
-            an L{IPv4Address}, L{IPv6Address} or L{UNIXAddress}, a C{(host,
-            port)} tuple with an IP literal, or any L{IStreamClientEndpoint}.
+            an L{IPv4Address<twisted.internet.address.IPv4Address>},
+            L{IPv6Address<twisted.internet.address.IPv6Address>} or
+            L{UNIXAddress<twisted.internet.address.UNIXAddress>}, a C{(host, port)}
+            tuple with an IP literal, or any
+            L{IStreamClientEndpoint<twisted.internet.interfaces.IStreamClientEndpoint>}.
         @param factoryOrProtocol: A protocol factory (a
             L{ClientFactory<twisted.internet.protocol.ClientFactory>} keeps its
             C{clientConnectionFailed}/C{clientConnectionLost} callbacks), or a
@@ -292,11 +303,11 @@ class Network:
             <twisted.internet.interfaces.IOpenSSLClientConnectionCreator>}),
             to connect with TLS; by default a L{listenTLS} port is verified
             against L{tlsAuthority}.
-        @return: A L{Deferred} that fires with the client protocol after its
-            C{connectionMade} ran, or fails with the reactor's error (for
-            example L{ConnectionRefusedError
-            <twisted.internet.error.ConnectionRefusedError>}), leaving nothing
-            open.  Cancelling it stops the attempt.
+        @return: A L{Deferred<twisted.internet.defer.Deferred>} that fires with the
+            client protocol after its C{connectionMade} ran, or fails with the reactor's
+            error (for example L{ConnectionRefusedError
+            <twisted.internet.error.ConnectionRefusedError>}), leaving nothing open.
+            Cancelling it stops the attempt.
         @raise TypeError: If an argument has the wrong type.
         @raise ValueError: If the host is a name, a number is out of range,
             the port is not listening, or the protocol instance is already
@@ -319,7 +330,8 @@ class Network:
 
         @param transport: C{"tcp"}, C{"tls"} (see L{listenTLS}) or C{"unix"}
             (see L{listenUNIX}; C{port} and C{interface} do not apply).
-        @return: An L{IStreamServerEndpoint}.
+        @return: An
+            L{IStreamServerEndpoint<twisted.internet.interfaces.IStreamServerEndpoint>}.
         @raise ValueError: For another transport, or the checks of L{listen}.
         """
         origin = callerOrigin()
@@ -349,7 +361,8 @@ class Network:
         connections is made by L{connect} and joins this network's teardown.
 
         @param target: What L{connect} takes.
-        @return: An L{IStreamClientEndpoint}.
+        @return: An
+            L{IStreamClientEndpoint<twisted.internet.interfaces.IStreamClientEndpoint>}.
         """
         origin = callerOrigin()
         checkPositive(timeout, "timeout")
@@ -374,12 +387,13 @@ class Network:
         Adopt something the code under test opened itself into the same
         teardown.
 
-        @param thing: An L{IListeningPort} (its factory's future connections
-            are tracked too), an L{IConnector} (stopped if still connecting,
-            its connection closed if connected), a connected protocol, an
-            L{HTTPConnectionPool<twisted.web.client.HTTPConnectionPool>} (or
-            anything with C{closeCachedConnections()}: its cached connections
-            are closed and its timers cancelled), or an endpoint.
+        @param thing: An L{IListeningPort<twisted.internet.interfaces.IListeningPort>}
+            (its factory's future connections are tracked too), an
+            L{IConnector<twisted.internet.interfaces.IConnector>} (stopped if still
+            connecting, its connection closed if connected), a connected protocol, an
+            L{HTTPConnectionPool<twisted.web.client.HTTPConnectionPool>} (or anything
+            with C{closeCachedConnections()}: its cached connections are closed and its
+            timers cancelled), or an endpoint.
         @return: C{thing}, or for an endpoint a tracking endpoint that makes
             its connections (or ports) through it.
         @raise TypeError: For anything else.
@@ -420,9 +434,9 @@ class Network:
         @param client: A protocol that L{connect} connected; it may have
             closed since (ends are matched on the addresses recorded when it
             connected).
-        @return: A L{Deferred} that fires with the server protocol once its
-            C{connectionMade} ran.  If the teardown comes first, it is
-            cancelled.
+        @return: A L{Deferred<twisted.internet.defer.Deferred>} that fires with the
+            server protocol once its C{connectionMade} ran.  If the teardown comes
+            first, it is cancelled.
         @raise ValueError: If C{client} did not come from L{connect}, or is
             not connected to one of this network's ports.
         """
@@ -454,11 +468,10 @@ class Network:
         open (another process, a raw socket, code under test).
 
         @param port: A stream port of this network.
-        @return: A L{Deferred} that fires with the oldest server protocol of
-            that port not yet handed out by this method or
-            L{serverProtocolFor}, once its C{connectionMade} ran (at once if
-            there is one already).  If the teardown comes first, it is
-            cancelled.
+        @return: A L{Deferred<twisted.internet.defer.Deferred>} that fires with the
+            oldest server protocol of that port not yet handed out by this method or
+            L{serverProtocolFor}, once its C{connectionMade} ran (at once if there is
+            one already).  If the teardown comes first, it is cancelled.
         @raise ValueError: If C{port} is not a stream port of this network.
         """
         record = self._ports.get(id(port))
@@ -481,8 +494,8 @@ class Network:
 
         @param protocol: A client or server protocol of this network, or one
             adopted with L{track}.
-        @return: A L{Deferred} that fires with L{None} after the protocol's
-            C{connectionLost} ran, at once if it already has.
+        @return: A L{Deferred<twisted.internet.defer.Deferred>} that fires with C{None}
+            after the protocol's C{connectionLost} ran, at once if it already has.
         @raise ValueError: If this network does not track C{protocol}.
         """
         connection = self._connections.get(id(protocol))
@@ -716,9 +729,9 @@ class Network:
         every socket is released and the network forgets every protocol,
         transport and factory.
 
-        @return: A new L{Deferred} on each call, firing with L{None} when all
-            closed in an orderly way, or failing with L{TeardownError} naming
-            each leftover.
+        @return: A new L{Deferred<twisted.internet.defer.Deferred>} on each call, firing
+            with C{None} when all closed in an orderly way, or failing with
+            L{TeardownError} naming each leftover.
         """
         result: Deferred[None] = Deferred()
         if self._closed:
@@ -1065,7 +1078,7 @@ class Network:
     def _portAt(self, key: AddressKey | None) -> Port | None:
         """
         Find the tracked stream port that an end with address C{key} belongs
-        to, or L{None}.
+        to, or C{None}.
         """
         if key is not None:
             for port in self._ports.values():
@@ -1079,12 +1092,11 @@ class Network:
         connection = Connection(
             role, origin, protocol, self._connectionMade, self._connectionLost
         )
-        if (
-            self.waitTimeout is not None
-            and isinstance(protocol, Recorder)
-            and protocol.waitTimeout is None
-        ):
-            protocol.waitTimeout = self.waitTimeout
+        if isinstance(protocol, Recorder) and protocol.waitTimeout is None:
+            if self.waitTimeout is not None:
+                protocol.waitTimeout = self.waitTimeout
+            elif self._testWaitTimeout is not None:
+                protocol.waitTimeout = self._testWaitTimeout()
         self._connections[id(protocol)] = connection
         return connection
 

@@ -111,7 +111,8 @@ def describeAddress(address: object) -> str:
     """
     Render an address for the report.
 
-    @param address: An L{IAddress} provider, or L{None}.
+    @param address: An L{IAddress<twisted.internet.interfaces.IAddress>} provider, or
+        C{None}.
     @return: C{host:port} for IP addresses, C{[host]:port} for IPv6, else
         the address's own text.
     """

@@ -79,7 +79,8 @@ def checkPositive(value: object, what: str) -> float:
 
 def checkFactory(factory: object) -> IProtocolFactory:
     """
-    @return: C{factory}, when it provides L{IProtocolFactory}.
+    @return: C{factory}, when it provides
+        L{IProtocolFactory<twisted.internet.interfaces.IProtocolFactory>}.
     @raise TypeError: Otherwise.
     """
     if not IProtocolFactory.providedBy(factory):
@@ -174,8 +175,10 @@ def connectionTarget(target: object) -> tuple[str, int]:
     Find the IP address and port to connect to.
 
     @param target: A listening port (its current address, so a restarted
-        port is found where it listens now), an L{IPv4Address} or
-        L{IPv6Address}, or a C{(host, port)} tuple with an IP literal.
+        port is found where it listens now), an
+        L{IPv4Address<twisted.internet.address.IPv4Address>} or
+        L{IPv6Address<twisted.internet.address.IPv6Address>}, or a C{(host, port)} tuple
+        with an IP literal.
     @return: C{(host, port)}; a port listening on every interface is reached
         through loopback.
     @raise TypeError: For any other kind of target.

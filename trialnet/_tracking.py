@@ -45,9 +45,11 @@ def addressKey(address: IAddress | None) -> AddressKey | None:
     """
     Reduce an address to what identifies one end of a connection.
 
-    @param address: An L{IPv4Address}, L{IPv6Address} or L{UNIXAddress}.
+    @param address: An L{IPv4Address<twisted.internet.address.IPv4Address>},
+        L{IPv6Address<twisted.internet.address.IPv6Address>} or
+        L{UNIXAddress<twisted.internet.address.UNIXAddress>}.
     @return: C{("tcp" or "udp", host, port)} for IP addresses, C{("unix",
-        path, 0)} for a UNIX address with a path, else L{None}.
+        path, 0)} for a UNIX address with a path, else C{None}.
     """
     if isinstance(address, (IPv4Address, IPv6Address)):
         return (_FAMILIES.get(address.type, "tcp"), address.host, address.port)
@@ -130,7 +132,7 @@ class Connection:
     @ivar role: C{"client"}, C{"server"} or C{"tracked"}.
     @ivar origin: The line that opened it (for servers, the C{listen} call).
     @ivar protocol: The application's protocol; dropped at the teardown.
-    @ivar transport: The reactor's transport while connected, else L{None}.
+    @ivar transport: The reactor's transport while connected, else C{None}.
     @ivar hostKey: The local C{(host, port)} recorded when it connected.
     @ivar peerKey: The peer's C{(host, port)} recorded when it connected.
     @ivar open: Whether C{connectionMade} ran and C{connectionLost} has not.
@@ -350,7 +352,8 @@ class Port:
         """
         Stop the port, once.
 
-        @return: A new L{Deferred} with the outcome of the one real stop.
+        @return: A new L{Deferred<twisted.internet.defer.Deferred>} with the outcome of
+            the one real stop.
         """
         self._beginStop()
         return self._whenStopped(keepFailure=True)
@@ -359,8 +362,8 @@ class Port:
         """
         Stop the port if it is listening, for the teardown.
 
-        @return: A L{Deferred} that fires when it stopped; it never fails
-            (a failure is kept in L{stopFailure}).
+        @return: A L{Deferred<twisted.internet.defer.Deferred>} that fires when it
+            stopped; it never fails (a failure is kept in L{stopFailure}).
         """
         if self.listening:
             self._beginStop()

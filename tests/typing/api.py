@@ -1,0 +1,78 @@
+"""
+The public API as a user's code types it: checked by C{mypy --strict} in
+the test command, so a change to a public signature fails there.  Nothing
+here runs.
+"""
+
+from __future__ import annotations
+
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import (
+    IListeningPort,
+    IOpenSSLClientConnectionCreator,
+    IProtocol,
+    IStreamClientEndpoint,
+    IStreamServerEndpoint,
+)
+from twisted.internet.protocol import DatagramProtocol, Factory, Protocol
+
+from trialnet import (
+    ClosedWhileWaitingError,
+    Network,
+    NetworkTestCase,
+    Recorder,
+    RecorderFactory,
+    TeardownError,
+    TLSAuthority,
+    WaitTimeoutError,
+)
+
+
+async def useNetwork(network: Network) -> None:
+    factory: Factory = Factory.forProtocol(Protocol)
+    port: IListeningPort = network.listen(factory, port=0, interface="::1", backlog=5)
+    tlsPort: IListeningPort = network.listenTLS(factory, options=None)
+    unixPort: IListeningPort = network.listenUNIX(factory, backlog=5)
+    udpPort: IListeningPort = network.listenUDP(DatagramProtocol(), maxPacketSize=512)
+    client: IProtocol = await network.connect(port, factory, timeout=1.0)
+    options: IOpenSSLClientConnectionCreator = network.tlsAuthority.clientOptions(
+        hostname="127.0.0.1", identity="alice"
+    )
+    await network.connect(tlsPort, factory, tlsOptions=options)
+    await network.connect(unixPort, Protocol())
+    server: IProtocol = await network.serverProtocolFor(client)
+    accepted: IProtocol = await network.acceptedProtocol(port)
+    closed: Deferred[None] = network.whenClosed(server)
+    serverEndpoint: IStreamServerEndpoint = network.serverEndpoint("unix")
+    clientEndpoint: IStreamClientEndpoint = network.clientEndpoint(port, 1.0)
+    tracked: IStreamClientEndpoint = network.track(clientEndpoint)
+    sameFactory: Factory = network.track(factory)
+    network.disconnectTimeout = 1.0
+    network.waitTimeout = None
+    await network.close()
+    del udpPort, accepted, closed, serverEndpoint, tracked, sameFactory
+
+
+class Typed(NetworkTestCase):
+    disconnectTimeout = 0.5
+
+    async def test_it(self) -> None:
+        port = self.listen(Factory.forProtocol(Protocol))
+        authority: TLSAuthority = self.tlsAuthority
+        path: str = authority.caPath
+        pem: bytes = authority.caPEM
+        recorders = RecorderFactory()
+        client = await self.connect(port, recorders)
+        assert isinstance(client, Recorder)
+        data: bytes = await client.waitForBytes(1, timeout=1.0)
+        line: bytes = await client.waitForDelimiter(b"\n")
+        await client.waitForClose()
+        built: list[Recorder] = recorders.built
+        received: bytes = client.received
+        del path, pem, data, line, built, received
+
+
+def errors(
+    teardown: TeardownError, timedOut: WaitTimeoutError, closed: ClosedWhileWaitingError
+) -> tuple[float, bytes, str]:
+    return teardown.waited, timedOut.received, closed.waitedFor
