@@ -36,7 +36,7 @@ from dataclasses import dataclass
 PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 #: How many sockets in TIME_WAIT a run may start with.
-SETTLED_TIME_WAIT = 3000
+SETTLED_TIME_WAIT = 8000
 
 #: The longest wait for TIME_WAIT sockets to expire (Linux keeps them 60 s).
 SETTLE_LIMIT = 70.0
