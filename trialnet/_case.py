@@ -4,9 +4,9 @@ L{NetworkTestCase}: a trial test case with a L{Network} per test.
 
 from __future__ import annotations
 
-from typing import TypeVar, overload
+from typing import Any, TypeVar, overload
 
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.internet.interfaces import (
     IListeningPort,
     IProtocol,
@@ -19,7 +19,9 @@ from twisted.trial.unittest import TestCase
 
 from ._conversation import SHARE_OF_TEST_TIMEOUT
 from ._network import Network
+from ._report import Origin
 from ._tls import TLSAuthority, processAuthority
+from ._untracked import closeUntracked, selectables
 
 _T = TypeVar("_T")
 
@@ -34,6 +36,13 @@ class NetworkTestCase(TestCase):
     even when C{setUp} fails later, after the cleanups the test adds itself,
     and before C{tearDown}.  A teardown that had to abort anything fails the
     test with a L{trialnet.TeardownError} naming each leftover.
+
+    After C{tearDown}, a socket the test left in the reactor without trialnet
+    (the code under test called C{listenTCP} or C{connectTCP} itself and
+    never closed it) is closed, and the test fails with a
+    L{trialnet.TeardownError} naming it, rather than trial reporting a dirty
+    reactor at the end of the class.  Sockets that existed before the test
+    are left alone.
 
     The waits of a L{trialnet.Recorder} connected or accepted here are
     bounded by a quarter of the test's C{timeout} unless told otherwise, so
@@ -61,6 +70,36 @@ class NetworkTestCase(TestCase):
             self._trialnetNetwork = network
             self.addCleanup(self._closeNetwork)
         return network
+
+    def run(self, result: Any) -> None:  # type: ignore[override]
+        """
+        Run the test as trial does; after its C{tearDown}, close every socket
+        it left in the reactor without trialnet, and fail the test with a
+        report naming them (sockets that existed before it are left alone).
+        """
+        from twisted.internet import reactor
+
+        before = selectables(reactor)
+        method = getattr(self, self._testMethodName, None)
+        code = getattr(method, "__code__", None)
+        origin = Origin(
+            getattr(code, "co_filename", "?"), getattr(code, "co_firstlineno", 0)
+        )
+        ownTearDown = self.tearDown
+
+        def tearDown() -> Deferred[None]:
+            tornDown = maybeDeferred(ownTearDown)
+
+            def closeLeftovers(ignored: object) -> Deferred[None]:
+                return Deferred.fromCoroutine(closeUntracked(reactor, before, origin))
+
+            return tornDown.addCallback(closeLeftovers)
+
+        self.tearDown = tearDown  # type: ignore[method-assign, assignment]
+        try:
+            super().run(result)  # type: ignore[no-untyped-call]
+        finally:
+            del self.tearDown
 
     def _waitTimeout(self) -> float:
         return float(self.getTimeout()) * SHARE_OF_TEST_TIMEOUT  # type: ignore[no-untyped-call]

@@ -12,6 +12,8 @@ trialnet after the teardown.
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 import os
 from collections import deque
 from collections.abc import Callable
@@ -80,14 +82,29 @@ class _InstancePatch:
     """
 
     def __init__(self, target: object) -> None:
+        self._target = target
         self._instanceDict = vars(target)
         self._saved: dict[str, object] = {}
+        self._throughDescriptor: set[str] = set()
 
     def set(self, name: str, value: object) -> None:
+        if _isDataDescriptor(type(self._target), name):
+            # The class routes this attribute elsewhere (a proxy such as
+            # twisted.web's HTTP channel hands it to the object it wraps):
+            # an instance attribute would never be seen, so set it the way
+            # the class wants it set.
+            self._throughDescriptor.add(name)
+            setattr(self._target, name, value)
+            return
         self._saved.setdefault(name, self._instanceDict.get(name, _MISSING))
         self._instanceDict[name] = value
 
     def restore(self, name: str) -> None:
+        if name in self._throughDescriptor:
+            self._throughDescriptor.discard(name)
+            with contextlib.suppress(AttributeError):
+                delattr(self._target, name)
+            return
         previous = self._saved.pop(name, _MISSING)
         if previous is _MISSING:
             self._instanceDict.pop(name, None)
@@ -95,8 +112,25 @@ class _InstancePatch:
             self._instanceDict[name] = previous
 
     def restoreAll(self) -> None:
-        for name in list(self._saved):
+        for name in list(self._saved) + list(self._throughDescriptor):
             self.restore(name)
+
+
+_dataDescriptors: dict[tuple[type, str], bool] = {}
+
+
+def _isDataDescriptor(cls: type, name: str) -> bool:
+    """
+    Whether C{cls} defines C{name} as a data descriptor, which takes
+    precedence over an instance attribute of the same name.
+    """
+    key = (cls, name)
+    known = _dataDescriptors.get(key)
+    if known is None:
+        attribute = inspect.getattr_static(cls, name, None)
+        known = hasattr(type(attribute), "__set__")
+        _dataDescriptors[key] = known
+    return known
 
 
 def _patchable(thing: object, what: str) -> _InstancePatch:

@@ -1,0 +1,149 @@
+"""
+Sockets a test opened without trialnet are closed after it and reported as
+that test's error, not as trial's dirty reactor at the end of the class.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.internet.interfaces import IListeningPort
+from twisted.internet.protocol import Protocol, ServerFactory
+from twisted.trial.unittest import SynchronousTestCase
+from twisted.trial.util import DirtyReactorAggregateError
+
+from trialnet import NetworkTestCase, TeardownError
+
+from .helpers import (
+    Events,
+    RecorderFactory,
+    assertCleanRun,
+    errorTypes,
+    openFileCount,
+    portNumber,
+    recorders,
+    runSample,
+    teardownError,
+    warmUp,
+)
+
+
+def plainFactory() -> Any:
+    """
+    A server factory of plain protocols, as code under test would make.
+    """
+    return ServerFactory.forProtocol(Protocol)
+
+
+def refuses(port: int) -> bool:
+    """
+    Whether nothing listens on C{port} of the IPv4 loopback.
+    """
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+class UntrackedTests(SynchronousTestCase):
+    """
+    What the code under test opened straight from the reactor and left open.
+    """
+
+    def test_portLeftOpen(self) -> None:
+        """
+        A port opened with the reactor's C{listenTCP} and never stopped fails
+        its own test with a report naming it, and it is stopped: nothing
+        listens there afterwards and no file stays open.
+        """
+        numbers: list[int] = []
+
+        class Sample(NetworkTestCase):
+            def test_it(self) -> None:
+                from twisted.internet import reactor
+
+                port = reactor.listenTCP(0, plainFactory(), interface="127.0.0.1")
+                numbers.append(portNumber(port))
+
+        warmUp()
+        before = openFileCount()
+        result = runSample(Sample)
+
+        self.assertEqual(errorTypes(result), [TeardownError])
+        (leftover,) = teardownError(result).leftovers
+        self.assertEqual(leftover.role, "untracked port")
+        self.assertEqual(leftover.local, f"127.0.0.1:{numbers[0]}")
+        self.assertEqual(
+            (leftover.origin.filename, leftover.origin.lineno),
+            (__file__.replace(".pyc", ".py"), Sample.test_it.__code__.co_firstlineno),
+        )
+        self.assertIn("without trialnet", leftover.action)
+        self.assertTrue(refuses(numbers[0]))
+        self.assertEqual(openFileCount(), before)
+
+    def test_connectionLeftOpen(self) -> None:
+        """
+        A client the code under test connected with the reactor's
+        C{connectTCP} and left open is aborted and named with its protocol;
+        the server end trialnet tracks still closes in order.
+        """
+        events = Events()
+        serverFactory, _ = recorders(events)
+        untrackedFactory = RecorderFactory(events, "untracked")
+
+        class Sample(NetworkTestCase):
+            async def test_it(self) -> None:
+                from twisted.internet import reactor
+
+                port = self.listen(serverFactory)
+                reactor.connectTCP("127.0.0.1", portNumber(port), untrackedFactory)
+                await self.acceptedProtocol(port)
+
+        result = runSample(Sample)
+
+        (leftover,) = teardownError(result).leftovers
+        self.assertEqual(leftover.role, "untracked connection")
+        self.assertIn("tests.helpers.Recorder", leftover.kind)
+        self.assertEqual(events.count("untracked lost"), 1)
+        self.assertEqual(events.count("server lost"), 1)
+
+    def test_closedInTearDown(self) -> None:
+        """
+        A port the test stops in its own C{tearDown} is not reported.
+        """
+
+        class Sample(NetworkTestCase):
+            def setUp(self) -> None:
+                from twisted.internet import reactor
+
+                self.port: IListeningPort = reactor.listenTCP(
+                    0, plainFactory(), interface="127.0.0.1"
+                )
+
+            def tearDown(self) -> Deferred[object]:  # type: ignore[override]
+                return maybeDeferred(self.port.stopListening)
+
+            def test_it(self) -> None:
+                pass
+
+        assertCleanRun(self, runSample(Sample))
+
+    def test_openedBeforeLeftAlone(self) -> None:
+        """
+        A port that was listening before the test began is neither reported
+        nor stopped by trialnet.
+        """
+        from twisted.internet import reactor
+
+        port = reactor.listenTCP(0, plainFactory(), interface="127.0.0.1")
+        self.addCleanup(port.stopListening)
+
+        class Sample(NetworkTestCase):
+            def test_it(self) -> None:
+                pass
+
+        result = runSample(Sample)
+
+        # Trial's own janitor still complains, as it would without trialnet.
+        self.assertEqual(errorTypes(result), [DirtyReactorAggregateError])
+        self.assertTrue(port.connected)  # type: ignore[attr-defined]
