@@ -302,25 +302,55 @@ class ClientALPNTests(SynchronousTestCase):
     def test_clientFactoryNegotiates(self) -> None:
         """
         A client factory providing L{IProtocolNegotiationFactory} negotiates
-        with a server that offers the same protocol, as it would through the
-        reactor's C{connectSSL}.
+        through C{connect} exactly as through the reactor's C{connectSSL},
+        each with client options of its own (Twisted 24.7 applies a
+        factory's protocols only to a context's later connections, so there
+        neither negotiates), and on Twisted 26 both agree on the protocol
+        they share.
         """
-        events = Events()
-        serverFactory = NegotiatingFactory(events, "server")
-        clientFactory = NegotiatingFactory(events, "client", HearsProtocol)
 
-        class Sample(NetworkTestCase):
-            async def test_it(self) -> None:
-                port = self.listenTLS(serverFactory)
-                client = await self.connect(port, clientFactory)
-                server = await self.serverProtocolFor(client)
-                client.transport.write(b"x")  # type: ignore[attr-defined]
-                await server.waitForData()  # type: ignore[attr-defined]
+        def negotiated(throughTrialnet: bool) -> list[str]:
+            events = Events()
+            serverFactory = NegotiatingFactory(events, "server")
+            clientFactory = NegotiatingFactory(events, "client", HearsProtocol)
 
-        result = runSample(Sample)
+            class Sample(NetworkTestCase):
+                async def test_it(self) -> None:
+                    from twisted.internet import reactor
 
-        assertCleanRun(self, result)
-        self.assertIn("client negotiated b'h2'", events.log)
+                    port = self.listenTLS(serverFactory)
+                    trustRoot = twistedSSL.Certificate.loadPEM(self.tlsAuthority.caPEM)
+                    options = twistedSSL.optionsForClientTLS(
+                        "127.0.0.1", trustRoot=trustRoot
+                    )
+                    if throughTrialnet:
+                        await self.connect(port, clientFactory, tlsOptions=options)
+                    else:
+                        self.track(
+                            reactor.connectSSL(  # type: ignore[attr-defined]
+                                "127.0.0.1", portNumber(port), clientFactory, options
+                            )
+                        )
+                    server = await self.acceptedProtocol(port)
+                    while not clientFactory.built:
+                        await deferLaterTurn()
+                    clientFactory.built[0].transport.write(b"x")  # type: ignore[union-attr]
+                    await server.waitForData()  # type: ignore[attr-defined]
+
+            assertCleanRun(self, runSample(Sample))
+            return [e for e in events.log if "negotiated" in e]
+
+        reference = negotiated(throughTrialnet=False)
+        self.assertEqual(negotiated(throughTrialnet=True), reference)
+        if _twistedVersion() >= (26, 0):
+            self.assertEqual(reference, ["client negotiated b'h2'"])
+
+
+def _twistedVersion() -> tuple[int, int]:
+    import twisted
+
+    major, minor = twisted.__version__.split(".")[:2]
+    return int(major), int(minor)
 
 
 class CloseNotifyTests(SynchronousTestCase):
