@@ -26,6 +26,20 @@ step "python -m unittest"
 step "python -m pytest"
 "$bin/python" -m pytest -q -p no:cacheprovider tests examples
 
+step "trial -j2 (parallel workers: no port or path collisions)"
+"$bin/python" -m twisted.trial -j2 tests examples
+
+step "pytest -n 2 (xdist)"
+"$bin/python" -m pytest -q -p no:cacheprovider -n 2 tests examples
+
+step "the lowest supported Twisted (packaging/lowest.txt)"
+if [ ! -x .venv-lowest/bin/python ]; then
+    python3 -m venv .venv-lowest
+fi
+.venv-lowest/bin/pip install -q -e '.[test]' -c packaging/lowest.txt
+.venv-lowest/bin/python -c 'import twisted; print("Twisted", twisted.__version__)'
+.venv-lowest/bin/python -m twisted.trial tests examples
+
 step "API documentation (pydoctor; a warning, such as a broken reference, fails)"
 # References to Twisted resolve through an inventory of the installed
 # Twisted, made here: no network is needed, and the links point to Twisted's
