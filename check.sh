@@ -46,6 +46,7 @@ step "API documentation (pydoctor; a warning, such as a broken reference, fails)
 # published API documentation.
 twisted=$("$bin/python" -c 'import os, twisted; print(os.path.dirname(twisted.__file__))')
 rm -rf build/twisted-inventory build/apidocs
+mkdir -p build
 "$bin/pydoctor" --quiet --make-intersphinx --project-name=Twisted \
     --html-output=build/twisted-inventory "$twisted" > build/twisted-inventory.log 2>&1 \
     || { cat build/twisted-inventory.log; exit 1; }

@@ -491,8 +491,8 @@ class TransparencyTests(SynchronousTestCase):
         its C{connectionMade} ran, C{whenClosed} fires when it closes, and
         the run is clean.
         """
-        from twisted.web.resource import Resource
         from twisted.web.server import Site
+        from twisted.web.static import Data
 
         from trialnet import Recorder as Conversation
 
@@ -500,7 +500,7 @@ class TransparencyTests(SynchronousTestCase):
 
         class Sample(NetworkTestCase):
             async def test_it(self) -> None:
-                site = Site(Resource())
+                site = Site(Data(b"ok", "text/plain"))
                 site.noisy = False
                 port = self.listen(site)
                 client = await self.connect(port, Conversation())
