@@ -15,6 +15,7 @@ from OpenSSL.SSL import Error as TLSError
 from twisted.internet import ssl as twistedSSL  # noqa: N812
 from twisted.internet.interfaces import (
     IHandshakeListener,
+    IListeningPort,
     IProtocolNegotiationFactory,
 )
 from twisted.internet.protocol import connectionDone
@@ -316,7 +317,6 @@ class ClientALPNTests(SynchronousTestCase):
 
             class Sample(NetworkTestCase):
                 async def test_it(self) -> None:
-                    from twisted.internet import reactor
 
                     port = self.listenTLS(serverFactory)
                     trustRoot = twistedSSL.Certificate.loadPEM(self.tlsAuthority.caPEM)
@@ -325,17 +325,9 @@ class ClientALPNTests(SynchronousTestCase):
                     )
                     if throughTrialnet:
                         await self.connect(port, clientFactory, tlsOptions=options)
-                    else:
-                        self.track(
-                            reactor.connectSSL(  # type: ignore[attr-defined]
-                                "127.0.0.1", portNumber(port), clientFactory, options
-                            )
-                        )
-                    server = await self.acceptedProtocol(port)
-                    while not clientFactory.built:
-                        await deferLaterTurn()
-                    clientFactory.built[0].transport.write(b"x")  # type: ignore[union-attr]
-                    await server.waitForData()  # type: ignore[attr-defined]
+                    await pastHandshake(
+                        self, port, clientFactory, options, adopt=not throughTrialnet
+                    )
 
             assertCleanRun(self, runSample(Sample))
             return [e for e in events.log if "negotiated" in e]
@@ -451,6 +443,34 @@ class AuthorityTests(SynchronousTestCase):
         )
 
 
+async def pastHandshake(
+    case: NetworkTestCase,
+    port: IListeningPort,
+    clientFactory: RecorderFactory,
+    options: object,
+    adopt: bool = False,
+) -> None:
+    """
+    Get a client of C{clientFactory} past its TLS handshake with C{port}:
+    first, with C{adopt}, connect it with the reactor's own C{connectSSL}
+    and adopt the connector; then send a byte and wait for the server to
+    receive it.
+    """
+    from twisted.internet import reactor
+
+    if adopt:
+        case.track(
+            reactor.connectSSL(  # type: ignore[attr-defined]
+                "127.0.0.1", portNumber(port), clientFactory, options
+            )
+        )
+    server = await case.acceptedProtocol(port)
+    while not clientFactory.built:
+        await deferLaterTurn()
+    clientFactory.built[0].transport.write(b"x")  # type: ignore[union-attr]
+    await server.waitForData()  # type: ignore[attr-defined]
+
+
 class AdoptedTLSTests(SynchronousTestCase):
     """
     TLS ports and connectors the code under test opened itself, adopted with
@@ -503,20 +523,10 @@ class AdoptedTLSTests(SynchronousTestCase):
             disconnectTimeout = 0.3
 
             async def test_it(self) -> None:
-                from twisted.internet import reactor
 
                 port = self.listenTLS(serverFactory)
                 options = self.tlsAuthority.clientOptions()
-                self.track(
-                    reactor.connectSSL(  # type: ignore[attr-defined]
-                        "127.0.0.1", portNumber(port), clientFactory, options
-                    )
-                )
-                server = await self.acceptedProtocol(port)
-                while not clientFactory.built:
-                    await deferLaterTurn()
-                clientFactory.built[0].transport.write(b"x")  # type: ignore[union-attr]
-                await server.waitForData()  # type: ignore[attr-defined]
+                await pastHandshake(self, port, clientFactory, options, adopt=True)
 
         result = runSample(Sample)
 
