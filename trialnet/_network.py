@@ -66,6 +66,9 @@ _Dialer = tuple[
 #: delivers C{connectionLost} one reactor turn later, so this is generous.
 ABORT_GRACE = 1.0
 
+#: How much of a runner's timeout L{Network.fitWithin} lets the teardown use.
+FIT_SHARE = 0.8
+
 
 class Network:
     """
@@ -96,6 +99,7 @@ class Network:
         """
         self.disconnectTimeout = checkPositive(disconnectTimeout, "disconnectTimeout")
         self.waitTimeout: float | None = None
+        self._abortGrace = ABORT_GRACE
         # Where a test case's share of its own timeout comes from, asked only
         # when a recorder needs it.
         self._testWaitTimeout: Callable[[], float] | None = None
@@ -742,6 +746,19 @@ class Network:
             self._beginClose()
         return result
 
+    def fitWithin(self, seconds: float) -> None:
+        """
+        Shorten the teardown's bounds, if need be, so that the whole of it
+        (the orderly close, then the grace after aborting) ends well within
+        C{seconds}: a test runner's own timeout for the cleanup, say.
+
+        @param seconds: The time the teardown must fit in.
+        """
+        budget = seconds * FIT_SHARE
+        if self.disconnectTimeout + self._abortGrace > budget:
+            self._abortGrace = min(self._abortGrace, budget / 4)
+            self.disconnectTimeout = budget - self._abortGrace
+
     def _beginClose(self) -> None:
         self._closing = True
         self._startedAt = self._reactor.seconds()
@@ -834,7 +851,9 @@ class Network:
                 self._leftovers.append(
                     self._portLeftover(port, f"still listening after {waited:.2f}s")
                 )
-        self._timer = self._reactor.callLater(ABORT_GRACE, self._step, self._forceClose)
+        self._timer = self._reactor.callLater(
+            self._abortGrace, self._step, self._forceClose
+        )
 
     def _forceClose(self) -> None:
         """
