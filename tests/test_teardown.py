@@ -491,16 +491,22 @@ class TransparencyTests(SynchronousTestCase):
         its C{connectionMade} ran, C{whenClosed} fires when it closes, and
         the run is clean.
         """
-        from twisted.web.server import Site
-        from twisted.web.static import Data
+        from twisted.web.resource import Resource
+        from twisted.web.server import Request, Site
 
         from trialnet import Recorder as Conversation
 
         seen: list[object] = []
 
+        class Hello(Resource):
+            isLeaf = True
+
+            def render_GET(self, request: Request) -> bytes:
+                return b"hello"
+
         class Sample(NetworkTestCase):
             async def test_it(self) -> None:
-                site = Site(Data(b"ok", "text/plain"))
+                site = Site(Hello())
                 site.noisy = False
                 port = self.listen(site)
                 client = await self.connect(port, Conversation())
