@@ -49,6 +49,7 @@ from ._transports import (
     applicationProtocol,
     portFamily,
     privateSocketPath,
+    releaseSocket,
     removeSocketDirectory,
     socketTransport,
 )
@@ -868,7 +869,7 @@ class Network:
                     action=self._leftovers[index].action
                     + "; it still did not close, so its socket was closed by force",
                 )
-            self._releaseSocket(connection.transport)
+            releaseSocket(self._reactor, connection.transport)
             try:
                 connection.protocol.connectionLost(  # type: ignore[union-attr]
                     Failure(ConnectionAborted())
@@ -976,16 +977,6 @@ class Network:
         self._readersAtClose.clear()
         self._abortedAt.clear()
         self._leftovers = []
-
-    def _releaseSocket(self, transport: object) -> None:
-        transport = socketTransport(transport)
-        self._reactor.removeReader(transport)
-        self._reactor.removeWriter(transport)
-        getHandle = getattr(transport, "getHandle", None)
-        handle = getHandle() if getHandle is not None else None
-        close = getattr(handle, "close", None)
-        if close is not None:
-            close()
 
     # Reporting
 

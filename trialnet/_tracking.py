@@ -31,7 +31,7 @@ from twisted.python.failure import Failure
 from twisted.python.reflect import qual
 
 from ._report import Origin, describeAddress
-from ._transports import ensureSocketFile
+from ._transports import ensureSocketFile, releaseSocket
 
 _MISSING = object()
 
@@ -441,12 +441,7 @@ class Port:
         Take the port out of the reactor and close its socket, if it still
         has one (a stop that failed midway leaves it open).
         """
-        reactor.removeReader(self.port)
-        try:
-            handle = self.port.getHandle()  # type: ignore[union-attr]
-        except AttributeError:
-            return
-        handle.close()
+        releaseSocket(reactor, self.port)
 
     def _recordAddress(self) -> None:
         try:

@@ -5,6 +5,7 @@ the socket under a wrapping transport such as TLS.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
@@ -104,6 +105,26 @@ def portFamily(port: Any) -> str:
             return "tls"
         factory = factory.wrappedFactory
     return "tcp"
+
+
+def releaseSocket(reactor: Any, selectable: Any) -> None:
+    """
+    Take a selectable (a transport, possibly under TLS, or a port) out of
+    the reactor and close its socket, if it still has one: what the
+    teardown does to whatever ignored every orderly way of closing.
+    """
+    selectable = socketTransport(selectable)
+    reactor.removeReader(selectable)
+    reactor.removeWriter(selectable)
+    try:
+        handle = selectable.getHandle()
+    except AttributeError:
+        # No handle, or a port whose stop failed after deleting its socket.
+        return
+    close = getattr(handle, "close", None)
+    if close is not None:
+        with contextlib.suppress(OSError):
+            close()
 
 
 def socketTransport(transport: Any) -> Any:

@@ -6,7 +6,6 @@ C{DirtyReactorAggregateError}.
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 from twisted.internet.defer import Deferred, maybeDeferred
@@ -16,6 +15,7 @@ from twisted.python import log
 from twisted.python.reflect import qual
 
 from ._report import Leftover, Origin, TeardownError, describeAddress
+from ._transports import releaseSocket
 
 
 def selectables(reactor: Any) -> set[Any]:
@@ -63,7 +63,7 @@ async def closeUntracked(reactor: Any, before: set[Any], origin: Origin) -> None
     await deferLater(reactor, 0, lambda: None)
     for selectable in found:
         if selectable in selectables(reactor):
-            _release(reactor, selectable)
+            releaseSocket(reactor, selectable)
     raise TeardownError(leftovers, 0.0)
 
 
@@ -89,12 +89,3 @@ def _describe(selectable: Any, origin: Origin) -> Leftover:
             "left it open; closed after the test"
         ),
     )
-
-
-def _release(reactor: Any, selectable: Any) -> None:
-    reactor.removeReader(selectable)
-    reactor.removeWriter(selectable)
-    getHandle = getattr(selectable, "getHandle", None)
-    if getHandle is not None:
-        with contextlib.suppress(Exception):
-            getHandle().close()
