@@ -16,7 +16,7 @@ from twisted.internet.interfaces import (
     IHalfCloseableProtocol,
     IProtocol,
 )
-from twisted.internet.protocol import Factory
+from twisted.internet.protocol import Factory, connectionDone
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
@@ -41,6 +41,16 @@ from .helpers import (
     teardownError,
     warmUp,
 )
+
+
+class RaisesWhenLost(Recorder):
+    """
+    A recorder whose C{connectionLost} raises.
+    """
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        super().connectionLost(reason)
+        raise ValueError("connectionLost broke")
 
 
 class OrderlyTeardownTests(SynchronousTestCase):
@@ -222,20 +232,32 @@ class OrderlyTeardownTests(SynchronousTestCase):
 
     def test_connectionLostRaises(self) -> None:
         """
-        An exception from a protocol's C{connectionLost} is reported as the
-        test's error, once, and does not stop the teardown.
+        An exception from a server protocol's C{connectionLost} is reported
+        as the test's error, once, and does not stop the teardown.
         """
+        self.assertOneErrorFromConnectionLost(RaisesWhenLost, Recorder)
+
+    def test_clientConnectionLostRaises(self) -> None:
+        """
+        An exception from a client protocol's C{connectionLost}, after which
+        the reactor never tells the connector (nor stops the factory), is
+        reported as the test's error, once, and the teardown does not wait
+        for the factory until its bound.
+        """
+        started = time.monotonic()
+        self.assertOneErrorFromConnectionLost(Recorder, RaisesWhenLost)
+        self.assertLess(time.monotonic() - started, 2.0)
+
+    def assertOneErrorFromConnectionLost(
+        self, serverProtocol: type[Recorder], clientProtocol: type[Recorder]
+    ) -> None:
         events = Events()
-
-        class Raises(Recorder):
-            def connectionLost(self, reason: object = None) -> None:
-                super().connectionLost()
-                raise ValueError("connectionLost broke")
-
-        serverFactory = RecorderFactory(events, "server", Raises)
-        clientFactory = RecorderFactory(events, "client")
+        serverFactory = RecorderFactory(events, "server", serverProtocol)
+        clientFactory = RecorderFactory(events, "client", clientProtocol)
 
         class Sample(NetworkTestCase):
+            disconnectTimeout = 3.0
+
             async def test_it(self) -> None:
                 await openPair(self, serverFactory, clientFactory)
 

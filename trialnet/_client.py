@@ -161,6 +161,15 @@ class ClientAttempt(ClientFactory):
             self.running.discard(self)
             self.onStopped()
 
+    def protocolLostRaised(self) -> None:
+        """
+        The protocol's C{connectionLost} raised.  The reactor's client
+        transport tells its connector of the loss only after the protocol's
+        C{connectionLost} returned, so the connector will never stop the
+        factory: the attempt is over, as it is without trialnet.
+        """
+        self.running.discard(self)
+
     def startedConnecting(self, connector: IConnector) -> None:
         self._forward("startedConnecting", connector)
 

@@ -285,6 +285,10 @@ class Connection:
         self._patch.restore("connectionLost")
         try:
             self._originalLost(reason)
+        except BaseException:
+            if self.attempt is not None:
+                self.attempt.protocolLostRaised()
+            raise
         finally:
             self.open = False
             self.closed = True
