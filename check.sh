@@ -6,7 +6,46 @@ set -euo pipefail
 cd "$(dirname "$0")"
 bin=.venv/bin
 
-step() { printf '\n== %s\n' "$*"; }
+mkdir -p build/logs
+
+# Each step's wall time, printed together at the end.
+timings=()
+current=""
+endStep() {
+    if [ -n "$current" ]; then
+        timings+=("$(printf '%5ss  %s' "$((SECONDS - stepStarted))" "$current")")
+    fi
+}
+step() {
+    endStep
+    current="$*"
+    stepStarted=$SECONDS
+    printf '\n== %s\n' "$*"
+}
+
+# How many tests a runner's log says ran: trial's "Ran N tests", pytest's
+# "N passed, M skipped", and for unittest -v the test methods it started
+# (not the runTest of every TestCase class a test module imports).
+ran() {
+    case "$1" in
+    trial) grep -oE '^Ran [0-9]+ tests' "$2" | tail -n 1 | grep -oE '[0-9]+' ;;
+    pytest) grep -E '[0-9]+ passed' "$2" | tail -n 1 | grep -oE '[0-9]+ (passed|skipped)' \
+        | awk '{ n += $1 } END { print n + 0 }' ;;
+    unittest) grep -cE '^test[A-Za-z0-9_]* \(' "$2" ;;
+    esac
+}
+
+# Fail unless a leg ran every test the first trial leg ran: a runner that
+# collects nothing, or skips a module it cannot import, would pass quietly.
+expectAll() {
+    local got
+    got=$(ran "$1" "$2")
+    if [ "$got" != "$expected" ]; then
+        echo "check.sh: $1 ran ${got:-no} tests where trial ran $expected" >&2
+        exit 1
+    fi
+    echo "check.sh: $1 ran $got tests, as many as trial"
+}
 
 step "ruff"
 "$bin/ruff" check .
@@ -15,22 +54,36 @@ step "ruff"
 step "mypy --strict"
 "$bin/mypy"
 
+expected=""
 for reactor in epoll asyncio select poll; do
     step "trial, $reactor reactor"
-    "$bin/python" -m twisted.trial --reactor="$reactor" tests examples
+    "$bin/python" -m twisted.trial --reactor="$reactor" tests examples \
+        | tee "build/logs/trial-$reactor.log"
+    if [ -z "$expected" ]; then
+        expected=$(ran trial build/logs/trial-epoll.log)
+    else
+        expectAll trial "build/logs/trial-$reactor.log"
+    fi
 done
 
 step "python -m unittest"
-"$bin/python" -m unittest discover --start-directory tests --top-level-directory . --pattern 'test_*.py'
+modules=$(ls tests/test_*.py examples/test_*.py | sed -e 's/\.py$//' -e 's#/#.#g')
+# shellcheck disable=SC2086 # one argument a module
+"$bin/python" -m unittest -v $modules 2>&1 | tee build/logs/unittest.log
+expectAll unittest build/logs/unittest.log
 
 step "python -m pytest"
-"$bin/python" -m pytest -q -p no:cacheprovider tests examples
+"$bin/python" -m pytest -q -p no:cacheprovider tests examples | tee build/logs/pytest.log
+expectAll pytest build/logs/pytest.log
 
 step "trial -j2 (parallel workers: no port or path collisions)"
-"$bin/python" -m twisted.trial -j2 tests examples
+"$bin/python" -m twisted.trial -j2 tests examples | tee build/logs/trial-j2.log
+expectAll trial build/logs/trial-j2.log
 
 step "pytest -n 2 (xdist)"
-"$bin/python" -m pytest -q -p no:cacheprovider -n 2 tests examples
+"$bin/python" -m pytest -q -p no:cacheprovider -n 2 tests examples \
+    | tee build/logs/pytest-n2.log
+expectAll pytest build/logs/pytest-n2.log
 
 step "the lowest supported Twisted (packaging/lowest.txt)"
 if [ ! -x .venv-lowest/bin/python ]; then
@@ -38,7 +91,8 @@ if [ ! -x .venv-lowest/bin/python ]; then
 fi
 .venv-lowest/bin/pip install -q -e '.[test]' -c packaging/lowest.txt
 .venv-lowest/bin/python -c 'import twisted; print("Twisted", twisted.__version__)'
-.venv-lowest/bin/python -m twisted.trial tests examples
+.venv-lowest/bin/python -m twisted.trial tests examples | tee build/logs/trial-lowest.log
+expectAll trial build/logs/trial-lowest.log
 
 step "API documentation (pydoctor; a warning, such as a broken reference, fails)"
 # References to Twisted resolve through an inventory of the installed
@@ -58,3 +112,8 @@ echo "build/apidocs/index.html"
 
 step "the package as users install it"
 bash packaging/check-installed.sh "$bin/python"
+endStep
+
+printf '\n== wall time of each step\n'
+printf '%s\n' "${timings[@]}"
+printf '%5ss  in all\n' "$SECONDS"
