@@ -54,11 +54,16 @@ def errorTypes(result: TestResult) -> list[type[BaseException]]:
     return [type(value) for value in errorValues(result)]
 
 
-def teardownError(result: TestResult) -> TeardownError:
+def teardownError(result: TestResult, index: int | None = None) -> TeardownError:
     """
-    The one error of a result, which must be a L{TeardownError}.
+    The one error of a result, or the error at C{index} of several, which
+    must be a L{TeardownError}.
     """
-    (error,) = errorValues(result)
+    errors = errorValues(result)
+    if index is None:
+        (error,) = errors
+    else:
+        error = errors[index]
     assert isinstance(error, TeardownError), error
     return error
 

@@ -81,6 +81,41 @@ class UntrackedTests(SynchronousTestCase):
         self.assertTrue(refuses(numbers[0]))
         self.assertEqual(openFileCount(), before)
 
+    def test_setUpFailsWithPortOpen(self) -> None:
+        """
+        A port opened with the reactor's C{listenTCP} in a C{setUp} that then
+        fails (so trial runs no C{tearDown}) is stopped, and named in a
+        report beside the C{setUp} error, with C{setUp}'s line, once
+        trialnet's own teardown closed what it opened (so only that port is
+        named): no dirty reactor, nothing listens there afterwards and no
+        file stays open.
+        """
+        numbers: list[int] = []
+
+        class Sample(NetworkTestCase):
+            def setUp(self) -> None:
+                from twisted.internet import reactor
+
+                self.listen(plainFactory())
+                port = reactor.listenTCP(0, plainFactory(), interface="127.0.0.1")
+                numbers.append(portNumber(port))
+                raise RuntimeError("setUp broke")
+
+            def test_it(self) -> None:
+                pass
+
+        warmUp()
+        before = openFileCount()
+        result = runSample(Sample)
+
+        self.assertEqual(errorTypes(result), [RuntimeError, TeardownError])
+        (leftover,) = teardownError(result, 1).leftovers
+        self.assertEqual(leftover.role, "untracked port")
+        self.assertEqual(leftover.local, f"127.0.0.1:{numbers[0]}")
+        self.assertEqual(leftover.origin.lineno, Sample.setUp.__code__.co_firstlineno)
+        self.assertTrue(refuses(numbers[0]))
+        self.assertEqual(openFileCount(), before)
+
     def test_connectionLeftOpen(self) -> None:
         """
         A client the code under test connected with the reactor's

@@ -4,6 +4,7 @@ L{NetworkTestCase}: a trial test case with a L{Network} per test.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
 from twisted.internet.defer import Deferred, maybeDeferred
@@ -15,6 +16,7 @@ from twisted.internet.interfaces import (
     IStreamServerEndpoint,
 )
 from twisted.internet.protocol import AbstractDatagramProtocol
+from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
 
 from ._conversation import SHARE_OF_TEST_TIMEOUT
@@ -24,6 +26,14 @@ from ._tls import TLSAuthority, processAuthority
 from ._untracked import closeUntracked, selectables
 
 _T = TypeVar("_T")
+
+
+def _originOf(function: object) -> Origin:
+    """
+    Where a test's method (its test method, or its C{setUp}) begins.
+    """
+    code = getattr(function, "__code__", None)
+    return Origin(getattr(code, "co_filename", "?"), getattr(code, "co_firstlineno", 0))
 
 
 class NetworkTestCase(TestCase):
@@ -37,12 +47,12 @@ class NetworkTestCase(TestCase):
     and before C{tearDown}.  A teardown that had to abort anything fails the
     test with a L{trialnet.TeardownError} naming each leftover.
 
-    After C{tearDown}, a socket the test left in the reactor without trialnet
-    (the code under test called C{listenTCP} or C{connectTCP} itself and
-    never closed it) is closed, and the test fails with a
-    L{trialnet.TeardownError} naming it, rather than trial reporting a dirty
-    reactor at the end of the class.  Sockets that existed before the test
-    are left alone.
+    After C{tearDown} (or after the cleanups, when C{setUp} failed and
+    trial runs no C{tearDown}), a socket the test left in the reactor
+    without trialnet (the code under test called C{listenTCP} or
+    C{connectTCP} itself and never closed it) is closed, and the test fails
+    with a L{trialnet.TeardownError} naming it, rather than trial reporting
+    a dirty reactor.  Sockets that existed before the test are left alone.
 
     The waits of a L{trialnet.Recorder} connected or accepted here are
     bounded by a quarter of the test's C{timeout} unless told otherwise, so
@@ -75,33 +85,56 @@ class NetworkTestCase(TestCase):
 
     def run(self, result: Any) -> None:  # type: ignore[override]
         """
-        Run the test as trial does; after its C{tearDown}, close every socket
-        it left in the reactor without trialnet, and fail the test with a
-        report naming them (sockets that existed before it are left alone).
+        Run the test as trial does; after its C{tearDown} (or, when C{setUp}
+        failed and trial runs no C{tearDown}, after its cleanups), close every
+        socket it left in the reactor without trialnet, and fail the test
+        with a report naming them (sockets that existed before it are left
+        alone).
         """
         from twisted.internet import reactor
 
         before = selectables(reactor)
-        method = getattr(self, self._testMethodName, None)
-        code = getattr(method, "__code__", None)
-        origin = Origin(
-            getattr(code, "co_filename", "?"), getattr(code, "co_firstlineno", 0)
-        )
-        ownTearDown = self.tearDown
+        ownSetUp, ownTearDown = self.setUp, self.tearDown
+
+        def closeLeftovers(function: object) -> Deferred[None]:
+            return Deferred.fromCoroutine(
+                closeUntracked(reactor, before, _originOf(function))
+            )
+
+        def setUp() -> Deferred[None]:
+            return maybeDeferred(ownSetUp).addErrback(setUpFailed)
+
+        def setUpFailed(failure: Failure) -> Failure:
+            # Trial runs the cleanups but no tearDown: look after the last
+            # cleanup, when everything else had its chance to close.
+            self._addFirstCleanup(closeLeftovers, ownSetUp)
+            return failure
 
         def tearDown() -> Deferred[None]:
-            tornDown = maybeDeferred(ownTearDown)
+            testMethod = getattr(self, self._testMethodName, None)
+            return maybeDeferred(ownTearDown).addCallback(
+                lambda ignored: closeLeftovers(testMethod)
+            )
 
-            def closeLeftovers(ignored: object) -> Deferred[None]:
-                return Deferred.fromCoroutine(closeUntracked(reactor, before, origin))
-
-            return tornDown.addCallback(closeLeftovers)
-
+        self.setUp = setUp  # type: ignore[method-assign, assignment]
         self.tearDown = tearDown  # type: ignore[method-assign, assignment]
         try:
             super().run(result)  # type: ignore[no-untyped-call]
         finally:
-            del self.tearDown
+            del self.setUp, self.tearDown
+
+    def _addFirstCleanup(self, function: Callable[..., object], *args: object) -> None:
+        """
+        Register a cleanup to run after every other one (trial runs them last
+        in, first out).  Trial keeps them in C{_cleanups}, as the standard
+        library's C{unittest} does; should that ever change, the cleanup is
+        added the public way and runs first instead.
+        """
+        cleanups = getattr(self, "_cleanups", None)
+        if isinstance(cleanups, list):
+            cleanups.insert(0, (function, args, {}))
+        else:
+            self.addCleanup(function, *args)
 
     def _waitTimeout(self) -> float:
         return float(self.getTimeout()) * SHARE_OF_TEST_TIMEOUT  # type: ignore[no-untyped-call]
