@@ -6,9 +6,10 @@ that test's error, not as trial's dirty reactor at the end of the class.
 from __future__ import annotations
 
 import socket
+from collections.abc import Generator
 from typing import Any
 
-from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.internet.defer import Deferred, inlineCallbacks, maybeDeferred, succeed
 from twisted.internet.interfaces import IListeningPort
 from twisted.internet.protocol import Protocol, ServerFactory
 from twisted.trial.unittest import SynchronousTestCase
@@ -21,6 +22,7 @@ from .helpers import (
     RecorderFactory,
     assertCleanRun,
     errorTypes,
+    errorValues,
     openFileCount,
     portNumber,
     recorders,
@@ -162,6 +164,62 @@ class UntrackedTests(SynchronousTestCase):
                 pass
 
         assertCleanRun(self, runSample(Sample))
+
+    def test_decoratedMethodOrigin(self) -> None:
+        """
+        A port left open by a test method wrapped by a decorator (here
+        C{inlineCallbacks}) is reported at the line of the method itself,
+        not inside the decorator.
+        """
+
+        class Sample(NetworkTestCase):
+            @inlineCallbacks
+            def test_it(self) -> Generator[Deferred[object], object, None]:
+                from twisted.internet import reactor
+
+                reactor.listenTCP(0, plainFactory(), interface="127.0.0.1")
+                yield succeed(None)
+
+        (leftover,) = teardownError(runSample(Sample)).leftovers
+
+        self.assertEqual(
+            (leftover.origin.filename, leftover.origin.lineno),
+            (
+                __file__.replace(".pyc", ".py"),
+                Sample.test_it.__wrapped__.__code__.co_firstlineno,  # type: ignore[attr-defined]
+            ),
+        )
+
+    def test_generatorSetUpAndTearDownRefused(self) -> None:
+        """
+        A C{setUp} or C{tearDown} that is a generator function (a forgotten
+        C{inlineCallbacks}) is refused by trial as without trialnet, rather
+        than passing without its body ever running.
+        """
+        ran: list[str] = []
+
+        class GeneratorSetUp(NetworkTestCase):
+            def setUp(self) -> Generator[None, None, None]:  # type: ignore[override]
+                ran.append("setUp")
+                yield None
+
+            def test_it(self) -> None:
+                pass
+
+        class GeneratorTearDown(NetworkTestCase):
+            def tearDown(self) -> Generator[None, None, None]:  # type: ignore[override]
+                ran.append("tearDown")
+                yield None
+
+            def test_it(self) -> None:
+                pass
+
+        for case in (GeneratorSetUp, GeneratorTearDown):
+            result = runSample(case)
+            (error,) = errorValues(result)
+            self.assertIsInstance(error, TypeError)
+            self.assertIn("is a generator function", str(error))
+        self.assertEqual(ran, [])
 
     def test_openedBeforeLeftAlone(self) -> None:
         """

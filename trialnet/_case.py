@@ -4,6 +4,7 @@ L{NetworkTestCase}: a trial test case with a L{Network} per test.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
@@ -30,8 +31,11 @@ _T = TypeVar("_T")
 
 def _originOf(function: object) -> Origin:
     """
-    Where a test's method (its test method, or its C{setUp}) begins.
+    Where a test's method (its test method, or its C{setUp}) begins, inside
+    any decorator that wraps it.
     """
+    if callable(function):
+        function = inspect.unwrap(function)
     code = getattr(function, "__code__", None)
     return Origin(getattr(code, "co_filename", "?"), getattr(code, "co_firstlineno", 0))
 
@@ -116,25 +120,29 @@ class NetworkTestCase(TestCase):
                 lambda ignored: closeLeftovers(testMethod)
             )
 
-        self.setUp = setUp  # type: ignore[method-assign, assignment]
-        self.tearDown = tearDown  # type: ignore[method-assign, assignment]
+        # Trial refuses a generator function (a forgotten inlineCallbacks),
+        # and must still see it to do so.
+        if not inspect.isgeneratorfunction(ownSetUp):
+            self.setUp = setUp  # type: ignore[method-assign, assignment]
+        if not inspect.isgeneratorfunction(ownTearDown):
+            self.tearDown = tearDown  # type: ignore[method-assign, assignment]
         try:
             super().run(result)  # type: ignore[no-untyped-call]
         finally:
-            del self.setUp, self.tearDown
+            vars(self).pop("setUp", None)
+            vars(self).pop("tearDown", None)
 
     def _addFirstCleanup(self, function: Callable[..., object], *args: object) -> None:
         """
         Register a cleanup to run after every other one (trial runs them last
         in, first out).  Trial keeps them in C{_cleanups}, as the standard
-        library's C{unittest} does; should that ever change, the cleanup is
-        added the public way and runs first instead.
+        library's C{unittest} does; should that ever change, nothing is
+        added: run any earlier, the cleanup would find what the others are
+        still to close.
         """
         cleanups = getattr(self, "_cleanups", None)
         if isinstance(cleanups, list):
             cleanups.insert(0, (function, args, {}))
-        else:
-            self.addCleanup(function, *args)
 
     def _waitTimeout(self) -> float:
         return float(self.getTimeout()) * SHARE_OF_TEST_TIMEOUT  # type: ignore[no-untyped-call]
