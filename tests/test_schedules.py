@@ -21,7 +21,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from twisted.internet.defer import Deferred, gatherResults, succeed
-from twisted.internet.interfaces import IDelayedCall, IHalfCloseableProtocol, IProtocol
+from twisted.internet.interfaces import IHalfCloseableProtocol, IProtocol
 from twisted.internet.protocol import Factory, Protocol, connectionDone
 from twisted.python.failure import Failure
 from twisted.python.reflect import qual
@@ -44,6 +44,10 @@ BOUND = 0.5
 #: How long the whole teardown may take beyond C{BOUND}.
 SLACK = 1.0
 
+#: How far trialnet's clock (the reactor's) and the test's may disagree
+#: about how long the teardown waited.
+CLOCKS_APART = 0.01
+
 #: How much an end that floods its peer writes: more than the kernel's
 #: buffers on both sides hold, so that it cannot finish while nobody reads.
 FLOOD = 16 * 1024 * 1024
@@ -55,8 +59,8 @@ class Scheduled(Protocol):
     what its class says when the test tells it to.
 
     @ivar lostAt: The phase of the teardown in which C{connectionLost} ran:
-        C{"test"} (before the teardown), C{"orderly"} (within the bound) or
-        C{"aborted"} (after the bound passed); L{None} while open.
+        C{"test"} (before the teardown), C{"orderly"} (before the teardown
+        aborted anything) or C{"aborted"} (after); L{None} while open.
     @ivar lostCount: How many times C{connectionLost} ran.
     """
 
@@ -89,6 +93,20 @@ class Scheduled(Protocol):
         Do what this end does, once it is connected (and past TLS's
         handshake).
         """
+
+    def noticeAborts(self) -> None:
+        """
+        From now on, the first C{abortConnection} of this end's transport
+        (the teardown's, at its bound) marks the run as aborting.
+        """
+        transport: Any = self.transport
+        abort = transport.abortConnection
+
+        def aborting() -> None:
+            self.outcome.aborting()
+            abort()
+
+        transport.abortConnection = aborting
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         self.lostCount += 1
@@ -239,14 +257,26 @@ class Outcome:
     What one run of a schedule left behind.
 
     @ivar phase: Where the run is: C{"test"}, C{"orderly"} (the teardown
-        began) or C{"aborted"} (its bound passed).
+        began) or C{"aborted"} (the teardown began to abort what was left).
+    @ivar abortedAfter: Seconds from the teardown's start to its first
+        abort, if it aborted anything.
     """
 
     def __init__(self) -> None:
         self.phase = "test"
         self.ends: list[tuple[str, Scheduled]] = []
         self.result = TestResult()
+        self.teardownStarted = 0.0
         self.teardownSeconds = 0.0
+        self.abortedAfter: float | None = None
+
+    def aborting(self) -> None:
+        """
+        The teardown aborts an end.
+        """
+        if self.phase != "aborted":
+            self.phase = "aborted"
+            self.abortedAfter = time.monotonic() - self.teardownStarted
 
 
 class Builds(Factory):
@@ -276,7 +306,6 @@ def sampleFor(schedule: Schedule, outcome: Outcome) -> type[NetworkTestCase]:
 
     class Sample(NetworkTestCase):
         disconnectTimeout = BOUND
-        boundPassed: IDelayedCall
 
         async def test_it(self) -> None:
             self.addCleanup(self.teardownEnded)
@@ -298,18 +327,14 @@ def sampleFor(schedule: Schedule, outcome: Outcome) -> type[NetworkTestCase]:
                 end.behave()
 
         def teardownBegins(self) -> None:
-            from twisted.internet import reactor
-
             outcome.phase = "orderly"
-            outcome.teardownSeconds = -time.monotonic()
-            self.boundPassed = reactor.callLater(
-                BOUND, setattr, outcome, "phase", "aborted"
-            )
+            outcome.teardownStarted = time.monotonic()
+            for _, end in outcome.ends:
+                if end.lostAt is None:
+                    end.noticeAborts()
 
         def teardownEnded(self) -> None:
-            outcome.teardownSeconds += time.monotonic()
-            if self.boundPassed.active():
-                self.boundPassed.cancel()
+            outcome.teardownSeconds = time.monotonic() - outcome.teardownStarted
 
     return Sample
 
@@ -373,13 +398,13 @@ class ScheduleTests(SynchronousTestCase):
     @given(schedules())
     def test_teardownPromises(self, schedule: Schedule) -> None:
         """
-        Whatever the ends do, the teardown ends within C{disconnectTimeout}
-        plus a second, leaves no socket in the reactor and no open file
-        behind, closes every end exactly once, and its report names exactly
-        the ends that had to be aborted: the test passes when none had to be
-        (and none raised), and otherwise fails with one L{TeardownError};
-        where the behaviours of a connection's two ends decide whether an
-        end must be aborted, it was.
+        Whatever the ends do, the teardown aborts nothing before
+        C{disconnectTimeout}, ends within it plus a second, leaves no socket
+        in the reactor and no open file behind, closes every end exactly
+        once, and its report names exactly the ends that had to be aborted:
+        the test passes when none had to be (and none raised), and otherwise
+        fails with one L{TeardownError}; where the behaviours of a
+        connection's two ends decide whether an end must be aborted, it was.
         """
         warmUp()
         filesBefore = openFileCount()
@@ -388,6 +413,8 @@ class ScheduleTests(SynchronousTestCase):
         outcome = run(schedule)
 
         self.assertLess(outcome.teardownSeconds, BOUND + SLACK)
+        if outcome.abortedAfter is not None:
+            self.assertGreaterEqual(outcome.abortedAfter, BOUND - CLOCKS_APART)
         self.assertEqual(sockets(), socketsBefore)
         self.assertEqual(openFileCount(), filesBefore)
         self.assertEqual(
