@@ -24,13 +24,15 @@ step() {
 }
 
 # How many tests a runner's log says ran: trial's "Ran N tests", pytest's
-# "N passed, M skipped", and for unittest -v the test methods it started
-# (not the runTest of every TestCase class a test module imports).
+# "N passed, M skipped" (and expected failures), and for unittest -v the test
+# methods it started (not the runTest of every TestCase class a test module
+# imports).  Empty when the log says nothing of the kind.
 ran() {
     case "$1" in
     trial) grep -oE '^Ran [0-9]+ tests' "$2" | tail -n 1 | grep -oE '[0-9]+' ;;
-    pytest) grep -E '[0-9]+ passed' "$2" | tail -n 1 | grep -oE '[0-9]+ (passed|skipped)' \
-        | awk '{ n += $1 } END { print n + 0 }' ;;
+    pytest) grep -E '[0-9]+ (passed|skipped|xfailed|xpassed)' "$2" \
+        | tail -n 1 | grep -oE '[0-9]+ (passed|skipped|xfailed|xpassed)' \
+        | awk '{ n += $1 } END { if (NR) print n }' ;;
     unittest) grep -cE '^test[A-Za-z0-9_]* \(' "$2" ;;
     esac
 }
@@ -39,7 +41,7 @@ ran() {
 # collects nothing, or skips a module it cannot import, would pass quietly.
 expectAll() {
     local got
-    got=$(ran "$1" "$2")
+    got=$(ran "$1" "$2" || true)
     if [ "$got" != "$expected" ]; then
         echo "check.sh: $1 ran ${got:-no} tests where trial ran $expected" >&2
         exit 1
@@ -60,7 +62,8 @@ for reactor in epoll asyncio select poll; do
     "$bin/python" -m twisted.trial --reactor="$reactor" tests examples \
         | tee "build/logs/trial-$reactor.log"
     if [ -z "$expected" ]; then
-        expected=$(ran trial build/logs/trial-epoll.log)
+        expected=$(ran trial "build/logs/trial-$reactor.log" || true)
+        [ -n "$expected" ] || { echo "check.sh: trial ran no tests" >&2; exit 1; }
     else
         expectAll trial "build/logs/trial-$reactor.log"
     fi
