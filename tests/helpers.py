@@ -5,6 +5,7 @@ that record what happens to them, and counting the process's open files.
 
 from __future__ import annotations
 
+import inspect
 import os
 import socket
 from collections.abc import Callable
@@ -34,6 +35,32 @@ def runSample(case: type[TestCase], name: str = "test_it") -> TestResult:
     result = TestResult()
     case(name).run(result)
     return result
+
+
+def sample(
+    body: Callable[[NetworkTestCase], object],
+    base: type[NetworkTestCase] = NetworkTestCase,
+    **attributes: object,
+) -> TestResult:
+    """
+    Run C{body} as the test method of a new sample L{NetworkTestCase} (a
+    subclass of C{base} with C{attributes} set on the class), as trial would,
+    into a fresh result.
+
+    @param body: Called with the sample test case; it may be a coroutine
+        function or return a L{Deferred}.
+    """
+
+    class Sample(base):  # type: ignore[valid-type, misc]
+        def test_it(self) -> object:
+            outcome = body(self)
+            if inspect.iscoroutine(outcome):
+                return Deferred.fromCoroutine(outcome)
+            return outcome
+
+    for name, value in attributes.items():
+        setattr(Sample, name, value)
+    return runSample(Sample)
 
 
 def errorValues(result: TestResult) -> list[BaseException]:
@@ -130,7 +157,7 @@ class Events:
         return self.log.count(event)
 
 
-class Recorder(Protocol):
+class LoggingProtocol(Protocol):
     """
     Records its connection's life and what it received.
 
@@ -165,7 +192,7 @@ class Recorder(Protocol):
         self.lost.callback(None)
 
 
-class Echo(Recorder):
+class Echo(LoggingProtocol):
     """
     A recorder that writes back what it receives.
     """
@@ -175,7 +202,7 @@ class Echo(Recorder):
         super().dataReceived(data)
 
 
-class RecorderFactory(ClientFactory, ServerFactory):
+class LoggingFactory(ClientFactory, ServerFactory):
     """
     Builds recorders, and counts and logs its own start, stop and client
     callbacks.
@@ -185,7 +212,7 @@ class RecorderFactory(ClientFactory, ServerFactory):
         self,
         events: Events,
         role: str,
-        protocol: Callable[[Events, str], Protocol] = Recorder,
+        protocol: Callable[[Events, str], Protocol] = LoggingProtocol,
     ) -> None:
         self.events = events
         self.role = role
@@ -228,7 +255,7 @@ class NeverFinishes:
         pass
 
 
-class Stuck(Recorder):
+class Stuck(LoggingProtocol):
     """
     A recorder whose transport holds a producer that never finishes.
     """
@@ -259,11 +286,11 @@ def lostCounts(events: Events) -> tuple[int, int]:
     return events.count("client lost"), events.count("server lost")
 
 
-def recorders(events: Events) -> tuple[RecorderFactory, RecorderFactory]:
+def recorders(events: Events) -> tuple[LoggingFactory, LoggingFactory]:
     """
     A server factory of echoing recorders and a client factory of recorders.
     """
-    return RecorderFactory(events, "server", Echo), RecorderFactory(events, "client")
+    return LoggingFactory(events, "server", Echo), LoggingFactory(events, "client")
 
 
 async def deferLaterTurn() -> None:

@@ -20,8 +20,8 @@ from trialnet import NetworkTestCase, TeardownError
 
 from .helpers import (
     Events,
-    Recorder,
-    RecorderFactory,
+    LoggingFactory,
+    LoggingProtocol,
     Stuck,
     errorTypes,
     openFileCount,
@@ -38,7 +38,7 @@ SOAK = int(os.environ.get("TRIALNET_SOAK", "0"))
 RSS_GROWTH_LIMIT_MIB = 20.0
 
 
-class HangsUp(Recorder):
+class HangsUp(LoggingProtocol):
     """
     A server end that closes at once.
     """
@@ -54,11 +54,11 @@ def sample(transport: StreamTransport, outcome: str) -> type[NetworkTestCase]:
     """
     events = Events()
     if outcome == "stuck":
-        serverFactory = RecorderFactory(events, "server", Stuck)
-        clientFactory = RecorderFactory(events, "client", Stuck)
+        serverFactory = LoggingFactory(events, "server", Stuck)
+        clientFactory = LoggingFactory(events, "client", Stuck)
     elif outcome == "server closes":
-        serverFactory = RecorderFactory(events, "server", HangsUp)
-        clientFactory = RecorderFactory(events, "client")
+        serverFactory = LoggingFactory(events, "server", HangsUp)
+        clientFactory = LoggingFactory(events, "client")
     else:
         serverFactory, clientFactory = recorders(events)
     serverFactory.noisy = clientFactory.noisy = False

@@ -25,8 +25,8 @@ from trialnet import NetworkTestCase, TeardownError
 
 from .helpers import (
     Events,
-    Recorder,
-    RecorderFactory,
+    LoggingFactory,
+    LoggingProtocol,
     Stuck,
     assertCleanRun,
     deferLaterTurn,
@@ -43,7 +43,7 @@ from .helpers import (
 )
 
 
-class RaisesWhenLost(Recorder):
+class RaisesWhenLost(LoggingProtocol):
     """
     A recorder whose C{connectionLost} raises.
     """
@@ -171,7 +171,7 @@ class OrderlyTeardownTests(SynchronousTestCase):
         events = Events()
 
         @implementer(IHalfCloseableProtocol)
-        class HalfCloseable(Recorder):
+        class HalfCloseable(LoggingProtocol):
             def readConnectionLost(self) -> None:
                 self.events.log.append("server read lost")
                 assert self.halfClosed is not None
@@ -182,8 +182,8 @@ class OrderlyTeardownTests(SynchronousTestCase):
 
             halfClosed: Deferred[None] | None = None
 
-        serverFactory = RecorderFactory(events, "server", HalfCloseable)
-        clientFactory = RecorderFactory(events, "client")
+        serverFactory = LoggingFactory(events, "server", HalfCloseable)
+        clientFactory = LoggingFactory(events, "client")
 
         class Sample(NetworkTestCase):
             async def test_it(self) -> None:
@@ -206,18 +206,18 @@ class OrderlyTeardownTests(SynchronousTestCase):
         """
         events = Events()
 
-        class Floods(Recorder):
+        class Floods(LoggingProtocol):
             def connectionMade(self) -> None:
                 super().connectionMade()
                 self.transport.write(b"x" * 8_000_000)  # type: ignore[union-attr]
 
-        class Paused(Recorder):
+        class Paused(LoggingProtocol):
             def connectionMade(self) -> None:
                 super().connectionMade()
                 self.transport.pauseProducing()  # type: ignore[union-attr]
 
-        serverFactory = RecorderFactory(events, "server", Floods)
-        clientFactory = RecorderFactory(events, "client", Paused)
+        serverFactory = LoggingFactory(events, "server", Floods)
+        clientFactory = LoggingFactory(events, "client", Paused)
 
         class Sample(NetworkTestCase):
             async def test_it(self) -> None:
@@ -235,7 +235,7 @@ class OrderlyTeardownTests(SynchronousTestCase):
         An exception from a server protocol's C{connectionLost} is reported
         as the test's error, once, and does not stop the teardown.
         """
-        self.assertOneErrorFromConnectionLost(RaisesWhenLost, Recorder)
+        self.assertOneErrorFromConnectionLost(RaisesWhenLost, LoggingProtocol)
 
     def test_clientConnectionLostRaises(self) -> None:
         """
@@ -245,15 +245,17 @@ class OrderlyTeardownTests(SynchronousTestCase):
         for the factory until its bound.
         """
         started = time.monotonic()
-        self.assertOneErrorFromConnectionLost(Recorder, RaisesWhenLost)
+        self.assertOneErrorFromConnectionLost(LoggingProtocol, RaisesWhenLost)
         self.assertLess(time.monotonic() - started, 2.0)
 
     def assertOneErrorFromConnectionLost(
-        self, serverProtocol: type[Recorder], clientProtocol: type[Recorder]
+        self,
+        serverProtocol: type[LoggingProtocol],
+        clientProtocol: type[LoggingProtocol],
     ) -> None:
         events = Events()
-        serverFactory = RecorderFactory(events, "server", serverProtocol)
-        clientFactory = RecorderFactory(events, "client", clientProtocol)
+        serverFactory = LoggingFactory(events, "server", serverProtocol)
+        clientFactory = LoggingFactory(events, "client", clientProtocol)
 
         class Sample(NetworkTestCase):
             disconnectTimeout = 3.0
@@ -272,7 +274,7 @@ class OrderlyTeardownTests(SynchronousTestCase):
         connection: the client sees it close, and nothing is reported.
         """
         events = Events()
-        clientFactory = RecorderFactory(events, "client")
+        clientFactory = LoggingFactory(events, "client")
 
         class Refuses(Factory):
             def buildProtocol(self, addr: object) -> None:
@@ -298,7 +300,7 @@ class OrderlyTeardownTests(SynchronousTestCase):
         events = Events()
         serverFactory, _ = recorders(events)
 
-        class Refuses(RecorderFactory):
+        class Refuses(LoggingFactory):
             def buildProtocol(self, addr: object) -> None:  # type: ignore[override]
                 return None
 
@@ -334,7 +336,7 @@ class ApplicationCodeInTeardownTests(SynchronousTestCase):
         events = Events()
         serverFactory, _ = recorders(events)
 
-        class Reconnects(RecorderFactory):
+        class Reconnects(LoggingFactory):
             def clientConnectionLost(self, connector: Any, reason: Failure) -> None:
                 super().clientConnectionLost(connector, reason)
                 if len(self.built) == 1:
@@ -367,7 +369,7 @@ class ApplicationCodeInTeardownTests(SynchronousTestCase):
         events = Events()
         serverFactory, _ = recorders(events)
 
-        class Reconnects(RecorderFactory):
+        class Reconnects(LoggingFactory):
             def clientConnectionLost(self, connector: Any, reason: Failure) -> None:
                 super().clientConnectionLost(connector, reason)
                 connector.connect()
@@ -581,7 +583,7 @@ class TransparencyTests(SynchronousTestCase):
         class Sample(NetworkTestCase):
             async def test_it(self) -> None:
                 port = self.listen(serverFactory)
-                protocol = Recorder(events, "client")
+                protocol = LoggingProtocol(events, "client")
                 connected = await self.connect(port, protocol)
                 self.assertIs(connected, protocol)
                 self.assertRaises(ValueError, self.connect, port, protocol)
@@ -626,7 +628,7 @@ class TransparencyTests(SynchronousTestCase):
             async def test_it(self) -> None:
                 port = self.listen(SlottedFactory())
                 client = await self.connect(
-                    port, RecorderFactory(clientEvents, "client")
+                    port, LoggingFactory(clientEvents, "client")
                 )
                 await client.lost  # type: ignore[attr-defined]
 
@@ -678,7 +680,7 @@ class ServerProtocolForTests(SynchronousTestCase):
         class Sample(NetworkTestCase):
             def test_it(self) -> None:
                 self.assertRaises(
-                    ValueError, self.serverProtocolFor, Recorder(events, "x")
+                    ValueError, self.serverProtocolFor, LoggingProtocol(events, "x")
                 )
 
         assertCleanRun(self, runSample(Sample))
@@ -695,7 +697,7 @@ class StuckTeardownTests(SynchronousTestCase):
         holds a producer, is aborted and reported with its role and peer.
         """
         events = Events()
-        serverFactory = RecorderFactory(events, "server", Stuck)
+        serverFactory = LoggingFactory(events, "server", Stuck)
         holder: list[object] = []
 
         class Sample(NetworkTestCase):
@@ -768,7 +770,9 @@ class TrackTests(SynchronousTestCase):
 
                 port = self.listen(serverFactory)
                 endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", portNumber(port))
-                protocol = await connectProtocol(endpoint, Recorder(events, "client"))
+                protocol = await connectProtocol(
+                    endpoint, LoggingProtocol(events, "client")
+                )
                 self.assertIs(self.track(protocol), protocol)
 
         result = runSample(Sample)

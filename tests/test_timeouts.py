@@ -14,7 +14,7 @@ from trialnet import NetworkTestCase, TeardownError
 
 from .helpers import (
     Events,
-    RecorderFactory,
+    LoggingFactory,
     Stuck,
     errorTypes,
     lostCounts,
@@ -39,8 +39,8 @@ class TimeoutTests(SynchronousTestCase):
         reported once, trial reports no timeout, and nothing stays open.
         """
         events = Events()
-        serverFactory = RecorderFactory(events, "server", Stuck)
-        clientFactory = RecorderFactory(events, "client", Stuck)
+        serverFactory = LoggingFactory(events, "server", Stuck)
+        clientFactory = LoggingFactory(events, "client", Stuck)
 
         class Sample(NetworkTestCase):
             timeout = 2.0

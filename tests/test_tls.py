@@ -28,8 +28,8 @@ from trialnet import NetworkTestCase, TeardownError
 from .helpers import (
     Echo,
     Events,
-    Recorder,
-    RecorderFactory,
+    LoggingFactory,
+    LoggingProtocol,
     Stuck,
     assertCleanRun,
     deferLaterTurn,
@@ -44,7 +44,7 @@ from .helpers import (
 )
 
 
-class Remembers(Recorder):
+class Remembers(LoggingProtocol):
     """
     A recorder that keeps why its connection was lost.
     """
@@ -92,11 +92,11 @@ class VerificationTests(SynchronousTestCase):
         connection closes with a TLS error and the server receives nothing.
         """
         events = Events()
-        serverFactory = RecorderFactory(events, "server")
-        clientFactory = RecorderFactory(events, "client", Remembers)
+        serverFactory = LoggingFactory(events, "server")
+        clientFactory = LoggingFactory(events, "client", Remembers)
         other = twistedSSL.Certificate.loadPEM(trustme.CA().cert_pem.bytes())
         reasons: list[Failure | None] = []
-        servers: list[Recorder] = []
+        servers: list[LoggingProtocol] = []
 
         class Sample(NetworkTestCase):
             async def test_it(self) -> None:
@@ -124,8 +124,8 @@ class VerificationTests(SynchronousTestCase):
         is refused.
         """
         events = Events()
-        serverFactory = RecorderFactory(events, "server", Echo)
-        clientFactory = RecorderFactory(events, "client", Remembers)
+        serverFactory = LoggingFactory(events, "server", Echo)
+        clientFactory = LoggingFactory(events, "client", Remembers)
         outcomes: list[object] = []
 
         class Sample(NetworkTestCase):
@@ -177,8 +177,8 @@ class StartTLSTests(SynchronousTestCase):
                 else:
                     super().dataReceived(data)
 
-        serverFactory = RecorderFactory(events, "server", StartsTLS)
-        clientFactory = RecorderFactory(events, "client")
+        serverFactory = LoggingFactory(events, "server", StartsTLS)
+        clientFactory = LoggingFactory(events, "client")
 
         class Sample(NetworkTestCase):
             async def test_it(self) -> None:
@@ -203,7 +203,7 @@ class StartTLSTests(SynchronousTestCase):
 
 
 @implementer(IHandshakeListener)
-class HearsHandshake(Recorder):
+class HearsHandshake(LoggingProtocol):
     """
     A recorder that logs C{handshakeCompleted}.
     """
@@ -213,7 +213,7 @@ class HearsHandshake(Recorder):
 
 
 @implementer(IProtocolNegotiationFactory)
-class NegotiatingFactory(RecorderFactory):
+class NegotiatingFactory(LoggingFactory):
     """
     A server factory that offers ALPN protocols.
     """
@@ -233,8 +233,8 @@ class TransparencyOverTLSTests(SynchronousTestCase):
         on both ends.
         """
         events = Events()
-        serverFactory = RecorderFactory(events, "server", HearsHandshake)
-        clientFactory = RecorderFactory(events, "client", HearsHandshake)
+        serverFactory = LoggingFactory(events, "server", HearsHandshake)
+        clientFactory = LoggingFactory(events, "client", HearsHandshake)
 
         class Sample(NetworkTestCase):
             async def test_it(self) -> None:
@@ -258,7 +258,7 @@ class TransparencyOverTLSTests(SynchronousTestCase):
         """
         events = Events()
         serverFactory = NegotiatingFactory(events, "server", Echo)
-        clientFactory = RecorderFactory(events, "client")
+        clientFactory = LoggingFactory(events, "client")
         negotiated: list[object] = []
 
         class Sample(NetworkTestCase):
@@ -284,7 +284,7 @@ class TransparencyOverTLSTests(SynchronousTestCase):
 
 
 @implementer(IHandshakeListener)
-class HearsProtocol(Recorder):
+class HearsProtocol(LoggingProtocol):
     """
     A recorder that logs the ALPN protocol when the handshake completes.
     """
@@ -358,7 +358,7 @@ class CloseNotifyTests(SynchronousTestCase):
         reported with that cause, and its socket released.
         """
         events = Events()
-        serverFactory = RecorderFactory(events, "server")
+        serverFactory = LoggingFactory(events, "server")
         release = threading.Event()
         threads: list[threading.Thread] = []
 
@@ -446,7 +446,7 @@ class AuthorityTests(SynchronousTestCase):
 async def pastHandshake(
     case: NetworkTestCase,
     port: IListeningPort,
-    clientFactory: RecorderFactory,
+    clientFactory: LoggingFactory,
     options: object,
     adopt: bool = False,
 ) -> None:
@@ -516,8 +516,8 @@ class AdoptedTLSTests(SynchronousTestCase):
         TLS would have ended both quietly).
         """
         events = Events()
-        serverFactory = RecorderFactory(events, "server", Stuck)
-        clientFactory = RecorderFactory(events, "client", Stuck)
+        serverFactory = LoggingFactory(events, "server", Stuck)
+        clientFactory = LoggingFactory(events, "client", Stuck)
 
         class Sample(NetworkTestCase):
             disconnectTimeout = 0.3

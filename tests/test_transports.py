@@ -23,8 +23,8 @@ from . import transports
 from .helpers import (
     Echo,
     Events,
-    Recorder,
-    RecorderFactory,
+    LoggingFactory,
+    LoggingProtocol,
     Stuck,
     assertCleanRun,
     errorTypes,
@@ -89,13 +89,13 @@ class StreamBehaviourMixin(_MixinBase):
         """
         events = Events()
 
-        class HangsUp(Recorder):
+        class HangsUp(LoggingProtocol):
             def connectionMade(self) -> None:
                 super().connectionMade()
                 self.transport.loseConnection()  # type: ignore[union-attr]
 
-        serverFactory = RecorderFactory(events, "server", HangsUp)
-        clientFactory = RecorderFactory(events, "client")
+        serverFactory = LoggingFactory(events, "server", HangsUp)
+        clientFactory = LoggingFactory(events, "client")
         transport = self.transport
 
         class Sample(NetworkTestCase):
@@ -118,8 +118,8 @@ class StreamBehaviourMixin(_MixinBase):
         the transport helper) and the producer, and no socket is left.
         """
         events = Events()
-        serverFactory = RecorderFactory(events, "server", Stuck)
-        clientFactory = RecorderFactory(events, "client", Stuck)
+        serverFactory = LoggingFactory(events, "server", Stuck)
+        clientFactory = LoggingFactory(events, "client", Stuck)
         transport = self.transport
         lines: list[int] = []
 
@@ -166,7 +166,7 @@ class StreamBehaviourMixin(_MixinBase):
         until EOF, which comes from the teardown closing the server's end.
         """
         events = Events()
-        serverFactory = RecorderFactory(events, "server")
+        serverFactory = LoggingFactory(events, "server")
         transport = self.transport
         processes: list[subprocess.Popen[bytes]] = []
 
@@ -175,7 +175,7 @@ class StreamBehaviourMixin(_MixinBase):
                 port = transport.listen(self, serverFactory)
                 processes.append(transport.externalClient(self, port))
                 server = await self.acceptedProtocol(port)
-                self.assertIsInstance(server, Recorder)
+                self.assertIsInstance(server, LoggingProtocol)
                 self.assertEqual(await server.waitForData(), b"hello")  # type: ignore[attr-defined]
 
         result = runSample(Sample)

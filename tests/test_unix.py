@@ -17,7 +17,7 @@ from trialnet._transports import MAX_SOCKET_PATH, privateSocketPath
 
 from .helpers import (
     Events,
-    RecorderFactory,
+    LoggingFactory,
     assertCleanRun,
     deferLaterTurn,
     lostCounts,
@@ -161,7 +161,7 @@ class UNIXPairingTests(SynchronousTestCase):
         serverFactory, clientFactory = recorders(events)
         paired: list[bool] = []
 
-        class Refuses(RecorderFactory):
+        class Refuses(LoggingFactory):
             def buildProtocol(self, addr: object) -> None:  # type: ignore[override]
                 return None
 

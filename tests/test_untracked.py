@@ -19,7 +19,7 @@ from trialnet import NetworkTestCase, TeardownError
 
 from .helpers import (
     Events,
-    RecorderFactory,
+    LoggingFactory,
     assertCleanRun,
     errorTypes,
     errorValues,
@@ -126,7 +126,7 @@ class UntrackedTests(SynchronousTestCase):
         """
         events = Events()
         serverFactory, _ = recorders(events)
-        untrackedFactory = RecorderFactory(events, "untracked")
+        untrackedFactory = LoggingFactory(events, "untracked")
 
         class Sample(NetworkTestCase):
             async def test_it(self) -> None:

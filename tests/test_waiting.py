@@ -19,8 +19,8 @@ from trialnet import NetworkTestCase
 
 from .helpers import (
     Events,
-    Recorder,
-    RecorderFactory,
+    LoggingFactory,
+    LoggingProtocol,
     assertCleanRun,
     errorTypes,
     lostCounts,
@@ -84,7 +84,7 @@ class WhenClosedTests(SynchronousTestCase):
                 port = self.listen(serverFactory)
                 endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", portNumber(port))
                 protocol = self.track(
-                    await connectProtocol(endpoint, Recorder(events, "client"))
+                    await connectProtocol(endpoint, LoggingProtocol(events, "client"))
                 )
                 protocol.transport.loseConnection()
                 await self.whenClosed(protocol)
@@ -108,7 +108,7 @@ class WhenClosedTests(SynchronousTestCase):
                 gone = self.listen(Factory())
                 number = portNumber(gone)
                 await maybeDeferred(gone.stopListening)
-                protocol = Recorder(events, "client")
+                protocol = LoggingProtocol(events, "client")
                 attempt = self.connect(("127.0.0.1", number), protocol)
                 self.whenClosed(protocol).addCallback(fired.append)
                 await attempt.addErrback(lambda failure: None)
@@ -164,7 +164,7 @@ class AcceptedProtocolTests(SynchronousTestCase):
         next server end's C{connectionMade} ran.
         """
         events = Events()
-        serverFactory = RecorderFactory(events, "server")
+        serverFactory = LoggingFactory(events, "server")
         made: list[bool] = []
 
         class Sample(NetworkTestCase):
