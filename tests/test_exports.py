@@ -5,6 +5,8 @@ The public names are the real objects.
 from __future__ import annotations
 
 from twisted.trial.unittest import SynchronousTestCase
+from zope.interface import implementedBy
+from zope.interface.verify import verifyObject
 
 import trialnet
 from trialnet._case import NetworkTestCase
@@ -14,6 +16,7 @@ from trialnet._conversation import (
     RecorderFactory,
     WaitTimeoutError,
 )
+from trialnet._interfaces import INetwork
 from trialnet._network import Network
 from trialnet._report import TeardownError
 from trialnet._tls import TLSAuthority
@@ -32,6 +35,7 @@ class ExportTests(SynchronousTestCase):
             {name: getattr(trialnet, name) for name in trialnet.__all__},
             {
                 "ClosedWhileWaitingError": ClosedWhileWaitingError,
+                "INetwork": INetwork,
                 "Network": Network,
                 "NetworkTestCase": NetworkTestCase,
                 "TeardownError": TeardownError,
@@ -51,8 +55,29 @@ class ExportTests(SynchronousTestCase):
             exported = getattr(trialnet, name)
             if not exported.__doc__:
                 undocumented.append(name)
+            declared = (
+                {
+                    method
+                    for interface in implementedBy(exported)
+                    for method in interface.names(all=True)
+                    if interface[method].__doc__
+                }
+                if isinstance(exported, type)
+                else set()
+            )
             for attribute, value in vars(exported).items():
                 public = callable(value) and not attribute.startswith("_")
-                if public and not value.__doc__:
+                if public and not value.__doc__ and attribute not in declared:
                     undocumented.append(f"{name}.{attribute}")
         self.assertEqual(undocumented, [])
+
+    def test_oneInterface(self) -> None:
+        """
+        L{trialnet.Network} and L{trialnet.NetworkTestCase} both provide the
+        one public interface, L{trialnet.INetwork}, whose every method is
+        documented.
+        """
+        verifyObject(trialnet.INetwork, trialnet.Network())
+        verifyObject(trialnet.INetwork, trialnet.NetworkTestCase())
+        for name in trialnet.INetwork.names():
+            self.assertTrue(trialnet.INetwork[name].__doc__, name)

@@ -17,8 +17,8 @@ from zope.interface import implementer
 from zope.interface.verify import verifyObject
 
 from trialnet import Network, NetworkTestCase, TeardownError
-from trialnet._network import ABORT_GRACE
 from trialnet._report import Leftover
+from trialnet._teardown import ABORT_GRACE
 
 from .helpers import errorValues, runSample
 

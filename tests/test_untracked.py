@@ -1,6 +1,8 @@
 """
-Sockets a test opened without trialnet are closed after it and reported as
-that test's error, not as trial's dirty reactor at the end of the class.
+The last safety net: sockets a test opened by means trialnet cannot see (not
+through the reactor's C{listen*} or C{connect*} methods, which join the
+teardown by themselves) are closed after it and reported as that test's
+error, not as trial's dirty reactor at the end of the class.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ import socket
 from collections.abc import Generator
 from typing import Any
 
+from twisted.internet import tcp
 from twisted.internet.defer import Deferred, inlineCallbacks, maybeDeferred, succeed
 from twisted.internet.interfaces import IListeningPort
 from twisted.internet.protocol import Protocol, ServerFactory
@@ -39,6 +42,28 @@ def plainFactory() -> Any:
     return ServerFactory.forProtocol(Protocol)
 
 
+def rawPort() -> IListeningPort:
+    """
+    Listen on the IPv4 loopback the way trialnet cannot see: a port made by
+    hand rather than by the reactor's C{listenTCP}.
+    """
+    from twisted.internet import reactor
+
+    port = tcp.Port(0, plainFactory(), interface="127.0.0.1", reactor=reactor)
+    port.startListening()
+    return port
+
+
+def rawClient(port: IListeningPort, factory: LoggingFactory) -> None:
+    """
+    Connect the way trialnet cannot see: a connector made by hand rather than
+    by the reactor's C{connectTCP}.
+    """
+    from twisted.internet import reactor
+
+    tcp.Connector("127.0.0.1", portNumber(port), factory, 30, None, reactor).connect()
+
+
 def refuses(port: int) -> bool:
     """
     Whether nothing listens on C{port} of the IPv4 loopback.
@@ -49,23 +74,20 @@ def refuses(port: int) -> bool:
 
 class UntrackedTests(SynchronousTestCase):
     """
-    What the code under test opened straight from the reactor and left open.
+    What the test opened by means trialnet cannot see and left open.
     """
 
     def test_portLeftOpen(self) -> None:
         """
-        A port opened with the reactor's C{listenTCP} and never stopped fails
-        its own test with a report naming it, and it is stopped: nothing
+        A port made by hand (not with the reactor's C{listenTCP}) and never
+        stopped fails its own test with a report naming it, and it is stopped: nothing
         listens there afterwards and no file stays open.
         """
         numbers: list[int] = []
 
         class Sample(NetworkTestCase):
             def test_it(self) -> None:
-                from twisted.internet import reactor
-
-                port = reactor.listenTCP(0, plainFactory(), interface="127.0.0.1")
-                numbers.append(portNumber(port))
+                numbers.append(portNumber(rawPort()))
 
         warmUp()
         before = openFileCount()
@@ -85,7 +107,7 @@ class UntrackedTests(SynchronousTestCase):
 
     def test_setUpFailsWithPortOpen(self) -> None:
         """
-        A port opened with the reactor's C{listenTCP} in a C{setUp} that then
+        A port made by hand in a C{setUp} that then
         fails (so trial runs no C{tearDown}) is stopped, and named in a
         report beside the C{setUp} error, with C{setUp}'s line, once
         trialnet's own teardown closed what it opened (so only that port is
@@ -96,11 +118,8 @@ class UntrackedTests(SynchronousTestCase):
 
         class Sample(NetworkTestCase):
             def setUp(self) -> None:
-                from twisted.internet import reactor
-
                 self.listen(plainFactory())
-                port = reactor.listenTCP(0, plainFactory(), interface="127.0.0.1")
-                numbers.append(portNumber(port))
+                numbers.append(portNumber(rawPort()))
                 raise RuntimeError("setUp broke")
 
             def test_it(self) -> None:
@@ -120,8 +139,7 @@ class UntrackedTests(SynchronousTestCase):
 
     def test_connectionLeftOpen(self) -> None:
         """
-        A client the code under test connected with the reactor's
-        C{connectTCP} and left open is aborted and named with its protocol;
+        A client connected by a connector made by hand and left open is aborted and named with its protocol;
         the server end trialnet tracks still closes in order.
         """
         events = Events()
@@ -130,17 +148,15 @@ class UntrackedTests(SynchronousTestCase):
 
         class Sample(NetworkTestCase):
             async def test_it(self) -> None:
-                from twisted.internet import reactor
-
                 port = self.listen(serverFactory)
-                reactor.connectTCP("127.0.0.1", portNumber(port), untrackedFactory)
+                rawClient(port, untrackedFactory)
                 await self.acceptedProtocol(port)
 
         result = runSample(Sample)
 
         (leftover,) = teardownError(result).leftovers
         self.assertEqual(leftover.role, "untracked connection")
-        self.assertIn("tests.helpers.Recorder", leftover.kind)
+        self.assertIn("tests.helpers.LoggingProtocol", leftover.kind)
         self.assertEqual(events.count("untracked lost"), 1)
         self.assertEqual(events.count("server lost"), 1)
 
@@ -151,11 +167,7 @@ class UntrackedTests(SynchronousTestCase):
 
         class Sample(NetworkTestCase):
             def setUp(self) -> None:
-                from twisted.internet import reactor
-
-                self.port: IListeningPort = reactor.listenTCP(
-                    0, plainFactory(), interface="127.0.0.1"
-                )
+                self.port = rawPort()
 
             def tearDown(self) -> Deferred[object]:  # type: ignore[override]
                 return maybeDeferred(self.port.stopListening)
@@ -175,9 +187,7 @@ class UntrackedTests(SynchronousTestCase):
         class Sample(NetworkTestCase):
             @inlineCallbacks
             def test_it(self) -> Generator[Deferred[object], object, None]:
-                from twisted.internet import reactor
-
-                reactor.listenTCP(0, plainFactory(), interface="127.0.0.1")
+                rawPort()
                 yield succeed(None)
 
         (leftover,) = teardownError(runSample(Sample)).leftovers

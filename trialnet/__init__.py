@@ -15,12 +15,14 @@ from ._conversation import (
     RecorderFactory,
     WaitTimeoutError,
 )
+from ._interfaces import INetwork
 from ._network import Network
 from ._report import TeardownError
 from ._tls import TLSAuthority
 
 __all__ = [
     "ClosedWhileWaitingError",
+    "INetwork",
     "Network",
     "NetworkTestCase",
     "Recorder",

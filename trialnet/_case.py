@@ -19,8 +19,10 @@ from twisted.internet.interfaces import (
 from twisted.internet.protocol import AbstractDatagramProtocol
 from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
+from zope.interface import implementer
 
 from ._conversation import SHARE_OF_TEST_TIMEOUT
+from ._interfaces import INetwork
 from ._network import Network
 from ._report import Origin
 from ._tls import TLSAuthority, processAuthority
@@ -40,63 +42,96 @@ def _originOf(function: object) -> Origin:
     return Origin(getattr(code, "co_filename", "?"), getattr(code, "co_firstlineno", 0))
 
 
+@implementer(INetwork)
 class NetworkTestCase(TestCase):
     """
-    A trial L{TestCase<twisted.trial.unittest.TestCase>} whose ports and connections
-    close by themselves.
+    A trial L{TestCase<twisted.trial.unittest.TestCase>} whose ports and
+    connections close by themselves; see
+    L{INetwork<trialnet._interfaces.INetwork>} for each method.
 
-    The first call that opens anything makes this test's L{Network} and
-    registers its L{Network.close} with C{addCleanup}, so the teardown runs
-    even when C{setUp} fails later, after the cleanups the test adds itself,
-    and before C{tearDown}.  A teardown that had to abort anything fails the
-    test with a L{trialnet.TeardownError} naming each leftover.
+    Before C{setUp}, it makes this test's L{Network}, which observes the
+    reactor, and registers its L{Network.close} with C{addCleanup}: the
+    teardown runs even when C{setUp} fails, after every cleanup the test adds
+    itself, and before C{tearDown}.  What the code under test opens on the
+    reactor during the test joins the same teardown.  A teardown that had to
+    abort anything fails the test with a L{trialnet.TeardownError} naming each
+    leftover.
 
-    After C{tearDown} (or after the cleanups, when C{setUp} failed and
-    trial runs no C{tearDown}), a socket the test left in the reactor
-    without trialnet (the code under test called C{listenTCP} or
-    C{connectTCP} itself and never closed it) is closed, and the test fails
-    with a L{trialnet.TeardownError} naming it, rather than trial reporting
-    a dirty reactor.  Sockets that existed before the test are left alone.
+    A network first used in C{tearDown} (after the cleanups ran) is closed
+    after C{tearDown}.  Last, a socket left in the reactor by means trialnet
+    cannot see is closed, and the test fails with a report naming it, rather
+    than trial reporting a dirty reactor.  Sockets that existed before the
+    test are left alone.
 
     The waits of a L{trialnet.Recorder} connected or accepted here are
     bounded by a quarter of the test's C{timeout} unless told otherwise, so
     that a stuck wait fails with its own message before trial's timeout.
 
     @cvar disconnectTimeout: Seconds allowed for an orderly close before the
-        teardown aborts what is left; shortened when the test's own
-        C{timeout} is too short for it, so that the teardown and its report
-        always finish first.
+        teardown aborts what is left; read when the teardown begins, and
+        shortened when the test's own C{timeout} is too short for it, so that
+        the teardown and its report always finish first.
+    @cvar strictCleanup: Whether what the code under test left open when the
+        test ended fails the test, with the line that opened it (see
+        L{INetwork.strictCleanup<trialnet._interfaces.INetwork.strictCleanup>}).
     """
 
     disconnectTimeout: float = 5.0
+    strictCleanup: bool = False
     _trialnetNetwork: Network | None = None
+    _trialnetLate: Network | None = None
+    _trialnetRegistered = False
     _trialnetClosed = False
 
     def _network(self) -> Network:
         if self._trialnetClosed:
-            raise RuntimeError(
-                "trialnet's teardown of this test already ran (trial runs "
-                "cleanups before tearDown); open ports and connections in "
-                "setUp or in the test method"
-            )
-        network = self._trialnetNetwork
-        if network is None:
-            network = Network(disconnectTimeout=self.disconnectTimeout)
-            network._testWaitTimeout = self._waitTimeout
-            self._trialnetNetwork = network
-            self.addCleanup(self._closeNetwork)
+            # Used in tearDown, after trial ran the cleanups: closed after
+            # tearDown.
+            if self._trialnetLate is None:
+                self._trialnetLate = self._newNetwork()
+            return self._trialnetLate
+        network = self._observing()
+        self._registerClose()
         return network
+
+    def _observing(self) -> Network:
+        """
+        This test's network, observing the reactor from before C{setUp}.
+        """
+        if self._trialnetNetwork is None:
+            self._trialnetNetwork = self._newNetwork()
+        return self._trialnetNetwork
+
+    def _registerClose(self) -> None:
+        """
+        At the first thing opened, register the teardown as a cleanup: it
+        runs after the cleanups the test adds later, as trial runs them last
+        in, first out.
+        """
+        if not self._trialnetRegistered:
+            self._trialnetRegistered = True
+            self.addCleanup(self._closeNetwork)
+
+    def _newNetwork(self) -> Network:
+        return _CaseNetwork(
+            self._registerClose,
+            disconnectTimeout=self.disconnectTimeout,
+            waitTimeout=float(self.getTimeout()) * SHARE_OF_TEST_TIMEOUT,  # type: ignore[no-untyped-call]
+            strictCleanup=self.strictCleanup,
+        )
 
     def run(self, result: Any) -> None:  # type: ignore[override]
         """
-        Run the test as trial does; after its C{tearDown} (or, when C{setUp}
-        failed and trial runs no C{tearDown}, after its cleanups), close every
-        socket it left in the reactor without trialnet, and fail the test
-        with a report naming them (sockets that existed before it are left
-        alone).
+        Run the test as trial does, with this test's network open from
+        before C{setUp} to the cleanups; after C{tearDown} (or, when C{setUp}
+        failed and trial runs no C{tearDown}, after the cleanups), close and
+        report every socket left in the reactor by means trialnet cannot see.
         """
         from twisted.internet import reactor
 
+        # The same instance may run again (trial -u).
+        self._trialnetNetwork = self._trialnetLate = None
+        self._trialnetClosed = self._trialnetRegistered = False
         before = selectables(reactor)
         ownSetUp, ownTearDown = self.setUp, self.tearDown
 
@@ -106,6 +141,7 @@ class NetworkTestCase(TestCase):
             )
 
         def setUp() -> Deferred[None]:
+            self._observing()
             return maybeDeferred(ownSetUp).addErrback(setUpFailed)
 
         def setUpFailed(failure: Failure) -> Failure:
@@ -116,9 +152,10 @@ class NetworkTestCase(TestCase):
 
         def tearDown() -> Deferred[None]:
             testMethod = getattr(self, self._testMethodName, None)
-            return maybeDeferred(ownTearDown).addCallback(
-                lambda ignored: closeLeftovers(testMethod)
-            )
+            done = maybeDeferred(ownTearDown)
+            done.addBoth(lambda outcome: _after(self._closeLate(), outcome))
+            done.addBoth(lambda outcome: _after(closeLeftovers(testMethod), outcome))
+            return done
 
         # Trial refuses a generator function (a forgotten inlineCallbacks),
         # and must still see it to do so.
@@ -131,6 +168,12 @@ class NetworkTestCase(TestCase):
         finally:
             vars(self).pop("setUp", None)
             vars(self).pop("tearDown", None)
+            unused = self._trialnetNetwork
+            if unused is not None and not self._trialnetRegistered:
+                # Nothing was opened: closing is immediate, and it stops
+                # observing the reactor.
+                unused.close()
+            self._trialnetNetwork = None
 
     def _addFirstCleanup(self, function: Callable[..., object], *args: object) -> None:
         """
@@ -144,13 +187,22 @@ class NetworkTestCase(TestCase):
         if isinstance(cleanups, list):
             cleanups.insert(0, (function, args, {}))
 
-    def _waitTimeout(self) -> float:
-        return float(self.getTimeout()) * SHARE_OF_TEST_TIMEOUT  # type: ignore[no-untyped-call]
-
     def _closeNetwork(self) -> Deferred[None]:
         network, self._trialnetNetwork = self._trialnetNetwork, None
         self._trialnetClosed = True
         assert network is not None
+        return self._close(network)
+
+    def _closeLate(self) -> Deferred[None]:
+        network, self._trialnetLate = self._trialnetLate, None
+        if network is None:
+            return Deferred.fromCoroutine(_nothing())
+        return self._close(network)
+
+    def _close(self, network: Network) -> Deferred[None]:
+        # What the test set on itself since, it meant for its teardown.
+        network.disconnectTimeout = self.disconnectTimeout
+        network.strictCleanup = self.strictCleanup
         # Trial gives each cleanup the test's timeout: end, and report,
         # before it would.
         network.fitWithin(float(self.getTimeout()))  # type: ignore[no-untyped-call]
@@ -163,13 +215,6 @@ class NetworkTestCase(TestCase):
         interface: str = "127.0.0.1",
         backlog: int = 50,
     ) -> IListeningPort:
-        """
-        Listen for TCP connections until this test's teardown; see
-        L{Network.listen}.
-
-        @return: The reactor's
-            L{IListeningPort<twisted.internet.interfaces.IListeningPort>}.
-        """
         return self._network().listen(factory, port, interface, backlog)
 
     def listenTLS(
@@ -180,25 +225,11 @@ class NetworkTestCase(TestCase):
         backlog: int = 50,
         options: object = None,
     ) -> IListeningPort:
-        """
-        Listen for TLS connections, with a certificate of L{tlsAuthority}
-        unless C{options} says otherwise; see L{Network.listenTLS}.
-
-        @return: The reactor's
-            L{IListeningPort<twisted.internet.interfaces.IListeningPort>}.
-        """
         return self._network().listenTLS(factory, port, interface, backlog, options)
 
     def listenUNIX(
         self, factory: IProtocolFactory, backlog: int = 50
     ) -> IListeningPort:
-        """
-        Listen on a UNIX socket in a private directory removed at this test's
-        teardown; see L{Network.listenUNIX}.
-
-        @return: The reactor's
-            L{IListeningPort<twisted.internet.interfaces.IListeningPort>}.
-        """
         return self._network().listenUNIX(factory, backlog)
 
     def listenUDP(
@@ -208,13 +239,6 @@ class NetworkTestCase(TestCase):
         interface: str = "127.0.0.1",
         maxPacketSize: int = 8192,
     ) -> IListeningPort:
-        """
-        Listen for UDP datagrams until this test's teardown; see
-        L{Network.listenUDP}.
-
-        @return: The reactor's
-            L{IListeningPort<twisted.internet.interfaces.IListeningPort>}.
-        """
         return self._network().listenUDP(protocol, port, interface, maxPacketSize)
 
     def connect(
@@ -224,13 +248,6 @@ class NetworkTestCase(TestCase):
         timeout: float = 30.0,
         tlsOptions: object = None,
     ) -> Deferred[IProtocol]:
-        """
-        Connect a client, closed at this test's teardown; see
-        L{Network.connect}.
-
-        @return: A L{Deferred<twisted.internet.defer.Deferred>} firing with the client
-            protocol once its C{connectionMade} ran.
-        """
         return self._network().connect(target, factoryOrProtocol, timeout, tlsOptions)
 
     def serverEndpoint(
@@ -240,64 +257,25 @@ class NetworkTestCase(TestCase):
         interface: str = "127.0.0.1",
         backlog: int = 50,
     ) -> IStreamServerEndpoint:
-        """
-        A server endpoint whose ports and connections close at this test's
-        teardown; see L{Network.serverEndpoint}.
-
-        @return: An
-            L{IStreamServerEndpoint<twisted.internet.interfaces.IStreamServerEndpoint>}.
-        """
         return self._network().serverEndpoint(transport, port, interface, backlog)
 
     def clientEndpoint(
         self, target: object, timeout: float = 30.0, tlsOptions: object = None
     ) -> IStreamClientEndpoint:
-        """
-        A client endpoint whose connections close at this test's teardown;
-        see L{Network.clientEndpoint}.
-
-        @return: An
-            L{IStreamClientEndpoint<twisted.internet.interfaces.IStreamClientEndpoint>}.
-        """
         return self._network().clientEndpoint(target, timeout, tlsOptions)
 
     def acceptedProtocol(self, port: IListeningPort) -> Deferred[IProtocol]:
-        """
-        The oldest protocol C{port} built that was not handed out yet, for
-        clients this test did not open; see L{Network.acceptedProtocol}.
-
-        @return: A L{Deferred<twisted.internet.defer.Deferred>} firing with the server
-            protocol.
-        """
         return self._network().acceptedProtocol(port)
 
     def whenClosed(self, protocol: IProtocol) -> Deferred[None]:
-        """
-        Wait for one tracked connection end to close; see
-        L{Network.whenClosed}.
-
-        @return: A L{Deferred<twisted.internet.defer.Deferred>} firing with C{None}
-            after its C{connectionLost}.
-        """
         return self._network().whenClosed(protocol)
+
+    def serverProtocolFor(self, client: IProtocol) -> Deferred[IProtocol]:
+        return self._network().serverProtocolFor(client)
 
     @property
     def tlsAuthority(self) -> TLSAuthority:
-        """
-        The certificate authority made for this test run; see
-        L{Network.tlsAuthority}.
-        """
         return processAuthority()
-
-    def serverProtocolFor(self, client: IProtocol) -> Deferred[IProtocol]:
-        """
-        The protocol this test's port built for the other end of C{client};
-        see L{Network.serverProtocolFor}.
-
-        @return: A L{Deferred<twisted.internet.defer.Deferred>} firing with the server
-            protocol.
-        """
-        return self._network().serverProtocolFor(client)
 
     @overload
     def track(self, thing: IStreamClientEndpoint) -> IStreamClientEndpoint: ...
@@ -309,11 +287,47 @@ class NetworkTestCase(TestCase):
     def track(self, thing: _T) -> _T: ...
 
     def track(self, thing: object) -> object:
-        """
-        Adopt a port, connector, connected protocol, endpoint or connection
-        pool the code under test opened itself into this test's teardown;
-        see L{Network.track}.
-
-        @return: C{thing}, or a tracking endpoint for an endpoint.
-        """
         return self._network().track(thing)
+
+
+class _CaseNetwork(Network):
+    """
+    A test's network, which registers its teardown as a cleanup at the first
+    thing the code under test opens.
+    """
+
+    def __init__(self, whenOpened: Callable[[], None], **options: Any) -> None:
+        super().__init__(**options)
+        self._whenOpened = whenOpened
+
+    def observedPort(self, port: Any, origin: Origin) -> None:
+        self._whenOpened()
+        super().observedPort(port, origin)
+
+    def observedConnector(self, connector: Any, origin: Origin) -> None:
+        self._whenOpened()
+        super().observedConnector(connector, origin)
+
+
+async def _nothing() -> None:
+    pass
+
+
+def _after(step: Deferred[None], outcome: object) -> Deferred[Any]:
+    """
+    Wait for C{step}, then give back C{outcome} (a failure of the step
+    before it still fails the test); a failure of C{step} itself comes
+    first.
+    """
+
+    def done(stepOutcome: object) -> object:
+        if isinstance(stepOutcome, Failure):
+            if isinstance(outcome, Failure):
+                # Both failed: report the earlier failure too.
+                from twisted.python import log
+
+                log.err(outcome)
+            return stepOutcome
+        return outcome
+
+    return step.addBoth(done)

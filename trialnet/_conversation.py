@@ -12,6 +12,9 @@ from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IAddress, IDelayedCall
 from twisted.internet.protocol import Factory, Protocol, connectionDone
 from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from ._interfaces import IBoundedWaits
 
 #: Seconds a wait allows when neither the call nor a test sets a bound.
 DEFAULT_WAIT = 10.0
@@ -83,6 +86,7 @@ class _Wait:
         self.timer: IDelayedCall | None = None
 
 
+@implementer(IBoundedWaits)
 class Recorder(Protocol):
     """
     A protocol that keeps everything it receives and waits for it.

@@ -13,6 +13,16 @@ from dataclasses import dataclass
 _PACKAGE_DIRECTORY = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
+def _twistedDirectory() -> str:
+    import twisted
+
+    return os.path.dirname(os.path.abspath(twisted.__file__)) + os.sep
+
+
+_TWISTED_DIRECTORY = _twistedDirectory()
+_STANDARD_LIBRARY = os.path.dirname(os.path.abspath(os.__file__)) + os.sep
+
+
 @dataclass(frozen=True)
 class Origin:
     """
@@ -45,7 +55,31 @@ def callerOrigin() -> Origin:
     return Origin(frame.f_code.co_filename, frame.f_lineno)
 
 
-@dataclass(frozen=True)
+def userOrigin() -> Origin:
+    """
+    Find the line of the user's code that made Twisted open something: the
+    innermost frame outside trialnet, Twisted and the standard library.  When
+    Twisted opened it from a reactor callback, with no user code on the
+    stack, the innermost frame outside trialnet is named instead.
+    """
+    frame = sys._getframe(1)
+    first = None
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not filename.startswith(_PACKAGE_DIRECTORY):
+            if first is None:
+                first = frame
+            if not filename.startswith(
+                (_TWISTED_DIRECTORY, _STANDARD_LIBRARY)
+            ) and not filename.startswith("<frozen"):
+                return Origin(filename, frame.f_lineno)
+        frame = frame.f_back  # type: ignore[assignment]
+    if first is None:
+        return Origin("?", 0)
+    return Origin(first.f_code.co_filename, first.f_lineno)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Leftover:
     """
     One port or connection that did not close by itself in time.
@@ -53,22 +87,23 @@ class Leftover:
     Only strings are kept, so a report held by a test result keeps no
     protocol, transport or factory alive.
 
-    @ivar role: C{"port"}, C{"client"}, C{"server"} or C{"tracked"}.
+    @ivar role: C{"port"}, C{"client"}, C{"server"} or C{"tracked"}, and
+        the like.
+    @ivar origin: Where it was opened.
+    @ivar action: What the teardown did about it.
     @ivar kind: The qualified class name of the protocol (or of the port).
     @ivar local: The local address, as text.
     @ivar peer: The peer address, as text (empty for a port).
-    @ivar origin: Where it was opened.
     @ivar cause: What kept it open, where known, else an empty string.
-    @ivar action: What the teardown did about it.
     """
 
     role: str
-    kind: str
-    local: str
-    peer: str
     origin: Origin
-    cause: str
     action: str
+    kind: str = ""
+    local: str = ""
+    peer: str = ""
+    cause: str = ""
 
     def __str__(self) -> str:
         ends = self.local if not self.peer else f"{self.local} <-> {self.peer}"
@@ -88,10 +123,13 @@ class TeardownError(Exception):
     names what did not close in an orderly way.
 
     @ivar leftovers: One L{Leftover} for each thing that did not close.
-    @ivar waited: Seconds the teardown waited for an orderly close.
+    @ivar waited: Seconds the teardown waited for an orderly close, or
+        C{None} for sockets found after the test, which nothing waited for.
     """
 
-    def __init__(self, leftovers: Sequence[Leftover], waited: float) -> None:
+    def __init__(
+        self, leftovers: Sequence[Leftover], waited: float | None = None
+    ) -> None:
         self.leftovers = tuple(leftovers)
         self.waited = waited
         super().__init__(self._describe())
@@ -99,10 +137,14 @@ class TeardownError(Exception):
     def _describe(self) -> str:
         count = len(self.leftovers)
         noun = "thing" if count == 1 else "things"
-        lines = [
-            f"trialnet teardown: {count} {noun} did not close in an orderly way "
-            f"(waited {self.waited:.2f}s):"
-        ]
+        if self.waited is None:
+            header = f"trialnet: {count} {noun} left open after the test:"
+        else:
+            header = (
+                f"trialnet teardown: {count} {noun} did not close in an orderly "
+                f"way (waited {self.waited:.2f}s):"
+            )
+        lines = [header]
         lines.extend(f"  - {leftover}" for leftover in self.leftovers)
         return "\n".join(lines)
 

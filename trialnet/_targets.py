@@ -18,8 +18,9 @@ from twisted.internet.interfaces import (
     IProtocolFactory,
 )
 
-#: The longest UNIX socket path Linux binds or connects to, in bytes.
-MAX_UNIX_PATH = 107
+#: The longest UNIX socket path trialnet binds or connects to, in bytes:
+#: every platform accepts it (macOS: 104 bytes with the terminating NUL).
+MAX_SOCKET_PATH = 100
 
 _ANY_TO_LOOPBACK = {"0.0.0.0": "127.0.0.1", "::": "::1"}
 
@@ -33,8 +34,10 @@ def _isIPLiteral(host: str) -> bool:
     return True
 
 
-def checkIPLiteral(host: object, what: str) -> str:
+def checkIPLiteral(host: object, what: str, listening: bool = True) -> str:
     """
+    @param listening: Whether C{host} is an interface to listen on (rather
+        than one to connect to), for the hint of the error.
     @return: C{host}, when it is an IPv4 or IPv6 literal.
     @raise TypeError: When C{host} is not a string.
     @raise ValueError: When it is a name: names are resolved in a thread and
@@ -43,9 +46,14 @@ def checkIPLiteral(host: object, what: str) -> str:
     if not isinstance(host, str):
         raise TypeError(f"{what} must be an IP literal string, not {host!r}")
     if not _isIPLiteral(host):
+        hint = (
+            "use '0.0.0.0' or '::' to mean every interface"
+            if listening
+            else "connect to the port itself, or to its getHost() address"
+        )
         raise ValueError(
             f"{what} must be an IP literal such as '127.0.0.1' or '::1', not "
-            f"{host!r} (use '0.0.0.0' or '::' to mean every interface)"
+            f"{host!r} ({hint})"
         )
     return host
 
@@ -108,6 +116,20 @@ def splitFactoryOrProtocol(
     )
 
 
+def checkUnconnected(protocol: object) -> None:
+    """
+    @raise ValueError: When C{protocol} is connected already (a protocol
+        instance serves one connection at a time).
+    """
+    if getattr(protocol, "transport", None) is not None or getattr(
+        protocol, "connected", False
+    ):
+        raise ValueError(
+            f"{protocol!r} is connected already; a protocol instance serves one "
+            f"connection at a time, so pass a factory to open several"
+        )
+
+
 def listeningAddress(target: object) -> Any:
     """
     @return: A port's current address, or C{target} itself when it is not a
@@ -133,9 +155,9 @@ def checkSocketPath(path: object) -> str:
     if not isinstance(path, (str, bytes)):
         raise TypeError(f"a UNIX socket path must be str or bytes, not {path!r}")
     size = len(os.fsencode(path))
-    if not 0 < size <= MAX_UNIX_PATH:
+    if not 0 < size <= MAX_SOCKET_PATH:
         raise ValueError(
-            f"a UNIX socket path must be 1 to {MAX_UNIX_PATH} bytes long, not "
+            f"a UNIX socket path must be 1 to {MAX_SOCKET_PATH} bytes long, not "
             f"{size} ({path!r})"
         )
     return os.fsdecode(path)
@@ -198,6 +220,6 @@ def connectionTarget(target: object) -> tuple[str, int]:
             f"(host, port) tuple with an IP literal, or an "
             f"IStreamClientEndpoint, not {target!r}"
         )
-    checkIPLiteral(host, "the target host")
+    checkIPLiteral(host, "the target host", listening=False)
     checkPortNumber(port, "the target port", allowZero=False)
     return _ANY_TO_LOOPBACK.get(host, host), port

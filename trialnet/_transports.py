@@ -1,6 +1,7 @@
 """
-What differs between transports: where a UNIX socket lives, and how to reach
-the socket under a wrapping transport such as TLS.
+What differs between transports (TCP, TLS, UNIX, UDP), as one small object
+each: where a UNIX socket lives, how to reach the socket under a wrapping
+transport such as TLS, and which kind a port of the reactor is.
 """
 
 from __future__ import annotations
@@ -10,14 +11,37 @@ import os
 import shutil
 import sys
 import tempfile
+from dataclasses import dataclass
 from typing import Any
 
 from twisted.internet.address import UNIXAddress
 from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 
-#: The longest socket path every platform accepts (macOS: 104 bytes with the
-#: terminating NUL), less a margin.
-MAX_SOCKET_PATH = 100
+from ._targets import MAX_SOCKET_PATH
+
+
+@dataclass(frozen=True)
+class Transport:
+    """
+    One kind of transport.
+
+    @ivar name: Its name in reports and errors.
+    @ivar stream: Whether it carries connections (all but UDP).
+    @ivar secure: Whether a client must speak TLS to it.
+    @ivar pairsInOrder: Whether its connection ends are paired by the order
+        they connected rather than by address (UNIX sockets are unnamed).
+    """
+
+    name: str
+    stream: bool = True
+    secure: bool = False
+    pairsInOrder: bool = False
+
+
+TCP = Transport("tcp")
+TLS = Transport("tls", secure=True)
+UNIX = Transport("unix", pairsInOrder=True)
+UDP = Transport("udp", stream=False)
 
 _SOCKET_NAME = "s"
 
@@ -59,52 +83,72 @@ def ensureSocketFile(path: str) -> None:
 
 def removeSocketDirectory(path: str) -> None:
     """
-    Remove the private directory of a socket path from L{privateSocketPath}.
+    Remove the private directory of a socket path from L{privateSocketPath},
+    or whatever the test put in its place.
     """
-    shutil.rmtree(os.path.dirname(path), ignore_errors=True)
+    directory = os.path.dirname(path)
+    if os.path.isdir(directory) and not os.path.islink(directory):
+        shutil.rmtree(directory, ignore_errors=True)
+    else:
+        with contextlib.suppress(OSError):
+            os.unlink(directory)
 
 
 def applicationProtocol(protocol: Any) -> Any:
     """
     The application's protocol inside wrapping ones (a TLS connection's
-    protocol wraps the application's).
+    protocol wraps the application's; an endpoint wraps it too).
     """
-    while isinstance(protocol, ProtocolWrapper):
-        protocol = protocol.wrappedProtocol
-    return protocol
+    while True:
+        if isinstance(protocol, ProtocolWrapper):
+            protocol = protocol.wrappedProtocol
+        elif _isEndpointWrapper(protocol, "_WrappingProtocol"):
+            protocol = protocol._wrappedProtocol
+        else:
+            return protocol
 
 
 def applicationFactory(factory: Any) -> Any:
     """
     The application's factory inside wrapping ones (C{listenSSL} wraps it in
-    a L{TLSMemoryBIOFactory<twisted.protocols.tls.TLSMemoryBIOFactory>}).
+    a L{TLSMemoryBIOFactory<twisted.protocols.tls.TLSMemoryBIOFactory>}; a
+    client endpoint wraps it too).
     """
-    while isinstance(factory, WrappingFactory):
-        factory = factory.wrappedFactory
-    return factory
+    while True:
+        if isinstance(factory, WrappingFactory):
+            factory = factory.wrappedFactory
+        elif _isEndpointWrapper(factory, "_WrappingFactory"):
+            factory = factory._wrappedFactory
+        else:
+            return factory
 
 
-def portFamily(port: Any) -> str:
+def _isEndpointWrapper(thing: object, name: str) -> bool:
+    endpoints = sys.modules.get("twisted.internet.endpoints")
+    wrapper = getattr(endpoints, name, None)
+    return wrapper is not None and isinstance(thing, wrapper)
+
+
+def transportOf(port: Any) -> Transport:
     """
-    Say what kind of port C{port} is: C{"tcp"}, C{"tls"}, C{"unix"} or
-    C{"udp"}.
+    Say what kind of port of the reactor C{port} is.
     """
     try:
         address = port.getHost()
     except Exception:
-        return "tcp"
+        return TCP
     if isinstance(address, UNIXAddress):
-        return "unix"
+        return UNIX
     if getattr(address, "type", "TCP") == "UDP":
-        return "udp"
+        return UDP
     # Only a reactor that did listenSSL has imported the TLS module.
     tls = sys.modules.get("twisted.protocols.tls")
     factory = getattr(port, "factory", None)
     while tls is not None and isinstance(factory, WrappingFactory):
         if isinstance(factory, tls.TLSMemoryBIOFactory):
-            return "tls"
+            return TLS
         factory = factory.wrappedFactory
-    return "tcp"
+    return TCP
 
 
 def releaseSocket(reactor: Any, selectable: Any) -> None:

@@ -64,7 +64,7 @@ async def closeUntracked(reactor: Any, before: set[Any], origin: Origin) -> None
     for selectable in found:
         if selectable in selectables(reactor):
             releaseSocket(reactor, selectable)
-    raise TeardownError(leftovers, 0.0)
+    raise TeardownError(leftovers)
 
 
 def _describe(selectable: Any, origin: Origin) -> Leftover:
@@ -83,7 +83,6 @@ def _describe(selectable: Any, origin: Origin) -> Leftover:
         local=describeAddress(selectable.getHost()),
         peer=peer,
         origin=origin,
-        cause="",
         action=(
             "the test opened it without trialnet (nor adopted it with track) and "
             "left it open; closed after the test"

@@ -1,0 +1,283 @@
+"""
+One end of a connection, observed without wrapping it: the protocol's
+C{makeConnection} tells when it connected, and the reactor's transport's
+C{connectionLost} when it closed, whatever protocol the transport holds by
+then (HTTP Upgrade and HTTP/2 switch protocols midway).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from twisted.internet.defer import Deferred
+from twisted.internet.error import ConnectionAborted
+from twisted.internet.interfaces import IHalfCloseableProtocol, IProtocol
+from twisted.python import log
+from twisted.python.failure import Failure
+from twisted.python.reflect import qual
+
+from ._addresses import AddressKey, addressKey
+from ._patch import InstancePatch, ownedBy, patchable
+from ._record import Record
+from ._report import Leftover, Origin, describeAddress
+from ._transports import applicationProtocol, releaseSocket, socketTransport
+
+
+class EndListener(Protocol):
+    """
+    What an end tells its registry, and asks of it.
+
+    @ivar reactor: The reactor its sockets belong to.
+    @ivar readersAtClose: What the reactor read from when the teardown began.
+    """
+
+    reactor: Any
+    readersAtClose: set[object]
+
+    def endMade(self, end: End) -> None: ...
+
+    def endLost(self, end: Record) -> None: ...
+
+
+class End(Record):
+    """
+    One tracked connection end: a client, a server, or an adopted protocol.
+
+    @ivar protocol: The protocol observed; dropped at the teardown.
+    @ivar application: The application's protocol inside it (the same, but
+        under an endpoint's or TLS's wrapping protocol).
+    @ivar transport: The transport the protocol was given, while connected.
+    @ivar hostKey: The local address recorded when it connected.
+    @ivar peerKey: The peer's address recorded when it connected.
+    @ivar pairKey: For an end paired by order (UNIX), the key given when its
+        protocol was built.
+    @ivar port: For a server end, the record of the port that accepted it.
+    @ivar attempt: For a client of L{trialnet.Network.connect}, its attempt.
+    @ivar claimed: Whether it was handed out as a server end already.
+    @ivar closed: Whether its connection closed.
+    """
+
+    def __init__(
+        self,
+        role: str,
+        origin: Origin,
+        protocol: IProtocol,
+        listener: EndListener,
+        observed: bool = False,
+        attempt: Any = None,
+        port: Any = None,
+        pairKey: AddressKey | None = None,
+    ) -> None:
+        super().__init__(origin, observed, listener.endLost)
+        self.role = role  # type: ignore[misc]
+        self.protocol: IProtocol | None = protocol
+        self.application: Any = applicationProtocol(protocol)
+        self.attempt = attempt
+        self.port = port
+        self.pairKey = pairKey
+        self.transport: Any = None
+        self.hostKey: AddressKey | None = None
+        self.peerKey: AddressKey | None = None
+        self._host: Any = None
+        self._peer: Any = None
+        self.open = False
+        self.closed = False
+        self.claimed = False
+        self.closeWaiters: list[Deferred[None]] = []
+        self._listener = listener
+        self._kind = qual(type(self.application))
+        self._patch = patchable(protocol, "protocol")
+        self._lostPatch: InstancePatch | None = None
+        if ownedBy(protocol, "makeConnection", End) or ownedBy(
+            protocol, "connectionLost", End
+        ):
+            raise ValueError(
+                f"{self._kind} instance is already connected through trialnet; "
+                f"a protocol instance serves one connection at a time, so pass "
+                f"a factory to open several"
+            )
+
+    @property
+    def kind(self) -> str:
+        return self._kind
+
+    @property
+    def settled(self) -> bool:
+        return not self.open
+
+    # Observing
+
+    def watchConnect(self) -> None:
+        """
+        Observe a protocol that is about to be connected.
+        """
+        self._originalMake = self.protocol.makeConnection  # type: ignore[union-attr]
+        self._patch.set("makeConnection", self._makeConnection)
+
+    def adoptConnected(self, transport: Any) -> None:
+        """
+        Observe a protocol that is already connected.
+        """
+        self._connected(transport)
+
+    def _makeConnection(self, transport: Any) -> None:
+        self._patch.restore("makeConnection")
+        self._connected(transport)
+        try:
+            self._originalMake(transport)
+        finally:
+            self._listener.endMade(self)
+
+    def _connected(self, transport: Any) -> None:
+        self.transport = transport
+        self._host = transport.getHost()
+        self._peer = transport.getPeer()
+        self.hostKey = addressKey(self._host)
+        self.peerKey = addressKey(self._peer)
+        self.open = True
+        # The reactor tells the transport under every wrapping protocol
+        # when the connection is gone; the protocol may have been replaced.
+        lostOn: Any = socketTransport(transport)
+        if not hasattr(lostOn, "__dict__"):
+            lostOn = self.protocol
+        self._lostPatch = patchable(lostOn, "transport")
+        self._originalLost = lostOn.connectionLost
+        self._lostPatch.set("connectionLost", self._connectionLost)
+
+    def _connectionLost(self, reason: Failure) -> None:
+        assert self._lostPatch is not None
+        self._lostPatch.restore("connectionLost")
+        try:
+            self._originalLost(reason)
+        except BaseException:
+            if self.attempt is not None:
+                self.attempt.protocolLostRaised()
+            raise
+        finally:
+            self._markClosed()
+
+    def _markClosed(self) -> None:
+        self.open = False
+        self.closed = True
+        self.transport = None
+        self._settle()
+        waiters, self.closeWaiters = self.closeWaiters, []
+        for waiter in waiters:
+            waiter.callback(None)
+
+    # Closing
+
+    def close(self) -> None:
+        if self.open:
+            self.transport.loseConnection()
+
+    def abort(self, waited: float) -> Leftover:
+        leftover = self.leftover(f"aborted after {waited:.2f}s")
+        abort = getattr(self.transport, "abortConnection", None)
+        if abort is None:
+            self.transport.loseConnection()
+        else:
+            abort()
+        return leftover
+
+    def force(self, leftover: Leftover | None) -> Leftover | None:
+        if not self.open:
+            return leftover
+        releaseSocket(self._listener.reactor, self.transport)
+        try:
+            self._connectionLost(Failure(ConnectionAborted()))
+        except Exception:
+            log.err(None, f"trialnet: connectionLost failed on {self.kind}")
+        if self.open:
+            self._markClosed()
+        action = "it still did not close, so its socket was closed by force"
+        if leftover is None:
+            return self.leftover(action)
+        return self.leftover(f"{leftover.action}; {action}")
+
+    def forget(self) -> None:
+        self._patch.restoreAll()
+        if self._lostPatch is not None:
+            self._lostPatch.restoreAll()
+        self.protocol = None
+        self.application = None
+        self.transport = None
+        self.port = None
+        self.attempt = None
+        waiters, self.closeWaiters = self.closeWaiters, []
+        for waiter in waiters:
+            waiter.callback(None)
+
+    # Reporting
+
+    def leftover(self, action: str, **details: str) -> Leftover:
+        return Leftover(
+            role=self.role,
+            origin=self.origin,
+            action=action,
+            kind=self.kind,
+            local="" if self._host is None else describeAddress(self._host),
+            peer="" if self._peer is None else describeAddress(self._peer),
+            cause=self._cause(),
+        )
+
+    @property
+    def peerText(self) -> str:
+        return "" if self._peer is None else describeAddress(self._peer)
+
+    def _cause(self) -> str:
+        """
+        Say what is known to keep the connection open.
+        """
+        transport = self.transport
+        if transport is None:
+            return ""
+        underlying = socketTransport(transport)
+        unsent = _unsentBytes(underlying) + sum(
+            len(data) for data in getattr(transport, "_appSendBuffer", ())
+        )
+        if unsent:
+            return f"{unsent} bytes the peer did not read"
+        producer = _applicationProducer(transport)
+        if producer is not None:
+            return (
+                f"a registered producer ({type(producer).__qualname__}) that was "
+                f"never unregistered"
+            )
+        if underlying not in self._listener.readersAtClose:
+            if IHalfCloseableProtocol.providedBy(self.application):
+                return (
+                    "a half-closed connection: the peer closed its side and "
+                    "the protocol (IHalfCloseableProtocol) never closed its own"
+                )
+            return "a transport that was not reading (paused)"
+        if underlying is not transport and getattr(transport, "_tlsConnection", None):
+            return "a TLS close_notify the peer never answered"
+        return ""
+
+
+def _applicationProducer(transport: object) -> object:
+    """
+    The producer the application registered on a transport, seen through the
+    adapters a TLS transport puts around it.
+    """
+    if socketTransport(transport) is transport:
+        producer = getattr(transport, "producer", None)
+    else:
+        producer = vars(transport).get("_producer")
+    while hasattr(producer, "_producer"):
+        producer = producer._producer  # type: ignore[union-attr]
+    return producer
+
+
+def _unsentBytes(transport: object) -> int:
+    """
+    Count what a transport still buffers for its peer, for the report.
+    """
+    buffered = getattr(transport, "dataBuffer", b"")
+    offset = getattr(transport, "offset", 0)
+    pending = getattr(transport, "_tempDataLen", 0)
+    try:
+        return max(0, len(buffered) - offset) + pending
+    except TypeError:
+        return 0

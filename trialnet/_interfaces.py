@@ -1,0 +1,356 @@
+"""
+The interfaces of trialnet: its public API (L{INetwork}), written once for
+L{trialnet.Network} and L{trialnet.NetworkTestCase}, and the shape every
+record of the teardown has (L{IRecord}).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from zope.interface import Attribute, Interface
+
+if TYPE_CHECKING:
+    from twisted.internet.defer import Deferred
+    from twisted.internet.interfaces import (
+        IListeningPort,
+        IProtocol,
+        IProtocolFactory,
+        IStreamClientEndpoint,
+        IStreamServerEndpoint,
+    )
+    from twisted.internet.protocol import AbstractDatagramProtocol
+
+
+class IBoundedWaits(Interface):
+    """
+    A protocol whose waits are bounded by a number of seconds that the
+    network that connects or accepts it may set (a L{trialnet.Recorder}).
+    """
+
+    waitTimeout = Attribute(
+        "The default bound of its waits, in seconds, or None for a default "
+        "the network may set."
+    )
+
+
+class IRecord(Interface):
+    """
+    One thing the teardown closes: a port, a connection end, a client
+    attempt, a connector, a pool, a service or a pending listen.  The teardown
+    treats every record alike.
+    """
+
+    stage = Attribute(
+        "0 for what stops accepting (ports), closed first; 1 for the rest."
+    )
+    origin = Attribute(
+        "The L{Origin<trialnet._report.Origin>} of the line that opened or adopted it."
+    )
+    observed = Attribute(
+        "Whether the code under test opened it by itself (not through "
+        "trialnet, nor adopted with track)."
+    )
+    settled = Attribute("Whether the teardown has nothing more to wait for.")
+
+    def close() -> None:
+        """
+        Begin an orderly close.
+        """
+
+    def abort(waited: float) -> object:
+        """
+        The bound passed and it has not settled: abort it.
+
+        @param waited: Seconds the teardown waited.
+        @return: The L{trialnet._report.Leftover} that describes it, or C{None}.
+        """
+
+    def force(leftover: object) -> object:
+        """
+        Even the abort did not settle it: release it by force, and settle.
+
+        @param leftover: What L{abort} returned.
+        @return: The L{trialnet._report.Leftover} that describes it now, or C{None}.
+        """
+
+    def finalReport() -> object:
+        """
+        @return: A L{trialnet._report.Leftover} for a problem found although
+            it settled (a port whose stop failed), or C{None}.
+        """
+
+    def forget() -> None:
+        """
+        Undo every observation and drop every reference to the application's
+        objects.
+        """
+
+    def leftover(action: str, **details: str) -> object:
+        """
+        Describe it for the report.
+
+        @param action: What the teardown did about it.
+        @return: A L{trialnet._report.Leftover}.
+        """
+
+
+class INetwork(Interface):
+    """
+    The public API of L{trialnet.Network} and L{trialnet.NetworkTestCase}:
+    open ports and connections that close by themselves.
+
+    Everything opened through it, adopted with L{track}, or opened by the
+    code under test on the reactor while it is open (C{listenTCP},
+    C{connectTCP}, C{listenSSL}, C{connectSSL}, C{listenUNIX},
+    C{connectUNIX}, C{listenUDP}, and so endpoints, strports, an C{Agent},
+    PB and services) joins one teardown: ports stop listening, connection
+    attempts stop, every connection end is closed, and all of it is waited
+    for, for at most C{disconnectTimeout} seconds before what is left is
+    aborted and reported.
+    """
+
+    disconnectTimeout = Attribute(
+        "Seconds allowed for an orderly close before the teardown aborts what "
+        "is left (5 by default)."
+    )
+    strictCleanup = Attribute(
+        "Whether what the code under test opened by itself, and left open when "
+        "the teardown began (a port it never stopped, a connection it never "
+        "closed), fails the teardown with a report naming the line that opened "
+        "it.  Off by default: such things are closed quietly, and reported only "
+        "when they had to be aborted."
+    )
+    tlsAuthority = Attribute(
+        "The L{trialnet.TLSAuthority} made for this process (once, on first "
+        "use), which signs the certificate of L{listenTLS}: its PEM file for "
+        "external clients, client and server options for C{startTLS}, and "
+        "client certificates for mutual TLS.  Reading it raises ImportError "
+        "when the C{tls} extra is not installed."
+    )
+
+    def listen(
+        factory: IProtocolFactory,
+        port: int = 0,
+        interface: str = "127.0.0.1",
+        backlog: int = 50,
+    ) -> IListeningPort:
+        """
+        Listen for TCP connections; the port and every connection it accepts
+        are closed at the teardown.
+
+        @param factory: The application's factory; the port holds this very
+            object, and its protocols keep the reactor's real transports.
+        @param port: The port number; 0, the default, lets the kernel choose
+            a free one (safe under C{trial -j} and C{pytest -n}).
+        @param interface: An IPv4 or IPv6 literal; loopback by default.
+        @param backlog: The listen queue's size.
+        @return: The reactor's
+            L{IListeningPort<twisted.internet.interfaces.IListeningPort>}, listening.
+        @raise TypeError: If C{factory} is not an
+            L{IProtocolFactory<twisted.internet.interfaces.IProtocolFactory>} or an
+            argument has the wrong type.
+        @raise ValueError: If C{interface} is a name rather than an IP
+            literal, or a number is out of range.
+        """
+
+    def listenTLS(
+        factory: IProtocolFactory,
+        port: int = 0,
+        interface: str = "127.0.0.1",
+        backlog: int = 50,
+        options: object = None,
+    ) -> IListeningPort:
+        """
+        Listen for TLS connections over TCP; L{connect} to the port verifies
+        the server against L{tlsAuthority}.
+
+        The application's protocols keep the reactor's TLS transport and
+        every interface: a factory providing
+        L{IProtocolNegotiationFactory
+        <twisted.internet.interfaces.IProtocolNegotiationFactory>} negotiates
+        ALPN, and a protocol providing L{IHandshakeListener
+        <twisted.internet.interfaces.IHandshakeListener>} hears
+        C{handshakeCompleted}.  As with the reactor, C{connectionMade} comes
+        before the handshake.
+
+        @param options: Server TLS options (an
+            L{IOpenSSLServerConnectionCreator
+            <twisted.internet.interfaces.IOpenSSLServerConnectionCreator>} or
+            an old-style context factory); by default a certificate signed by
+            L{tlsAuthority} for C{localhost}, C{127.0.0.1} and C{::1}.
+        @return: The reactor's
+            L{IListeningPort<twisted.internet.interfaces.IListeningPort>}, listening.
+        @raise ImportError: If the C{tls} extra is not installed.
+        @raise TypeError: If an argument has the wrong type.
+        @raise ValueError: As for L{listen}.
+        """
+
+    def listenUNIX(factory: IProtocolFactory, backlog: int = 50) -> IListeningPort:
+        """
+        Listen on a UNIX socket in a new private directory (mode 0700) with a
+        short path; the directory is removed at the teardown.
+
+        @param factory: The application's factory.
+        @param backlog: The listen queue's size.
+        @return: The reactor's
+            L{IListeningPort<twisted.internet.interfaces.IListeningPort>};
+            C{getHost().name} is the socket's path.
+        @raise TypeError: If an argument has the wrong type.
+        @raise ValueError: If C{backlog} is out of range.
+        """
+
+    def listenUDP(
+        protocol: AbstractDatagramProtocol,
+        port: int = 0,
+        interface: str = "127.0.0.1",
+        maxPacketSize: int = 8192,
+    ) -> IListeningPort:
+        """
+        Listen for UDP datagrams; the port is stopped, once, and waited for
+        at the teardown.
+
+        @param protocol: The application's L{DatagramProtocol
+            <twisted.internet.protocol.DatagramProtocol>}.
+        @param port: The port number; 0 lets the kernel choose.
+        @param interface: An IPv4 or IPv6 literal; loopback by default.
+        @param maxPacketSize: The largest datagram read.
+        @return: The reactor's
+            L{IListeningPort<twisted.internet.interfaces.IListeningPort>}.
+        @raise TypeError: If C{protocol} is not a datagram protocol, or an
+            argument has the wrong type.
+        @raise ValueError: As for L{listen}.
+        """
+
+    def connect(
+        target: object,
+        factoryOrProtocol: IProtocolFactory | IProtocol,
+        timeout: float = 30.0,
+        tlsOptions: object = None,
+    ) -> Deferred[IProtocol]:
+        """
+        Connect a client; the connection is closed at the teardown.
+
+        @param target: A port returned by L{listen}, L{listenTLS} or
+            L{listenUNIX} (its current address; TLS for a L{listenTLS} port),
+            an L{IPv4Address<twisted.internet.address.IPv4Address>},
+            L{IPv6Address<twisted.internet.address.IPv6Address>} or
+            L{UNIXAddress<twisted.internet.address.UNIXAddress>}, a C{(host, port)}
+            tuple with an IP literal, or any
+            L{IStreamClientEndpoint<twisted.internet.interfaces.IStreamClientEndpoint>}.
+        @param factoryOrProtocol: A protocol factory (a
+            L{ClientFactory<twisted.internet.protocol.ClientFactory>} keeps its
+            C{clientConnectionFailed}/C{clientConnectionLost} callbacks), or a
+            protocol instance that is not connected.
+        @param timeout: Seconds the connection attempt may take (not used
+            for an endpoint, which has its own).
+        @param tlsOptions: Client TLS options (an
+            L{IOpenSSLClientConnectionCreator
+            <twisted.internet.interfaces.IOpenSSLClientConnectionCreator>}),
+            to connect with TLS; by default a L{listenTLS} port is verified
+            against L{tlsAuthority}.
+        @return: A L{Deferred<twisted.internet.defer.Deferred>} that fires with the
+            client protocol after its C{connectionMade} ran, or fails with the reactor's
+            error (for example L{ConnectionRefusedError
+            <twisted.internet.error.ConnectionRefusedError>}), leaving nothing open.
+            Cancelling it stops the attempt.
+        @raise TypeError: If an argument has the wrong type.
+        @raise ValueError: If the host is a name, a number is out of range,
+            the port is not listening, or the protocol instance is already
+            connected.
+        """
+
+    def serverEndpoint(
+        transport: str = "tcp",
+        port: int = 0,
+        interface: str = "127.0.0.1",
+        backlog: int = 50,
+    ) -> IStreamServerEndpoint:
+        """
+        An endpoint for code under test that listens through endpoints; its
+        every port and connection joins this network's teardown.
+
+        @param transport: C{"tcp"}, C{"tls"} (see L{listenTLS}) or C{"unix"}
+            (see L{listenUNIX}; C{port} and C{interface} do not apply).
+        @return: An
+            L{IStreamServerEndpoint<twisted.internet.interfaces.IStreamServerEndpoint>}.
+        @raise ValueError: For another transport, or the checks of L{listen}.
+        """
+
+    def clientEndpoint(
+        target: object, timeout: float = 30.0, tlsOptions: object = None
+    ) -> IStreamClientEndpoint:
+        """
+        An endpoint for code under test that connects through endpoints (an
+        L{Agent<twisted.web.client.Agent>}, a service): each of its
+        connections is made by L{connect} and joins this network's teardown.
+
+        @param target: What L{connect} takes.
+        @return: An
+            L{IStreamClientEndpoint<twisted.internet.interfaces.IStreamClientEndpoint>}.
+        """
+
+    def track(thing: object) -> object:
+        """
+        Adopt into the same teardown something opened before the test, or by
+        means trialnet cannot see (what the code under test opens on the
+        reactor during the test joins by itself).
+
+        @param thing: An L{IListeningPort<twisted.internet.interfaces.IListeningPort>}
+            (its factory's future connections are tracked too), an
+            L{IConnector<twisted.internet.interfaces.IConnector>} (stopped if still
+            connecting, its connection closed if connected), a connected protocol, an
+            L{HTTPConnectionPool<twisted.web.client.HTTPConnectionPool>} (or anything
+            with C{closeCachedConnections()}: its cached connections are closed and its
+            timers cancelled), an endpoint, or a running
+            L{IService<twisted.application.service.IService>} (stopped, and
+            waited for, so that a service that reconnects stops doing so).
+        @return: C{thing}, or for an endpoint a tracking endpoint that makes
+            its connections (or ports) through it.
+        @raise TypeError: For anything else.
+        @raise ValueError: For a protocol that is not connected.
+        """
+
+    def serverProtocolFor(client: IProtocol) -> Deferred[IProtocol]:
+        """
+        Find the protocol one of this network's ports built for the other end
+        of a client connection.
+
+        On UNIX sockets, whose addresses do not tell connections apart, ends
+        are paired in the order they connected: every client of that port
+        must come from this process (L{connect}, or the code under test), not
+        from another process.  Use L{acceptedProtocol} for those.
+
+        @param client: A client protocol of this network, whoever connected
+            it (L{connect}, or the code under test); it may have closed since
+            (ends are matched on the addresses recorded when it connected).
+        @return: A L{Deferred<twisted.internet.defer.Deferred>} that fires with the
+            server protocol once its C{connectionMade} ran.  If the teardown comes
+            first, nothing more comes of it.
+        @raise ValueError: If C{client} is not a client of this network, or is
+            not connected to one of this network's ports.
+        """
+
+    def acceptedProtocol(port: IListeningPort) -> Deferred[IProtocol]:
+        """
+        Wait for a protocol a port built, for clients this network did not
+        open (another process, a raw socket, code under test).
+
+        @param port: A stream port of this network.
+        @return: A L{Deferred<twisted.internet.defer.Deferred>} that fires with the
+            oldest server protocol of that port not yet handed out by this method or
+            L{serverProtocolFor}, once its C{connectionMade} ran (at once if there is
+            one already).  If the teardown comes first, nothing more comes of it.
+        @raise ValueError: If C{port} is not a stream port of this network.
+        """
+
+    def whenClosed(protocol: IProtocol) -> Deferred[None]:
+        """
+        Wait for one tracked connection end to close.
+
+        @param protocol: A client or server protocol of this network, or one
+            adopted with L{track}.
+        @return: A L{Deferred<twisted.internet.defer.Deferred>} that fires with C{None}
+            after the protocol's C{connectionLost} ran, at once if it already has.
+        @raise ValueError: If this network does not track C{protocol}.
+        """

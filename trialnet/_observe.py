@@ -1,0 +1,160 @@
+"""
+Observing a reactor for the length of a test: every port and connector the
+code under test opens through the reactor's C{listen*} and C{connect*}
+methods (directly, or through endpoints, strports, an C{Agent}, PB or a
+service) is handed to the innermost open network, so that it joins the same
+teardown.  The reactor's own methods are restored exactly when the last
+network stops observing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import weakref
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+from twisted.python import log
+
+from ._report import Origin, userOrigin
+from ._transports import applicationFactory
+
+_LISTEN = ("listenTCP", "listenSSL", "listenUNIX", "listenUDP")
+_CONNECT = ("connectTCP", "connectSSL", "connectUNIX")
+_MISSING = object()
+
+
+class Sink(Protocol):
+    """
+    What receives what the code under test opened.
+    """
+
+    def observedPort(self, port: Any, origin: Origin) -> None: ...
+
+    def observedConnector(self, connector: Any, origin: Origin) -> None: ...
+
+
+class _Observer:
+    """
+    The patches of one reactor, and the networks observing it, innermost
+    last.
+    """
+
+    def __init__(self, reactor: Any) -> None:
+        self.reactor = reactor
+        # Weak: a network nobody closed, and nobody holds, stops observing.
+        self.sinks: list[weakref.ref[Sink]] = []
+        self.quiet = 0
+        self._saved: dict[str, object] = {}
+        instance = vars(reactor)
+        for name in _LISTEN + _CONNECT:
+            original = getattr(reactor, name, None)
+            if original is None:
+                continue
+            self._saved[name] = instance.get(name, _MISSING)
+            instance[name] = self._patched(name, original)
+
+    def _patched(self, name: str, original: Any) -> Any:
+        listening = name in _LISTEN
+
+        def opening(*args: Any, **kwargs: Any) -> Any:
+            opened = original(*args, **kwargs)
+            if not self.quiet:
+                self._hand(opened, listening)
+            return opened
+
+        opening.__name__ = name
+        opening.__wrapped__ = original  # type: ignore[attr-defined]
+        return opening
+
+    def _hand(self, opened: Any, listening: bool) -> None:
+        sink = next((s for s in map(_call, reversed(self.sinks)) if s), None)
+        if sink is None:
+            return
+        try:
+            origin = userOrigin()
+            if listening:
+                sink.observedPort(opened, origin)
+            elif not _isTrialnets(getattr(opened, "factory", None)):
+                sink.observedConnector(opened, origin)
+        except Exception:
+            # The code under test must never see trialnet fail.
+            log.err(None, "trialnet could not observe what the code under test opened")
+
+    def restore(self) -> None:
+        instance = vars(self.reactor)
+        for name, saved in self._saved.items():
+            if saved is _MISSING:
+                instance.pop(name, None)
+            else:
+                instance[name] = saved
+
+
+_observers: dict[int, _Observer] = {}
+
+
+def _call(reference: weakref.ref[Sink]) -> Sink | None:
+    return reference()
+
+
+def _isTrialnets(factory: object) -> bool:
+    # A connect of trialnet's own, made later by an endpoint it was given.
+    from ._clients import ClientAttempt
+
+    return isinstance(applicationFactory(factory), ClientAttempt)
+
+
+def observe(reactor: Any, sink: Sink) -> None:
+    """
+    Hand what the code under test opens on C{reactor} to C{sink}, until
+    L{stopObserving}; the innermost sink gets it.
+    """
+    if not hasattr(reactor, "__dict__"):
+        return
+    key = id(reactor)
+    observer = _observers.get(key)
+    if observer is None:
+        observer = _observers[key] = _Observer(reactor)
+
+    def gone(reference: weakref.ref[Sink]) -> None:
+        _remove(key, reference)
+
+    observer.sinks.append(weakref.ref(sink, gone))
+
+
+def stopObserving(reactor: Any, sink: Sink) -> None:
+    """
+    Stop handing anything to C{sink}; the last sink of a reactor restores it.
+    """
+    observer = _observers.get(id(reactor))
+    if observer is not None:
+        for reference in list(observer.sinks):
+            if reference() is sink:
+                _remove(id(reactor), reference)
+
+
+def _remove(key: int, reference: weakref.ref[Sink]) -> None:
+    observer = _observers.get(key)
+    if observer is None or reference not in observer.sinks:
+        return
+    observer.sinks.remove(reference)
+    if not observer.sinks:
+        del _observers[key]
+        observer.restore()
+
+
+@contextlib.contextmanager
+def quietly(reactor: Any) -> Iterator[None]:
+    """
+    Open something for trialnet itself: it is recorded by whoever opens it,
+    not handed to a sink.
+    """
+    observer = _observers.get(id(reactor))
+    if observer is None:
+        yield
+        return
+    observer.quiet += 1
+    try:
+        yield
+    finally:
+        observer.quiet -= 1

@@ -1,0 +1,133 @@
+"""
+Pairing: which server end is the other end of a client, and which server
+ends a port accepted that nobody asked for yet.
+
+TCP and TLS ends are paired by address: a client's local address is its
+server end's peer.  UNIX sockets are unnamed, so their ends are paired by
+order instead: a port accepts connections in the order the kernel queued
+them, which is the order their clients connected, and each end is counted
+when its protocol is built (also when none comes of it), per socket path.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+from twisted.internet.defer import Deferred, succeed
+
+from ._addresses import AddressKey
+from ._clients import cancelQuietly
+from ._ends import End
+
+
+class Pairing:
+    """
+    The ends of one network's connections, for L{trialnet.Network.serverProtocolFor}
+    and L{trialnet.Network.acceptedProtocol}.
+    """
+
+    def __init__(self) -> None:
+        self._serversByPeer: dict[AddressKey, End] = {}
+        self._serverWaiters: dict[AddressKey, list[Deferred[Any]]] = {}
+        self._unclaimed: dict[object, deque[End]] = {}
+        self._acceptWaiters: dict[object, deque[Deferred[Any]]] = {}
+        self._counts: dict[tuple[str, str], int] = {}
+
+    def nextKey(self, role: str, path: str) -> AddressKey:
+        """
+        Count one more connection of a UNIX socket path, on one side.
+        """
+        count = self._counts.get((role, path), 0) + 1
+        self._counts[role, path] = count
+        return ("unix", path, count)
+
+    def endMade(self, end: End) -> None:
+        """
+        An end connected: give a UNIX end its pairing key, and hand a server
+        end to whoever waits for it.
+        """
+        if end.pairKey is not None:
+            if end.role == "server":
+                end.peerKey = end.pairKey
+            else:
+                end.hostKey = end.pairKey
+        if end.role != "server":
+            return
+        port = end.port
+        waiters = self._acceptWaiters.get(port)
+        if waiters:
+            end.claimed = True
+            waiters.popleft().callback(end.application)
+        else:
+            self._unclaimed.setdefault(port, deque()).append(end)
+        key = end.peerKey
+        if key is None:
+            return
+        self._serversByPeer[key] = end
+        waiting = self._serverWaiters.pop(key, [])
+        if waiting:
+            end.claimed = True
+        for waiter in waiting:
+            waiter.callback(end.application)
+
+    def serverFor(self, client: End) -> Deferred[Any] | None:
+        """
+        @return: A L{Deferred} for the server end of C{client}, or C{None}
+            when the client's own address is unknown.
+        """
+        key = client.hostKey
+        if key is None:
+            return None
+        server = self._serversByPeer.get(key)
+        if server is not None and server.application is not None:
+            server.claimed = True
+            return succeed(server.application)
+        waiter: Deferred[Any] = Deferred()
+        self._serverWaiters.setdefault(key, []).append(waiter)
+        return waiter
+
+    def accepted(self, port: object) -> Deferred[Any]:
+        """
+        @return: A L{Deferred} for the oldest server end of C{port} not yet
+            handed out.
+        """
+        unclaimed = self._unclaimed.get(port)
+        while unclaimed:
+            end = unclaimed.popleft()
+            if not end.claimed and end.application is not None:
+                end.claimed = True
+                return succeed(end.application)
+        waiter: Deferred[Any] = Deferred()
+        self._acceptWaiters.setdefault(port, deque()).append(waiter)
+        return waiter
+
+    def release(self) -> None:
+        """
+        The teardown is over: nobody gets a server end any more, and every
+        reference is dropped.
+        """
+        waiters = [w for ws in self._serverWaiters.values() for w in ws]
+        waiters.extend(w for ws in self._acceptWaiters.values() for w in ws)
+        self._serversByPeer.clear()
+        self._serverWaiters.clear()
+        self._unclaimed.clear()
+        self._acceptWaiters.clear()
+        for waiter in waiters:
+            releaseWaiter(waiter)
+
+
+def releaseWaiter(waiter: Deferred[Any]) -> None:
+    """
+    Give up a waiter at the teardown.  One nobody waits on is cancelled
+    quietly.  One that something still awaits is dropped unfired: the test
+    method is over, so only a test that trial timed out can still be waiting,
+    and resuming it would fire trial's Deferred a second time.
+    """
+    if not _awaited(waiter):
+        cancelQuietly(waiter)
+
+
+def _awaited(waiter: Deferred[Any]) -> bool:
+    # A Deferred's callbacks are its waiters (an await adds one).
+    return bool(getattr(waiter, "callbacks", ()))

@@ -1,0 +1,187 @@
+"""
+What the teardown closes, as records of one shape: each knows how to close
+in an orderly way, abort, force, describe itself as a leftover, and say when
+it settled.  Here are their common base and the small records (a pool, a
+service, a pending listen); connection ends, ports and client attempts have
+modules of their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.python import log
+from twisted.python.failure import Failure
+from twisted.python.reflect import qual
+from zope.interface import implementer
+
+from ._interfaces import IRecord
+from ._report import Leftover, Origin
+
+#: The stage of records that stop accepting (ports), closed first.
+STOP_ACCEPTING = 0
+#: The stage of everything else.
+CLOSE = 1
+
+
+@implementer(IRecord)
+class Record:
+    """
+    The base of every record: where it was opened, whether the code under
+    test opened it, and how it tells its registry it settled.
+    """
+
+    stage: ClassVar[int] = CLOSE
+    role: ClassVar[str] = ""
+
+    def __init__(
+        self, origin: Origin, observed: bool, onSettled: Callable[[Record], None]
+    ) -> None:
+        self.origin = origin
+        self.observed = observed
+        self._onSettled = onSettled
+
+    @property
+    def settled(self) -> bool:
+        raise NotImplementedError
+
+    @property
+    def kind(self) -> str:
+        return ""
+
+    def close(self) -> None:
+        pass
+
+    def abort(self, waited: float) -> Leftover | None:
+        return None
+
+    def force(self, leftover: Any) -> Leftover | None:
+        return leftover  # type: ignore[no-any-return]
+
+    def finalReport(self) -> Leftover | None:
+        return None
+
+    def forget(self) -> None:
+        pass
+
+    def leftover(self, action: str, **details: str) -> Leftover:
+        return Leftover(
+            role=self.role, origin=self.origin, action=action, kind=self.kind, **details
+        )
+
+    def _settle(self) -> None:
+        self._onSettled(self)
+
+
+class _Closing(Record):
+    """
+    A record closed by one call that returns a Deferred: settled when it
+    fires.
+    """
+
+    _never: ClassVar[str]
+
+    def __init__(
+        self,
+        thing: Any,
+        origin: Origin,
+        onSettled: Callable[[Record], None],
+    ) -> None:
+        super().__init__(origin, False, onSettled)
+        self._thing = thing
+        self._kind = qual(type(thing))
+        self._closing: Deferred[object] | None = None
+        self._done = False
+
+    @property
+    def settled(self) -> bool:
+        return self._closing is None or self._done
+
+    @property
+    def kind(self) -> str:
+        return self._kind
+
+    def close(self) -> None:
+        self._closing = maybeDeferred(self._start)
+        self._closing.addBoth(self._closed)
+
+    def _start(self) -> object:
+        raise NotImplementedError
+
+    def _closed(self, result: object) -> None:
+        if isinstance(result, Failure):
+            log.err(result, f"trialnet teardown: error while closing {self._kind}")
+        self._done = True
+        self._settle()
+
+    def force(self, leftover: Leftover | None) -> Leftover | None:
+        if self.settled:
+            return leftover
+        self._done = True
+        return self.leftover(self._never)
+
+    def forget(self) -> None:
+        self._thing = None
+
+
+class PoolRecord(_Closing):
+    """
+    An L{HTTPConnectionPool<twisted.web.client.HTTPConnectionPool>} (or
+    anything with C{closeCachedConnections()}): closed first of all, since
+    its cached connections hold timers that closing them does not cancel.
+    """
+
+    role = "pool"
+    _never = "closeCachedConnections() never finished"
+
+    def _start(self) -> object:
+        return self._thing.closeCachedConnections()
+
+
+class ServiceRecord(_Closing):
+    """
+    A running L{IService<twisted.application.service.IService>}: stopped, and
+    waited for, so that a service that reconnects stops doing so.
+    """
+
+    role = "service"
+    _never = "stopService() never finished"
+
+    def _start(self) -> object:
+        if not getattr(self._thing, "running", True):
+            return None
+        return self._thing.stopService()
+
+
+class PendingListen(Record):
+    """
+    A listen of an adopted server endpoint that has not finished: the
+    teardown waits for it, and the port it brings joins the teardown.
+    """
+
+    role = "port"
+
+    def __init__(self, origin: Origin, onSettled: Callable[[Record], None]) -> None:
+        super().__init__(origin, False, onSettled)
+        self._pending = True
+
+    @property
+    def settled(self) -> bool:
+        return not self._pending
+
+    def finished(self) -> None:
+        """
+        The endpoint's listen succeeded or failed.
+        """
+        self._pending = False
+        self._settle()
+
+    def force(self, leftover: Leftover | None) -> Leftover | None:
+        if not self._pending:
+            return leftover
+        self._pending = False
+        return self.leftover(
+            "an endpoint listen that neither finished nor stopped when cancelled"
+        )
