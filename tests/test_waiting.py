@@ -1,6 +1,7 @@
 """
-Waiting for the other side: C{whenClosed}, C{acceptedProtocol}, late
-C{serverProtocolFor}, and connection pools that close with the test.
+Waiting for the other side: C{whenClosed}, C{acceptedProtocol},
+C{serverProtocolFor} (also late), and connection pools that close with the
+test.
 """
 
 from __future__ import annotations
@@ -181,6 +182,54 @@ class AcceptedProtocolTests(SynchronousTestCase):
 
         assertCleanRun(self, result)
         self.assertEqual(made, [True, True])
+
+
+class ServerProtocolForTests(SynchronousTestCase):
+    """
+    L{NetworkTestCase.serverProtocolFor} finds the other end of a client.
+    """
+
+    def test_matchesEachClient(self) -> None:
+        """
+        Each of several clients is matched with the server protocol whose
+        peer is that client, also after the client closed.
+        """
+        events = Events()
+        serverFactory, clientFactory = recorders(events)
+        matched: list[bool] = []
+
+        class Sample(NetworkTestCase):
+            async def test_it(self) -> None:
+                port = self.listen(serverFactory)
+                clients = [await self.connect(port, clientFactory) for _ in range(3)]
+                for client in clients:
+                    server = await self.serverProtocolFor(client)
+                    matched.append(
+                        server.transport.getPeer() == client.transport.getHost()  # type: ignore[attr-defined]
+                    )
+                clients[0].transport.loseConnection()  # type: ignore[attr-defined]
+                await clients[0].lost  # type: ignore[attr-defined]
+                again = await self.serverProtocolFor(clients[0])
+                matched.append(again is serverFactory.built[0])
+
+        result = runSample(Sample)
+
+        assertCleanRun(self, result)
+        self.assertEqual(matched, [True] * 4)
+
+    def test_unknownClient(self) -> None:
+        """
+        A protocol this test did not connect is a C{ValueError}.
+        """
+        events = Events()
+
+        class Sample(NetworkTestCase):
+            def test_it(self) -> None:
+                self.assertRaises(
+                    ValueError, self.serverProtocolFor, LoggingProtocol(events, "x")
+                )
+
+        assertCleanRun(self, runSample(Sample))
 
 
 class LateServerProtocolForTests(SynchronousTestCase):
