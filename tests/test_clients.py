@@ -24,7 +24,7 @@ from .helpers import (
     openFileCount,
     portNumber,
     recorders,
-    runSample,
+    sample,
     teardownError,
     warmUp,
 )
@@ -52,15 +52,14 @@ class ApplicationCodeInTeardownTests(SynchronousTestCase):
 
         clientFactory = Reconnects(events, "client")
 
-        class Sample(NetworkTestCase):
-            async def test_it(self) -> None:
-                port = self.listen(serverFactory)
-                client = await self.connect(port, clientFactory)
-                client.transport.loseConnection()  # type: ignore[attr-defined]
-                while events.count("server made") < 2:
-                    await deferLaterTurn()
+        async def body(case: NetworkTestCase) -> None:
+            port = case.listen(serverFactory)
+            client = await case.connect(port, clientFactory)
+            client.transport.loseConnection()  # type: ignore[attr-defined]
+            while events.count("server made") < 2:
+                await deferLaterTurn()
 
-        result = runSample(Sample)
+        result = sample(body)
 
         assertCleanRun(self, result)
         first, second = clientFactory.built
@@ -88,17 +87,14 @@ class ApplicationCodeInTeardownTests(SynchronousTestCase):
 
         clientFactory = Reconnects(events, "client")
 
-        class Sample(NetworkTestCase):
-            disconnectTimeout = 0.3
-
-            async def test_it(self) -> None:
-                port = self.listen(serverFactory)
-                await self.connect(port, clientFactory)
+        async def body(case: NetworkTestCase) -> None:
+            port = case.listen(serverFactory)
+            await case.connect(port, clientFactory)
 
         warmUp()
         before = openFileCount()
         started = time.monotonic()
-        result = runSample(Sample)
+        result = sample(body, disconnectTimeout=0.3)
 
         self.assertLess(time.monotonic() - started, 0.3 + 3.0)
         leftovers = teardownError(result).leftovers
@@ -122,14 +118,13 @@ class ClientFactoryCallbackTests(SynchronousTestCase):
         events = Events()
         serverFactory, clientFactory = recorders(events)
 
-        class Sample(NetworkTestCase):
-            async def test_it(self) -> None:
-                # Added before the network exists, so it runs after its close.
-                self.addCleanup(events.log.append, "teardown finished")
-                port = self.listen(serverFactory)
-                await self.connect(port, clientFactory)
+        async def body(case: NetworkTestCase) -> None:
+            # Added before the network exists, so it runs after its close.
+            case.addCleanup(events.log.append, "teardown finished")
+            port = case.listen(serverFactory)
+            await case.connect(port, clientFactory)
 
-        result = runSample(Sample)
+        result = sample(body)
 
         assertCleanRun(self, result)
         clientEvents = [e for e in events.log if not e.startswith("server")]
@@ -161,30 +156,29 @@ class ClientFactoryCallbackTests(SynchronousTestCase):
                 while event not in events.log:
                     await deferLaterTurn()
 
-            class Sample(NetworkTestCase):
-                async def test_it(self) -> None:
-                    from twisted.internet import reactor
+            async def body(case: NetworkTestCase) -> None:
+                from twisted.internet import reactor
 
-                    port = self.listen(serverFactory)
-                    gone = self.listen(Factory())
-                    refused = portNumber(gone)
-                    await maybeDeferred(gone.stopListening)
-                    for number in (portNumber(port), refused):
-                        if throughTrialnet:
-                            attempt = self.connect(("127.0.0.1", number), clientFactory)
-                            attempt.addErrback(lambda failure: None)
-                        else:
-                            self.track(
-                                reactor.connectTCP("127.0.0.1", number, clientFactory)
-                            )
-                        if number == refused:
-                            await untilLogged("clientConnectionFailed")
-                            continue
-                        await untilLogged("client made")
-                        clientFactory.built[0].transport.loseConnection()  # type: ignore[union-attr]
-                        await untilLogged("clientConnectionLost")
+                port = case.listen(serverFactory)
+                gone = case.listen(Factory())
+                refused = portNumber(gone)
+                await maybeDeferred(gone.stopListening)
+                for number in (portNumber(port), refused):
+                    if throughTrialnet:
+                        attempt = case.connect(("127.0.0.1", number), clientFactory)
+                        attempt.addErrback(lambda failure: None)
+                    else:
+                        case.track(
+                            reactor.connectTCP("127.0.0.1", number, clientFactory)
+                        )
+                    if number == refused:
+                        await untilLogged("clientConnectionFailed")
+                        continue
+                    await untilLogged("client made")
+                    clientFactory.built[0].transport.loseConnection()  # type: ignore[union-attr]
+                    await untilLogged("clientConnectionLost")
 
-            result = runSample(Sample)
+            result = sample(body)
             assertCleanRun(self, result)
             return [e for e in events.log if not e.startswith("server")]
 

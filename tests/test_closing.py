@@ -33,6 +33,7 @@ from .helpers import (
     portNumber,
     recorders,
     runSample,
+    sample,
     teardownError,
 )
 
@@ -60,11 +61,10 @@ class OrderlyTeardownTests(SynchronousTestCase):
         events = Events()
         serverFactory, clientFactory = recorders(events)
 
-        class Sample(NetworkTestCase):
-            async def test_it(self) -> None:
-                await openPair(self, serverFactory, clientFactory)
+        async def body(case: NetworkTestCase) -> None:
+            await openPair(case, serverFactory, clientFactory)
 
-        result = runSample(Sample)
+        result = sample(body)
 
         assertCleanRun(self, result)
         for event in ("server lost", "client lost", "server factory stopped"):
@@ -99,12 +99,11 @@ class OrderlyTeardownTests(SynchronousTestCase):
         events = Events()
         serverFactory, clientFactory = recorders(events)
 
-        class Sample(NetworkTestCase):
-            async def test_it(self) -> None:
-                await openPair(self, serverFactory, clientFactory)
-                self.fail("the body failed")
+        async def body(case: NetworkTestCase) -> None:
+            await openPair(case, serverFactory, clientFactory)
+            case.fail("the body failed")
 
-        result = runSample(Sample)
+        result = sample(body)
 
         self.assertEqual((len(result.failures), result.errors), (1, []))
         self.assertEqual(lostCounts(events), (1, 1))
@@ -117,18 +116,17 @@ class OrderlyTeardownTests(SynchronousTestCase):
         events = Events()
         serverFactory, clientFactory = recorders(events)
 
-        class Sample(NetworkTestCase):
-            async def test_it(self) -> None:
-                port = self.listen(serverFactory)
-                number = portNumber(port)
-                await maybeDeferred(port.stopListening)
-                await self.assertFailure(
-                    self.connect(("127.0.0.1", number), clientFactory),
-                    ConnectionRefusedError,
-                )
+        async def body(case: NetworkTestCase) -> None:
+            port = case.listen(serverFactory)
+            number = portNumber(port)
+            await maybeDeferred(port.stopListening)
+            await case.assertFailure(
+                case.connect(("127.0.0.1", number), clientFactory),
+                ConnectionRefusedError,
+            )
 
         before = openFileCount()
-        result = runSample(Sample)
+        result = sample(body)
 
         assertCleanRun(self, result)
         self.assertEqual(events.count("clientConnectionFailed"), 1)
@@ -143,14 +141,13 @@ class OrderlyTeardownTests(SynchronousTestCase):
         events = Events()
         serverFactory, clientFactory = recorders(events)
 
-        class Sample(NetworkTestCase):
-            async def test_it(self) -> None:
-                port, client, _ = await openPair(self, serverFactory, clientFactory)
-                port.stopListening()
-                port.stopListening()
-                client.transport.loseConnection()  # type: ignore[attr-defined]
+        async def body(case: NetworkTestCase) -> None:
+            port, client, _ = await openPair(case, serverFactory, clientFactory)
+            port.stopListening()
+            port.stopListening()
+            client.transport.loseConnection()  # type: ignore[attr-defined]
 
-        result = runSample(Sample)
+        result = sample(body)
 
         assertCleanRun(self, result)
         self.assertEqual(events.count("server factory stopped"), 1)
@@ -179,15 +176,14 @@ class OrderlyTeardownTests(SynchronousTestCase):
         serverFactory = LoggingFactory(events, "server", HalfCloseable)
         clientFactory = LoggingFactory(events, "client")
 
-        class Sample(NetworkTestCase):
-            async def test_it(self) -> None:
-                _, client, server = await openPair(self, serverFactory, clientFactory)
-                halfClosed: Deferred[None] = Deferred()
-                server.halfClosed = halfClosed  # type: ignore[attr-defined]
-                client.transport.loseWriteConnection()  # type: ignore[attr-defined]
-                await halfClosed
+        async def body(case: NetworkTestCase) -> None:
+            _, client, server = await openPair(case, serverFactory, clientFactory)
+            halfClosed: Deferred[None] = Deferred()
+            server.halfClosed = halfClosed  # type: ignore[attr-defined]
+            client.transport.loseWriteConnection()  # type: ignore[attr-defined]
+            await halfClosed
 
-        result = runSample(Sample)
+        result = sample(body)
 
         assertCleanRun(self, result)
         self.assertEqual(events.count("server read lost"), 1)
@@ -213,12 +209,11 @@ class OrderlyTeardownTests(SynchronousTestCase):
         serverFactory = LoggingFactory(events, "server", Floods)
         clientFactory = LoggingFactory(events, "client", Paused)
 
-        class Sample(NetworkTestCase):
-            async def test_it(self) -> None:
-                await openPair(self, serverFactory, clientFactory)
+        async def body(case: NetworkTestCase) -> None:
+            await openPair(case, serverFactory, clientFactory)
 
         before = openFileCount()
-        result = runSample(Sample)
+        result = sample(body)
 
         assertCleanRun(self, result)
         self.assertEqual(lostCounts(events), (1, 1))
@@ -251,13 +246,10 @@ class OrderlyTeardownTests(SynchronousTestCase):
         serverFactory = LoggingFactory(events, "server", serverProtocol)
         clientFactory = LoggingFactory(events, "client", clientProtocol)
 
-        class Sample(NetworkTestCase):
-            disconnectTimeout = 3.0
+        async def body(case: NetworkTestCase) -> None:
+            await openPair(case, serverFactory, clientFactory)
 
-            async def test_it(self) -> None:
-                await openPair(self, serverFactory, clientFactory)
-
-        result = runSample(Sample)
+        result = sample(body, disconnectTimeout=3.0)
 
         self.assertEqual(errorTypes(result), [ValueError])
         self.assertEqual(lostCounts(events), (1, 1))
@@ -274,13 +266,12 @@ class OrderlyTeardownTests(SynchronousTestCase):
             def buildProtocol(self, addr: object) -> None:
                 events.log.append("refused")
 
-        class Sample(NetworkTestCase):
-            async def test_it(self) -> None:
-                port = self.listen(Refuses())
-                client = await self.connect(port, clientFactory)
-                await client.lost  # type: ignore[attr-defined]
+        async def body(case: NetworkTestCase) -> None:
+            port = case.listen(Refuses())
+            client = await case.connect(port, clientFactory)
+            await client.lost  # type: ignore[attr-defined]
 
-        result = runSample(Sample)
+        result = sample(body)
 
         assertCleanRun(self, result)
         self.assertEqual(events.log.count("refused"), 1)
@@ -301,15 +292,14 @@ class OrderlyTeardownTests(SynchronousTestCase):
         clientFactory = Refuses(events, "client")
         failures: list[str] = []
 
-        class Sample(NetworkTestCase):
-            async def test_it(self) -> None:
-                port = self.listen(serverFactory)
-                error = await self.assertFailure(
-                    self.connect(port, clientFactory), ConnectError
-                )
-                failures.append(str(error))
+        async def body(case: NetworkTestCase) -> None:
+            port = case.listen(serverFactory)
+            error = await case.assertFailure(
+                case.connect(port, clientFactory), ConnectError
+            )
+            failures.append(str(error))
 
-        result = runSample(Sample)
+        result = sample(body)
 
         assertCleanRun(self, result)
         self.assertIn("buildProtocol returned None", failures[0])
@@ -330,20 +320,17 @@ class StuckTeardownTests(SynchronousTestCase):
         serverFactory = LoggingFactory(events, "server", Stuck)
         holder: list[object] = []
 
-        class Sample(NetworkTestCase):
-            disconnectTimeout = 0.3
+        async def body(case: NetworkTestCase) -> None:
+            import socket
 
-            async def test_it(self) -> None:
-                import socket
+            port = case.listen(serverFactory)
+            raw = socket.create_connection(("127.0.0.1", portNumber(port)))
+            case.addCleanup(raw.close)
+            holder.append(raw.getsockname()[1])
+            while not serverFactory.built:
+                await deferLaterTurn()
 
-                port = self.listen(serverFactory)
-                raw = socket.create_connection(("127.0.0.1", portNumber(port)))
-                self.addCleanup(raw.close)
-                holder.append(raw.getsockname()[1])
-                while not serverFactory.built:
-                    await deferLaterTurn()
-
-        result = runSample(Sample)
+        result = sample(body, disconnectTimeout=0.3)
 
         self.assertEqual(errorTypes(result), [TeardownError])
         (leftover,) = teardownError(result).leftovers

@@ -17,7 +17,7 @@ from .helpers import (
     lostCounts,
     portNumber,
     recorders,
-    runSample,
+    sample,
     teardownError,
 )
 
@@ -35,21 +35,20 @@ class TrackTests(SynchronousTestCase):
         events = Events()
         serverFactory, clientFactory = recorders(events)
 
-        class Sample(NetworkTestCase):
-            async def test_it(self) -> None:
-                from twisted.internet import reactor
+        async def body(case: NetworkTestCase) -> None:
+            from twisted.internet import reactor
 
-                port = self.track(
-                    reactor.listenTCP(0, serverFactory, interface="127.0.0.1")
-                )
-                connector = self.track(
-                    reactor.connectTCP("127.0.0.1", portNumber(port), clientFactory)
-                )
-                self.assertEqual(connector.state, "connecting")  # type: ignore[attr-defined]
-                while len(serverFactory.built) < 1 or len(clientFactory.built) < 1:
-                    await deferLaterTurn()
+            port = case.track(
+                reactor.listenTCP(0, serverFactory, interface="127.0.0.1")
+            )
+            connector = case.track(
+                reactor.connectTCP("127.0.0.1", portNumber(port), clientFactory)
+            )
+            case.assertEqual(connector.state, "connecting")  # type: ignore[attr-defined]
+            while len(serverFactory.built) < 1 or len(clientFactory.built) < 1:
+                await deferLaterTurn()
 
-        result = runSample(Sample)
+        result = sample(body)
 
         assertCleanRun(self, result)
         self.assertEqual(lostCounts(events), (1, 1))
@@ -61,22 +60,21 @@ class TrackTests(SynchronousTestCase):
         events = Events()
         serverFactory, _ = recorders(events)
 
-        class Sample(NetworkTestCase):
-            async def test_it(self) -> None:
-                from twisted.internet import reactor
-                from twisted.internet.endpoints import (
-                    TCP4ClientEndpoint,
-                    connectProtocol,
-                )
+        async def body(case: NetworkTestCase) -> None:
+            from twisted.internet import reactor
+            from twisted.internet.endpoints import (
+                TCP4ClientEndpoint,
+                connectProtocol,
+            )
 
-                port = self.listen(serverFactory)
-                endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", portNumber(port))
-                protocol = await connectProtocol(
-                    endpoint, LoggingProtocol(events, "client")
-                )
-                self.assertIs(self.track(protocol), protocol)
+            port = case.listen(serverFactory)
+            endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", portNumber(port))
+            protocol = await connectProtocol(
+                endpoint, LoggingProtocol(events, "client")
+            )
+            case.assertIs(case.track(protocol), protocol)
 
-        result = runSample(Sample)
+        result = sample(body)
 
         assertCleanRun(self, result)
         self.assertEqual(events.count("client lost"), 1)
@@ -90,13 +88,12 @@ class TrackTests(SynchronousTestCase):
         events = Events()
         serverFactory, _ = recorders(events)
 
-        class Sample(NetworkTestCase):
-            def test_it(self) -> None:
-                from twisted.internet import reactor
+        def body(case: NetworkTestCase) -> None:
+            from twisted.internet import reactor
 
-                reactor.listenTCP(0, serverFactory, interface="127.0.0.1")
+            reactor.listenTCP(0, serverFactory, interface="127.0.0.1")
 
-        result = runSample(Sample)
+        result = sample(body)
 
         (leftover,) = teardownError(result).leftovers
         self.assertEqual(leftover.role, "untracked port")

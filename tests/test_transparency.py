@@ -22,7 +22,7 @@ from .helpers import (
     errorValues,
     openPair,
     recorders,
-    runSample,
+    sample,
 )
 
 
@@ -41,13 +41,12 @@ class TransparencyTests(SynchronousTestCase):
         serverFactory, clientFactory = recorders(events)
         ports: list[object] = []
 
-        class Sample(NetworkTestCase):
-            async def test_it(self) -> None:
-                port = self.listen(serverFactory)
-                ports.append(port.factory)  # type: ignore[attr-defined]
-                await self.serverProtocolFor(await self.connect(port, clientFactory))
+        async def body(case: NetworkTestCase) -> None:
+            port = case.listen(serverFactory)
+            ports.append(port.factory)  # type: ignore[attr-defined]
+            await case.serverProtocolFor(await case.connect(port, clientFactory))
 
-        result = runSample(Sample)
+        result = sample(body)
 
         assertCleanRun(self, result)
         self.assertIs(ports[0], serverFactory)
@@ -77,21 +76,20 @@ class TransparencyTests(SynchronousTestCase):
             def render_GET(self, request: Request) -> bytes:
                 return b"hello"
 
-        class Sample(NetworkTestCase):
-            async def test_it(self) -> None:
-                site = Site(Hello())
-                site.noisy = False
-                port = self.listen(site)
-                client = await self.connect(port, Conversation())
-                client.transport.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")  # type: ignore[attr-defined]
-                await client.waitForDelimiter(b"\r\n\r\n")  # type: ignore[attr-defined]
-                server = await self.serverProtocolFor(client)
-                seen.append(type(server).__name__)
-                client.transport.loseConnection()  # type: ignore[attr-defined]
-                await self.whenClosed(server)
-                seen.append("closed")
+        async def body(case: NetworkTestCase) -> None:
+            site = Site(Hello())
+            site.noisy = False
+            port = case.listen(site)
+            client = await case.connect(port, Conversation())
+            client.transport.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")  # type: ignore[attr-defined]
+            await client.waitForDelimiter(b"\r\n\r\n")  # type: ignore[attr-defined]
+            server = await case.serverProtocolFor(client)
+            seen.append(type(server).__name__)
+            client.transport.loseConnection()  # type: ignore[attr-defined]
+            await case.whenClosed(server)
+            seen.append("closed")
 
-        result = runSample(Sample)
+        result = sample(body)
 
         assertCleanRun(self, result)
         self.assertEqual(seen, ["_GenericHTTPChannelProtocol", "closed"])
@@ -105,15 +103,14 @@ class TransparencyTests(SynchronousTestCase):
         serverFactory, clientFactory = recorders(events)
         seen: list[object] = []
 
-        class Sample(NetworkTestCase):
-            async def test_it(self) -> None:
-                _, client, server = await openPair(self, serverFactory, clientFactory)
-                seen.extend([client, server])
-                self.assertIsInstance(client.transport, tcp.Client)  # type: ignore[attr-defined]
-                self.assertIsInstance(server.transport, tcp.Server)  # type: ignore[attr-defined]
-                client.transport.getHandle().fileno()  # type: ignore[attr-defined]
+        async def body(case: NetworkTestCase) -> None:
+            _, client, server = await openPair(case, serverFactory, clientFactory)
+            seen.extend([client, server])
+            case.assertIsInstance(client.transport, tcp.Client)  # type: ignore[attr-defined]
+            case.assertIsInstance(server.transport, tcp.Server)  # type: ignore[attr-defined]
+            client.transport.getHandle().fileno()  # type: ignore[attr-defined]
 
-        result = runSample(Sample)
+        result = sample(body)
 
         assertCleanRun(self, result)
         for protocol in seen:
@@ -129,15 +126,14 @@ class TransparencyTests(SynchronousTestCase):
         events = Events()
         serverFactory, _ = recorders(events)
 
-        class Sample(NetworkTestCase):
-            async def test_it(self) -> None:
-                port = self.listen(serverFactory)
-                protocol = LoggingProtocol(events, "client")
-                connected = await self.connect(port, protocol)
-                self.assertIs(connected, protocol)
-                self.assertRaises(ValueError, self.connect, port, protocol)
+        async def body(case: NetworkTestCase) -> None:
+            port = case.listen(serverFactory)
+            protocol = LoggingProtocol(events, "client")
+            connected = await case.connect(port, protocol)
+            case.assertIs(connected, protocol)
+            case.assertRaises(ValueError, case.connect, port, protocol)
 
-        result = runSample(Sample)
+        result = sample(body)
 
         assertCleanRun(self, result)
         self.assertEqual(events.count("client lost"), 1)
@@ -171,17 +167,12 @@ class TransparencyTests(SynchronousTestCase):
 
         clientEvents = Events()
 
-        class Sample(NetworkTestCase):
-            timeout = 10
+        async def body(case: NetworkTestCase) -> None:
+            port = case.listen(SlottedFactory())
+            client = await case.connect(port, LoggingFactory(clientEvents, "client"))
+            await client.lost  # type: ignore[attr-defined]
 
-            async def test_it(self) -> None:
-                port = self.listen(SlottedFactory())
-                client = await self.connect(
-                    port, LoggingFactory(clientEvents, "client")
-                )
-                await client.lost  # type: ignore[attr-defined]
-
-        result = runSample(Sample)
+        result = sample(body, timeout=10)
 
         self.assertEqual(errorTypes(result), [TypeError])
         self.assertIn("__slots__", str(errorValues(result)[0]))
