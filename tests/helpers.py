@@ -118,12 +118,11 @@ def warmUp() -> None:
     at the first C{listenTCP}.
     """
 
-    class Sample(NetworkTestCase):
-        async def test_it(self) -> None:
-            port = self.listen(Factory.forProtocol(Protocol))
-            await self.connect(port, Factory.forProtocol(Protocol))
+    async def body(case: NetworkTestCase) -> None:
+        port = case.listen(Factory.forProtocol(Protocol))
+        await case.connect(port, Factory.forProtocol(Protocol))
 
-    runSample(Sample)
+    sample(body)
 
 
 def assertCleanRun(test: SynchronousTestCase, result: TestResult) -> None:

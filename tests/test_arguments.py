@@ -18,7 +18,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from trialnet import Network, NetworkTestCase
 from trialnet._targets import MAX_SOCKET_PATH
 
-from .helpers import assertCleanRun, runSample
+from .helpers import assertCleanRun, sample
 
 
 class ListenArgumentTests(SynchronousTestCase):
@@ -315,16 +315,15 @@ class StoppedPortTests(SynchronousTestCase):
         """
         errors: list[str] = []
 
-        class Sample(NetworkTestCase):
-            async def test_it(self) -> None:
-                port = self.listen(Factory.forProtocol(Protocol))
-                await maybeDeferred(port.stopListening)
-                try:
-                    self.connect(port, Factory.forProtocol(Protocol))
-                except ValueError as e:
-                    errors.append(str(e))
+        async def body(case: NetworkTestCase) -> None:
+            port = case.listen(Factory.forProtocol(Protocol))
+            await maybeDeferred(port.stopListening)
+            try:
+                case.connect(port, Factory.forProtocol(Protocol))
+            except ValueError as e:
+                errors.append(str(e))
 
-        result = runSample(Sample)
+        result = sample(body)
 
         assertCleanRun(self, result)
         self.assertEqual(len(errors), 1)

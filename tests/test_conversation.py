@@ -20,7 +20,7 @@ from trialnet import (
     WaitTimeoutError,
 )
 
-from .helpers import assertCleanRun, runSample
+from .helpers import assertCleanRun, sample
 
 
 def connected() -> tuple[Recorder, Clock]:
@@ -167,20 +167,17 @@ class RealConversationTests(SynchronousTestCase):
         """
         seen: list[object] = []
 
-        class Sample(NetworkTestCase):
-            timeout = 8.0
+        async def body(case: NetworkTestCase) -> None:
+            port = case.listen(Factory.forProtocol(Greeter))
+            client = await case.connect(port, RecorderFactory())
+            assert isinstance(client, Recorder)
+            seen.append(await client.waitForDelimiter(b"\r\n"))
+            client.transport.write(b"bye\r\n")  # type: ignore[union-attr]
+            seen.append(await client.waitForBytes(len(b"HELLO\r\n3\r\n")))
+            await client.waitForClose()
+            seen.append(client.waitTimeout)
 
-            async def test_it(self) -> None:
-                port = self.listen(Factory.forProtocol(Greeter))
-                client = await self.connect(port, RecorderFactory())
-                assert isinstance(client, Recorder)
-                seen.append(await client.waitForDelimiter(b"\r\n"))
-                client.transport.write(b"bye\r\n")  # type: ignore[union-attr]
-                seen.append(await client.waitForBytes(len(b"HELLO\r\n3\r\n")))
-                await client.waitForClose()
-                seen.append(client.waitTimeout)
-
-        result = runSample(Sample)
+        result = sample(body, timeout=8.0)
 
         assertCleanRun(self, result)
         self.assertEqual(seen, [b"HELLO\r\n", b"HELLO\r\n3\r\n", 2.0])

@@ -30,7 +30,7 @@ from .helpers import (
     lostCounts,
     portNumber,
     recorders,
-    runSample,
+    sample,
 )
 
 
@@ -59,16 +59,15 @@ class TrialnetEndpointTests(SynchronousTestCase):
         serverFactory, clientFactory = recorders(events)
         echoed: list[bytes] = []
 
-        class Sample(NetworkTestCase):
-            async def test_it(self) -> None:
-                for transport in ("tcp", "tls", "unix"):
-                    endpoint = self.serverEndpoint(transport)
-                    port = await endpoint.listen(serverFactory)
-                    client = await self.clientEndpoint(port).connect(clientFactory)
-                    client.transport.write(transport.encode())  # type: ignore[attr-defined]
-                    echoed.append(await client.waitForData())  # type: ignore[attr-defined]
+        async def body(case: NetworkTestCase) -> None:
+            for transport in ("tcp", "tls", "unix"):
+                endpoint = case.serverEndpoint(transport)
+                port = await endpoint.listen(serverFactory)
+                client = await case.clientEndpoint(port).connect(clientFactory)
+                client.transport.write(transport.encode())  # type: ignore[attr-defined]
+                echoed.append(await client.waitForData())  # type: ignore[attr-defined]
 
-        result = runSample(Sample)
+        result = sample(body)
 
         assertCleanRun(self, result)
         self.assertEqual(echoed, [b"tcp", b"tls", b"unix"])
@@ -83,11 +82,10 @@ class TrialnetEndpointTests(SynchronousTestCase):
         _, clientFactory = recorders(events)
         endpoints: list[IStreamClientEndpoint] = []
 
-        class Sample(NetworkTestCase):
-            def test_it(self) -> None:
-                endpoints.append(self.clientEndpoint(("127.0.0.1", 1)))
+        def body(case: NetworkTestCase) -> None:
+            endpoints.append(case.clientEndpoint(("127.0.0.1", 1)))
 
-        runSample(Sample)
+        sample(body)
         failures: list[object] = []
         endpoints[0].connect(clientFactory).addErrback(
             lambda failure: failures.append(failure.type)
@@ -127,16 +125,15 @@ class OtherEndpointTests(SynchronousTestCase):
         events = Events()
         serverFactory, clientFactory = recorders(events)
 
-        class Sample(NetworkTestCase):
-            async def test_it(self) -> None:
-                from twisted.internet import reactor
+        async def body(case: NetworkTestCase) -> None:
+            from twisted.internet import reactor
 
-                port = self.listen(serverFactory)
-                endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", portNumber(port))
-                client = await self.connect(endpoint, clientFactory)
-                await self.serverProtocolFor(client)
+            port = case.listen(serverFactory)
+            endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", portNumber(port))
+            client = await case.connect(endpoint, clientFactory)
+            await case.serverProtocolFor(client)
 
-        result = runSample(Sample)
+        result = sample(body)
 
         assertCleanRun(self, result)
         self.assertEqual(lostCounts(events), (1, 1))
@@ -151,13 +148,12 @@ class OtherEndpointTests(SynchronousTestCase):
         endpoint = NeverConnects()
         outcomes: list[object] = []
 
-        class Sample(NetworkTestCase):
-            def test_it(self) -> None:
-                self.connect(endpoint, clientFactory).addErrback(
-                    lambda failure: outcomes.append(failure.type)
-                )
+        def body(case: NetworkTestCase) -> None:
+            case.connect(endpoint, clientFactory).addErrback(
+                lambda failure: outcomes.append(failure.type)
+            )
 
-        result = runSample(Sample)
+        result = sample(body)
 
         assertCleanRun(self, result)
         self.assertTrue(endpoint.cancelled)
@@ -171,21 +167,20 @@ class OtherEndpointTests(SynchronousTestCase):
         events = Events()
         serverFactory, clientFactory = recorders(events)
 
-        class Sample(NetworkTestCase):
-            async def test_it(self) -> None:
-                from twisted.internet import reactor
+        async def body(case: NetworkTestCase) -> None:
+            from twisted.internet import reactor
 
-                serverEndpoint = self.track(
-                    TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1")
-                )
-                port = await serverEndpoint.listen(serverFactory)
-                clientEndpoint = self.track(
-                    TCP4ClientEndpoint(reactor, "127.0.0.1", portNumber(port))
-                )
-                client = await clientEndpoint.connect(clientFactory)
-                await self.serverProtocolFor(client)
+            serverEndpoint = case.track(
+                TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1")
+            )
+            port = await serverEndpoint.listen(serverFactory)
+            clientEndpoint = case.track(
+                TCP4ClientEndpoint(reactor, "127.0.0.1", portNumber(port))
+            )
+            client = await clientEndpoint.connect(clientFactory)
+            await case.serverProtocolFor(client)
 
-        result = runSample(Sample)
+        result = sample(body)
 
         assertCleanRun(self, result)
         self.assertEqual(lostCounts(events), (1, 1))
@@ -231,14 +226,11 @@ class EndpointTeardownTests(SynchronousTestCase):
         events = Events()
         _, clientFactory = recorders(events)
 
-        class Sample(NetworkTestCase):
-            disconnectTimeout = 0.3
-
-            def test_it(self) -> None:
-                self.connect(CancelRaises(), clientFactory).addErrback(lambda f: None)
+        def body(case: NetworkTestCase) -> None:
+            case.connect(CancelRaises(), clientFactory).addErrback(lambda f: None)
 
         started = time.monotonic()
-        result = runSample(Sample)
+        result = sample(body, disconnectTimeout=0.3)
 
         self.assertLess(time.monotonic() - started, 0.3 + 3.0)
         self.assertIn(RuntimeError, errorTypes(result))
@@ -252,11 +244,10 @@ class EndpointTeardownTests(SynchronousTestCase):
         events = Events()
         serverFactory, _ = recorders(events)
 
-        class Sample(NetworkTestCase):
-            def test_it(self) -> None:
-                self.track(SlowToListen()).listen(serverFactory)
+        def body(case: NetworkTestCase) -> None:
+            case.track(SlowToListen()).listen(serverFactory)
 
-        result = runSample(Sample)
+        result = sample(body)
 
         assertCleanRun(self, result)
         self.assertEqual(
@@ -271,17 +262,16 @@ class EndpointTeardownTests(SynchronousTestCase):
         events = Events()
         serverFactory, clientFactory = recorders(events)
 
-        class Sample(NetworkTestCase):
-            async def test_it(self) -> None:
-                serverEndpoint = self.serverEndpoint()
-                self.assertIs(self.track(serverEndpoint), serverEndpoint)
-                port = await serverEndpoint.listen(serverFactory)
-                clientEndpoint = self.clientEndpoint(port)
-                self.assertIs(self.track(clientEndpoint), clientEndpoint)
-                await self.connect(clientEndpoint, clientFactory)
-                await clientEndpoint.connect(clientFactory)
+        async def body(case: NetworkTestCase) -> None:
+            serverEndpoint = case.serverEndpoint()
+            case.assertIs(case.track(serverEndpoint), serverEndpoint)
+            port = await serverEndpoint.listen(serverFactory)
+            clientEndpoint = case.clientEndpoint(port)
+            case.assertIs(case.track(clientEndpoint), clientEndpoint)
+            await case.connect(clientEndpoint, clientFactory)
+            await clientEndpoint.connect(clientFactory)
 
-        result = runSample(Sample)
+        result = sample(body)
 
         assertCleanRun(self, result)
         self.assertEqual(lostCounts(events), (2, 2))

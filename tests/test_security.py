@@ -16,7 +16,7 @@ from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from trialnet import NetworkTestCase
 
-from .helpers import assertCleanRun, runSample
+from .helpers import assertCleanRun, sample
 
 PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -33,20 +33,19 @@ class DefaultsTests(SynchronousTestCase):
         """
         hosts: list[str] = []
 
-        class Sample(NetworkTestCase):
-            def test_it(self) -> None:
-                from twisted.internet.protocol import DatagramProtocol
+        def body(case: NetworkTestCase) -> None:
+            from twisted.internet.protocol import DatagramProtocol
 
-                for port in (
-                    self.listen(Factory.forProtocol(Protocol)),
-                    self.listenTLS(Factory.forProtocol(Protocol)),
-                    self.listenUDP(DatagramProtocol()),
-                ):
-                    address = port.getHost()
-                    assert isinstance(address, IPv4Address)
-                    hosts.append(address.host)
+            for port in (
+                case.listen(Factory.forProtocol(Protocol)),
+                case.listenTLS(Factory.forProtocol(Protocol)),
+                case.listenUDP(DatagramProtocol()),
+            ):
+                address = port.getHost()
+                assert isinstance(address, IPv4Address)
+                hosts.append(address.host)
 
-        result = runSample(Sample)
+        result = sample(body)
 
         assertCleanRun(self, result)
         self.assertEqual(hosts, ["127.0.0.1"] * 3)
@@ -58,19 +57,18 @@ class DefaultsTests(SynchronousTestCase):
         """
         modes: list[tuple[int, int]] = []
 
-        class Sample(NetworkTestCase):
-            def test_it(self) -> None:
-                address = self.listenUNIX(Factory.forProtocol(Protocol)).getHost()
-                assert isinstance(address, UNIXAddress) and address.name
-                path = os.fsdecode(address.name)
-                modes.append(
-                    (
-                        stat.S_IMODE(os.stat(os.path.dirname(path)).st_mode),
-                        stat.S_IMODE(os.stat(path).st_mode),
-                    )
+        def body(case: NetworkTestCase) -> None:
+            address = case.listenUNIX(Factory.forProtocol(Protocol)).getHost()
+            assert isinstance(address, UNIXAddress) and address.name
+            path = os.fsdecode(address.name)
+            modes.append(
+                (
+                    stat.S_IMODE(os.stat(os.path.dirname(path)).st_mode),
+                    stat.S_IMODE(os.stat(path).st_mode),
                 )
+            )
 
-        result = runSample(Sample)
+        result = sample(body)
 
         assertCleanRun(self, result)
         ((directory, socketFile),) = modes

@@ -21,7 +21,7 @@ from .helpers import (
     openFileCount,
     openPair,
     recorders,
-    runSample,
+    sample,
     teardownError,
     warmUp,
 )
@@ -42,17 +42,13 @@ class TimeoutTests(SynchronousTestCase):
         serverFactory = LoggingFactory(events, "server", Stuck)
         clientFactory = LoggingFactory(events, "client", Stuck)
 
-        class Sample(NetworkTestCase):
-            timeout = 2.0
-            disconnectTimeout = 30.0
-
-            async def test_it(self) -> None:
-                await openPair(self, serverFactory, clientFactory)
+        async def body(case: NetworkTestCase) -> None:
+            await openPair(case, serverFactory, clientFactory)
 
         warmUp()
         before = openFileCount()
         started = time.monotonic()
-        result = runSample(Sample)
+        result = sample(body, timeout=2.0, disconnectTimeout=30.0)
         elapsed = time.monotonic() - started
 
         self.assertEqual(errorTypes(result), [TeardownError])
@@ -69,16 +65,13 @@ class TimeoutTests(SynchronousTestCase):
         events = Events()
         serverFactory, clientFactory = recorders(events)
 
-        class Sample(NetworkTestCase):
-            timeout = 0.5
-
-            async def test_it(self) -> None:
-                await openPair(self, serverFactory, clientFactory)
-                await Deferred()
+        async def body(case: NetworkTestCase) -> None:
+            await openPair(case, serverFactory, clientFactory)
+            await Deferred()
 
         warmUp()
         before = openFileCount()
-        result = runSample(Sample)
+        result = sample(body, timeout=0.5)
 
         self.assertEqual(errorTypes(result), [TimeoutError])
         self.assertEqual(lostCounts(events), (1, 1))

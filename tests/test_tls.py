@@ -38,7 +38,7 @@ from .helpers import (
     openFileCount,
     portNumber,
     recorders,
-    runSample,
+    sample,
     teardownError,
     warmUp,
 )
@@ -70,18 +70,17 @@ class VerificationTests(SynchronousTestCase):
         serverFactory, clientFactory = recorders(events)
         issuers: list[object] = []
 
-        class Sample(NetworkTestCase):
-            async def test_it(self) -> None:
-                port = self.listenTLS(serverFactory)
-                client = await self.connect(port, clientFactory)
-                client.transport.write(b"ping")  # type: ignore[attr-defined]
-                self.assertEqual(await client.waitForData(), b"ping")  # type: ignore[attr-defined]
-                peer = twistedSSL.Certificate.peerFromTransport(client.transport)  # type: ignore[attr-defined]
-                issuers.append(peer.getIssuer())
-                authority = twistedSSL.Certificate.loadPEM(self.tlsAuthority.caPEM)
-                issuers.append(authority.getSubject())
+        async def body(case: NetworkTestCase) -> None:
+            port = case.listenTLS(serverFactory)
+            client = await case.connect(port, clientFactory)
+            client.transport.write(b"ping")  # type: ignore[attr-defined]
+            case.assertEqual(await client.waitForData(), b"ping")  # type: ignore[attr-defined]
+            peer = twistedSSL.Certificate.peerFromTransport(client.transport)  # type: ignore[attr-defined]
+            issuers.append(peer.getIssuer())
+            authority = twistedSSL.Certificate.loadPEM(case.tlsAuthority.caPEM)
+            issuers.append(authority.getSubject())
 
-        result = runSample(Sample)
+        result = sample(body)
 
         assertCleanRun(self, result)
         self.assertEqual(issuers[0], issuers[1])
@@ -98,17 +97,16 @@ class VerificationTests(SynchronousTestCase):
         reasons: list[Failure | None] = []
         servers: list[LoggingProtocol] = []
 
-        class Sample(NetworkTestCase):
-            async def test_it(self) -> None:
-                port = self.listenTLS(serverFactory)
-                options = twistedSSL.optionsForClientTLS("127.0.0.1", trustRoot=other)
-                client = await self.connect(port, clientFactory, tlsOptions=options)
-                client.transport.write(b"secret")  # type: ignore[attr-defined]
-                await self.whenClosed(client)
-                reasons.append(client.reason)  # type: ignore[attr-defined]
-                servers.append(await self.acceptedProtocol(port))  # type: ignore[arg-type]
+        async def body(case: NetworkTestCase) -> None:
+            port = case.listenTLS(serverFactory)
+            options = twistedSSL.optionsForClientTLS("127.0.0.1", trustRoot=other)
+            client = await case.connect(port, clientFactory, tlsOptions=options)
+            client.transport.write(b"secret")  # type: ignore[attr-defined]
+            await case.whenClosed(client)
+            reasons.append(client.reason)  # type: ignore[attr-defined]
+            servers.append(await case.acceptedProtocol(port))  # type: ignore[arg-type]
 
-        result = runSample(Sample)
+        result = sample(body)
 
         assertCleanRun(self, result)
         (reason,) = reasons
@@ -128,25 +126,22 @@ class VerificationTests(SynchronousTestCase):
         clientFactory = LoggingFactory(events, "client", Remembers)
         outcomes: list[object] = []
 
-        class Sample(NetworkTestCase):
-            async def test_it(self) -> None:
-                authority = self.tlsAuthority
-                options = authority.serverOptions(requireClientCertificate=True)
-                port = self.listenTLS(serverFactory, options=options)
-                withCertificate = authority.clientOptions(identity="alice")
-                alice = await self.connect(
-                    port, clientFactory, tlsOptions=withCertificate
-                )
-                alice.transport.write(b"hi")  # type: ignore[attr-defined]
-                outcomes.append(await alice.waitForData())  # type: ignore[attr-defined]
-                server = await self.serverProtocolFor(alice)
-                peer = twistedSSL.Certificate.peerFromTransport(server.transport)  # type: ignore[attr-defined]
-                outcomes.append(peer.getSubject().commonName)
-                anonymous = await self.connect(port, clientFactory)
-                await self.whenClosed(anonymous)
-                outcomes.append(anonymous.reason.type)  # type: ignore[attr-defined]
+        async def body(case: NetworkTestCase) -> None:
+            authority = case.tlsAuthority
+            options = authority.serverOptions(requireClientCertificate=True)
+            port = case.listenTLS(serverFactory, options=options)
+            withCertificate = authority.clientOptions(identity="alice")
+            alice = await case.connect(port, clientFactory, tlsOptions=withCertificate)
+            alice.transport.write(b"hi")  # type: ignore[attr-defined]
+            outcomes.append(await alice.waitForData())  # type: ignore[attr-defined]
+            server = await case.serverProtocolFor(alice)
+            peer = twistedSSL.Certificate.peerFromTransport(server.transport)  # type: ignore[attr-defined]
+            outcomes.append(peer.getSubject().commonName)
+            anonymous = await case.connect(port, clientFactory)
+            await case.whenClosed(anonymous)
+            outcomes.append(anonymous.reason.type)  # type: ignore[attr-defined]
 
-        result = runSample(Sample)
+        result = sample(body)
 
         assertCleanRun(self, result)
         self.assertEqual(outcomes[0], b"hi")
@@ -180,21 +175,20 @@ class StartTLSTests(SynchronousTestCase):
         serverFactory = LoggingFactory(events, "server", StartsTLS)
         clientFactory = LoggingFactory(events, "client")
 
-        class Sample(NetworkTestCase):
-            async def test_it(self) -> None:
-                serverFactory.authority = self.tlsAuthority  # type: ignore[attr-defined]
-                port = self.listen(serverFactory)
-                client = await self.connect(port, clientFactory)
-                client.transport.write(b"STARTTLS")  # type: ignore[attr-defined]
-                self.assertEqual(await client.waitForData(), b"GO")  # type: ignore[attr-defined]
-                client.transport.startTLS(self.tlsAuthority.clientOptions())  # type: ignore[attr-defined]
-                client.transport.write(b"secret")  # type: ignore[attr-defined]
-                secured.append(await client.waitForData())  # type: ignore[attr-defined]
-                peer = twistedSSL.Certificate.peerFromTransport(client.transport)  # type: ignore[attr-defined]
-                authority = twistedSSL.Certificate.loadPEM(self.tlsAuthority.caPEM)
-                secured.append(peer.getIssuer() == authority.getSubject())
+        async def body(case: NetworkTestCase) -> None:
+            serverFactory.authority = case.tlsAuthority  # type: ignore[attr-defined]
+            port = case.listen(serverFactory)
+            client = await case.connect(port, clientFactory)
+            client.transport.write(b"STARTTLS")  # type: ignore[attr-defined]
+            case.assertEqual(await client.waitForData(), b"GO")  # type: ignore[attr-defined]
+            client.transport.startTLS(case.tlsAuthority.clientOptions())  # type: ignore[attr-defined]
+            client.transport.write(b"secret")  # type: ignore[attr-defined]
+            secured.append(await client.waitForData())  # type: ignore[attr-defined]
+            peer = twistedSSL.Certificate.peerFromTransport(client.transport)  # type: ignore[attr-defined]
+            authority = twistedSSL.Certificate.loadPEM(case.tlsAuthority.caPEM)
+            secured.append(peer.getIssuer() == authority.getSubject())
 
-        result = runSample(Sample)
+        result = sample(body)
 
         assertCleanRun(self, result)
         self.assertEqual(secured[0], b"GOsecret")
@@ -236,15 +230,14 @@ class TransparencyOverTLSTests(SynchronousTestCase):
         serverFactory = LoggingFactory(events, "server", HearsHandshake)
         clientFactory = LoggingFactory(events, "client", HearsHandshake)
 
-        class Sample(NetworkTestCase):
-            async def test_it(self) -> None:
-                port = self.listenTLS(serverFactory)
-                client = await self.connect(port, clientFactory)
-                server = await self.serverProtocolFor(client)
-                client.transport.write(b"x")  # type: ignore[attr-defined]
-                await server.waitForData()  # type: ignore[attr-defined]
+        async def body(case: NetworkTestCase) -> None:
+            port = case.listenTLS(serverFactory)
+            client = await case.connect(port, clientFactory)
+            server = await case.serverProtocolFor(client)
+            client.transport.write(b"x")  # type: ignore[attr-defined]
+            await server.waitForData()  # type: ignore[attr-defined]
 
-        result = runSample(Sample)
+        result = sample(body)
 
         assertCleanRun(self, result)
         self.assertEqual(events.count("server handshake"), 1)
@@ -261,23 +254,22 @@ class TransparencyOverTLSTests(SynchronousTestCase):
         clientFactory = LoggingFactory(events, "client")
         negotiated: list[object] = []
 
-        class Sample(NetworkTestCase):
-            async def test_it(self) -> None:
-                port = self.listenTLS(serverFactory)
-                trustRoot = twistedSSL.Certificate.loadPEM(self.tlsAuthority.caPEM)
-                options = twistedSSL.optionsForClientTLS(
-                    "127.0.0.1",
-                    trustRoot=trustRoot,
-                    acceptableProtocols=[b"http/1.1", b"spdy/3"],
-                )
-                client = await self.connect(port, clientFactory, tlsOptions=options)
-                client.transport.write(b"x")  # type: ignore[attr-defined]
-                await client.waitForData()  # type: ignore[attr-defined]
-                server = await self.serverProtocolFor(client)
-                for end in (client, server):
-                    negotiated.append(end.transport.negotiatedProtocol)  # type: ignore[attr-defined]
+        async def body(case: NetworkTestCase) -> None:
+            port = case.listenTLS(serverFactory)
+            trustRoot = twistedSSL.Certificate.loadPEM(case.tlsAuthority.caPEM)
+            options = twistedSSL.optionsForClientTLS(
+                "127.0.0.1",
+                trustRoot=trustRoot,
+                acceptableProtocols=[b"http/1.1", b"spdy/3"],
+            )
+            client = await case.connect(port, clientFactory, tlsOptions=options)
+            client.transport.write(b"x")  # type: ignore[attr-defined]
+            await client.waitForData()  # type: ignore[attr-defined]
+            server = await case.serverProtocolFor(client)
+            for end in (client, server):
+                negotiated.append(end.transport.negotiatedProtocol)  # type: ignore[attr-defined]
 
-        result = runSample(Sample)
+        result = sample(body)
 
         assertCleanRun(self, result)
         self.assertEqual(negotiated, [b"http/1.1", b"http/1.1"])
@@ -315,21 +307,20 @@ class ClientALPNTests(SynchronousTestCase):
             serverFactory = NegotiatingFactory(events, "server")
             clientFactory = NegotiatingFactory(events, "client", HearsProtocol)
 
-            class Sample(NetworkTestCase):
-                async def test_it(self) -> None:
+            async def body(case: NetworkTestCase) -> None:
 
-                    port = self.listenTLS(serverFactory)
-                    trustRoot = twistedSSL.Certificate.loadPEM(self.tlsAuthority.caPEM)
-                    options = twistedSSL.optionsForClientTLS(
-                        "127.0.0.1", trustRoot=trustRoot
-                    )
-                    if throughTrialnet:
-                        await self.connect(port, clientFactory, tlsOptions=options)
-                    await pastHandshake(
-                        self, port, clientFactory, options, adopt=not throughTrialnet
-                    )
+                port = case.listenTLS(serverFactory)
+                trustRoot = twistedSSL.Certificate.loadPEM(case.tlsAuthority.caPEM)
+                options = twistedSSL.optionsForClientTLS(
+                    "127.0.0.1", trustRoot=trustRoot
+                )
+                if throughTrialnet:
+                    await case.connect(port, clientFactory, tlsOptions=options)
+                await pastHandshake(
+                    case, port, clientFactory, options, adopt=not throughTrialnet
+                )
 
-            assertCleanRun(self, runSample(Sample))
+            assertCleanRun(self, sample(body))
             return [e for e in events.log if "negotiated" in e]
 
         reference = negotiated(throughTrialnet=False)
@@ -369,26 +360,23 @@ class CloseNotifyTests(SynchronousTestCase):
                 peer.sendall(b"hello")
                 release.wait(30)
 
-        class Sample(NetworkTestCase):
-            disconnectTimeout = 0.5
+        async def body(case: NetworkTestCase) -> None:
 
-            async def test_it(self) -> None:
-
-                port = self.listenTLS(serverFactory)
-                thread = threading.Thread(
-                    target=silentPeer,
-                    args=(portNumber(port), self.tlsAuthority.caPath),
-                )
-                thread.start()
-                threads.append(thread)
-                server = await self.acceptedProtocol(port)
-                await server.waitForData()  # type: ignore[attr-defined]
+            port = case.listenTLS(serverFactory)
+            thread = threading.Thread(
+                target=silentPeer,
+                args=(portNumber(port), case.tlsAuthority.caPath),
+            )
+            thread.start()
+            threads.append(thread)
+            server = await case.acceptedProtocol(port)
+            await server.waitForData()  # type: ignore[attr-defined]
 
         warmUp()
         before = openFileCount()
         started = time.monotonic()
         try:
-            result = runSample(Sample)
+            result = sample(body, disconnectTimeout=0.5)
         finally:
             release.set()
             for thread in threads:
@@ -487,22 +475,21 @@ class AdoptedTLSTests(SynchronousTestCase):
         serverFactory, clientFactory = recorders(events)
         found: list[object] = []
 
-        class Sample(NetworkTestCase):
-            async def test_it(self) -> None:
-                from twisted.internet import reactor
+        async def body(case: NetworkTestCase) -> None:
+            from twisted.internet import reactor
 
-                options = self.tlsAuthority.serverOptions()
-                port = self.track(
-                    reactor.listenSSL(  # type: ignore[attr-defined]
-                        0, serverFactory, options, interface="127.0.0.1"
-                    )
+            options = case.tlsAuthority.serverOptions()
+            port = case.track(
+                reactor.listenSSL(  # type: ignore[attr-defined]
+                    0, serverFactory, options, interface="127.0.0.1"
                 )
-                client = await self.connect(port, clientFactory)
-                client.transport.write(b"ping")  # type: ignore[attr-defined]
-                found.append(await client.waitForData())  # type: ignore[attr-defined]
-                found.append(await self.serverProtocolFor(client))
+            )
+            client = await case.connect(port, clientFactory)
+            client.transport.write(b"ping")  # type: ignore[attr-defined]
+            found.append(await client.waitForData())  # type: ignore[attr-defined]
+            found.append(await case.serverProtocolFor(client))
 
-        result = runSample(Sample)
+        result = sample(body)
 
         assertCleanRun(self, result)
         self.assertEqual(found, [b"ping", serverFactory.built[0]])
@@ -519,16 +506,13 @@ class AdoptedTLSTests(SynchronousTestCase):
         serverFactory = LoggingFactory(events, "server", Stuck)
         clientFactory = LoggingFactory(events, "client", Stuck)
 
-        class Sample(NetworkTestCase):
-            disconnectTimeout = 0.3
+        async def body(case: NetworkTestCase) -> None:
 
-            async def test_it(self) -> None:
+            port = case.listenTLS(serverFactory)
+            options = case.tlsAuthority.clientOptions()
+            await pastHandshake(case, port, clientFactory, options, adopt=True)
 
-                port = self.listenTLS(serverFactory)
-                options = self.tlsAuthority.clientOptions()
-                await pastHandshake(self, port, clientFactory, options, adopt=True)
-
-        result = runSample(Sample)
+        result = sample(body, disconnectTimeout=0.3)
 
         leftovers = teardownError(result).leftovers
         self.assertEqual(

@@ -31,7 +31,7 @@ from .helpers import (
     lostCounts,
     openFileCount,
     recorders,
-    runSample,
+    sample,
     teardownError,
 )
 from .transports import TCP4, TCP6, TLS, UNIX, StreamTransport
@@ -60,20 +60,19 @@ class StreamBehaviourMixin(_MixinBase):
         echoed: list[bytes] = []
         servers: list[IProtocol] = []
 
-        class Sample(NetworkTestCase):
-            async def test_it(self) -> None:
-                port = transport.listen(self, serverFactory)
-                clients = await gatherResults(
-                    [self.connect(port, clientFactory) for _ in range(20)]
-                )
-                for number, client in enumerate(clients):
-                    client.transport.write(b"%d" % number)  # type: ignore[attr-defined]
-                    echoed.append(await client.waitForData())  # type: ignore[attr-defined]
-                servers.extend(
-                    await gatherResults([self.serverProtocolFor(c) for c in clients])
-                )
+        async def body(case: NetworkTestCase) -> None:
+            port = transport.listen(case, serverFactory)
+            clients = await gatherResults(
+                [case.connect(port, clientFactory) for _ in range(20)]
+            )
+            for number, client in enumerate(clients):
+                client.transport.write(b"%d" % number)  # type: ignore[attr-defined]
+                echoed.append(await client.waitForData())  # type: ignore[attr-defined]
+            servers.extend(
+                await gatherResults([case.serverProtocolFor(c) for c in clients])
+            )
 
-        result = runSample(Sample)
+        result = sample(body)
 
         assertCleanRun(self, result)
         self.assertEqual(echoed, [b"%d" % number for number in range(20)])
@@ -98,14 +97,13 @@ class StreamBehaviourMixin(_MixinBase):
         clientFactory = LoggingFactory(events, "client")
         transport = self.transport
 
-        class Sample(NetworkTestCase):
-            async def test_it(self) -> None:
-                port = transport.listen(self, serverFactory)
-                client = await self.connect(port, clientFactory)
-                await self.whenClosed(client)
-                self.assertEqual(events.count("server lost"), 1)
+        async def body(case: NetworkTestCase) -> None:
+            port = transport.listen(case, serverFactory)
+            client = await case.connect(port, clientFactory)
+            await case.whenClosed(client)
+            case.assertEqual(events.count("server lost"), 1)
 
-        result = runSample(Sample)
+        result = sample(body)
 
         assertCleanRun(self, result)
         self.assertEqual(lostCounts(events), (1, 1))
@@ -123,22 +121,19 @@ class StreamBehaviourMixin(_MixinBase):
         transport = self.transport
         lines: list[int] = []
 
-        class Sample(NetworkTestCase):
-            disconnectTimeout = 0.5
+        async def body(case: NetworkTestCase) -> None:
+            port = transport.listen(case, serverFactory)
+            client = await case.connect(port, clientFactory)
+            lines.append(inspect.currentframe().f_lineno - 1)  # type: ignore[union-attr]
+            server = await case.serverProtocolFor(client)
+            # Past a TLS handshake, which closing would otherwise abort.
+            client.transport.write(b"x")  # type: ignore[attr-defined]
+            await server.waitForData()  # type: ignore[attr-defined]
 
-            async def test_it(self) -> None:
-                port = transport.listen(self, serverFactory)
-                client = await self.connect(port, clientFactory)
-                lines.append(inspect.currentframe().f_lineno - 1)  # type: ignore[union-attr]
-                server = await self.serverProtocolFor(client)
-                # Past a TLS handshake, which closing would otherwise abort.
-                client.transport.write(b"x")  # type: ignore[attr-defined]
-                await server.waitForData()  # type: ignore[attr-defined]
-
-        runSample(Sample)
+        sample(body, disconnectTimeout=0.5)
         before = openFileCount()
         started = time.monotonic()
-        result = runSample(Sample)
+        result = sample(body, disconnectTimeout=0.5)
         elapsed = time.monotonic() - started
 
         self.assertEqual(errorTypes(result), [TeardownError])
@@ -170,15 +165,14 @@ class StreamBehaviourMixin(_MixinBase):
         transport = self.transport
         processes: list[subprocess.Popen[bytes]] = []
 
-        class Sample(NetworkTestCase):
-            async def test_it(self) -> None:
-                port = transport.listen(self, serverFactory)
-                processes.append(transport.externalClient(self, port))
-                server = await self.acceptedProtocol(port)
-                self.assertIsInstance(server, LoggingProtocol)
-                self.assertEqual(await server.waitForData(), b"hello")  # type: ignore[attr-defined]
+        async def body(case: NetworkTestCase) -> None:
+            port = transport.listen(case, serverFactory)
+            processes.append(transport.externalClient(case, port))
+            server = await case.acceptedProtocol(port)
+            case.assertIsInstance(server, LoggingProtocol)
+            case.assertEqual(await server.waitForData(), b"hello")  # type: ignore[attr-defined]
 
-        result = runSample(Sample)
+        result = sample(body)
         output, _ = processes[0].communicate(timeout=30)
 
         assertCleanRun(self, result)
@@ -230,17 +224,16 @@ class StreamBehaviourMixin(_MixinBase):
         events = Events()
         transport = self.transport
 
-        class Sample(NetworkTestCase):
-            async def test_it(self) -> None:
-                serverFactory, clientFactory = recorders(events)
-                port = transport.listen(self, serverFactory)
-                client = await self.connect(port, clientFactory)
-                server = await self.serverProtocolFor(client)
-                assert isinstance(server, Echo)
+        async def body(case: NetworkTestCase) -> None:
+            serverFactory, clientFactory = recorders(events)
+            port = transport.listen(case, serverFactory)
+            client = await case.connect(port, clientFactory)
+            server = await case.serverProtocolFor(client)
+            assert isinstance(server, Echo)
 
-        runSample(Sample)
+        sample(body)
         before = openFileCount()
-        results = [runSample(Sample) for _ in range(100)]
+        results = [sample(body) for _ in range(100)]
         after = openFileCount()
 
         self.assertEqual([r.wasSuccessful() for r in results], [True] * 100)

@@ -10,7 +10,13 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from trialnet import NetworkTestCase
 
-from .helpers import assertCleanRun, openFileCount, portNumber, runSample, warmUp
+from .helpers import (
+    assertCleanRun,
+    openFileCount,
+    portNumber,
+    sample,
+    warmUp,
+)
 
 
 class Datagrams(DatagramProtocol):
@@ -49,16 +55,15 @@ class UDPTests(SynchronousTestCase):
         server, client = Datagrams(echo=True), Datagrams()
         echoed: list[bytes] = []
 
-        class Sample(NetworkTestCase):
-            async def test_it(self) -> None:
-                port = self.listenUDP(server)
-                sender = self.listenUDP(client)
-                sender.write(b"ping", ("127.0.0.1", portNumber(port)))  # type: ignore[attr-defined]
-                echoed.append(await client.arrived)
+        async def body(case: NetworkTestCase) -> None:
+            port = case.listenUDP(server)
+            sender = case.listenUDP(client)
+            sender.write(b"ping", ("127.0.0.1", portNumber(port)))  # type: ignore[attr-defined]
+            echoed.append(await client.arrived)
 
         warmUp()
         before = openFileCount()
-        result = runSample(Sample)
+        result = sample(body)
 
         assertCleanRun(self, result)
         self.assertEqual(echoed, [b"ping"])
@@ -75,16 +80,15 @@ class UDPTests(SynchronousTestCase):
         protocol = Datagrams()
         fired: list[str] = []
 
-        class Sample(NetworkTestCase):
-            async def test_it(self) -> None:
-                port = self.listenUDP(protocol)
-                first = maybeDeferred(port.stopListening)
-                second = maybeDeferred(port.stopListening)
-                first.addCallback(lambda _: fired.append("first"))
-                second.addCallback(lambda _: fired.append("second"))
-                await second
+        async def body(case: NetworkTestCase) -> None:
+            port = case.listenUDP(protocol)
+            first = maybeDeferred(port.stopListening)
+            second = maybeDeferred(port.stopListening)
+            first.addCallback(lambda _: fired.append("first"))
+            second.addCallback(lambda _: fired.append("second"))
+            await second
 
-        result = runSample(Sample)
+        result = sample(body)
 
         assertCleanRun(self, result)
         self.assertEqual(fired, ["first", "second"])

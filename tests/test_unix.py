@@ -23,7 +23,7 @@ from .helpers import (
     lostCounts,
     openFileCount,
     recorders,
-    runSample,
+    sample,
     warmUp,
 )
 
@@ -52,13 +52,12 @@ class PrivateDirectoryTests(SynchronousTestCase):
         serverFactory, _ = recorders(events)
         seen: list[tuple[str, int]] = []
 
-        class Sample(NetworkTestCase):
-            def test_it(self) -> None:
-                path = socketPath(self.listenUNIX(serverFactory))
-                mode = stat.S_IMODE(os.stat(os.path.dirname(path)).st_mode)
-                seen.append((path, mode))
+        def body(case: NetworkTestCase) -> None:
+            path = socketPath(case.listenUNIX(serverFactory))
+            mode = stat.S_IMODE(os.stat(os.path.dirname(path)).st_mode)
+            seen.append((path, mode))
 
-        result = runSample(Sample)
+        result = sample(body)
 
         assertCleanRun(self, result)
         ((path, mode),) = seen
@@ -76,16 +75,15 @@ class PrivateDirectoryTests(SynchronousTestCase):
         serverFactory, clientFactory = recorders(events)
         paths: list[str] = []
 
-        class Sample(NetworkTestCase):
-            async def test_it(self) -> None:
-                port = self.listenUNIX(serverFactory)
-                await self.connect(port, clientFactory)
-                paths.append(socketPath(port))
-                os.unlink(paths[0])
+        async def body(case: NetworkTestCase) -> None:
+            port = case.listenUNIX(serverFactory)
+            await case.connect(port, clientFactory)
+            paths.append(socketPath(port))
+            os.unlink(paths[0])
 
         warmUp()
         before = openFileCount()
-        result = runSample(Sample)
+        result = sample(body)
 
         assertCleanRun(self, result)
         self.assertEqual(openFileCount(), before)
@@ -126,19 +124,18 @@ class UNIXConnectTests(SynchronousTestCase):
         serverFactory, clientFactory = recorders(events)
         echoed: list[bytes] = []
 
-        class Sample(NetworkTestCase):
-            async def test_it(self) -> None:
-                port = self.listenUNIX(serverFactory)
-                first = await self.connect(UNIXAddress(socketPath(port)), clientFactory)
-                second = await self.connect(port, clientFactory)
-                for client, data in ((second, b"two"), (first, b"one")):
-                    client.transport.write(data)  # type: ignore[attr-defined]
-                    echoed.append(await client.waitForData())  # type: ignore[attr-defined]
-                for client, data in ((first, b"one"), (second, b"two")):
-                    server = await self.serverProtocolFor(client)
-                    self.assertEqual(server.received, data)  # type: ignore[attr-defined]
+        async def body(case: NetworkTestCase) -> None:
+            port = case.listenUNIX(serverFactory)
+            first = await case.connect(UNIXAddress(socketPath(port)), clientFactory)
+            second = await case.connect(port, clientFactory)
+            for client, data in ((second, b"two"), (first, b"one")):
+                client.transport.write(data)  # type: ignore[attr-defined]
+                echoed.append(await client.waitForData())  # type: ignore[attr-defined]
+            for client, data in ((first, b"one"), (second, b"two")):
+                server = await case.serverProtocolFor(client)
+                case.assertEqual(server.received, data)  # type: ignore[attr-defined]
 
-        result = runSample(Sample)
+        result = sample(body)
 
         assertCleanRun(self, result)
         self.assertEqual(echoed, [b"two", b"one"])
@@ -165,20 +162,19 @@ class UNIXPairingTests(SynchronousTestCase):
             def buildProtocol(self, addr: object) -> None:  # type: ignore[override]
                 return None
 
-        class Sample(NetworkTestCase):
-            async def test_it(self) -> None:
-                port = self.listenUNIX(serverFactory)
-                refused = self.connect(port, Refuses(events, "refused"))
-                await refused.addErrback(lambda failure: None)
-                while len(serverFactory.built) < 1:
-                    await deferLaterTurn()
-                client = await self.connect(port, clientFactory)
-                client.transport.write(b"mine")  # type: ignore[attr-defined]
-                await client.waitForData()  # type: ignore[attr-defined]
-                server = await self.serverProtocolFor(client)
-                paired.append(server.received == b"mine")  # type: ignore[attr-defined]
+        async def body(case: NetworkTestCase) -> None:
+            port = case.listenUNIX(serverFactory)
+            refused = case.connect(port, Refuses(events, "refused"))
+            await refused.addErrback(lambda failure: None)
+            while len(serverFactory.built) < 1:
+                await deferLaterTurn()
+            client = await case.connect(port, clientFactory)
+            client.transport.write(b"mine")  # type: ignore[attr-defined]
+            await client.waitForData()  # type: ignore[attr-defined]
+            server = await case.serverProtocolFor(client)
+            paired.append(server.received == b"mine")  # type: ignore[attr-defined]
 
-        result = runSample(Sample)
+        result = sample(body)
 
         assertCleanRun(self, result)
         self.assertEqual(len(serverFactory.built), 2)
@@ -199,16 +195,15 @@ class StopAfterRemovingTests(SynchronousTestCase):
         serverFactory, _ = recorders(events)
         stopped: list[bool] = []
 
-        class Sample(NetworkTestCase):
-            async def test_it(self) -> None:
-                port = self.listenUNIX(serverFactory)
-                os.unlink(socketPath(port))
-                await maybeDeferred(port.stopListening)
-                stopped.append(True)
+        async def body(case: NetworkTestCase) -> None:
+            port = case.listenUNIX(serverFactory)
+            os.unlink(socketPath(port))
+            await maybeDeferred(port.stopListening)
+            stopped.append(True)
 
         warmUp()
         before = openFileCount()
-        result = runSample(Sample)
+        result = sample(body)
 
         assertCleanRun(self, result)
         self.assertEqual(stopped, [True])

@@ -1,6 +1,7 @@
 """
-Waiting for the other side: C{whenClosed}, C{acceptedProtocol}, late
-C{serverProtocolFor}, and connection pools that close with the test.
+Waiting for the other side: C{whenClosed}, C{acceptedProtocol},
+C{serverProtocolFor} (also late), and connection pools that close with the
+test.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from .helpers import (
     lostCounts,
     portNumber,
     recorders,
-    runSample,
+    sample,
 )
 
 
@@ -46,20 +47,19 @@ class WhenClosedTests(SynchronousTestCase):
         serverFactory, clientFactory = recorders(events)
         seen: list[list[str]] = []
 
-        class Sample(NetworkTestCase):
-            async def test_it(self) -> None:
-                port = self.listen(serverFactory)
-                client = await self.connect(port, clientFactory)
-                server = await self.serverProtocolFor(client)
-                server.transport.loseConnection()  # type: ignore[attr-defined]
-                await self.whenClosed(server)
-                seen.append(list(events.log))
-                await self.whenClosed(client)
-                seen.append(list(events.log))
-                late = self.whenClosed(client)
-                self.assertIsNone(self.successResultOf(late))
+        async def body(case: NetworkTestCase) -> None:
+            port = case.listen(serverFactory)
+            client = await case.connect(port, clientFactory)
+            server = await case.serverProtocolFor(client)
+            server.transport.loseConnection()  # type: ignore[attr-defined]
+            await case.whenClosed(server)
+            seen.append(list(events.log))
+            await case.whenClosed(client)
+            seen.append(list(events.log))
+            late = case.whenClosed(client)
+            case.assertIsNone(case.successResultOf(late))
 
-        result = runSample(Sample)
+        result = sample(body)
 
         assertCleanRun(self, result)
         self.assertIn("server lost", seen[0])
@@ -73,24 +73,23 @@ class WhenClosedTests(SynchronousTestCase):
         serverFactory, _ = recorders(events)
         closed: list[bool] = []
 
-        class Sample(NetworkTestCase):
-            async def test_it(self) -> None:
-                from twisted.internet import reactor
-                from twisted.internet.endpoints import (
-                    TCP4ClientEndpoint,
-                    connectProtocol,
-                )
+        async def body(case: NetworkTestCase) -> None:
+            from twisted.internet import reactor
+            from twisted.internet.endpoints import (
+                TCP4ClientEndpoint,
+                connectProtocol,
+            )
 
-                port = self.listen(serverFactory)
-                endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", portNumber(port))
-                protocol = self.track(
-                    await connectProtocol(endpoint, LoggingProtocol(events, "client"))
-                )
-                protocol.transport.loseConnection()
-                await self.whenClosed(protocol)
-                closed.append(events.count("client lost") == 1)
+            port = case.listen(serverFactory)
+            endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", portNumber(port))
+            protocol = case.track(
+                await connectProtocol(endpoint, LoggingProtocol(events, "client"))
+            )
+            protocol.transport.loseConnection()
+            await case.whenClosed(protocol)
+            closed.append(events.count("client lost") == 1)
 
-        result = runSample(Sample)
+        result = sample(body)
 
         assertCleanRun(self, result)
         self.assertEqual(closed, [True])
@@ -103,17 +102,16 @@ class WhenClosedTests(SynchronousTestCase):
         events = Events()
         fired: list[object] = []
 
-        class Sample(NetworkTestCase):
-            async def test_it(self) -> None:
-                gone = self.listen(Factory())
-                number = portNumber(gone)
-                await maybeDeferred(gone.stopListening)
-                protocol = LoggingProtocol(events, "client")
-                attempt = self.connect(("127.0.0.1", number), protocol)
-                self.whenClosed(protocol).addCallback(fired.append)
-                await attempt.addErrback(lambda failure: None)
+        async def body(case: NetworkTestCase) -> None:
+            gone = case.listen(Factory())
+            number = portNumber(gone)
+            await maybeDeferred(gone.stopListening)
+            protocol = LoggingProtocol(events, "client")
+            attempt = case.connect(("127.0.0.1", number), protocol)
+            case.whenClosed(protocol).addCallback(fired.append)
+            await attempt.addErrback(lambda failure: None)
 
-        result = runSample(Sample)
+        result = sample(body)
 
         assertCleanRun(self, result)
         self.assertEqual(fired, [None])
@@ -134,25 +132,24 @@ class AcceptedProtocolTests(SynchronousTestCase):
         serverFactory, clientFactory = recorders(events)
         order: list[object] = []
 
-        class Sample(NetworkTestCase):
-            async def test_it(self) -> None:
-                port = self.listen(serverFactory)
-                client = await self.connect(port, clientFactory)
-                claimed = await self.serverProtocolFor(client)
-                raw: list[tuple[str, int]] = []
-                for _ in range(2):
-                    sock = socket.create_connection(("127.0.0.1", portNumber(port)))
-                    self.addCleanup(sock.close)
-                    raw.append(sock.getsockname())
-                first = await self.acceptedProtocol(port)
-                second = await self.acceptedProtocol(port)
-                order.append(claimed not in (first, second))
-                for server in (first, second):
-                    peer = server.transport.getPeer()  # type: ignore[attr-defined]
-                    order.append((peer.host, peer.port))
-                order.extend(raw)
+        async def body(case: NetworkTestCase) -> None:
+            port = case.listen(serverFactory)
+            client = await case.connect(port, clientFactory)
+            claimed = await case.serverProtocolFor(client)
+            raw: list[tuple[str, int]] = []
+            for _ in range(2):
+                sock = socket.create_connection(("127.0.0.1", portNumber(port)))
+                case.addCleanup(sock.close)
+                raw.append(sock.getsockname())
+            first = await case.acceptedProtocol(port)
+            second = await case.acceptedProtocol(port)
+            order.append(claimed not in (first, second))
+            for server in (first, second):
+                peer = server.transport.getPeer()  # type: ignore[attr-defined]
+                order.append((peer.host, peer.port))
+            order.extend(raw)
 
-        result = runSample(Sample)
+        result = sample(body)
 
         assertCleanRun(self, result)
         self.assertIs(order[0], True)
@@ -167,20 +164,65 @@ class AcceptedProtocolTests(SynchronousTestCase):
         serverFactory = LoggingFactory(events, "server")
         made: list[bool] = []
 
-        class Sample(NetworkTestCase):
-            async def test_it(self) -> None:
-                port = self.listen(serverFactory)
-                waiting = self.acceptedProtocol(port)
-                sock = socket.create_connection(("127.0.0.1", portNumber(port)))
-                self.addCleanup(sock.close)
-                server = await waiting
-                made.append(events.log.count("server made") == 1)
-                made.append(server is serverFactory.built[0])
+        async def body(case: NetworkTestCase) -> None:
+            port = case.listen(serverFactory)
+            waiting = case.acceptedProtocol(port)
+            sock = socket.create_connection(("127.0.0.1", portNumber(port)))
+            case.addCleanup(sock.close)
+            server = await waiting
+            made.append(events.log.count("server made") == 1)
+            made.append(server is serverFactory.built[0])
 
-        result = runSample(Sample)
+        result = sample(body)
 
         assertCleanRun(self, result)
         self.assertEqual(made, [True, True])
+
+
+class ServerProtocolForTests(SynchronousTestCase):
+    """
+    L{NetworkTestCase.serverProtocolFor} finds the other end of a client.
+    """
+
+    def test_matchesEachClient(self) -> None:
+        """
+        Each of several clients is matched with the server protocol whose
+        peer is that client, also after the client closed.
+        """
+        events = Events()
+        serverFactory, clientFactory = recorders(events)
+        matched: list[bool] = []
+
+        async def body(case: NetworkTestCase) -> None:
+            port = case.listen(serverFactory)
+            clients = [await case.connect(port, clientFactory) for _ in range(3)]
+            for client in clients:
+                server = await case.serverProtocolFor(client)
+                matched.append(
+                    server.transport.getPeer() == client.transport.getHost()  # type: ignore[attr-defined]
+                )
+            clients[0].transport.loseConnection()  # type: ignore[attr-defined]
+            await clients[0].lost  # type: ignore[attr-defined]
+            again = await case.serverProtocolFor(clients[0])
+            matched.append(again is serverFactory.built[0])
+
+        result = sample(body)
+
+        assertCleanRun(self, result)
+        self.assertEqual(matched, [True] * 4)
+
+    def test_unknownClient(self) -> None:
+        """
+        A protocol this test did not connect is a C{ValueError}.
+        """
+        events = Events()
+
+        def body(case: NetworkTestCase) -> None:
+            case.assertRaises(
+                ValueError, case.serverProtocolFor, LoggingProtocol(events, "x")
+            )
+
+        assertCleanRun(self, sample(body))
 
 
 class LateServerProtocolForTests(SynchronousTestCase):
@@ -197,16 +239,15 @@ class LateServerProtocolForTests(SynchronousTestCase):
         serverFactory, clientFactory = recorders(events)
         found: list[bool] = []
 
-        class Sample(NetworkTestCase):
-            async def test_it(self) -> None:
-                port = self.listen(serverFactory)
-                client = await self.connect(port, clientFactory)
-                client.transport.loseConnection()  # type: ignore[attr-defined]
-                await self.whenClosed(client)
-                server = await self.serverProtocolFor(client)
-                found.append(server is serverFactory.built[0])
+        async def body(case: NetworkTestCase) -> None:
+            port = case.listen(serverFactory)
+            client = await case.connect(port, clientFactory)
+            client.transport.loseConnection()  # type: ignore[attr-defined]
+            await case.whenClosed(client)
+            server = await case.serverProtocolFor(client)
+            found.append(server is serverFactory.built[0])
 
-        result = runSample(Sample)
+        result = sample(body)
 
         assertCleanRun(self, result)
         self.assertEqual(found, [True])
@@ -255,27 +296,26 @@ class PoolTests(SynchronousTestCase):
         outcomes: list[object] = []
         pools: list[HTTPConnectionPool] = []
 
-        class Sample(NetworkTestCase):
-            async def test_it(self) -> None:
-                from twisted.internet import reactor
+        async def body(case: NetworkTestCase) -> None:
+            from twisted.internet import reactor
 
-                hello = Hello()
-                site = Site(hello)
-                site.noisy = False
-                port = self.listen(site)
-                pool = HTTPConnectionPool(reactor, persistent=True)
-                pools.append(pool)
-                if trackPool:
-                    self.track(pool)
-                endpoints = EndpointFactory(self.clientEndpoint(port))
-                agent = Agent.usingEndpointFactory(reactor, endpoints, pool=pool)
-                url = b"http://127.0.0.1:%d/" % portNumber(port)
-                for _ in range(2):
-                    response = await agent.request(b"GET", url)
-                    outcomes.append(await readBody(response))
-                outcomes.append(len(hello.channels))
+            hello = Hello()
+            site = Site(hello)
+            site.noisy = False
+            port = case.listen(site)
+            pool = HTTPConnectionPool(reactor, persistent=True)
+            pools.append(pool)
+            if trackPool:
+                case.track(pool)
+            endpoints = EndpointFactory(case.clientEndpoint(port))
+            agent = Agent.usingEndpointFactory(reactor, endpoints, pool=pool)
+            url = b"http://127.0.0.1:%d/" % portNumber(port)
+            for _ in range(2):
+                response = await agent.request(b"GET", url)
+                outcomes.append(await readBody(response))
+            outcomes.append(len(hello.channels))
 
-        outcomes.append(runSample(Sample))
+        outcomes.append(sample(body))
         return outcomes, pools[0]
 
     def test_trackedPoolClean(self) -> None:
