@@ -8,11 +8,17 @@ connection attempt or the teardown wait for ever.
 from __future__ import annotations
 
 import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
 
 from twisted.internet.testing import MemoryReactorClock
 from twisted.trial.unittest import SynchronousTestCase
 
 from trialnet import Network, NetworkTestCase
+from trialnet._plugin import TIMEOUT_OPTION, _iniTimeout
 
 from .helpers import (
     Events,
@@ -33,6 +39,11 @@ UNBOUNDED: list[tuple[object, str]] = [
 
 #: What each refusal asks for, after the argument's name.
 EXPECTED = "must be a finite positive number of seconds"
+
+#: The pytest sample whose one test takes the C{network} fixture.
+SAMPLE = os.path.join(
+    os.path.dirname(__file__), "pytest_samples", "disconnect_timeout.py"
+)
 
 
 class DisconnectTimeoutTests(SynchronousTestCase):
@@ -161,3 +172,100 @@ class ConnectTimeoutTests(SynchronousTestCase):
         self.assertEqual(
             events.log, ["server factory started", "server factory stopped"]
         )
+
+
+class IniConfig:
+    """
+    A pytest configuration that holds only trialnet's ini option.
+    """
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+    def getini(self, name: str) -> str:
+        assert name == TIMEOUT_OPTION, name
+        return self.value
+
+
+def startPytest(directory: str, value: str, inIniFile: bool) -> subprocess.Popen[str]:
+    """
+    Start pytest in C{directory} on the sample, with the
+    C{trialnet_disconnect_timeout} option set to C{value}: in an ini file
+    there, or with C{-o}.  The sample expects C{value} to be taken.
+    """
+    options = ["-o", f"{TIMEOUT_OPTION}={value}"]
+    if inIniFile:
+        iniFile = os.path.join(directory, "pytest.ini")
+        with open(iniFile, "w") as f:
+            f.write(f"[pytest]\n{TIMEOUT_OPTION} = {value}\n")
+        options = ["-c", iniFile]
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            *options,
+            SAMPLE,
+        ],
+        env=dict(os.environ, TRIALNET_SAMPLE_TIMEOUT=value),
+        cwd=directory,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+class IniOptionTests(SynchronousTestCase):
+    """
+    The pytest plugin's C{trialnet_disconnect_timeout} ini option goes
+    through the same check, and an error names the option.
+    """
+
+    def test_refused(self) -> None:
+        """
+        Each value that is not a finite positive number of seconds is a
+        C{ValueError} naming the option and quoting the value as written.
+        """
+        for value in ["inf", "nan", "-1", "0", "abc", "1e400", ""]:
+            error = self.assertRaises(ValueError, _iniTimeout, IniConfig(value))
+            self.assertEqual(
+                str(error),
+                f"the ini option {TIMEOUT_OPTION} {EXPECTED}, not {value!r}",
+            )
+
+    def test_taken(self) -> None:
+        """
+        A finite positive number of seconds is taken as it is written.
+        """
+        self.assertEqual(_iniTimeout(IniConfig("2.5")), 2.5)
+
+    def test_underPytest(self) -> None:
+        """
+        Under pytest, a test using the C{network} fixture errors with the
+        option's name and value when the ini file sets it to C{inf} or
+        C{-o} sets it to C{1e400}, and passes with the bound it sets when
+        it is C{2.5}.
+        """
+        # Three pytest processes at once: each spends seconds starting.
+        runs = {}
+        for value, inIniFile in [("inf", True), ("1e400", False), ("2.5", False)]:
+            directory = tempfile.mkdtemp(prefix="trialnet-ini-")
+            self.addCleanup(shutil.rmtree, directory, True)
+            runs[value] = startPytest(directory, value, inIniFile)
+            self.addCleanup(runs[value].kill)
+        outputs = {
+            value: run.communicate(timeout=120)[0] for value, run in runs.items()
+        }
+        codes = {key: run.returncode for key, run in runs.items()}
+
+        for value in ("inf", "1e400"):
+            self.assertNotEqual(codes[value], 0, outputs[value])
+            self.assertIn(
+                f"ValueError: the ini option {TIMEOUT_OPTION} {EXPECTED}, "
+                f"not {value!r}",
+                outputs[value],
+            )
+        self.assertEqual(codes["2.5"], 0, outputs["2.5"])
