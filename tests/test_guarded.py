@@ -848,7 +848,7 @@ class TestCaseLifeTests(SynchronousTestCase):
 
         self.assertEqual(errorTypes(result), [TeardownError], problemsOf(result))
         (error,) = errorValues(result)
-        assert isinstance(error, TeardownError)
+        assert isinstance(error, TeardownError) and error.waited is not None
         self.assertLess(error.waited, 1.0)
         self.assertLess(took, 2.5)
         self.assertEqual(lostCounts(events), (1, 1))

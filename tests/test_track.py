@@ -18,7 +18,6 @@ from .helpers import (
     portNumber,
     recorders,
     sample,
-    teardownError,
 )
 
 
@@ -79,21 +78,26 @@ class TrackTests(SynchronousTestCase):
         assertCleanRun(self, result)
         self.assertEqual(events.count("client lost"), 1)
 
-    def test_untrackedPortReported(self) -> None:
+    def test_openedBeforeTheTest(self) -> None:
         """
-        Without C{track}, a port opened straight from the reactor and left
-        open is reported as untracked: the tests above would fail if tracking
-        did nothing.
+        A port opened before the test began, which the teardown leaves alone
+        by itself, is stopped once adopted with C{track}: trial finds the
+        reactor clean and nothing listens there afterwards.
         """
+        from twisted.internet import reactor
+
         events = Events()
         serverFactory, _ = recorders(events)
+        port = reactor.listenTCP(0, serverFactory, interface="127.0.0.1")
+        self.addCleanup(port.stopListening)
 
         def body(case: NetworkTestCase) -> None:
-            from twisted.internet import reactor
-
-            reactor.listenTCP(0, serverFactory, interface="127.0.0.1")
+            case.track(port)
 
         result = sample(body)
 
-        (leftover,) = teardownError(result).leftovers
-        self.assertEqual(leftover.role, "untracked port")
+        assertCleanRun(self, result)
+        self.assertFalse(port.connected)  # type: ignore[attr-defined]
+        self.assertEqual(
+            events.log, ["server factory started", "server factory stopped"]
+        )

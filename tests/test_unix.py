@@ -13,7 +13,8 @@ from twisted.internet.defer import maybeDeferred
 from twisted.trial.unittest import SynchronousTestCase
 
 from trialnet import NetworkTestCase
-from trialnet._transports import MAX_SOCKET_PATH, privateSocketPath
+from trialnet._targets import MAX_SOCKET_PATH
+from trialnet._transports import privateSocketPath
 
 from .helpers import (
     Events,

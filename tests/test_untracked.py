@@ -139,8 +139,9 @@ class UntrackedTests(SynchronousTestCase):
 
     def test_connectionLeftOpen(self) -> None:
         """
-        A client connected by a connector made by hand and left open is aborted and named with its protocol;
-        the server end trialnet tracks still closes in order.
+        A client connected by a connector made by hand and left open is
+        aborted and named with its protocol; the server end trialnet tracks
+        still closes in order.
         """
         events = Events()
         serverFactory, _ = recorders(events)

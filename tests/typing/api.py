@@ -74,5 +74,5 @@ class Typed(NetworkTestCase):
 
 def errors(
     teardown: TeardownError, timedOut: WaitTimeoutError, closed: ClosedWhileWaitingError
-) -> tuple[float, bytes, str]:
+) -> tuple[float | None, bytes, str]:
     return teardown.waited, timedOut.received, closed.waitedFor
