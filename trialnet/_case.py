@@ -152,6 +152,9 @@ class NetworkTestCase(TestCase):
 
         def tearDown() -> Deferred[None]:
             testMethod = getattr(self, self._testMethodName, None)
+            # Trial ran the cleanups: a network used from here on is closed
+            # after tearDown.
+            self._endObserving()
             done = maybeDeferred(ownTearDown)
             done.addBoth(lambda outcome: _after(self._closeLate(), outcome))
             done.addBoth(lambda outcome: _after(closeLeftovers(testMethod), outcome))
@@ -168,12 +171,13 @@ class NetworkTestCase(TestCase):
         finally:
             vars(self).pop("setUp", None)
             vars(self).pop("tearDown", None)
-            unused = self._trialnetNetwork
-            if unused is not None and not self._trialnetRegistered:
-                # Nothing was opened: closing is immediate, and it stops
-                # observing the reactor.
-                unused.close()
-            self._trialnetNetwork = None
+            for network in (self._trialnetNetwork, self._trialnetLate):
+                if network is not None:
+                    if not self._trialnetRegistered:
+                        # Nothing was opened: closing is immediate.
+                        network.close()
+                    network.stopObserving()
+            self._trialnetNetwork = self._trialnetLate = None
 
     def _addFirstCleanup(self, function: Callable[..., object], *args: object) -> None:
         """
@@ -186,6 +190,17 @@ class NetworkTestCase(TestCase):
         cleanups = getattr(self, "_cleanups", None)
         if isinstance(cleanups, list):
             cleanups.insert(0, (function, args, {}))
+
+    def _endObserving(self) -> None:
+        """
+        The cleanups ran: this test's network, if it closed nothing, closes
+        now and stops observing.
+        """
+        self._trialnetClosed = True
+        network = self._trialnetNetwork
+        if network is not None and not self._trialnetRegistered:
+            self._trialnetNetwork = None
+            network.close()
 
     def _closeNetwork(self) -> Deferred[None]:
         network, self._trialnetNetwork = self._trialnetNetwork, None

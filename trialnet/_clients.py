@@ -382,6 +382,10 @@ class ConnectorRecord(Record):
     def settled(self) -> bool:
         return self._forced or self._state() == "disconnected"
 
+    @property
+    def leftOpen(self) -> bool:
+        return self._state() == "connecting"
+
     def connectedProtocol(self) -> Any:
         """
         The application's protocol of its connection, while it is connected.

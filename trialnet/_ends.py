@@ -82,6 +82,7 @@ class End(Record):
         self._peer: Any = None
         self.open = False
         self.closed = False
+        self._losing = False
         self.claimed = False
         self.closeWaiters: list[Deferred[None]] = []
         self._listener = listener
@@ -103,7 +104,10 @@ class End(Record):
 
     @property
     def settled(self) -> bool:
-        return not self.open
+        # Inside the transport's connectionLost the connection is gone, even
+        # before the protocol heard it (and code resumed from there may end
+        # the test).
+        return not self.open or self._losing
 
     # Observing
 
@@ -138,7 +142,7 @@ class End(Record):
         # The reactor tells the transport under every wrapping protocol
         # when the connection is gone; the protocol may have been replaced.
         lostOn: Any = socketTransport(transport)
-        if not hasattr(lostOn, "__dict__"):
+        if not (hasattr(lostOn, "__dict__") and hasattr(lostOn, "connectionLost")):
             lostOn = self.protocol
         self._lostPatch = patchable(lostOn, "transport")
         self._originalLost = lostOn.connectionLost
@@ -147,6 +151,7 @@ class End(Record):
     def _connectionLost(self, reason: Failure) -> None:
         assert self._lostPatch is not None
         self._lostPatch.restore("connectionLost")
+        self._losing = True
         try:
             self._originalLost(reason)
         except BaseException:

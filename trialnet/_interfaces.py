@@ -52,6 +52,11 @@ class IRecord(Interface):
         "trialnet, nor adopted with track)."
     )
     settled = Attribute("Whether the teardown has nothing more to wait for.")
+    leftOpen = Attribute(
+        "Whether it is open in its own right, for a report of what the code "
+        "under test left open (a connector counts only while connecting: its "
+        "connection is an end of its own)."
+    )
 
     def close() -> None:
         """

@@ -327,8 +327,16 @@ class Network:
         """
         self._teardown.fitWithin(seconds)
 
-    def _closed(self, result: _T) -> _T:
+    def stopObserving(self) -> None:
+        """
+        Stop adopting what the code under test opens on the reactor; the
+        teardown does so when it ends, and a test case when its run ends,
+        whether or not its teardown could finish.
+        """
         stopObserving(self._reactor, self)
+
+    def _closed(self, result: _T) -> _T:
+        self.stopObserving()
         return result
 
     # What the code under test opened

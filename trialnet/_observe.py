@@ -158,3 +158,38 @@ def quietly(reactor: Any) -> Iterator[None]:
         yield
     finally:
         observer.quiet -= 1
+
+
+class TimerCapture:
+    """
+    The timers scheduled on a reactor while a teardown runs: the retries of
+    clients that reconnect once the teardown closed their connections (a
+    C{ReconnectingClientFactory}, a C{ClientService}).
+    """
+
+    def __init__(self, reactor: Any) -> None:
+        self._reactor = reactor
+        self._calls: list[Any] = []
+        self._saved = vars(reactor).get("callLater", _MISSING)
+        original = reactor.callLater
+
+        def callLater(*args: Any, **kwargs: Any) -> Any:
+            call = original(*args, **kwargs)
+            self._calls.append(call)
+            return call
+
+        vars(reactor)["callLater"] = callLater
+
+    def stop(self) -> list[Any]:
+        """
+        Stop capturing.
+
+        @return: The captured timers still pending.
+        """
+        instance = vars(self._reactor)
+        if self._saved is _MISSING:
+            instance.pop("callLater", None)
+        else:
+            instance["callLater"] = self._saved
+        calls, self._calls = self._calls, []
+        return [call for call in calls if call.active()]

@@ -27,6 +27,9 @@ from ._targets import checkPositive
 #: The ini option that sets C{disconnectTimeout} for every test.
 TIMEOUT_OPTION = "trialnet_disconnect_timeout"
 
+#: The ini option that sets C{strictCleanup} for every test.
+STRICT_OPTION = "trialnet_strict_cleanup"
+
 
 def _closeAndWait(network: Network) -> None:
     try:
@@ -65,7 +68,8 @@ def network(request: Any) -> Iterator[Network]:
         fixture with a teardown.
     """
     timeout = _iniTimeout(request.config)
-    opened = Network(disconnectTimeout=timeout)
+    strict = bool(request.config.getini(STRICT_OPTION))
+    opened = Network(disconnectTimeout=timeout, strictCleanup=strict)
     try:
         yield opened
     finally:
@@ -74,8 +78,16 @@ def network(request: Any) -> Iterator[Network]:
 
 def pytest_addoption(parser: Any) -> None:
     """
-    Add the C{trialnet_disconnect_timeout} ini option.
+    Add the C{trialnet_disconnect_timeout} and C{trialnet_strict_cleanup} ini
+    options.
     """
+    parser.addini(
+        STRICT_OPTION,
+        "whether what the code under test left open when a test ended fails "
+        "that test (the network fixture's strictCleanup)",
+        type="bool",
+        default=False,
+    )
     parser.addini(
         TIMEOUT_OPTION,
         "seconds the network fixture's teardown allows for an orderly close",

@@ -48,6 +48,10 @@ class Record:
         raise NotImplementedError
 
     @property
+    def leftOpen(self) -> bool:
+        return not self.settled
+
+    @property
     def kind(self) -> str:
         return ""
 

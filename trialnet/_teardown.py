@@ -29,7 +29,8 @@ from twisted.python import log
 from twisted.python.failure import Failure
 
 from ._interfaces import IRecord
-from ._report import Leftover, TeardownError
+from ._observe import TimerCapture
+from ._report import Leftover, Origin, TeardownError
 
 #: Seconds to wait, after aborting, for the aborted connections to report
 #: C{connectionLost} before their sockets are closed by force.  Aborting
@@ -38,6 +39,12 @@ ABORT_GRACE = 1.0
 
 #: How much of a runner's timeout L{Teardown.fitWithin} lets the teardown use.
 FIT_SHARE = 0.8
+
+#: A retry timer cancelled at the end of the teardown.
+RETRY_CANCELLED = (
+    "scheduled while the teardown closed its connections (a client that "
+    "reconnects?); cancelled"
+)
 
 #: What the code under test left open, for a network with strict cleanup.
 LEFT_OPEN = (
@@ -146,6 +153,7 @@ class Teardown:
         self._leftovers: dict[int, Leftover] = {}
         # What has not settled yet, as far as the records told.
         self._pending: dict[int, IRecord] = {}
+        self._timers: TimerCapture | None = None
         self._outcome: Failure | None = None
         self._waiters: list[Deferred[None]] = []
         self._entries: dict[Phase, Callable[[], None]] = {
@@ -238,11 +246,14 @@ class Teardown:
         self._timer = self._reactor.callLater(
             self.disconnectTimeout, self.handle, Event.BOUND
         )
+        self._timers = (
+            TimerCapture(self._reactor) if hasattr(self._reactor, "__dict__") else None
+        )
         records = sorted(self._records.records(), key=_stage)
         for record in records:
             if not record.settled:
                 self._pending[id(record)] = record
-                if self.strict and record.observed:
+                if self.strict and record.observed and record.leftOpen:
                     self._keep(record, record.leftover(LEFT_OPEN))
         for record in records:
             guarded(record.close, f"closing {_describe(record)}")
@@ -278,6 +289,7 @@ class Teardown:
         if self._timer is not None and self._timer.active():
             self._timer.cancel()
         self._timer = None
+        self._cancelRetries()
         for record in self._records.records():
             self._keep(record, guarded(record.finalReport, "reporting"))
         waited = self._reactor.seconds() - self._startedAt
@@ -293,6 +305,24 @@ class Teardown:
             waiter.callback(self._outcome)
 
     # Inside
+
+    def _cancelRetries(self) -> None:
+        """
+        Cancel the timers the code under test scheduled while its connections
+        were closed, which would call it again after the test.
+        """
+        timers, self._timers = self._timers, None
+        if timers is None:
+            return
+        for call in timers.stop():
+            call.cancel()
+            if self.strict:
+                self._leftovers[id(call)] = Leftover(
+                    role="timer",
+                    origin=_origin(call),
+                    action=RETRY_CANCELLED,
+                    kind=getattr(call.func, "__qualname__", repr(call.func)),
+                )
 
     def _checkSettled(self) -> None:
         if self._pending or self._phase in (Phase.OPEN, Phase.DONE):
@@ -316,6 +346,11 @@ class Teardown:
     def _keep(self, record: IRecord, leftover: object) -> None:
         if isinstance(leftover, Leftover):
             self._leftovers[id(record)] = leftover
+
+
+def _origin(call: Any) -> Origin:
+    code = getattr(getattr(call, "func", None), "__code__", None)
+    return Origin(getattr(code, "co_filename", "?"), getattr(code, "co_firstlineno", 0))
 
 
 def _stage(record: IRecord) -> int:
