@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ._network import Network
+from ._targets import checkPositive
 
 #: The ini option that sets C{disconnectTimeout} for every test.
 TIMEOUT_OPTION = "trialnet_disconnect_timeout"
@@ -38,6 +39,23 @@ def _closeAndWait(network: Network) -> None:
     pytest_twisted.blockon(network.close())
 
 
+def _iniTimeout(config: Any) -> float:
+    """
+    The C{trialnet_disconnect_timeout} ini option, in seconds.
+
+    @raise ValueError: Naming the option, when its value is not a finite
+        positive number (C{abc}, C{-1}, C{inf}, C{nan}, C{1e400}).
+    """
+    text = config.getini(TIMEOUT_OPTION)
+    try:
+        return checkPositive(float(text), TIMEOUT_OPTION)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"the ini option {TIMEOUT_OPTION} must be a finite positive number "
+            f"of seconds, not {text!r}"
+        ) from None
+
+
 def network(request: Any) -> Iterator[Network]:
     """
     A L{trialnet.Network} for one test, closed (and waited for) when the
@@ -46,7 +64,7 @@ def network(request: Any) -> Iterator[Network]:
     @return: An iterator that yields the network, as pytest wants of a
         fixture with a teardown.
     """
-    timeout = float(request.config.getini(TIMEOUT_OPTION))
+    timeout = _iniTimeout(request.config)
     opened = Network(disconnectTimeout=timeout)
     try:
         yield opened

@@ -49,6 +49,50 @@ def _requireTLS() -> Any:
     return trustme
 
 
+def _takesCryptographyObjects(certificate: Any) -> bool:
+    """
+    Whether the installed pyOpenSSL takes C{cryptography} certificates (and
+    keys) for a context's own certificate.
+
+    @param certificate: A C{cryptography} certificate to try it with.
+    """
+    from OpenSSL import SSL
+
+    try:
+        SSL.Context(SSL.TLS_METHOD).use_certificate(certificate)
+    except TypeError:
+        return False
+    return True
+
+
+def _keyMaterial(issued: Any, modern: bool) -> dict[str, Any]:
+    """
+    The C{privateKey} and C{certificate} arguments of L{CertificateOptions
+    <twisted.internet.ssl.CertificateOptions>} for a certificate that trustme
+    issued.
+
+    @param issued: A C{trustme.LeafCert}.
+    @param modern: Give C{cryptography} objects, which pyOpenSSL takes
+        without a deprecation warning; otherwise pyOpenSSL's own.
+    """
+    if modern:
+        from cryptography import x509
+        from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+        return {
+            "privateKey": load_pem_private_key(issued.private_key_pem.bytes(), None),
+            "certificate": x509.load_pem_x509_certificate(
+                issued.cert_chain_pems[0].bytes()
+            ),
+        }
+    from twisted.internet import ssl
+
+    private = ssl.PrivateCertificate.loadPEM(
+        issued.private_key_and_cert_chain_pem.bytes()
+    )
+    return {"privateKey": private.privateKey.original, "certificate": private.original}
+
+
 class TLSAuthority:
     """
     A certificate authority made for this test run, and what clients and
@@ -67,15 +111,20 @@ class TLSAuthority:
 
     def __init__(self) -> None:
         trustme = _requireTLS()
+        from cryptography import x509
         from twisted.internet import ssl
 
         self._ca = trustme.CA()
-        server = self._ca.issue_cert(*SERVER_NAMES)
-        self._serverCertificate = ssl.PrivateCertificate.loadPEM(
-            server.private_key_and_cert_chain_pem.bytes()
-        )
         self.caPEM: bytes = self._ca.cert_pem.bytes()
         self._caCertificate = ssl.Certificate.loadPEM(self.caPEM)
+        self._modern = _takesCryptographyObjects(
+            x509.load_pem_x509_certificate(self.caPEM)
+        )
+        self._serverKeys = _keyMaterial(
+            self._ca.issue_cert(*SERVER_NAMES), self._modern
+        )
+        self._issued: dict[str, Any] = {}
+        self._clientKeys: dict[str, dict[str, Any]] = {}
         self._clientCertificates: dict[str, Any] = {}
         self._clientOptions: dict[tuple[str, str], Any] = {}
         directory = tempfile.mkdtemp(prefix="trialnet-ca-")
@@ -94,9 +143,14 @@ class TLSAuthority:
             <twisted.internet.ssl.CertificateOptions>}, for C{listenSSL},
             C{startTLS} or L{trialnet.Network.listenTLS}.
         """
+        from twisted.internet import ssl
+
+        arguments = dict(self._serverKeys)
         if requireClientCertificate:
-            return self._serverCertificate.options(self._caCertificate)
-        return self._serverCertificate.options()
+            arguments["trustRoot"] = ssl.trustRootFromCertificates(
+                [self._caCertificate]
+            )
+        return ssl.CertificateOptions(**arguments)
 
     def clientOptions(self, hostname: str = "127.0.0.1", identity: str = "") -> Any:
         """
@@ -114,9 +168,11 @@ class TLSAuthority:
         if options is None:
             from twisted.internet import ssl
 
-            certificate = self.clientCertificate(identity) if identity else None
+            keys = self._clientKeyMaterial(identity) if identity else {}
             options = ssl.optionsForClientTLS(
-                hostname, trustRoot=self._caCertificate, clientCertificate=certificate
+                hostname,
+                trustRoot=self._caCertificate,
+                extraCertificateOptions=dict(keys),
             )
             self._clientOptions[hostname, identity] = options
         return options
@@ -124,6 +180,11 @@ class TLSAuthority:
     def clientCertificate(self, identity: str = "client") -> Any:
         """
         A client certificate signed by this authority, made once per name.
+
+        L{clientOptions} with the same C{identity} presents this certificate
+        without the deprecation warnings of recent pyOpenSSL releases, which
+        Twisted's C{optionsForClientTLS(clientCertificate=...)} and
+        C{PrivateCertificate.options()} still cause.
 
         @param identity: The name the certificate is for.
         @return: A L{PrivateCertificate
@@ -133,9 +194,29 @@ class TLSAuthority:
         if certificate is None:
             from twisted.internet import ssl
 
-            issued = self._ca.issue_cert(identity, common_name=identity)
             certificate = ssl.PrivateCertificate.loadPEM(
-                issued.private_key_and_cert_chain_pem.bytes()
+                self._issue(identity).private_key_and_cert_chain_pem.bytes()
             )
             self._clientCertificates[identity] = certificate
         return certificate
+
+    def _clientKeyMaterial(self, identity: str) -> dict[str, Any]:
+        """
+        The key and certificate of L{clientCertificate} for C{identity}, as
+        C{CertificateOptions} arguments (see L{_keyMaterial}).
+        """
+        keys = self._clientKeys.get(identity)
+        if keys is None:
+            keys = _keyMaterial(self._issue(identity), self._modern)
+            self._clientKeys[identity] = keys
+        return keys
+
+    def _issue(self, identity: str) -> Any:
+        """
+        The client certificate for C{identity}, issued once.
+        """
+        issued = self._issued.get(identity)
+        if issued is None:
+            issued = self._ca.issue_cert(identity, common_name=identity)
+            self._issued[identity] = issued
+        return issued
