@@ -140,7 +140,7 @@ class UntrackedTests(SynchronousTestCase):
 
         (leftover,) = teardownError(result).leftovers
         self.assertEqual(leftover.role, "untracked connection")
-        self.assertIn("tests.helpers.Recorder", leftover.kind)
+        self.assertIn("tests.helpers.LoggingProtocol", leftover.kind)
         self.assertEqual(events.count("untracked lost"), 1)
         self.assertEqual(events.count("server lost"), 1)
 
