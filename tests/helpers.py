@@ -111,6 +111,14 @@ def openFileCount() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
+def refuses(port: int) -> bool:
+    """
+    Whether nothing listens on C{port} of the IPv4 loopback.
+    """
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) != 0
+
+
 def warmUp() -> None:
     """
     Open what the process opens once and keeps, before counting open files:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -46,6 +45,7 @@ from .helpers import (
     lostCounts,
     openFileCount,
     portNumber,
+    refuses,
     runSample,
     sample,
     teardownError,
@@ -101,14 +101,6 @@ def socketsInReactor() -> set[object]:
 
     watched = set(reactor.getReaders()) | set(reactor.getWriters())
     return {s for s in watched if callable(getattr(s, "getHost", None))}
-
-
-def refuses(port: int) -> bool:
-    """
-    Whether nothing listens on C{port} of the IPv4 loopback.
-    """
-    with socket.socket() as probe:
-        return probe.connect_ex(("127.0.0.1", port)) != 0
 
 
 class Announced(Echo):
@@ -715,9 +707,11 @@ class ReactorRestoredTests(SynchronousTestCase):
     def snapshot(self) -> tuple[set[str], dict[str, object]]:
         """
         The reactor's instance attribute names, and its opening methods'
-        functions.
+        functions, once a first run of it set what trial's runs of it set.
         """
         from twisted.internet import reactor
+
+        warmUp()
 
         methods = {name: getattr(reactor, name).__func__ for name in OPENERS}
         return set(vars(reactor)), methods
@@ -772,11 +766,11 @@ class ReactorRestoredTests(SynchronousTestCase):
             case.listen(LoggingFactory(events, "server"))
             network = Network()
             inner = network.listen(LoggingFactory(events, "server"))
+            numbers.append(portNumber(inner))
             reactor.listenTCP(
                 0, LoggingFactory(events, "server"), interface="127.0.0.1"
             )
             await network.close()
-            numbers.append(portNumber(inner))
             later = reactor.listenTCP(
                 0, LoggingFactory(events, "server"), interface="127.0.0.1"
             )

@@ -7,7 +7,6 @@ error, not as trial's dirty reactor at the end of the class.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Generator
 from typing import Any
 
@@ -29,6 +28,7 @@ from .helpers import (
     openFileCount,
     portNumber,
     recorders,
+    refuses,
     runSample,
     teardownError,
     warmUp,
@@ -62,14 +62,6 @@ def rawClient(port: IListeningPort, factory: LoggingFactory) -> None:
     from twisted.internet import reactor
 
     tcp.Connector("127.0.0.1", portNumber(port), factory, 30, None, reactor).connect()
-
-
-def refuses(port: int) -> bool:
-    """
-    Whether nothing listens on C{port} of the IPv4 loopback.
-    """
-    with socket.socket() as probe:
-        return probe.connect_ex(("127.0.0.1", port)) != 0
 
 
 class UntrackedTests(SynchronousTestCase):

@@ -27,6 +27,7 @@ from zope.interface import alsoProvides
 
 from ._addresses import AddressKey
 from ._ends import End
+from ._observe import retriesOf
 from ._patch import patchable
 from ._record import Record
 from ._report import Leftover, Origin
@@ -372,6 +373,8 @@ class ConnectorRecord(Record):
             original = getattr(connector, name, None)
             if original is not None:
                 self._originals[name] = original
+                if name in ("connectionLost", "connectionFailed"):
+                    original = _retrying(connector, original)
                 patch.set(name, _calling(original, replacement))
 
     @property
@@ -441,6 +444,19 @@ class ConnectorRecord(Record):
     def forget(self) -> None:
         self._patch.restoreAll()
         self.connector = None
+
+
+def _retrying(connector: Any, original: Callable[..., Any]) -> Callable[..., Any]:
+    """
+    A connector's C{connectionLost} or C{connectionFailed}, which tells its
+    factory, that may schedule a retry.
+    """
+
+    def method(*args: Any, **kwargs: Any) -> Any:
+        with retriesOf(getattr(connector, "reactor", None)):
+            return original(*args, **kwargs)
+
+    return method
 
 
 def _calling(

@@ -17,6 +17,7 @@ from twisted.python.failure import Failure
 from twisted.python.reflect import qual
 
 from ._addresses import AddressKey, addressKey
+from ._observe import retriesOf
 from ._patch import InstancePatch, ownedBy, patchable
 from ._record import Record
 from ._report import Leftover, Origin, describeAddress
@@ -153,7 +154,8 @@ class End(Record):
         self._lostPatch.restore("connectionLost")
         self._losing = True
         try:
-            self._originalLost(reason)
+            with retriesOf(self._listener.reactor):
+                self._originalLost(reason)
         except BaseException:
             if self.attempt is not None:
                 self.attempt.protocolLostRaised()

@@ -162,23 +162,29 @@ def quietly(reactor: Any) -> Iterator[None]:
 
 class TimerCapture:
     """
-    The timers scheduled on a reactor while a teardown runs: the retries of
-    clients that reconnect once the teardown closed their connections (a
-    C{ReconnectingClientFactory}, a C{ClientService}).
+    The retries a teardown provokes: the timers the code under test
+    schedules on a reactor while it hears that a connection it made was lost
+    or failed (a C{ReconnectingClientFactory}, a C{ClientService}), inside
+    L{retriesOf}.  Timers scheduled anywhere else are none of its business.
     """
 
     def __init__(self, reactor: Any) -> None:
         self._reactor = reactor
-        self._calls: list[Any] = []
-        self._saved = vars(reactor).get("callLater", _MISSING)
-        original = reactor.callLater
+        self.calls: list[Any] = []
+        key = id(reactor)
+        stack = _captures.setdefault(key, [])
+        if not stack:
+            _saved[key] = vars(reactor).get("callLater", _MISSING)
+            original = reactor.callLater
 
-        def callLater(*args: Any, **kwargs: Any) -> Any:
-            call = original(*args, **kwargs)
-            self._calls.append(call)
-            return call
+            def callLater(*args: Any, **kwargs: Any) -> Any:
+                call = original(*args, **kwargs)
+                if _depth.get(key) and _captures.get(key):
+                    _captures[key][-1].calls.append(call)
+                return call
 
-        vars(reactor)["callLater"] = callLater
+            vars(reactor)["callLater"] = callLater
+        stack.append(self)
 
     def stop(self) -> list[Any]:
         """
@@ -186,10 +192,38 @@ class TimerCapture:
 
         @return: The captured timers still pending.
         """
-        instance = vars(self._reactor)
-        if self._saved is _MISSING:
-            instance.pop("callLater", None)
-        else:
-            instance["callLater"] = self._saved
-        calls, self._calls = self._calls, []
+        key = id(self._reactor)
+        stack = _captures.get(key, [])
+        if self in stack:
+            stack.remove(self)
+        if not stack:
+            _captures.pop(key, None)
+            saved = _saved.pop(key, _MISSING)
+            instance = vars(self._reactor)
+            if saved is _MISSING:
+                instance.pop("callLater", None)
+            else:
+                instance["callLater"] = saved
+        calls, self.calls = self.calls, []
         return [call for call in calls if call.active()]
+
+
+_captures: dict[int, list[TimerCapture]] = {}
+_saved: dict[int, object] = {}
+_depth: dict[int, int] = {}
+
+
+@contextlib.contextmanager
+def retriesOf(reactor: Any) -> Iterator[None]:
+    """
+    Run code under test that hears of a lost or failed connection: what it
+    schedules is captured by the reactor's teardown, if one is running.
+    """
+    key = id(reactor)
+    _depth[key] = _depth.get(key, 0) + 1
+    try:
+        yield
+    finally:
+        _depth[key] -= 1
+        if not _depth[key]:
+            del _depth[key]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.internet.defer import Deferred, maybeDeferred, succeed
 from twisted.internet.interfaces import IAddress, IListeningPort, IProtocolFactory
 from twisted.python.failure import Failure
 from twisted.python.reflect import qual
@@ -169,7 +169,16 @@ class PortRecord(Record):
         if self.socketPath:
             # Stopping a UNIX port unlinks its socket file first; were the
             # file gone, the stop would fail midway and leak the socket.
-            ensureSocketFile(self.socketPath)
+            try:
+                ensureSocketFile(self.socketPath)
+            except OSError:
+                # Not even a placeholder fits (its directory was replaced):
+                # the port's own stop would fail, so close its socket here.
+                self._stopping = succeed(None)
+                failure = Failure()
+                releaseSocket(self._reactor, self.port)
+                self._stopDone(failure)
+                return
         self._stopping = maybeDeferred(self._originalStop)
         self._stopping.addBoth(self._stopDone)
 

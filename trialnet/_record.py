@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.internet.task import deferLater
 from twisted.python import log
 from twisted.python.failure import Failure
 from twisted.python.reflect import qual
@@ -153,8 +154,25 @@ class ServiceRecord(_Closing):
     role = "service"
     _never = "stopService() never finished"
 
+    def __init__(
+        self,
+        thing: Any,
+        origin: Origin,
+        onSettled: Callable[[Record], None],
+        reactor: Any,
+    ) -> None:
+        super().__init__(thing, origin, onSettled)
+        self._reactor = reactor
+
     def _start(self) -> object:
-        if not getattr(self._thing, "running", True):
+        # The test may have ended inside one of the service's own callbacks
+        # (a C{ClientService}'s C{whenConnected()}), where stopping it is a
+        # reentrant call that its state machine refuses: stop it one turn
+        # of the reactor later.
+        return deferLater(self._reactor, 0, self._stop)
+
+    def _stop(self) -> object:
+        if self._thing is None or not getattr(self._thing, "running", True):
             return None
         return self._thing.stopService()
 

@@ -301,7 +301,7 @@ class Registry:
         self._add(PoolRecord(pool, origin, self._settled))
 
     def addService(self, service: object, origin: Origin) -> None:
-        self._add(ServiceRecord(service, origin, self._settled))
+        self._add(ServiceRecord(service, origin, self._settled, self.reactor))
 
     def addPendingListen(self, origin: Origin) -> PendingListen:
         record = PendingListen(origin, self._settled)

@@ -315,14 +315,16 @@ class Teardown:
         if timers is None:
             return
         for call in timers.stop():
+            # A cancelled call forgets its function: describe it first.
+            leftover = Leftover(
+                role="timer",
+                origin=_origin(call),
+                action=RETRY_CANCELLED,
+                kind=getattr(call.func, "__qualname__", repr(call.func)),
+            )
             call.cancel()
             if self.strict:
-                self._leftovers[id(call)] = Leftover(
-                    role="timer",
-                    origin=_origin(call),
-                    action=RETRY_CANCELLED,
-                    kind=getattr(call.func, "__qualname__", repr(call.func)),
-                )
+                self._leftovers[id(call)] = leftover
 
     def _checkSettled(self) -> None:
         if self._pending or self._phase in (Phase.OPEN, Phase.DONE):

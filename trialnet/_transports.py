@@ -160,10 +160,14 @@ def releaseSocket(reactor: Any, selectable: Any) -> None:
     selectable = socketTransport(selectable)
     reactor.removeReader(selectable)
     reactor.removeWriter(selectable)
+    getHandle = getattr(selectable, "getHandle", None)
     try:
-        handle = selectable.getHandle()
+        # A port has no getHandle, only its socket.
+        handle = (
+            getattr(selectable, "socket", None) if getHandle is None else getHandle()
+        )
     except AttributeError:
-        # No handle, or a port whose stop failed after deleting its socket.
+        # A connection whose socket was deleted: it closed.
         return
     close = getattr(handle, "close", None)
     if close is not None:
