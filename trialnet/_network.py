@@ -7,10 +7,8 @@ L{INetwork<trialnet._interfaces.INetwork>}.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
-from twisted.internet.address import UNIXAddress
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import (
     IConnector,
@@ -25,32 +23,21 @@ from zope.interface import implementer
 
 from ._endpoints import TrackingClientEndpoint, TrackingServerEndpoint
 from ._interfaces import IBoundedWaits, INetwork
-from ._observe import observe, quietly, stopObserving
+from ._observe import observe, stopObserving
+from ._opening import Opener
 from ._registry import Registry
 from ._report import Origin, callerOrigin
 from ._targets import (
-    checkClientTLS,
-    checkFactory,
     checkIPLiteral,
     checkPortNumber,
     checkPositive,
     checkServerTLS,
-    checkSocketPath,
-    checkUnconnected,
-    connectionTarget,
-    listeningAddress,
-    splitFactoryOrProtocol,
 )
 from ._teardown import Phase, Teardown
 from ._tls import TLSAuthority, processAuthority
-from ._transports import TCP, TLS, UDP, UNIX, Transport, privateSocketPath
-from ._transports import removeSocketDirectory as _removeDirectory
+from ._transports import TCP, TLS, UNIX
 
 _T = TypeVar("_T")
-
-#: How one target is reached: a call that connects a factory (the reactor's
-#: connector, or an endpoint's Deferred comes back).
-_Dial = Callable[[IProtocolFactory], "IConnector | Deferred[IProtocol]"]
 
 
 @implementer(INetwork)
@@ -95,6 +82,7 @@ class Network:
         self._reactor: Any = reactor
         self._registry = Registry(reactor, self._configure)
         self._teardown = Teardown(reactor, self._registry, timeout, bool(strictCleanup))
+        self._opener = Opener(reactor, self._registry, self._checkOpen, self)
         observe(reactor, self)
 
     @property
@@ -126,7 +114,9 @@ class Network:
         interface: str = "127.0.0.1",
         backlog: int = 50,
     ) -> IListeningPort:
-        return self._listenIP(callerOrigin(), factory, port, interface, backlog, None)
+        return self._opener.listenIP(
+            callerOrigin(), factory, port, interface, backlog, None
+        )
 
     def listenTLS(
         self,
@@ -140,12 +130,12 @@ class Network:
         if options is None:
             options = self.tlsAuthority.serverOptions()
         checkServerTLS(options)
-        return self._listenIP(origin, factory, port, interface, backlog, options)
+        return self._opener.listenIP(origin, factory, port, interface, backlog, options)
 
     def listenUNIX(
         self, factory: IProtocolFactory, backlog: int = 50
     ) -> IListeningPort:
-        return self._listenUNIX(callerOrigin(), factory, backlog)
+        return self._opener.listenUNIX(callerOrigin(), factory, backlog)
 
     def listenUDP(
         self,
@@ -154,27 +144,9 @@ class Network:
         interface: str = "127.0.0.1",
         maxPacketSize: int = 8192,
     ) -> IListeningPort:
-        origin = callerOrigin()
-        self._checkOpen()
-        if not isinstance(protocol, AbstractDatagramProtocol):
-            raise TypeError(
-                f"listenUDP() takes a twisted.internet.protocol.DatagramProtocol, "
-                f"not {protocol!r}"
-            )
-        if protocol.transport is not None:
-            raise ValueError(
-                f"{protocol!r} is listening already; a datagram protocol serves "
-                f"one port at a time"
-            )
-        checkPortNumber(port, "port", allowZero=True)
-        checkIPLiteral(interface, "interface")
-        checkPortNumber(maxPacketSize, "maxPacketSize", allowZero=False)
-        with quietly(self._reactor):
-            listening = self._reactor.listenUDP(
-                port, protocol, interface, maxPacketSize
-            )
-        self._registry.addPort(listening, origin, UDP)
-        return listening  # type: ignore[no-any-return]
+        return self._opener.listenUDP(
+            callerOrigin(), protocol, port, interface, maxPacketSize
+        )
 
     def connect(
         self,
@@ -183,7 +155,7 @@ class Network:
         timeout: float = 30.0,
         tlsOptions: object = None,
     ) -> Deferred[IProtocol]:
-        return self._connect(
+        return self._opener.connect(
             callerOrigin(), target, factoryOrProtocol, timeout, tlsOptions
         )
 
@@ -207,9 +179,11 @@ class Network:
 
         def listen(factory: IProtocolFactory) -> IListeningPort:
             if kind is UNIX:
-                return self._listenUNIX(origin, factory, backlog)
+                return self._opener.listenUNIX(origin, factory, backlog)
             options = self.tlsAuthority.serverOptions() if kind.secure else None
-            return self._listenIP(origin, factory, port, interface, backlog, options)
+            return self._opener.listenIP(
+                origin, factory, port, interface, backlog, options
+            )
 
         where = "a private UNIX socket" if kind is UNIX else interface
         return TrackingServerEndpoint(listen, f"{transport} on {where}", self)
@@ -219,10 +193,10 @@ class Network:
     ) -> IStreamClientEndpoint:
         origin = callerOrigin()
         checkPositive(timeout, "timeout")
-        self._dialer(target, timeout, tlsOptions)
+        self._opener.dialer(target, timeout, tlsOptions)
 
         def connect(factory: IProtocolFactory) -> Deferred[IProtocol]:
-            return self._connect(origin, target, factory, timeout, tlsOptions)
+            return self._opener.connect(origin, target, factory, timeout, tlsOptions)
 
         return TrackingClientEndpoint(connect, target, timeout, tlsOptions, self)
 
@@ -246,9 +220,9 @@ class Network:
         elif IProtocol.providedBy(thing):
             registry.adoptProtocol(thing, origin, "tracked")
         elif IStreamClientEndpoint.providedBy(thing):
-            return self._trackClientEndpoint(thing, origin)
+            return self._opener.trackClientEndpoint(thing, origin)
         elif IStreamServerEndpoint.providedBy(thing):
-            return self._trackServerEndpoint(thing, origin)
+            return self._opener.trackServerEndpoint(thing, origin)
         elif callable(getattr(thing, "closeCachedConnections", None)):
             registry.addPool(thing, origin)
         elif callable(getattr(thing, "stopService", None)):
@@ -372,183 +346,3 @@ class Network:
                 "this trialnet Network is closed or closing; open ports and "
                 "connections before its teardown starts"
             )
-
-    def _listenIP(
-        self,
-        origin: Origin,
-        factory: IProtocolFactory,
-        port: int,
-        interface: str,
-        backlog: int,
-        tlsOptions: object,
-    ) -> IListeningPort:
-        self._checkOpen()
-        checkFactory(factory)
-        checkPortNumber(port, "port", allowZero=True)
-        checkIPLiteral(interface, "interface")
-        checkPortNumber(backlog, "backlog", allowZero=False)
-        reactor = self._reactor
-        if tlsOptions is None:
-            return self._listenWith(
-                origin,
-                factory,
-                TCP,
-                lambda: reactor.listenTCP(port, factory, backlog, interface),
-            )
-        return self._listenWith(
-            origin,
-            factory,
-            TLS,
-            lambda: reactor.listenSSL(port, factory, tlsOptions, backlog, interface),
-        )
-
-    def _listenUNIX(
-        self, origin: Origin, factory: IProtocolFactory, backlog: int
-    ) -> IListeningPort:
-        self._checkOpen()
-        checkFactory(factory)
-        checkPortNumber(backlog, "backlog", allowZero=False)
-        path = privateSocketPath()
-        try:
-            return self._listenWith(
-                origin,
-                factory,
-                UNIX,
-                lambda: self._reactor.listenUNIX(path, factory, backlog, mode=0o600),
-                path,
-            )
-        except BaseException:
-            _removeDirectory(path)
-            raise
-
-    def _listenWith(
-        self,
-        origin: Origin,
-        factory: IProtocolFactory,
-        transport: Transport,
-        openPort: Callable[[], IListeningPort],
-        socketPath: str = "",
-    ) -> IListeningPort:
-        hook = self._registry.hook(factory)
-        try:
-            with quietly(self._reactor):
-                listening = openPort()
-        except BaseException:
-            self._registry.unhook(hook)
-            raise
-        self._registry.addPort(
-            listening, origin, transport, hook, socketPath=socketPath
-        )
-        return listening
-
-    def _connect(
-        self,
-        origin: Origin,
-        target: object,
-        factoryOrProtocol: IProtocolFactory | IProtocol,
-        timeout: float,
-        tlsOptions: object,
-    ) -> Deferred[IProtocol]:
-        self._checkOpen()
-        if isinstance(target, TrackingClientEndpoint) and tlsOptions is None:
-            # One of trialnet's endpoints: connect to where it connects.
-            endpoint = target
-            target = endpoint.target
-            timeout, tlsOptions = endpoint.timeout, endpoint.tlsOptions
-        checkPositive(timeout, "timeout")
-        dial = self._dialer(target, timeout, tlsOptions)
-        factory, protocol = splitFactoryOrProtocol(factoryOrProtocol)
-        if protocol is not None:
-            checkUnconnected(protocol)
-        attempt = self._registry.addAttempt(factory, protocol, origin)
-        try:
-            with quietly(self._reactor):
-                opened = dial(attempt)
-        except BaseException:
-            attempt.abandon()
-            raise
-        attempt.connectingThrough(opened)
-        return attempt.deferred
-
-    def _dialer(self, target: object, timeout: float, tlsOptions: object) -> _Dial:
-        """
-        Check a connection target, and say how to connect to it.
-        """
-        if tlsOptions is not None:
-            checkClientTLS(tlsOptions)
-        if IStreamClientEndpoint.providedBy(target):
-            if tlsOptions is not None:
-                raise ValueError(
-                    "tlsOptions does not apply to an endpoint; wrap it with "
-                    "twisted.internet.endpoints.wrapClientTLS"
-                )
-            return target.connect
-        kind = TCP
-        if IListeningPort.providedBy(target):
-            record = self._registry.portOf(target)
-            kind = TCP if record is None else record.transport
-            if not kind.stream:
-                raise ValueError(
-                    f"connect() makes stream connections; {target!r} is a UDP port"
-                )
-        address = listeningAddress(target)
-        reactor = self._reactor
-        if isinstance(address, UNIXAddress):
-            if tlsOptions is not None:
-                raise ValueError("trialnet connects to UNIX sockets without TLS")
-            path = checkSocketPath(address.name)
-            return lambda factory: reactor.connectUNIX(path, factory, timeout=timeout)
-        host, port = connectionTarget(address)
-        if tlsOptions is None and kind.secure:
-            tlsOptions = self.tlsAuthority.clientOptions(host)
-        if tlsOptions is not None:
-            options = tlsOptions
-            return lambda factory: reactor.connectSSL(
-                host, port, factory, options, timeout=timeout
-            )
-        return lambda factory: reactor.connectTCP(host, port, factory, timeout=timeout)
-
-    def _trackClientEndpoint(
-        self, endpoint: IStreamClientEndpoint, origin: Origin
-    ) -> Any:
-        if isinstance(endpoint, TrackingClientEndpoint) and endpoint.owner is self:
-            return endpoint
-
-        def connect(factory: IProtocolFactory) -> Deferred[IProtocol]:
-            return self._connect(origin, endpoint, factory, 30.0, None)
-
-        return TrackingClientEndpoint(connect, endpoint, 30.0, None, self)
-
-    def _trackServerEndpoint(
-        self, endpoint: IStreamServerEndpoint, origin: Origin
-    ) -> Any:
-        if isinstance(endpoint, TrackingServerEndpoint):
-            if endpoint.owner is self:
-                return endpoint
-            raise ValueError(
-                f"{endpoint!r} belongs to another trialnet Network; use that "
-                f"Network's serverEndpoint() or make one of this Network"
-            )
-        registry = self._registry
-
-        def listen(factory: IProtocolFactory) -> Deferred[IListeningPort]:
-            self._checkOpen()
-            checkFactory(factory)
-            hook = registry.hook(factory)
-            pending = registry.addPendingListen(origin)
-            with quietly(self._reactor):
-                listening = endpoint.listen(factory)
-
-            def listened(port: IListeningPort) -> IListeningPort:
-                registry.addPort(port, origin, hook=hook)
-                pending.finished()
-                return port
-
-            def failed(failure: Any) -> Any:
-                registry.unhook(hook)
-                pending.finished()
-                return failure
-
-            return listening.addCallbacks(listened, failed)
-
-        return TrackingServerEndpoint(listen, repr(endpoint), self)
