@@ -750,11 +750,15 @@ class TestCaseLifeTests(SynchronousTestCase):
             class ClientSide(Protocol):
                 pass
 
+            # Quiet: Twisted's log, before anything observes it (under
+            # unittest), keeps its events, and a noisy factory's hold it.
             class Servers(ServerFactory):
                 protocol = ServerSide
+                noisy = False
 
             class Clients(ClientFactory):
                 protocol = ClientSide
+                noisy = False
 
             async def body(case: NetworkTestCase) -> None:
                 from twisted.internet import reactor
