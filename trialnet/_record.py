@@ -134,7 +134,7 @@ class _Closing(Record):
 class PoolRecord(_Closing):
     """
     An L{HTTPConnectionPool<twisted.web.client.HTTPConnectionPool>} (or
-    anything with C{closeCachedConnections()}): closed first of all, since
+    anything with C{closeCachedConnections()}): closed through the pool, since
     its cached connections hold timers that closing them does not cancel.
     """
 
