@@ -29,9 +29,11 @@ class FakePort:
     A listening port whose stop completes when the test says so.
 
     @ivar stops: How many times C{stopListening} really ran.
+    @ivar socket: Its socket, as the reactor's ports hold one.
     """
 
     def __init__(self) -> None:
+        self.socket = FakeSocket()
         self.stops = 0
         self.starts = 0
         self.stopping: Deferred[None] | None = None
@@ -51,6 +53,17 @@ class FakePort:
     def finishStop(self) -> None:
         assert self.stopping is not None
         self.stopping.callback(None)
+
+
+class FakeSocket:
+    """
+    A socket that only knows whether it was closed.
+    """
+
+    closed = False
+
+    def close(self) -> None:
+        self.closed = True
 
 
 class Lost(Protocol):
@@ -151,8 +164,8 @@ class CloseTests(SynchronousTestCase):
 
     def test_portThatNeverStops(self) -> None:
         """
-        A port whose stop never completes is reported after the bound and
-        taken out of the reactor.
+        A port whose stop never completes is reported after the bound, taken
+        out of the reactor, and its socket is closed.
         """
         port = FakePort()
         self.network.track(port)
@@ -166,6 +179,7 @@ class CloseTests(SynchronousTestCase):
         self.assertEqual(
             (leftover.local, self.reactor.getReaders()), ("127.0.0.1:4321", [])
         )
+        self.assertTrue(port.socket.closed)
         self.assertEqual(self.reactor.getDelayedCalls(), [])
 
     def test_connectionThatIgnoresAbort(self) -> None:
