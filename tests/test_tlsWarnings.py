@@ -139,15 +139,6 @@ class FailingTLSSetUpTests(SynchronousTestCase):
     A client connection whose TLS set-up raises.
     """
 
-    # Not a trial todo: python -m unittest cannot report one (trial's
-    # PyUnitResultAdapter.addExpectedFailure takes no todo argument).
-    skip = (
-        "known hang, to be fixed in trialnet._network/_client: Twisted's "
-        "TLSMemoryBIOProtocol.connectionLost raises AttributeError when its "
-        "makeConnection raised, so the connector never hears of the loss and "
-        "connect() never fires; remove this skip with the fix"
-    )
-
     def test_connectFails(self) -> None:
         """
         C{connect()} with client options that raise when asked for a TLS

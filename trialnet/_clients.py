@@ -15,6 +15,7 @@ from twisted.internet.error import ConnectError
 from twisted.internet.interfaces import (
     IAddress,
     IConnector,
+    IOpenSSLClientConnectionCreator,
     IProtocol,
     IProtocolFactory,
     IProtocolNegotiationFactory,
@@ -23,7 +24,7 @@ from twisted.internet.protocol import ClientFactory, ReconnectingClientFactory
 from twisted.python import log
 from twisted.python.failure import Failure
 from twisted.python.reflect import qual
-from zope.interface import alsoProvides
+from zope.interface import alsoProvides, implementer
 
 from ._addresses import AddressKey
 from ._ends import End
@@ -208,6 +209,16 @@ class ClientAttempt(ClientFactory, Record):
             self._forwardLast("clientConnectionLost", connector, reason)
         finally:
             self._fail(reason)
+
+    def tlsSetUpRaised(self, reason: Failure) -> None:
+        """
+        The client TLS options raised while setting up this attempt's
+        connection.  The reactor closes the socket, but its TLS protocol then
+        raises from C{connectionLost} too, so the connector never hears of
+        it: the attempt fails here, with C{reason}.
+        """
+        self._fail(reason)
+        self._stopped()
 
     def protocolLostRaised(self) -> None:
         """
@@ -476,3 +487,37 @@ def _calling(
         return result
 
     return call
+
+
+@implementer(IOpenSSLClientConnectionCreator)
+class _FailingAttempts:
+    """
+    Client TLS options whose failure to set up a connection fails the
+    L{ClientAttempt} it was for.
+    """
+
+    def __init__(self, options: IOpenSSLClientConnectionCreator) -> None:
+        self._options = options
+
+    def clientConnectionForTLS(self, tlsProtocol: Any) -> Any:
+        try:
+            return self._options.clientConnectionForTLS(tlsProtocol)
+        except BaseException:
+            attempt = getattr(
+                getattr(tlsProtocol, "factory", None), "wrappedFactory", None
+            )
+            if isinstance(attempt, ClientAttempt):
+                attempt.tlsSetUpRaised(Failure())
+            raise
+
+
+def failingAttempts(options: object) -> object:
+    """
+    Client TLS options for a connect of trialnet's own: when they raise
+    while setting up the connection, C{connect()} fails with their error
+    rather than waiting forever.  Options that are not a connection creator
+    (an old-style context factory) are returned as they are.
+    """
+    if IOpenSSLClientConnectionCreator.providedBy(options):
+        return _FailingAttempts(options)
+    return options

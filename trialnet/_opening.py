@@ -21,6 +21,7 @@ from twisted.internet.interfaces import (
 )
 from twisted.internet.protocol import AbstractDatagramProtocol
 
+from ._clients import failingAttempts
 from ._endpoints import TrackingClientEndpoint, TrackingServerEndpoint
 from ._observe import quietly
 from ._registry import Registry
@@ -226,7 +227,7 @@ class Opener:
         if tlsOptions is None and kind.secure:
             tlsOptions = processAuthority().clientOptions(host)
         if tlsOptions is not None:
-            options = tlsOptions
+            options = failingAttempts(tlsOptions)
             return lambda factory: reactor.connectSSL(
                 host, port, factory, options, timeout=timeout
             )
