@@ -5,6 +5,7 @@ that record what happens to them, and counting the process's open files.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import inspect
 import os
@@ -110,6 +111,20 @@ def openFileCount() -> int:
     How many file descriptors this process has open.
     """
     return len(os.listdir("/proc/self/fd"))
+
+
+def openFiles() -> set[tuple[str, str]]:
+    """
+    The file descriptors this process has open, each with what it is open
+    on (C{socket:[inode]} for a socket): a new one in a later call was
+    opened since, whatever else closed meanwhile.
+    """
+    files = set()
+    for name in os.listdir("/proc/self/fd"):
+        # The descriptor listdir itself used is closed by now.
+        with contextlib.suppress(OSError):
+            files.add((name, os.readlink(f"/proc/self/fd/{name}")))
+    return files
 
 
 def refuses(port: int) -> bool:
