@@ -115,15 +115,19 @@ def openFileCount() -> int:
 
 def openFiles() -> set[tuple[str, str]]:
     """
-    The file descriptors this process has open, each with what it is open
-    on (C{socket:[inode]} for a socket): a new one in a later call was
-    opened since, whatever else closed meanwhile.
+    The sockets and files this process has open, each descriptor with what
+    it is open on (C{socket:[inode]} for a socket): a new one in a later call
+    was opened since, whatever else closed meanwhile.  The reactor's own
+    pipes and poller, which a run of the reactor may make anew (its signal
+    wakers), are left out.
     """
     files = set()
     for name in os.listdir("/proc/self/fd"):
         # The descriptor listdir itself used is closed by now.
         with contextlib.suppress(OSError):
-            files.add((name, os.readlink(f"/proc/self/fd/{name}")))
+            target = os.readlink(f"/proc/self/fd/{name}")
+            if not target.startswith(("pipe:", "anon_inode:")):
+                files.add((name, target))
     return files
 
 
