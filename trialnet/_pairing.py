@@ -19,6 +19,7 @@ from twisted.internet.defer import Deferred, succeed
 from ._addresses import AddressKey
 from ._clients import cancelQuietly
 from ._ends import End
+from ._record import fireAll
 
 
 class Pairing:
@@ -68,8 +69,7 @@ class Pairing:
         waiting = self._serverWaiters.pop(key, [])
         if waiting:
             end.claimed = True
-        for waiter in waiting:
-            waiter.callback(end.application)
+        fireAll(waiting, end.application)
 
     def serverFor(self, client: End) -> Deferred[Any] | None:
         """

@@ -27,6 +27,17 @@ STOP_ACCEPTING = 0
 CLOSE = 1
 
 
+def fireAll(waiters: list[Deferred[Any]], result: object) -> None:
+    """
+    Empty C{waiters}, then fire each with C{result}: a callback that waits
+    again gets a waiter of the next round, not of this one.
+    """
+    fired = waiters[:]
+    waiters.clear()
+    for waiter in fired:
+        waiter.callback(result)
+
+
 @implementer(IRecord)
 class Record:
     """

@@ -30,6 +30,7 @@ from twisted.python.failure import Failure
 
 from ._interfaces import IRecord
 from ._observe import TimerCapture
+from ._record import fireAll
 from ._report import Leftover, Origin, TeardownError
 
 #: Seconds to wait, after aborting, for the aborted connections to report
@@ -300,9 +301,7 @@ class Teardown:
         self._leftovers = {}
         self._pending = {}
         guarded(self._records.forget, "forgetting what was closed")
-        waiters, self._waiters = self._waiters, []
-        for waiter in waiters:
-            waiter.callback(self._outcome)
+        fireAll(self._waiters, self._outcome)
 
     # Inside
 
