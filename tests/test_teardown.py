@@ -337,3 +337,19 @@ class TeardownTests(SynchronousTestCase):
         """
         teardown = self.teardown(FakeRecord(observed=True))
         self.assertEqual(outcome(teardown.close()), [None])
+
+    def test_waiterFiredFromOutside(self) -> None:
+        """
+        A C{close} Deferred already failed from outside (trial's timeout of
+        a cleanup) is left as it is when the teardown ends; the other
+        waiters still get the outcome, and nothing else is logged.
+        """
+        record = FakeRecord(settleOn=None)
+        teardown = self.teardown(record)
+        timedOut = teardown.close()
+        timedOut.errback(RuntimeError("trial's timeout"))
+        self.failureResultOf(timedOut, RuntimeError)
+        other = outcome(teardown.close())
+        record.settle()
+        self.assertEqual((teardown.phase, other), (Phase.DONE, [None]))
+        self.assertEqual(self.flushLoggedErrors(), [])

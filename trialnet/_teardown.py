@@ -5,7 +5,8 @@ Every rule that moves the teardown from one phase to the next is in
 L{TRANSITIONS}; L{Teardown} runs each phase's action on entering it and owns
 the timer, the bounds, the outcome and the waiters.  It treats every record
 alike (see L{trialnet._interfaces.IRecord}) and guards every call it makes
-to one: what a record raises is logged and the rest still runs.
+to one: what a record raises is logged and the rest still runs.  The
+phases::
 
     OPEN --close--> CLOSING --settled--> DONE
                        |bound
