@@ -31,6 +31,7 @@ from twisted.internet.protocol import (
     ServerFactory,
     connectionDone,
 )
+from twisted.internet.task import deferLater
 from twisted.logger import ILogObserver, LogEvent, formatEvent, globalLogPublisher
 from twisted.python.failure import Failure
 from twisted.python.reflect import qual
@@ -39,7 +40,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted.trial.util import DirtyReactorAggregateError
 from zope.interface import implementer
 
-from trialnet import NetworkTestCase, TeardownError
+from trialnet import Network, NetworkTestCase, TeardownError
 from trialnet._report import Leftover
 
 from .helpers import (
@@ -407,6 +408,41 @@ class ReconnectingTests(SynchronousTestCase):
     Factories and services that would connect again are stopped, leaving no
     timer.
     """
+
+    def test_otherNetworksRetryKept(self) -> None:
+        """
+        While one network's teardown runs, a connection of another network
+        (here, the test's own) that drops schedules its retry as usual: the
+        first teardown does not cancel it, and the client connects again.
+        """
+        events = Events()
+        factory = Reconnecting()
+        factory.initialDelay = 0.2
+        factory.jitter = 0
+        connections: list[int] = []
+
+        async def body(case: NetworkTestCase) -> None:
+            from twisted.internet import reactor
+
+            port = case.listen(Factory.forProtocol(Protocol))
+            client = await case.connect(port, factory)
+            server = await case.serverProtocolFor(client)
+            inner = Network(disconnectTimeout=0.3)
+            stuck = inner.listen(LoggingFactory(events, "server", Stuck))
+            await case.connect(stuck, Protocol())
+            closing = inner.close()
+            closing.addErrback(lambda failure: failure.trap(TeardownError))
+            factory.connected = Deferred()
+            server.transport.loseConnection()  # type: ignore[attr-defined]
+            await closing
+            await factory.connected
+            connections.append(1)
+            await deferLater(reactor, 0, lambda: None)
+
+        result = sample(body, timeout=20)
+
+        assertPassed(self, result)
+        self.assertEqual(connections, [1])
 
     def test_reconnectingFactoryThroughConnect(self) -> None:
         """

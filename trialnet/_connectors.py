@@ -55,7 +55,7 @@ class ConnectorRecord(Record):
             if original is not None:
                 self._originals[name] = original
                 if name in ("connectionLost", "connectionFailed"):
-                    original = _retrying(connector, original)
+                    original = _retrying(connector, registry, original)
                 patch.set(name, _calling(original, replacement))
 
     @property
@@ -127,14 +127,16 @@ class ConnectorRecord(Record):
         self.connector = None
 
 
-def _retrying(connector: Any, original: Callable[..., Any]) -> Callable[..., Any]:
+def _retrying(
+    connector: Any, owner: object, original: Callable[..., Any]
+) -> Callable[..., Any]:
     """
     A connector's C{connectionLost} or C{connectionFailed}, which tells its
-    factory, that may schedule a retry.
+    factory, that may schedule a retry for C{owner}'s teardown to cancel.
     """
 
     def method(*args: Any, **kwargs: Any) -> Any:
-        with retriesOf(getattr(connector, "reactor", None)):
+        with retriesOf(getattr(connector, "reactor", None), owner):
             return original(*args, **kwargs)
 
     return method

@@ -168,29 +168,35 @@ def quietly(reactor: Any) -> Iterator[None]:
 
 class TimerCapture:
     """
-    The retries a teardown provokes: the timers the code under test
-    schedules on a reactor while it hears that a connection it made was lost
-    or failed (a C{ReconnectingClientFactory}, a C{ClientService}), inside
-    L{retriesOf}.  Timers scheduled anywhere else are none of its business.
+    The retries one network's teardown provokes: the timers the code under
+    test schedules on a reactor while it hears that a connection of that
+    network was lost or failed (a C{ReconnectingClientFactory}, a
+    C{ClientService}), inside L{retriesOf} for the same owner.  Timers
+    scheduled anywhere else, or for another network, are none of its
+    business.
     """
 
-    def __init__(self, reactor: Any) -> None:
+    def __init__(self, reactor: Any, owner: object) -> None:
         self._reactor = reactor
+        self._owner = owner
         self.calls: list[Any] = []
         key = id(reactor)
-        stack = _captures.setdefault(key, [])
-        if not stack:
+        captures = _captures.setdefault(key, [])
+        if not captures:
             _saved[key] = vars(reactor).get("callLater", _MISSING)
             original = reactor.callLater
 
             def callLater(*args: Any, **kwargs: Any) -> Any:
                 call = original(*args, **kwargs)
-                if _depth.get(key) and _captures.get(key):
-                    _captures[key][-1].calls.append(call)
+                scopes = _scopes.get(key)
+                if scopes:
+                    for capture in _captures.get(key, ()):
+                        if capture._owner is scopes[-1]:
+                            capture.calls.append(call)
                 return call
 
             vars(reactor)["callLater"] = callLater
-        stack.append(self)
+        captures.append(self)
 
     def stop(self) -> list[Any]:
         """
@@ -199,10 +205,10 @@ class TimerCapture:
         @return: The captured timers still pending.
         """
         key = id(self._reactor)
-        stack = _captures.get(key, [])
-        if self in stack:
-            stack.remove(self)
-        if not stack:
+        captures = _captures.get(key, [])
+        if self in captures:
+            captures.remove(self)
+        if not captures:
             _captures.pop(key, None)
             saved = _saved.pop(key, _MISSING)
             instance = vars(self._reactor)
@@ -216,20 +222,22 @@ class TimerCapture:
 
 _captures: dict[int, list[TimerCapture]] = {}
 _saved: dict[int, object] = {}
-_depth: dict[int, int] = {}
+_scopes: dict[int, list[object]] = {}
 
 
 @contextlib.contextmanager
-def retriesOf(reactor: Any) -> Iterator[None]:
+def retriesOf(reactor: Any, owner: object) -> Iterator[None]:
     """
-    Run code under test that hears of a lost or failed connection: what it
-    schedules is captured by the reactor's teardown, if one is running.
+    Run code under test that hears of a lost or failed connection of
+    C{owner}'s: what it schedules is captured by C{owner}'s teardown, if that
+    one is running.
     """
     key = id(reactor)
-    _depth[key] = _depth.get(key, 0) + 1
+    scopes = _scopes.setdefault(key, [])
+    scopes.append(owner)
     try:
         yield
     finally:
-        _depth[key] -= 1
-        if not _depth[key]:
-            del _depth[key]
+        scopes.pop()
+        if not scopes:
+            del _scopes[key]

@@ -249,7 +249,9 @@ class Teardown:
             self.disconnectTimeout, self.handle, Event.BOUND
         )
         self._timers = (
-            TimerCapture(self._reactor) if hasattr(self._reactor, "__dict__") else None
+            TimerCapture(self._reactor, self._records)
+            if hasattr(self._reactor, "__dict__")
+            else None
         )
         records = sorted(self._records.records(), key=_stage)
         for record in records:
