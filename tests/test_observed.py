@@ -774,6 +774,37 @@ class ReactorRestoredTests(SynchronousTestCase):
         self.assertEqual(errorTypes(sample(failing)), [RuntimeError])
         self.assertRestored(names, methods)
 
+    def test_patchedInSetUp(self) -> None:
+        """
+        A test that patches the reactor's C{connectTCP} with trial's
+        C{self.patch} in C{setUp} (whose cleanup puts back what it found,
+        the observer's method) leaves the reactor exactly as before.
+        """
+        names, methods = self.snapshot()
+        calls: list[object] = []
+
+        class Sample(NetworkTestCase):
+            def setUp(self) -> None:
+                from twisted.internet import reactor
+
+                connect = reactor.connectTCP
+
+                def counting(*args: Any, **kwargs: Any) -> Any:
+                    calls.append(args)
+                    return connect(*args, **kwargs)
+
+                self.patch(reactor, "connectTCP", counting)
+
+            async def test_it(self) -> None:
+                port = self.listen(LoggingFactory(Events(), "server"))
+                await self.connect(port, Protocol())
+
+        result = runSample(Sample)
+
+        assertPassed(self, result)
+        self.assertEqual(len(calls), 1)
+        self.assertRestored(names, methods)
+
     def test_networkInsideCase(self) -> None:
         """
         A L{Network} made and closed inside a sample's body leaves the test

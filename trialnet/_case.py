@@ -115,12 +115,14 @@ class NetworkTestCase(TestCase):
             self.addCleanup(self._closeNetwork)
 
     def _newNetwork(self, whenOpened: Callable[[], None] | None = None) -> Network:
-        return _CaseNetwork(
+        network = _CaseNetwork(
             self._registerClose if whenOpened is None else whenOpened,
             disconnectTimeout=self.disconnectTimeout,
             waitTimeout=float(self.getTimeout()) * SHARE_OF_TEST_TIMEOUT,  # type: ignore[no-untyped-call]
             strictCleanup=self.strictCleanup,
         )
+        vars(self).setdefault("_trialnetMade", []).append(network)
+        return network
 
     def run(self, result: Any) -> None:  # type: ignore[override]
         """
@@ -133,6 +135,7 @@ class NetworkTestCase(TestCase):
 
         # The same instance may run again (trial -u).
         self._trialnetNetwork = self._trialnetLate = None
+        self._trialnetMade: list[Network] = []
         self._trialnetClosed = self._trialnetRegistered = False
         before = selectables(reactor)
         ownSetUp, ownTearDown = self.setUp, self.tearDown
@@ -174,11 +177,15 @@ class NetworkTestCase(TestCase):
             vars(self).pop("setUp", None)
             vars(self).pop("tearDown", None)
             for network in (self._trialnetNetwork, self._trialnetLate):
-                if network is not None:
-                    if not self._trialnetRegistered:
-                        # Nothing was opened: closing is immediate.
-                        network.close()
-                    network.stopObserving()
+                if network is not None and not self._trialnetRegistered:
+                    # Nothing was opened: closing is immediate.
+                    network.close()
+            # Observation ends last, after every cleanup and tearDown: a
+            # cleanup of trial's (a self.patch of the reactor's connectTCP,
+            # say) puts back what it found, which may be the observer's.
+            made, self._trialnetMade = self._trialnetMade, []
+            for network in made:
+                network.stopObserving()
             self._trialnetNetwork = self._trialnetLate = None
 
     def _addFirstCleanup(self, function: Callable[..., object], *args: object) -> None:
@@ -320,6 +327,12 @@ class _CaseNetwork(Network):
         # Its teardown runs after the test method: what still awaits a
         # server end then is a test that trial timed out.
         self._registry.pairing.dropAwaited = True
+
+    def _closed(self, result: _T) -> _T:
+        # Observing goes on until the test's run ends (see
+        # NetworkTestCase.run); what the code under test opens after the
+        # teardown is declined, and found by the untracked scan.
+        return result
 
     def observedPort(self, port: Any, origin: Origin) -> None:
         self._whenOpened()

@@ -46,13 +46,15 @@ class _Observer:
         self.sinks: list[weakref.ref[Sink]] = []
         self.quiet = 0
         self._saved: dict[str, object] = {}
+        self._wrappers: list[object] = []
         instance = vars(reactor)
         for name in _LISTEN + _CONNECT:
             original = getattr(reactor, name, None)
             if original is None:
                 continue
             self._saved[name] = instance.get(name, _MISSING)
-            instance[name] = self._patched(name, original)
+            instance[name] = wrapper = self._patched(name, original)
+            self._wrappers.append(wrapper)
 
     def _patched(self, name: str, original: Any) -> Any:
         listening = name in _LISTEN
@@ -90,6 +92,9 @@ class _Observer:
     def restore(self) -> None:
         instance = vars(self.reactor)
         for name, saved in self._saved.items():
+            if instance.get(name) not in self._wrappers:
+                # Someone patched it over ours: theirs to put back.
+                continue
             if saved is _MISSING:
                 instance.pop(name, None)
             else:
