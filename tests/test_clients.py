@@ -21,7 +21,7 @@ from .helpers import (
     assertCleanRun,
     deferLaterTurn,
     lostCounts,
-    openFileCount,
+    openFiles,
     portNumber,
     recorders,
     sample,
@@ -92,7 +92,7 @@ class ApplicationCodeInTeardownTests(SynchronousTestCase):
             await case.connect(port, clientFactory)
 
         warmUp()
-        before = openFileCount()
+        before = openFiles()
         started = time.monotonic()
         result = sample(body, disconnectTimeout=0.3)
 
@@ -100,7 +100,7 @@ class ApplicationCodeInTeardownTests(SynchronousTestCase):
         leftovers = teardownError(result).leftovers
         self.assertIn("Reconnects", leftovers[-1].kind)
         self.assertIn("still running", leftovers[-1].action)
-        self.assertEqual(openFileCount(), before)
+        self.assertEqual(openFiles() - before, set())
 
 
 class ClientFactoryCallbackTests(SynchronousTestCase):

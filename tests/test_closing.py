@@ -28,7 +28,7 @@ from .helpers import (
     deferLaterTurn,
     errorTypes,
     lostCounts,
-    openFileCount,
+    openFiles,
     openPair,
     portNumber,
     recorders,
@@ -125,13 +125,13 @@ class OrderlyTeardownTests(SynchronousTestCase):
                 ConnectionRefusedError,
             )
 
-        before = openFileCount()
+        before = openFiles()
         result = sample(body)
 
         assertCleanRun(self, result)
         self.assertEqual(events.count("clientConnectionFailed"), 1)
         self.assertEqual(events.count("client made"), 0)
-        self.assertEqual(openFileCount(), before)
+        self.assertEqual(openFiles() - before, set())
 
     def test_testClosesEverythingItself(self) -> None:
         """
@@ -212,12 +212,12 @@ class OrderlyTeardownTests(SynchronousTestCase):
         async def body(case: NetworkTestCase) -> None:
             await openPair(case, serverFactory, clientFactory)
 
-        before = openFileCount()
+        before = openFiles()
         result = sample(body)
 
         assertCleanRun(self, result)
         self.assertEqual(lostCounts(events), (1, 1))
-        self.assertEqual(openFileCount(), before)
+        self.assertEqual(openFiles() - before, set())
 
     def test_connectionLostRaises(self) -> None:
         """

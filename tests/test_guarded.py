@@ -52,7 +52,7 @@ from .helpers import (
     errorTypes,
     errorValues,
     lostCounts,
-    openFileCount,
+    openFiles,
     openPair,
     portNumber,
     recorders,
@@ -118,7 +118,7 @@ class Leaves:
         warmUp()
         self.sockets = socketsInReactor()
         self.calls = delayedCalls()
-        self.files = openFileCount()
+        self.files = openFiles()
 
     def assertNothingNew(self, test: SynchronousTestCase) -> None:
         """
@@ -126,7 +126,7 @@ class Leaves:
         """
         test.assertEqual(socketsInReactor() - self.sockets, set())
         test.assertEqual(delayedCalls() - self.calls, set())
-        test.assertEqual(openFileCount(), self.files)
+        test.assertEqual(openFiles() - self.files, set())
 
 
 @implementer(ILogObserver)

@@ -43,7 +43,7 @@ from .helpers import (
     Stuck,
     errorTypes,
     lostCounts,
-    openFileCount,
+    openFiles,
     portNumber,
     refuses,
     runSample,
@@ -211,13 +211,13 @@ def runObserved(
 
     warmUp()
     sockets = socketsInReactor()
-    files = openFileCount()
+    files = openFiles()
     calls = set(reactor.getDelayedCalls())
     result = sample(body, NetworkTestCase, **attributes)
     assertPassed(test, result)
     test.assertEqual(socketsInReactor() - sockets, set())
     test.assertEqual(set(reactor.getDelayedCalls()) - calls, set())
-    test.assertEqual(openFileCount(), files)
+    test.assertEqual(openFiles() - files, set())
     return result
 
 
@@ -545,7 +545,7 @@ class CodeUnderTestOpensTests(SynchronousTestCase):
             await clientFactory.nextMade()
 
         warmUp()
-        files = openFileCount()
+        files = openFiles()
         result = sample(body, disconnectTimeout=0.5)
 
         error = teardownError(result)
@@ -558,7 +558,7 @@ class CodeUnderTestOpensTests(SynchronousTestCase):
                 (thisFile(), markedLine("stuckConnect")),
             },
         )
-        self.assertEqual(openFileCount(), files)
+        self.assertEqual(openFiles() - files, set())
 
 
 class StrictCleanupTests(SynchronousTestCase):
@@ -584,7 +584,7 @@ class StrictCleanupTests(SynchronousTestCase):
             numbers.append(portNumber(port))
 
         warmUp()
-        files = openFileCount()
+        files = openFiles()
         result = sample(body, strictCleanup=True)
 
         (leftover,) = teardownError(result).leftovers
@@ -595,7 +595,7 @@ class StrictCleanupTests(SynchronousTestCase):
         self.assertIn(LEFT_OPEN, leftover.action)
         self.assertEqual(leftover.local, f"127.0.0.1:{numbers[0]}")
         self.assertTrue(refuses(numbers[0]))
-        self.assertEqual(openFileCount(), files)
+        self.assertEqual(openFiles() - files, set())
 
     def test_connectionLeftOpen(self) -> None:
         """

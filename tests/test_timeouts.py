@@ -18,7 +18,7 @@ from .helpers import (
     Stuck,
     errorTypes,
     lostCounts,
-    openFileCount,
+    openFiles,
     openPair,
     recorders,
     sample,
@@ -46,7 +46,7 @@ class TimeoutTests(SynchronousTestCase):
             await openPair(case, serverFactory, clientFactory)
 
         warmUp()
-        before = openFileCount()
+        before = openFiles()
         started = time.monotonic()
         result = sample(body, timeout=2.0, disconnectTimeout=30.0)
         elapsed = time.monotonic() - started
@@ -55,7 +55,7 @@ class TimeoutTests(SynchronousTestCase):
         self.assertEqual(len(teardownError(result).leftovers), 2)
         self.assertLess(elapsed, 2.0)
         self.assertEqual(lostCounts(events), (1, 1))
-        self.assertEqual(openFileCount(), before)
+        self.assertEqual(openFiles() - before, set())
 
     def test_testTimesOut(self) -> None:
         """
@@ -70,9 +70,9 @@ class TimeoutTests(SynchronousTestCase):
             await Deferred()
 
         warmUp()
-        before = openFileCount()
+        before = openFiles()
         result = sample(body, timeout=0.5)
 
         self.assertEqual(errorTypes(result), [TimeoutError])
         self.assertEqual(lostCounts(events), (1, 1))
-        self.assertEqual(openFileCount(), before)
+        self.assertEqual(openFiles() - before, set())

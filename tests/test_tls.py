@@ -35,7 +35,7 @@ from .helpers import (
     deferLaterTurn,
     errorTypes,
     lostCounts,
-    openFileCount,
+    openFiles,
     portNumber,
     recorders,
     sample,
@@ -373,7 +373,7 @@ class CloseNotifyTests(SynchronousTestCase):
             await server.waitForData()  # type: ignore[attr-defined]
 
         warmUp()
-        before = openFileCount()
+        before = openFiles()
         started = time.monotonic()
         try:
             result = sample(body, disconnectTimeout=0.5)
@@ -389,7 +389,7 @@ class CloseNotifyTests(SynchronousTestCase):
         self.assertIn("close_notify", leftover.cause)
         self.assertLess(elapsed, 0.5 + 3.0)
         self.assertEqual(events.count("server lost"), 1)
-        self.assertEqual(openFileCount(), before)
+        self.assertEqual(openFiles() - before, set())
 
 
 class AuthorityTests(SynchronousTestCase):

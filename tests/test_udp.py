@@ -12,7 +12,7 @@ from trialnet import NetworkTestCase
 
 from .helpers import (
     assertCleanRun,
-    openFileCount,
+    openFiles,
     portNumber,
     sample,
     warmUp,
@@ -62,14 +62,14 @@ class UDPTests(SynchronousTestCase):
             echoed.append(await client.arrived)
 
         warmUp()
-        before = openFileCount()
+        before = openFiles()
         result = sample(body)
 
         assertCleanRun(self, result)
         self.assertEqual(echoed, [b"ping"])
         self.assertEqual(server.log, ["started", "stopped"])
         self.assertEqual(client.log, ["started", "stopped"])
-        self.assertEqual(openFileCount(), before)
+        self.assertEqual(openFiles() - before, set())
 
     def test_stoppedTwiceByTheTest(self) -> None:
         """

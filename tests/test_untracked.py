@@ -25,7 +25,7 @@ from .helpers import (
     assertCleanRun,
     errorTypes,
     errorValues,
-    openFileCount,
+    openFiles,
     portNumber,
     recorders,
     refuses,
@@ -82,7 +82,7 @@ class UntrackedTests(SynchronousTestCase):
                 numbers.append(portNumber(rawPort()))
 
         warmUp()
-        before = openFileCount()
+        before = openFiles()
         result = runSample(Sample)
 
         self.assertEqual(errorTypes(result), [TeardownError])
@@ -95,7 +95,7 @@ class UntrackedTests(SynchronousTestCase):
         )
         self.assertIn("without trialnet", leftover.action)
         self.assertTrue(refuses(numbers[0]))
-        self.assertEqual(openFileCount(), before)
+        self.assertEqual(openFiles() - before, set())
 
     def test_setUpFailsWithPortOpen(self) -> None:
         """
@@ -118,7 +118,7 @@ class UntrackedTests(SynchronousTestCase):
                 pass
 
         warmUp()
-        before = openFileCount()
+        before = openFiles()
         result = runSample(Sample)
 
         self.assertEqual(errorTypes(result), [RuntimeError, TeardownError])
@@ -127,7 +127,7 @@ class UntrackedTests(SynchronousTestCase):
         self.assertEqual(leftover.local, f"127.0.0.1:{numbers[0]}")
         self.assertEqual(leftover.origin.lineno, Sample.setUp.__code__.co_firstlineno)
         self.assertTrue(refuses(numbers[0]))
-        self.assertEqual(openFileCount(), before)
+        self.assertEqual(openFiles() - before, set())
 
     def test_connectionLeftOpen(self) -> None:
         """
