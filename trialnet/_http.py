@@ -51,6 +51,9 @@ def _ipAddress(record: PortRecord | None) -> IPv4Address | IPv6Address | None:
     """
     if record is None or record.port is None or not record.transport.stream:
         return None
+    if getattr(record.port, "disconnecting", False):
+        # Stopping: the reactor still says connected until the stop ends.
+        raise ValueError(f"{record.port!r} is not listening")
     address = listeningAddress(record.port)
     if isinstance(address, (IPv4Address, IPv6Address)) and address.type == "TCP":
         return address
