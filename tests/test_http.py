@@ -6,6 +6,7 @@ L{NetworkTestCase.url} names a port.
 
 from __future__ import annotations
 
+import inspect
 import socket
 from typing import Any
 
@@ -262,6 +263,30 @@ class AgentTests(SynchronousTestCase):
         assertPassed(self, result)
         self.assertEqual(cached, [1])
         self.assertEqual((pools[0]._connections, pools[0]._timeouts), ({}, {}))
+
+    def test_requestLine(self) -> None:
+        """
+        The agent's connection is recorded with the line of the request that
+        made it, as the report of a leftover would name it.
+        """
+        origins: list[tuple[str, int]] = []
+        lines: list[int] = []
+
+        async def body(case: NetworkTestCase) -> None:
+            port = case.listen(quietSite(Hello()))
+            agent = case.agent()
+            lines.append(inspect.currentframe().f_lineno + 1)  # type: ignore[union-attr]
+            response = await agent.request(b"GET", case.url(port))
+            await readBody(response)
+            network = case._network()
+            for record in network._registry.records():
+                if getattr(record, "role", "") == "client":
+                    origins.append((record.origin.filename, record.origin.lineno))
+
+        result = sample(body)
+
+        assertPassed(self, result)
+        self.assertIn((__file__, lines[0]), origins)
 
     def test_unreadBody(self) -> None:
         """
