@@ -121,15 +121,18 @@ class NetworkEndpoints:
         connect: Connect,
         ports: Callable[[], Iterable[PortRecord]],
         timeout: float,
+        owner: object,
     ) -> None:
         """
         @param connect: Opens one connection through the network.
         @param ports: The network's ports now.
         @param timeout: Seconds each connection attempt may take.
+        @param owner: The network, which owns the endpoints made here.
         """
         self._connect = connect
         self._ports = ports
         self._timeout = timeout
+        self._owner = owner
 
     def endpointForURI(self, uri: URI) -> IStreamClientEndpoint:
         """
@@ -164,7 +167,7 @@ class NetworkEndpoints:
         def connect(factory: IProtocolFactory) -> Deferred[IProtocol]:
             return self._connect(origin, target, factory, timeout, tlsOptions)
 
-        return TrackingClientEndpoint(connect, target, timeout, tlsOptions, self)
+        return TrackingClientEndpoint(connect, target, timeout, tlsOptions, self._owner)
 
     def _localhost(self, number: int) -> str:
         """

@@ -251,7 +251,7 @@ class Network:
             raise TypeError(f"agent() takes an HTTPConnectionPool, not {pool!r}")
         self._registry.addPool(pool, origin)
         endpoints = NetworkEndpoints(
-            self._opener.connect, self._registry.ports, timeout
+            self._opener.connect, self._registry.ports, timeout, self
         )
         agent: Agent = Agent.usingEndpointFactory(self._reactor, endpoints, pool=pool)
         return agent
