@@ -213,10 +213,43 @@ class SlowToListen:
         return deferLater(reactor, 0.05, endpoint.listen, protocolFactory)
 
 
+@implementer(IStreamServerEndpoint)
+class RaisesAtOnce:
+    """
+    A server endpoint whose C{listen} raises instead of failing its
+    Deferred.
+    """
+
+    def listen(self, protocolFactory: IProtocolFactory) -> Deferred[IListeningPort]:
+        raise OSError("the address is taken")
+
+
 class EndpointTeardownTests(SynchronousTestCase):
     """
     Endpoints that misbehave, or are still busy, at the teardown.
     """
+
+    def test_listenRaisesAtOnce(self) -> None:
+        """
+        A tracked server endpoint whose C{listen} raises fails its Deferred
+        with the error, leaves the factory as it was, and leaves nothing for
+        the teardown to wait for: the test passes at once.
+        """
+        events = Events()
+        serverFactory, _ = recorders(events)
+        raised: list[object] = []
+
+        def body(case: NetworkTestCase) -> None:
+            endpoint = case.track(RaisesAtOnce())
+            endpoint.listen(serverFactory).addErrback(lambda f: raised.append(f.type))
+
+        started = time.monotonic()
+        result = sample(body, disconnectTimeout=2.0)
+
+        assertCleanRun(self, result)
+        self.assertLess(time.monotonic() - started, 1.5)
+        self.assertEqual(raised, [OSError])
+        self.assertNotIn("buildProtocol", vars(serverFactory))
 
     def test_cancelRaises(self) -> None:
         """

@@ -12,6 +12,7 @@ from twisted.internet.interfaces import IListeningPort
 from twisted.internet.protocol import Factory, Protocol, connectionDone
 from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.python.failure import Failure
+from twisted.trial.reporter import TestResult
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 from zope.interface.verify import verifyObject
@@ -259,6 +260,26 @@ class CloseTests(SynchronousTestCase):
         self.assertEqual(len(self.reactor.tcpServers), 1)
 
 
+class RunAgain(NetworkTestCase):
+    """
+    A case run twice (as C{trial -u} does) whose C{tearDown} listens, and
+    whose code under test listens there too; the second run also listens in
+    the test.
+    """
+
+    listenInTest = False
+
+    def test_it(self) -> None:
+        if self.listenInTest:
+            self.listen(Factory.forProtocol(Protocol))
+
+    def tearDown(self) -> None:
+        from twisted.internet import reactor
+
+        self.listen(Factory.forProtocol(Protocol))
+        reactor.listenTCP(0, Factory.forProtocol(Protocol), interface="127.0.0.1")  # type: ignore[arg-type]
+
+
 class CaseTests(SynchronousTestCase):
     """
     L{NetworkTestCase} makes its network lazily and closes late use.
@@ -274,6 +295,22 @@ class CaseTests(SynchronousTestCase):
                 self.assertEqual(self._cleanups, [])
 
         self.assertTrue(runSample(Sample).wasSuccessful())
+
+    def test_runAgainAfterTearDownListened(self) -> None:
+        """
+        A case whose C{tearDown} listened runs again cleanly: what it opened
+        there left no cleanup behind for the next run.
+        """
+        case = RunAgain("test_it")
+        first = TestResult()
+        case.run(first)
+        case.listenInTest = True
+        second = TestResult()
+        case.run(second)
+        self.assertEqual(
+            [(result.errors, result.wasSuccessful()) for result in (first, second)],
+            [([], True), ([], True)],
+        )
 
     def test_listenInTearDown(self) -> None:
         """

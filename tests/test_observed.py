@@ -421,6 +421,31 @@ class CodeUnderTestOpensTests(SynchronousTestCase):
 
         runObserved(self, body)
 
+    def test_openedInsideTrialnetsListen(self) -> None:
+        """
+        A port the application opens from inside trialnet's own C{listen()}
+        (its factory's C{startFactory}) is the application's, and joins the
+        teardown; the test passes and the port is stopped.
+        """
+        sides: list[IListeningPort] = []
+
+        class Backend(ServerFactory):
+            protocol = Protocol
+
+            def startFactory(self) -> None:
+                from twisted.internet import reactor
+
+                sides.append(
+                    reactor.listenUDP(0, DatagramProtocol(), interface="127.0.0.1")  # type: ignore[attr-defined]
+                )
+
+        def body(case: NetworkTestCase) -> None:
+            case.listen(Backend())
+
+        runObserved(self, body)
+        (side,) = sides
+        self.assertFalse(side.connected)  # type: ignore[attr-defined]
+
     def test_clientService(self) -> None:
         """
         A C{ClientService} started in the test and never stopped, connected

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import socket
 
-from twisted.internet.defer import maybeDeferred
-from twisted.internet.protocol import Factory
+from twisted.internet.defer import CancelledError, Deferred, maybeDeferred
+from twisted.internet.protocol import Factory, Protocol
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.trial.util import DirtyReactorAggregateError
 from twisted.web.client import Agent, HTTPConnectionPool, readBody
 from twisted.web.resource import Resource
 from twisted.web.server import Request, Site
 
-from trialnet import NetworkTestCase
+from trialnet import Network, NetworkTestCase
 
 from .helpers import (
     Events,
@@ -177,6 +177,39 @@ class AcceptedProtocolTests(SynchronousTestCase):
 
         assertCleanRun(self, result)
         self.assertEqual(made, [True, True])
+
+
+class ClosedWhileWaitingTests(SynchronousTestCase):
+    """
+    A wait for a server end that the teardown of a L{Network} overtakes.
+    """
+
+    def test_networkCancelsItsWaiters(self) -> None:
+        """
+        A L{Network} used inside a test and closed while C{acceptedProtocol}
+        is still awaited fails that wait with C{CancelledError} rather than
+        leave it hanging.
+        """
+        outcomes: list[type[BaseException]] = []
+
+        async def body(case: NetworkTestCase) -> None:
+            network = Network()
+            port = network.listen(Factory.forProtocol(Protocol))
+
+            async def waitForServer() -> None:
+                try:
+                    await network.acceptedProtocol(port)
+                except CancelledError as e:
+                    outcomes.append(type(e))
+
+            waiting = Deferred.fromCoroutine(waitForServer())
+            await network.close()
+            await waiting
+
+        result = sample(body, timeout=10)
+
+        assertCleanRun(self, result)
+        self.assertEqual(outcomes, [CancelledError])
 
 
 class ServerProtocolForTests(SynchronousTestCase):

@@ -89,7 +89,9 @@ class NetworkTestCase(TestCase):
             # Used in tearDown, after trial ran the cleanups: closed after
             # tearDown.
             if self._trialnetLate is None:
-                self._trialnetLate = self._newNetwork()
+                # Closed after tearDown by run(), not as a cleanup: trial
+                # already ran those.
+                self._trialnetLate = self._newNetwork(whenOpened=_nothingToDo)
             return self._trialnetLate
         network = self._observing()
         self._registerClose()
@@ -113,9 +115,9 @@ class NetworkTestCase(TestCase):
             self._trialnetRegistered = True
             self.addCleanup(self._closeNetwork)
 
-    def _newNetwork(self) -> Network:
+    def _newNetwork(self, whenOpened: Callable[[], None] | None = None) -> Network:
         return _CaseNetwork(
-            self._registerClose,
+            self._registerClose if whenOpened is None else whenOpened,
             disconnectTimeout=self.disconnectTimeout,
             waitTimeout=float(self.getTimeout()) * SHARE_OF_TEST_TIMEOUT,  # type: ignore[no-untyped-call]
             strictCleanup=self.strictCleanup,
@@ -206,7 +208,8 @@ class NetworkTestCase(TestCase):
     def _closeNetwork(self) -> Deferred[None]:
         network, self._trialnetNetwork = self._trialnetNetwork, None
         self._trialnetClosed = True
-        assert network is not None
+        if network is None:
+            return Deferred.fromCoroutine(_nothing())
         return self._close(network)
 
     def _closeLate(self) -> Deferred[None]:
@@ -329,6 +332,9 @@ class _CaseNetwork(Network):
     def __init__(self, whenOpened: Callable[[], None], **options: Any) -> None:
         super().__init__(**options)
         self._whenOpened = whenOpened
+        # Its teardown runs after the test method: what still awaits a
+        # server end then is a test that trial timed out.
+        self._registry.pairing.dropAwaited = True
 
     def observedPort(self, port: Any, origin: Origin) -> None:
         self._whenOpened()
@@ -340,6 +346,10 @@ class _CaseNetwork(Network):
 
 
 async def _nothing() -> None:
+    pass
+
+
+def _nothingToDo() -> None:
     pass
 
 

@@ -19,7 +19,7 @@ from twisted.python.reflect import qual
 from ._addresses import AddressKey, addressKey
 from ._observe import retriesOf
 from ._patch import InstancePatch, ownedBy, patchable
-from ._record import Record
+from ._record import Record, fireAll
 from ._report import Leftover, Origin, describeAddress
 from ._transports import applicationProtocol, releaseSocket, socketTransport
 
@@ -168,9 +168,7 @@ class End(Record):
         self.closed = True
         self.transport = None
         self._settle()
-        waiters, self.closeWaiters = self.closeWaiters, []
-        for waiter in waiters:
-            waiter.callback(None)
+        fireAll(self.closeWaiters, None)
 
     # Closing
 
@@ -211,9 +209,7 @@ class End(Record):
         self.transport = None
         self.port = None
         self.attempt = None
-        waiters, self.closeWaiters = self.closeWaiters, []
-        for waiter in waiters:
-            waiter.callback(None)
+        fireAll(self.closeWaiters, None)
 
     # Reporting
 

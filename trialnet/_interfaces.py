@@ -382,7 +382,7 @@ class INetwork(Interface):
             (ends are matched on the addresses recorded when it connected).
         @return: A L{Deferred<twisted.internet.defer.Deferred>} that fires with the
             server protocol once its C{connectionMade} ran.  If the teardown comes
-            first, nothing more comes of it.
+            first, it fails with C{CancelledError}.
         @raise ValueError: If C{client} is not a client of this network, or is
             not connected to one of this network's ports.
         """
@@ -396,7 +396,8 @@ class INetwork(Interface):
         @return: A L{Deferred<twisted.internet.defer.Deferred>} that fires with the
             oldest server protocol of that port not yet handed out by this method or
             L{serverProtocolFor}, once its C{connectionMade} ran (at once if there is
-            one already).  If the teardown comes first, nothing more comes of it.
+            one already).  If the teardown comes first, it fails
+            with C{CancelledError}.
         @raise ValueError: If C{port} is not a stream port of this network.
         """
 

@@ -58,8 +58,14 @@ class _Observer:
         listening = name in _LISTEN
 
         def opening(*args: Any, **kwargs: Any) -> Any:
-            opened = original(*args, **kwargs)
-            if not self.quiet:
+            # Only this call is trialnet's own: what the application opens
+            # from inside it (a factory's startFactory) is the application's.
+            quiet, self.quiet = self.quiet, 0
+            try:
+                opened = original(*args, **kwargs)
+            finally:
+                self.quiet = quiet
+            if not quiet:
                 self._hand(opened, listening)
             return opened
 

@@ -264,8 +264,6 @@ class Opener:
             checkFactory(factory)
             hook = registry.hook(factory)
             pending = registry.addPendingListen(origin)
-            with quietly(self._reactor):
-                listening = endpoint.listen(factory)
 
             def listened(port: IListeningPort) -> IListeningPort:
                 registry.addPort(port, origin, hook=hook)
@@ -277,6 +275,12 @@ class Opener:
                 pending.finished()
                 return failure
 
+            try:
+                with quietly(self._reactor):
+                    listening = endpoint.listen(factory)
+            except BaseException:
+                failed(None)
+                raise
             return listening.addCallbacks(listened, failed)
 
         return TrackingServerEndpoint(listen, repr(endpoint), self._owner)

@@ -19,15 +19,20 @@ from twisted.internet.defer import Deferred, succeed
 from ._addresses import AddressKey
 from ._clients import cancelQuietly
 from ._ends import End
+from ._record import fireAll
 
 
 class Pairing:
     """
     The ends of one network's connections, for L{trialnet.Network.serverProtocolFor}
     and L{trialnet.Network.acceptedProtocol}.
+
+    @ivar dropAwaited: Whether the teardown drops the waiters something still
+        awaits rather than cancel them (see L{releaseWaiter}).
     """
 
     def __init__(self) -> None:
+        self.dropAwaited = False
         self._serversByPeer: dict[AddressKey, End] = {}
         self._serverWaiters: dict[AddressKey, list[Deferred[Any]]] = {}
         self._unclaimed: dict[object, deque[End]] = {}
@@ -68,8 +73,7 @@ class Pairing:
         waiting = self._serverWaiters.pop(key, [])
         if waiting:
             end.claimed = True
-        for waiter in waiting:
-            waiter.callback(end.application)
+        fireAll(waiting, end.application)
 
     def serverFor(self, client: End) -> Deferred[Any] | None:
         """
@@ -114,18 +118,26 @@ class Pairing:
         self._unclaimed.clear()
         self._acceptWaiters.clear()
         for waiter in waiters:
-            releaseWaiter(waiter)
+            releaseWaiter(waiter, self.dropAwaited)
 
 
-def releaseWaiter(waiter: Deferred[Any]) -> None:
+def releaseWaiter(waiter: Deferred[Any], dropAwaited: bool = False) -> None:
     """
-    Give up a waiter at the teardown.  One nobody waits on is cancelled
-    quietly.  One that something still awaits is dropped unfired: the test
-    method is over, so only a test that trial timed out can still be waiting,
-    and resuming it would fire trial's Deferred a second time.
+    Give up a waiter at the teardown: it fails with C{CancelledError} (one
+    nobody waits on, quietly).
+
+    @param dropAwaited: Whether one that something still awaits is dropped
+        unfired instead: for a test case's own network, whose teardown runs
+        after the test method; only a test that trial timed out can still be
+        waiting then, and resuming it would fire trial's Deferred a second
+        time.
     """
+    if waiter.called:
+        return
     if not _awaited(waiter):
         cancelQuietly(waiter)
+    elif not dropAwaited:
+        waiter.cancel()
 
 
 def _awaited(waiter: Deferred[Any]) -> bool:

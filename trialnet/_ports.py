@@ -18,7 +18,7 @@ from twisted.python.reflect import qual
 
 from ._addresses import AddressKey, addressKey
 from ._patch import ownedBy, patchable
-from ._record import STOP_ACCEPTING, Record
+from ._record import STOP_ACCEPTING, Record, fireAll
 from ._report import Leftover, Origin, describeAddress
 from ._transports import Transport, ensureSocketFile, releaseSocket
 
@@ -185,9 +185,7 @@ class PortRecord(Record):
     def _stopDone(self, result: object) -> None:
         self._stopped = True
         self.stopFailure = result if isinstance(result, Failure) else None
-        waiters, self._waiters = self._waiters, []
-        for waiter in waiters:
-            waiter.callback(None)
+        fireAll(self._waiters, None)
         self._settle()
 
     def _whenStopped(self) -> Deferred[None]:

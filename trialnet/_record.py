@@ -27,6 +27,20 @@ STOP_ACCEPTING = 0
 CLOSE = 1
 
 
+def fireAll(waiters: list[Deferred[Any]], result: object) -> None:
+    """
+    Empty C{waiters}, then fire each with C{result}: a callback that waits
+    again gets a waiter of the next round, not of this one.  A waiter
+    already fired from outside (cancelled, or failed by trial's timeout) is
+    left as it is.
+    """
+    fired = waiters[:]
+    waiters.clear()
+    for waiter in fired:
+        if not waiter.called:
+            waiter.callback(result)
+
+
 @implementer(IRecord)
 class Record:
     """

@@ -16,7 +16,8 @@ from twisted.internet.interfaces import IConnector, IListeningPort, IProtocol
 from twisted.python import log
 
 from ._addresses import AddressKey, portServes
-from ._clients import ClientAttempt, ConnectorRecord
+from ._clients import ClientAttempt
+from ._connectors import ConnectorRecord
 from ._ends import End
 from ._interfaces import IRecord
 from ._pairing import Pairing

@@ -5,7 +5,8 @@ Every rule that moves the teardown from one phase to the next is in
 L{TRANSITIONS}; L{Teardown} runs each phase's action on entering it and owns
 the timer, the bounds, the outcome and the waiters.  It treats every record
 alike (see L{trialnet._interfaces.IRecord}) and guards every call it makes
-to one: what a record raises is logged and the rest still runs.
+to one: what a record raises is logged and the rest still runs.  The
+phases::
 
     OPEN --close--> CLOSING --settled--> DONE
                        |bound
@@ -30,6 +31,7 @@ from twisted.python.failure import Failure
 
 from ._interfaces import IRecord
 from ._observe import TimerCapture
+from ._record import fireAll
 from ._report import Leftover, Origin, TeardownError
 
 #: Seconds to wait, after aborting, for the aborted connections to report
@@ -300,9 +302,7 @@ class Teardown:
         self._leftovers = {}
         self._pending = {}
         guarded(self._records.forget, "forgetting what was closed")
-        waiters, self._waiters = self._waiters, []
-        for waiter in waiters:
-            waiter.callback(self._outcome)
+        fireAll(self._waiters, self._outcome)
 
     # Inside
 
