@@ -19,6 +19,7 @@ from twisted.internet.interfaces import (
 from twisted.internet.protocol import AbstractDatagramProtocol
 from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
+from twisted.web.client import Agent, HTTPConnectionPool
 from zope.interface import implementer
 
 from ._conversation import SHARE_OF_TEST_TIMEOUT
@@ -288,6 +289,20 @@ class NetworkTestCase(TestCase):
         self, target: object, timeout: float = 30.0, tlsOptions: object = None
     ) -> IStreamClientEndpoint:
         return self._network().clientEndpoint(target, timeout, tlsOptions)
+
+    def agent(
+        self, pool: HTTPConnectionPool | None = None, connectTimeout: float = 30.0
+    ) -> Agent:
+        return self._network().agent(pool, connectTimeout)
+
+    @overload
+    def url(self, port: IListeningPort, path: bytes = b"/") -> bytes: ...
+
+    @overload
+    def url(self, port: IListeningPort, path: str) -> str: ...
+
+    def url(self, port: IListeningPort, path: str | bytes = b"/") -> str | bytes:
+        return self._network().url(port, path)
 
     def acceptedProtocol(self, port: IListeningPort) -> Deferred[IProtocol]:
         return self._network().acceptedProtocol(port)

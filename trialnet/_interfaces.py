@@ -6,7 +6,7 @@ record of the teardown has (L{IRecord}).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from zope.interface import Attribute, Interface
 
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         IStreamServerEndpoint,
     )
     from twisted.internet.protocol import AbstractDatagramProtocol
+    from twisted.web.client import Agent, HTTPConnectionPool
 
 
 class IBoundedWaits(Interface):
@@ -314,6 +315,56 @@ class INetwork(Interface):
             its connections (or ports) through it.
         @raise TypeError: For anything else.
         @raise ValueError: For a protocol that is not connected.
+        """
+
+    def agent(
+        pool: HTTPConnectionPool | None = None, connectTimeout: float = 30.0
+    ) -> Agent:
+        """
+        An HTTP client for this test's servers, as Go's C{httptest} gives:
+        its connections, its pool and the pool's timers join the teardown.
+
+        Every connection is made through L{connect} and recorded with the
+        line of the request that made it.  An C{https} URL is verified
+        against L{tlsAuthority} for the URL's host, so that it reaches a
+        L{listenTLS} port as C{https://127.0.0.1}, C{https://[::1]} or
+        C{https://localhost}, and fails with a TLS error for a server whose
+        certificate does not cover that host.  No name is ever resolved:
+        hosts are IP literals, or C{localhost}, which means the loopback
+        address where one of this test's ports with the URL's port number
+        listens (IPv4 first); any other name fails the request with a
+        C{ValueError}.  See L{url} for the URL of a port.
+
+        @param pool: The connection pool to use; by default a new persistent
+            L{HTTPConnectionPool<twisted.web.client.HTTPConnectionPool>}.
+            Either way it joins the teardown, as with L{track}: its cached
+            connections are closed and its timers cancelled.
+        @param connectTimeout: Seconds each connection attempt may take.
+        @return: A new L{Agent<twisted.web.client.Agent>}, also usable as
+            C{treq.client.HTTPClient(agent)}.
+        @raise TypeError: If C{pool} is not a connection pool, or
+            C{connectTimeout} not a number.
+        @raise ValueError: If C{connectTimeout} is not positive and finite.
+        """
+
+    def url(port: IListeningPort, path: Any = b"/") -> Any:
+        """
+        The URL of one of this test's TCP ports, for L{agent} or any client.
+
+        @param port: A port of L{listen} or L{listenTLS}, or one the code
+            under test opened on the reactor, listening.
+        @param path: The path, with any query, beginning with C{/}.
+        @return: C{http://127.0.0.1:N/path}, or C{https://...} for a TLS
+            port; an IPv6 host is bracketed (C{http://[::1]:N/}), and a port
+            listening on every interface is reached through loopback.  Bytes
+            (for an L{Agent<twisted.web.client.Agent>}) when C{path} is
+            bytes, as by default, and C{str} (for C{treq}) when it is a
+            C{str}.
+        @raise TypeError: If C{port} is not a listening port, or C{path} is
+            neither bytes nor C{str}.
+        @raise ValueError: If C{port} is not a port of this test, is not
+            listening, or is a UDP or UNIX port; or C{path} does not begin
+            with C{/}.
         """
 
     def serverProtocolFor(client: IProtocol) -> Deferred[IProtocol]:

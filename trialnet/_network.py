@@ -19,9 +19,11 @@ from twisted.internet.interfaces import (
     IStreamServerEndpoint,
 )
 from twisted.internet.protocol import AbstractDatagramProtocol
+from twisted.web.client import Agent, HTTPConnectionPool
 from zope.interface import implementer
 
 from ._endpoints import TrackingClientEndpoint, TrackingServerEndpoint
+from ._http import NetworkEndpoints, urlOf
 from ._interfaces import IBoundedWaits, INetwork
 from ._observe import observe, stopObserving
 from ._opening import Opener
@@ -234,6 +236,34 @@ class Network:
                 f"not {thing!r}"
             )
         return thing
+
+    # HTTP
+
+    def agent(
+        self, pool: HTTPConnectionPool | None = None, connectTimeout: float = 30.0
+    ) -> Agent:
+        origin = callerOrigin()
+        self._checkOpen()
+        timeout = checkPositive(connectTimeout, "connectTimeout")
+        if pool is None:
+            pool = HTTPConnectionPool(self._reactor, persistent=True)
+        elif not callable(getattr(pool, "closeCachedConnections", None)):
+            raise TypeError(f"agent() takes an HTTPConnectionPool, not {pool!r}")
+        self._registry.addPool(pool, origin)
+        endpoints = NetworkEndpoints(
+            self._opener.connect, self._registry.ports, timeout, self
+        )
+        agent: Agent = Agent.usingEndpointFactory(self._reactor, endpoints, pool=pool)
+        return agent
+
+    @overload
+    def url(self, port: IListeningPort, path: bytes = b"/") -> bytes: ...
+
+    @overload
+    def url(self, port: IListeningPort, path: str) -> str: ...
+
+    def url(self, port: IListeningPort, path: str | bytes = b"/") -> str | bytes:
+        return urlOf(self._registry.portOf(port), port, path)
 
     # Waiting
 

@@ -116,6 +116,9 @@ class Registry:
     def portOf(self, port: object) -> PortRecord | None:
         return self._ports.get(id(port))
 
+    def ports(self) -> list[PortRecord]:
+        return list(self._ports.values())
+
     def portAt(self, key: AddressKey | None) -> PortRecord | None:
         """
         The stream port that an end with peer address C{key} connected to.

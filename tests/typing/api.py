@@ -15,6 +15,7 @@ from twisted.internet.interfaces import (
     IStreamServerEndpoint,
 )
 from twisted.internet.protocol import DatagramProtocol, Factory, Protocol
+from twisted.web.client import Agent, HTTPConnectionPool
 
 from trialnet import (
     ClosedWhileWaitingError,
@@ -47,10 +48,14 @@ async def useNetwork(network: Network) -> None:
     clientEndpoint: IStreamClientEndpoint = network.clientEndpoint(port, 1.0)
     tracked: IStreamClientEndpoint = network.track(clientEndpoint)
     sameFactory: Factory = network.track(factory)
+    agent: Agent = network.agent(HTTPConnectionPool(None), connectTimeout=1.0)
+    byteURL: bytes = network.url(port)
+    textURL: str = network.url(tlsPort, "/a")
     network.disconnectTimeout = 1.0
     network.waitTimeout = None
     await network.close()
     del udpPort, accepted, closed, serverEndpoint, tracked, sameFactory
+    del agent, byteURL, textURL
 
 
 class Typed(NetworkTestCase):

@@ -1,0 +1,195 @@
+"""
+HTTP as Go's C{httptest} does it, on top of the core: the URL of one of a
+network's ports, and an L{Agent<twisted.web.client.Agent>} whose pool and
+connections join the network's teardown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from twisted.internet.address import IPv4Address, IPv6Address
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import (
+    IListeningPort,
+    IProtocol,
+    IProtocolFactory,
+    IStreamClientEndpoint,
+)
+from twisted.web.client import URI
+from twisted.web.iweb import IAgentEndpointFactory
+from zope.interface import implementer
+
+from ._endpoints import TrackingClientEndpoint
+from ._ports import PortRecord
+from ._report import Origin, userOrigin
+from ._targets import checkIPLiteral, listeningAddress
+from ._tls import processAuthority
+
+#: Where a port listening on every interface is reached.
+_LOOPBACK = {"0.0.0.0": "127.0.0.1", "::": "::1"}
+
+#: What C{localhost} means for a port listening on each of these.
+_LOCALHOST = {
+    "127.0.0.1": "127.0.0.1",
+    "0.0.0.0": "127.0.0.1",
+    "::1": "::1",
+    "::": "::1",
+}
+
+#: How one connection is opened through the network: origin, C{(host, port)},
+#: factory, timeout, client TLS options.
+Connect = Callable[
+    [Origin, tuple[str, int], IProtocolFactory, float, object], Deferred[IProtocol]
+]
+
+
+def _ipAddress(record: PortRecord | None) -> IPv4Address | IPv6Address | None:
+    """
+    The TCP address a tracked port listens on now, or C{None} for a port
+    that is not an IP stream port (UDP, UNIX).
+    """
+    if record is None or record.port is None or not record.transport.stream:
+        return None
+    if getattr(record.port, "disconnecting", False):
+        # Stopping: the reactor still says connected until the stop ends.
+        raise ValueError(f"{record.port!r} is not listening")
+    address = listeningAddress(record.port)
+    if isinstance(address, (IPv4Address, IPv6Address)) and address.type == "TCP":
+        return address
+    return None
+
+
+def urlOf(record: PortRecord | None, port: object, path: str | bytes) -> str | bytes:
+    """
+    The URL of one of a network's ports.
+
+    @param record: The network's record of C{port}, if it has one.
+    @param port: What the user passed, for the errors.
+    @param path: The path (with any query), beginning with C{/}.
+    @return: C{http://host:port/path}, or C{https://} for a TLS port, of the
+        same type as C{path}.
+    @raise TypeError: If C{path} is neither C{str} nor C{bytes}, or C{port}
+        is not a listening port.
+    @raise ValueError: If C{port} is not a port of the network, not
+        listening, or not a TCP port, or C{path} does not begin with C{/}.
+    """
+    if isinstance(path, bytes):
+        text = path.decode("ascii")
+    elif isinstance(path, str):
+        text = path
+    else:
+        raise TypeError(f"url() takes a path of bytes or str, not {path!r}")
+    if not text.startswith("/"):
+        raise ValueError(f"url() takes a path beginning with '/', not {path!r}")
+    if not IListeningPort.providedBy(port):
+        raise TypeError(f"url() takes a listening port, not {port!r}")
+    if record is None:
+        raise ValueError(
+            f"url() takes a port of this test (from listen(), listenTLS() or "
+            f"opened by the code under test), not {port!r}"
+        )
+    address = _ipAddress(record)
+    if address is None:
+        raise ValueError(
+            f"url() takes a TCP or TLS port; {port!r} is a "
+            f"{record.transport.name.upper()} port"
+        )
+    host = _LOOPBACK.get(address.host, address.host)
+    if isinstance(address, IPv6Address):
+        host = f"[{host}]"
+    scheme = "https" if record.transport.secure else "http"
+    url = f"{scheme}://{host}:{address.port}{text}"
+    return url.encode("ascii") if isinstance(path, bytes) else url
+
+
+@implementer(IAgentEndpointFactory)
+class NetworkEndpoints:
+    """
+    The endpoints of an L{Agent<twisted.web.client.Agent>} made by a network:
+    each connection is made through the network, recorded with the line that
+    made the request, and C{https} is verified against the run's
+    L{TLSAuthority<trialnet.TLSAuthority>} for the URL's host.
+
+    Hosts are IP literals, or C{localhost}, which means the loopback
+    address where one of the network's ports with that number listens, so
+    that no name is ever resolved.
+    """
+
+    def __init__(
+        self,
+        connect: Connect,
+        ports: Callable[[], Iterable[PortRecord]],
+        timeout: float,
+        owner: object,
+    ) -> None:
+        """
+        @param connect: Opens one connection through the network.
+        @param ports: The network's ports now.
+        @param timeout: Seconds each connection attempt may take.
+        @param owner: The network, which owns the endpoints made here.
+        """
+        self._connect = connect
+        self._ports = ports
+        self._timeout = timeout
+        self._owner = owner
+
+    def endpointForURI(self, uri: URI) -> IStreamClientEndpoint:
+        """
+        @return: An endpoint that connects to C{uri}'s host and port through
+            the network, with TLS for C{https}.
+        @raise ValueError: For a scheme other than C{http} and C{https}, or a
+            host that is a name other than C{localhost}.
+        """
+        origin = userOrigin()
+        if uri.scheme not in (b"http", b"https"):
+            raise ValueError(
+                f"trialnet's agent() fetches http and https URLs, not {uri.toBytes()!r}"
+            )
+        host = uri.host.decode("ascii")
+        if host == "localhost":
+            address = self._localhost(uri.port)
+        else:
+            try:
+                address = checkIPLiteral(host, "the URL's host", listening=False)
+            except ValueError:
+                raise ValueError(
+                    f"trialnet's agent() resolves no names: the host of "
+                    f"{uri.toBytes()!r} must be an IP literal or localhost "
+                    f"(use url(port) for the URL of one of this test's ports)"
+                ) from None
+        tlsOptions = None
+        if uri.scheme == b"https":
+            tlsOptions = processAuthority().clientOptions(host)
+        target = (address, uri.port)
+        timeout = self._timeout
+
+        def connect(factory: IProtocolFactory) -> Deferred[IProtocol]:
+            return self._connect(origin, target, factory, timeout, tlsOptions)
+
+        return TrackingClientEndpoint(connect, target, timeout, tlsOptions, self._owner)
+
+    def _localhost(self, number: int) -> str:
+        """
+        The loopback address where one of the network's ports numbered
+        C{number} listens, IPv4 first.
+
+        @raise ValueError: If none does.
+        """
+        found = []
+        for record in self._ports():
+            try:
+                address = _ipAddress(record)
+            except ValueError:
+                continue
+            if address is not None and address.port == number:
+                loopback = _LOCALHOST.get(address.host)
+                if loopback is not None:
+                    found.append(loopback)
+        if not found:
+            raise ValueError(
+                f"localhost:{number} is not a port this test listens on through "
+                f"loopback: trialnet's agent() maps localhost to such a port's "
+                f"address and resolves no names"
+            )
+        return min(found, key=lambda host: ":" in host)
