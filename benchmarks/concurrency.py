@@ -3,7 +3,7 @@ The teardown of one test that holds many connections at once: trialnet's
 against the hand-written one (stop the port, close every client, and
 C{gatherResults} over the port and every end's C{connectionLost}).
 
-    python -m benchmarks.concurrency {trialnet|hand-written} CONNECTIONS
+    python -m benchmarks.concurrency {trialnet|hand-written|floor} CONNECTIONS
 
 Prints the teardown's duration in seconds, then C{PASSED}.
 """
@@ -54,7 +54,11 @@ class Collecting(protocol.ClientFactory):
         return built
 
 
-async def handWritten(reactor: Any, count: int) -> float:
+async def handWritten(reactor: Any, count: int, bothEnds: bool = False) -> float:
+    """
+    Close the port and every client, and wait for all; with C{bothEnds},
+    close every server end too (trialnet's Twisted work and no more).
+    """
     serverFactory, clientFactory = Collecting(), Collecting()
     port = reactor.listenTCP(0, serverFactory, BACKLOG, "127.0.0.1")
     number = port.getHost().port
@@ -66,8 +70,8 @@ async def handWritten(reactor: Any, count: int) -> float:
     await defer.gatherResults([end.made for end in ends])
     started = time.perf_counter()
     stopped = defer.maybeDeferred(port.stopListening)
-    for client in clientFactory.built:
-        client.transport.loseConnection()  # type: ignore[union-attr]
+    for end in ends if bothEnds else clientFactory.built:
+        end.transport.loseConnection()  # type: ignore[union-attr]
     await defer.gatherResults([stopped] + [end.lost for end in ends])
     return time.perf_counter() - started
 
@@ -87,7 +91,11 @@ async def withTrialnet(reactor: Any, count: int) -> float:
     return time.perf_counter() - started
 
 
-VARIANTS = {"trialnet": withTrialnet, "hand-written": handWritten}
+async def floor(reactor: Any, count: int) -> float:
+    return await handWritten(reactor, count, bothEnds=True)
+
+
+VARIANTS = {"trialnet": withTrialnet, "hand-written": handWritten, "floor": floor}
 
 
 def main(argv: list[str]) -> None:

@@ -69,6 +69,9 @@ def _unittest(suite: str) -> tuple[str, ...]:
 VARIANTS = {
     "(a) empty trial": Variant(_trial("EmptyTests")),
     "(b) hand-written": Variant(_trial("HandWrittenTests"), "(a) empty trial"),
+    "(b0) floor: trialnet's work by hand": Variant(
+        _trial("HandWrittenBothEndsTests"), "(a) empty trial"
+    ),
     "(c) hand-written, 'localhost'": Variant(
         _trial("HandWrittenLocalhostTests"), "(a) empty trial"
     ),
@@ -80,7 +83,7 @@ VARIANTS = {
 }
 
 BASELINE = "(b) hand-written"
-CONCURRENCY = ("hand-written", "trialnet")
+CONCURRENCY = ("hand-written", "trialnet", "floor")
 
 
 @dataclass(frozen=True)
@@ -197,6 +200,29 @@ def peakMemory(tests: int, repeat: int) -> dict[str, list[Run]]:
     return runs
 
 
+def _spread(runs: dict[str, list[Run]], name: str) -> str:
+    """
+    The lowest and highest of a variant's ratios to the baseline, one per
+    round of the interleaved runs (each round's costs against its own empty
+    suite).
+    """
+
+    def costs(variant: str) -> list[float]:
+        empty = runs[VARIANTS[variant].empty]
+        return [
+            r.seconds - e.seconds for r, e in zip(runs[variant], empty, strict=True)
+        ]
+
+    ratios = [
+        ours / theirs
+        for ours, theirs in zip(costs(name), costs(BASELINE), strict=True)
+        if theirs > 0
+    ]
+    if not ratios:
+        return "-"
+    return f"{min(ratios):.2f}-{max(ratios):.2f}"
+
+
 def report(
     tests: int,
     repeat: int,
@@ -218,21 +244,27 @@ def report(
         if v.empty
     }
     print(f"Per-test network cost: {tests} tests per suite, median of {repeat} runs")
-    print(f"{'variant':32} {'ratio':>7} {'ms/test':>9} {'suite s':>9}")
+    print(f"{'variant':38} {'ratio':>7} {'spread':>11} {'ms/test':>9} {'suite s':>9}")
     for name in VARIANTS:
         ratio = f"{cost[name] / cost[BASELINE]:7.2f}" if name in cost else "      -"
         perTest = f"{cost[name]:9.3f}" if name in cost else "        -"
-        print(f"{name:32} {ratio} {perTest} {medians[name]:9.2f}")
+        spread = _spread(runs, name) if name in cost else "-"
+        print(f"{name:38} {ratio} {spread:>11} {perTest} {medians[name]:9.2f}")
     trialnet, asyncio = cost["(d) trialnet"], cost["(e) asyncio"]
     print(f"trialnet / asyncio: {trialnet / asyncio:.2f}")
 
     print()
     print(f"(g) Teardown of C concurrent connections, median of {repeat} runs")
-    print(f"{'C':>6} {'ratio':>7} {'trialnet ms':>12} {'hand-written ms':>16}")
+    print(
+        f"{'C':>6} {'ratio':>7} {'trialnet ms':>12} {'hand-written ms':>16}"
+        f" {'floor ms':>9} {'floor ratio':>12}"
+    )
     for count in connections:
         ours, theirs = teardowns["trialnet", count], teardowns["hand-written", count]
+        least = teardowns["floor", count]
         print(
             f"{count:6} {ours / theirs:7.2f} {ours * 1000:12.1f} {theirs * 1000:16.1f}"
+            f" {least * 1000:9.1f} {least / theirs:12.2f}"
         )
     if len(connections) > 1:
         low, high = connections[0], connections[-1]
