@@ -69,7 +69,7 @@ def _unittest(suite: str) -> tuple[str, ...]:
 VARIANTS = {
     "(a) empty trial": Variant(_trial("EmptyTests")),
     "(b) hand-written": Variant(_trial("HandWrittenTests"), "(a) empty trial"),
-    "(b0) floor: trialnet's work by hand": Variant(
+    "(b0) floor: trialnet's work": Variant(
         _trial("HandWrittenBothEndsTests"), "(a) empty trial"
     ),
     "(c) hand-written, 'localhost'": Variant(

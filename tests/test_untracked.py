@@ -86,7 +86,11 @@ class UntrackedTests(SynchronousTestCase):
         result = runSample(Sample)
 
         self.assertEqual(errorTypes(result), [TeardownError])
-        (leftover,) = teardownError(result).leftovers
+        error = teardownError(result)
+        # Nothing waited for it: the report says so, not "waited 0.00s".
+        self.assertIsNone(error.waited)
+        self.assertIn("left open after the test", str(error))
+        (leftover,) = error.leftovers
         self.assertEqual(leftover.role, "untracked port")
         self.assertEqual(leftover.local, f"127.0.0.1:{numbers[0]}")
         self.assertEqual(
