@@ -4,6 +4,7 @@ httptest would: serve it with C{listen()} or C{listenTLS()}, fetch it with
 C{agent()} at C{url(port)}.
 """
 
+from importlib.util import find_spec
 from io import BytesIO
 
 from twisted.internet.interfaces import IListeningPort
@@ -13,6 +14,12 @@ from twisted.web.resource import Resource
 from twisted.web.server import Request, Site
 
 from trialnet import NetworkTestCase
+
+_NO_TLS = (
+    None
+    if find_spec("trustme") and find_spec("OpenSSL")
+    else "HTTPS needs trialnet[tls] (pyOpenSSL, service_identity, trustme)"
+)
 
 
 class Notes(Resource):
@@ -85,6 +92,8 @@ class HTTPSTests(NetworkTestCase, NotesMixin):
     """
     L{Notes} over HTTPS, verified against the run's authority.
     """
+
+    skip = _NO_TLS
 
     secure = True
 
