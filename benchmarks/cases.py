@@ -96,8 +96,9 @@ async def _trialnet(self: NetworkTestCase) -> None:
     port = self.listen(protocol.Factory.forProtocol(Echo))
     client = await self.connect(port, Client())
     await self.serverProtocolFor(client)
-    client.transport.write(b"ping")  # type: ignore[attr-defined]
-    await client.echoed  # type: ignore[attr-defined]
+    assert client.transport is not None
+    client.transport.write(b"ping")
+    await client.echoed
 
 
 TrialnetTests = type("TrialnetTests", (NetworkTestCase,), _repeat(_trialnet))

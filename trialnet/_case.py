@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.internet.interfaces import (
@@ -16,10 +16,13 @@ from twisted.internet.interfaces import (
     IStreamClientEndpoint,
     IStreamServerEndpoint,
 )
-from twisted.internet.protocol import AbstractDatagramProtocol
+from twisted.internet.protocol import AbstractDatagramProtocol, Factory
 from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
 from zope.interface import implementer
+
+if TYPE_CHECKING:
+    from twisted.internet.protocol import _ProtoWithFactory
 
 from ._conversation import SHARE_OF_TEST_TIMEOUT
 from ._interfaces import INetwork
@@ -29,6 +32,9 @@ from ._tls import TLSAuthority, processAuthority
 from ._untracked import closeUntracked, selectables
 
 _T = TypeVar("_T")
+_P = TypeVar("_P", bound=IProtocol)
+# Twisted types Factory[P] with P bound to this private protocol.
+_FP = TypeVar("_FP", bound="_ProtoWithFactory")
 
 
 def _originOf(function: object) -> Origin:
@@ -256,14 +262,46 @@ class NetworkTestCase(TestCase):
     ) -> IListeningPort:
         return self._network().listenUDP(protocol, port, interface, maxPacketSize)
 
+    @overload
+    def connect(
+        self,
+        target: object,
+        factoryOrProtocol: Factory[_FP],
+        timeout: float = 30.0,
+        tlsOptions: object = None,
+    ) -> Deferred[_FP]: ...
+
+    @overload
+    def connect(
+        self,
+        target: object,
+        factoryOrProtocol: _P,
+        timeout: float = 30.0,
+        tlsOptions: object = None,
+    ) -> Deferred[_P]: ...
+
+    @overload
     def connect(
         self,
         target: object,
         factoryOrProtocol: IProtocolFactory | IProtocol,
         timeout: float = 30.0,
         tlsOptions: object = None,
-    ) -> Deferred[IProtocol]:
-        return self._network().connect(target, factoryOrProtocol, timeout, tlsOptions)
+    ) -> Deferred[IProtocol]: ...
+
+    def connect(
+        self,
+        target: object,
+        factoryOrProtocol: IProtocolFactory | IProtocol,
+        timeout: float = 30.0,
+        tlsOptions: object = None,
+    ) -> Deferred[Any]:
+        return self._network().connect(
+            target,
+            factoryOrProtocol,
+            timeout,
+            tlsOptions,
+        )
 
     def serverEndpoint(
         self,
@@ -279,14 +317,38 @@ class NetworkTestCase(TestCase):
     ) -> IStreamClientEndpoint:
         return self._network().clientEndpoint(target, timeout, tlsOptions)
 
-    def acceptedProtocol(self, port: IListeningPort) -> Deferred[IProtocol]:
-        return self._network().acceptedProtocol(port)
+    @overload
+    def acceptedProtocol(self, port: IListeningPort) -> Deferred[IProtocol]: ...
+
+    @overload
+    def acceptedProtocol(
+        self, port: IListeningPort, expected: type[_P]
+    ) -> Deferred[_P]: ...
+
+    def acceptedProtocol(
+        self, port: IListeningPort, expected: type[_P] | None = None
+    ) -> Deferred[Any]:
+        if expected is None:
+            return self._network().acceptedProtocol(port)
+        return self._network().acceptedProtocol(port, expected)
 
     def whenClosed(self, protocol: IProtocol) -> Deferred[None]:
         return self._network().whenClosed(protocol)
 
-    def serverProtocolFor(self, client: IProtocol) -> Deferred[IProtocol]:
-        return self._network().serverProtocolFor(client)
+    @overload
+    def serverProtocolFor(self, client: IProtocol) -> Deferred[IProtocol]: ...
+
+    @overload
+    def serverProtocolFor(
+        self, client: IProtocol, expected: type[_P]
+    ) -> Deferred[_P]: ...
+
+    def serverProtocolFor(
+        self, client: IProtocol, expected: type[_P] | None = None
+    ) -> Deferred[Any]:
+        if expected is None:
+            return self._network().serverProtocolFor(client)
+        return self._network().serverProtocolFor(client, expected)
 
     @property
     def tlsAuthority(self) -> TLSAuthority:
