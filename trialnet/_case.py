@@ -318,36 +318,36 @@ class NetworkTestCase(TestCase):
         return self._network().clientEndpoint(target, timeout, tlsOptions)
 
     @overload
-    def acceptedProtocol(self, port: IListeningPort) -> Deferred[IProtocol]: ...
-
-    @overload
     def acceptedProtocol(
         self, port: IListeningPort, expected: type[_P]
     ) -> Deferred[_P]: ...
 
+    @overload
+    def acceptedProtocol(
+        self, port: IListeningPort, expected: type[IProtocol] | None = None
+    ) -> Deferred[IProtocol]: ...
+
     def acceptedProtocol(
         self, port: IListeningPort, expected: type[_P] | None = None
     ) -> Deferred[Any]:
-        if expected is None:
-            return self._network().acceptedProtocol(port)
         return self._network().acceptedProtocol(port, expected)
 
     def whenClosed(self, protocol: IProtocol) -> Deferred[None]:
         return self._network().whenClosed(protocol)
 
     @overload
-    def serverProtocolFor(self, client: IProtocol) -> Deferred[IProtocol]: ...
-
-    @overload
     def serverProtocolFor(
         self, client: IProtocol, expected: type[_P]
     ) -> Deferred[_P]: ...
 
+    @overload
+    def serverProtocolFor(
+        self, client: IProtocol, expected: type[IProtocol] | None = None
+    ) -> Deferred[IProtocol]: ...
+
     def serverProtocolFor(
         self, client: IProtocol, expected: type[_P] | None = None
     ) -> Deferred[Any]:
-        if expected is None:
-            return self._network().serverProtocolFor(client)
         return self._network().serverProtocolFor(client, expected)
 
     @property

@@ -297,12 +297,14 @@ class Network:
     # Waiting
 
     @overload
-    def serverProtocolFor(self, client: IProtocol) -> Deferred[IProtocol]: ...
-
-    @overload
     def serverProtocolFor(
         self, client: IProtocol, expected: type[_P]
     ) -> Deferred[_P]: ...
+
+    @overload
+    def serverProtocolFor(
+        self, client: IProtocol, expected: type[IProtocol] | None = None
+    ) -> Deferred[IProtocol]: ...
 
     def serverProtocolFor(
         self, client: IProtocol, expected: type[_P] | None = None
@@ -320,12 +322,14 @@ class Network:
         return expectInstance(waiter, expected, "serverProtocolFor")
 
     @overload
-    def acceptedProtocol(self, port: IListeningPort) -> Deferred[IProtocol]: ...
-
-    @overload
     def acceptedProtocol(
         self, port: IListeningPort, expected: type[_P]
     ) -> Deferred[_P]: ...
+
+    @overload
+    def acceptedProtocol(
+        self, port: IListeningPort, expected: type[IProtocol] | None = None
+    ) -> Deferred[IProtocol]: ...
 
     def acceptedProtocol(
         self, port: IListeningPort, expected: type[_P] | None = None
