@@ -15,7 +15,6 @@ import time
 from typing import Any
 
 from twisted.internet import defer, protocol, task
-from twisted.internet.interfaces import IProtocol
 
 from trialnet import Network
 
@@ -82,7 +81,7 @@ async def withTrialnet(reactor: Any, count: int) -> float:
         protocol.Factory.forProtocol(protocol.Protocol), 0, backlog=BACKLOG
     )
     clientFactory = protocol.Factory.forProtocol(protocol.Protocol)
-    clients: list[IProtocol] = await defer.gatherResults(
+    clients: list[protocol.Protocol] = await defer.gatherResults(
         [network.connect(port, clientFactory) for _ in range(count)]
     )
     await defer.gatherResults([network.serverProtocolFor(client) for client in clients])

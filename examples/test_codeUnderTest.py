@@ -82,8 +82,8 @@ class CodeUnderTestTests(NetworkTestCase):
         service = EchoService()
         service.startService()
         client = await self.connect(service.port, Recorder())
-        client.transport.write(b"ping")  # type: ignore[attr-defined]
-        self.assertEqual(await client.waitForBytes(4), b"ping")  # type: ignore[attr-defined]
+        client.send(b"ping")
+        self.assertEqual(await client.waitForBytes(4), b"ping")
 
     async def test_pbClient(self) -> None:
         """

@@ -27,8 +27,8 @@ class EchoTests(NetworkTestCase):
         """
         port = self.listen(Factory.forProtocol(Echo))
         client = await self.connect(port, Recorder())
-        client.transport.write(b"ping")  # type: ignore[attr-defined]
-        self.assertEqual(await client.waitForBytes(4), b"ping")  # type: ignore[attr-defined]
+        client.send(b"ping")
+        self.assertEqual(await client.waitForBytes(4), b"ping")
 
     async def test_serverSide(self) -> None:
         """
@@ -36,6 +36,6 @@ class EchoTests(NetworkTestCase):
         """
         port = self.listen(Factory.forProtocol(Echo))
         client = await self.connect(port, Recorder())
-        server = await self.serverProtocolFor(client)
-        self.assertIsInstance(server, Echo)
-        self.assertEqual(server.transport.getPeer(), client.transport.getHost())  # type: ignore[attr-defined]
+        server = await self.serverProtocolFor(client, Echo)
+        assert server.transport is not None and client.transport is not None
+        self.assertEqual(server.transport.getPeer(), client.transport.getHost())

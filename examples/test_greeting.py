@@ -28,7 +28,7 @@ class GreetingTests(NetworkTestCase):
         """
         port = self.listen(Factory.forProtocol(Greeter))
         client = await self.connect(port, Recorder())
-        line = await client.waitForDelimiter(b"\r\n")  # type: ignore[attr-defined]
+        line = await client.waitForDelimiter(b"\r\n")
         self.assertEqual(line, b"HELLO trialnet\r\n")
 
     async def test_everyClientGreeted(self) -> None:

@@ -696,7 +696,7 @@ class SwitchedProtocolTests(SynchronousTestCase):
                 acceptableProtocols=[b"h2"],
             )
             client = await case.connect(port, H2Client(), tlsOptions=options)
-            bodies.append(await client.ended)  # type: ignore[attr-defined]
+            bodies.append(await client.ended)
 
         self.runSwitched(body)
         self.assertEqual(bodies, [b"hello"])

@@ -313,7 +313,9 @@ def sampleFor(schedule: Schedule, outcome: Outcome) -> type[NetworkTestCase]:
             self.addCleanup(self.teardownBegins)
             pairs: list[tuple[IProtocol, IProtocol]] = []
             for clientKind, _ in schedule.connections:
-                client = await self.connect(port, Builds([clientKind], outcome))
+                client: IProtocol = await self.connect(
+                    port, Builds([clientKind], outcome)
+                )
                 server = await self.serverProtocolFor(client)
                 pairs.append((client, server))
                 client.transport.write(b"c")  # type: ignore[attr-defined]

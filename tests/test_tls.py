@@ -267,7 +267,7 @@ class TransparencyOverTLSTests(SynchronousTestCase):
             await client.waitForData()  # type: ignore[attr-defined]
             server = await case.serverProtocolFor(client)
             for end in (client, server):
-                negotiated.append(end.transport.negotiatedProtocol)  # type: ignore[attr-defined]
+                negotiated.append(end.transport.negotiatedProtocol)  # type: ignore[union-attr]
 
         result = sample(body)
 

@@ -81,11 +81,12 @@ class TransparencyTests(SynchronousTestCase):
             site.noisy = False
             port = case.listen(site)
             client = await case.connect(port, Conversation())
-            client.transport.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")  # type: ignore[attr-defined]
-            await client.waitForDelimiter(b"\r\n\r\n")  # type: ignore[attr-defined]
+            client.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            await client.waitForDelimiter(b"\r\n\r\n")
             server = await case.serverProtocolFor(client)
             seen.append(type(server).__name__)
-            client.transport.loseConnection()  # type: ignore[attr-defined]
+            assert client.transport is not None
+            client.transport.loseConnection()
             await case.whenClosed(server)
             seen.append("closed")
 

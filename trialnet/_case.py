@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.internet.interfaces import (
@@ -16,11 +16,14 @@ from twisted.internet.interfaces import (
     IStreamClientEndpoint,
     IStreamServerEndpoint,
 )
-from twisted.internet.protocol import AbstractDatagramProtocol
+from twisted.internet.protocol import AbstractDatagramProtocol, Factory
 from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
 from twisted.web.client import Agent, HTTPConnectionPool
 from zope.interface import implementer
+
+if TYPE_CHECKING:
+    from twisted.internet.protocol import _ProtoWithFactory
 
 from ._conversation import SHARE_OF_TEST_TIMEOUT
 from ._interfaces import INetwork
@@ -30,6 +33,9 @@ from ._tls import TLSAuthority, processAuthority
 from ._untracked import closeUntracked, selectables
 
 _T = TypeVar("_T")
+_P = TypeVar("_P", bound=IProtocol)
+# Twisted types Factory[P] with P bound to this private protocol.
+_FP = TypeVar("_FP", bound="_ProtoWithFactory")
 
 
 def _originOf(function: object) -> Origin:
@@ -267,14 +273,46 @@ class NetworkTestCase(TestCase):
     ) -> IListeningPort:
         return self._network().listenUDP(protocol, port, interface, maxPacketSize)
 
+    @overload
+    def connect(
+        self,
+        target: object,
+        factoryOrProtocol: Factory[_FP],
+        timeout: float = 30.0,
+        tlsOptions: object = None,
+    ) -> Deferred[_FP]: ...
+
+    @overload
+    def connect(
+        self,
+        target: object,
+        factoryOrProtocol: _P,
+        timeout: float = 30.0,
+        tlsOptions: object = None,
+    ) -> Deferred[_P]: ...
+
+    @overload
     def connect(
         self,
         target: object,
         factoryOrProtocol: IProtocolFactory | IProtocol,
         timeout: float = 30.0,
         tlsOptions: object = None,
-    ) -> Deferred[IProtocol]:
-        return self._network().connect(target, factoryOrProtocol, timeout, tlsOptions)
+    ) -> Deferred[IProtocol]: ...
+
+    def connect(
+        self,
+        target: object,
+        factoryOrProtocol: IProtocolFactory | IProtocol,
+        timeout: float = 30.0,
+        tlsOptions: object = None,
+    ) -> Deferred[Any]:
+        return self._network().connect(
+            target,
+            factoryOrProtocol,
+            timeout,
+            tlsOptions,
+        )
 
     def serverEndpoint(
         self,
@@ -304,14 +342,38 @@ class NetworkTestCase(TestCase):
     def url(self, port: IListeningPort, path: str | bytes = b"/") -> str | bytes:
         return self._network().url(port, path)
 
-    def acceptedProtocol(self, port: IListeningPort) -> Deferred[IProtocol]:
-        return self._network().acceptedProtocol(port)
+    @overload
+    def acceptedProtocol(
+        self, port: IListeningPort, expected: type[_P]
+    ) -> Deferred[_P]: ...
+
+    @overload
+    def acceptedProtocol(
+        self, port: IListeningPort, expected: type[IProtocol] | None = None
+    ) -> Deferred[IProtocol]: ...
+
+    def acceptedProtocol(
+        self, port: IListeningPort, expected: type[_P] | None = None
+    ) -> Deferred[Any]:
+        return self._network().acceptedProtocol(port, expected)
 
     def whenClosed(self, protocol: IProtocol) -> Deferred[None]:
         return self._network().whenClosed(protocol)
 
-    def serverProtocolFor(self, client: IProtocol) -> Deferred[IProtocol]:
-        return self._network().serverProtocolFor(client)
+    @overload
+    def serverProtocolFor(
+        self, client: IProtocol, expected: type[_P]
+    ) -> Deferred[_P]: ...
+
+    @overload
+    def serverProtocolFor(
+        self, client: IProtocol, expected: type[IProtocol] | None = None
+    ) -> Deferred[IProtocol]: ...
+
+    def serverProtocolFor(
+        self, client: IProtocol, expected: type[_P] | None = None
+    ) -> Deferred[Any]:
+        return self._network().serverProtocolFor(client, expected)
 
     @property
     def tlsAuthority(self) -> TLSAuthority:

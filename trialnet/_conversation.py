@@ -114,6 +114,8 @@ class Recorder(Protocol):
         self.closed = False
         self.reason: Failure | None = None
         self._waits: list[_Wait] = []
+        # How much of received the consuming reads have handed out.
+        self._consumed = 0
 
     def dataReceived(self, data: bytes) -> None:
         """
@@ -169,6 +171,65 @@ class Recorder(Protocol):
             return True, received[: end + len(delimiter)]
 
         return self._wait(f"the delimiter {delimiter!r}", complete, timeout)
+
+    def send(self, data: bytes) -> None:
+        """
+        Write C{data} to the connection.
+
+        @raise RuntimeError: If the connection is not made yet.
+        """
+        if self.transport is None:
+            raise RuntimeError(f"{self!r} has no connection to send on")
+        self.transport.write(data)
+
+    def readLine(
+        self, delimiter: bytes = b"\r\n", timeout: float | None = None
+    ) -> Deferred[bytes]:
+        """
+        Read the next line, consuming it: a second call reads the line after.
+        Reads (L{readLine}, L{readBytes}) take turns in the order they were
+        called; L{received} and the cumulative waits are not affected.
+
+        @param delimiter: What ends a line.
+        @param timeout: Seconds to wait; see L{waitTimeout}.
+        @return: A L{Deferred<twisted.internet.defer.Deferred>} that fires
+            with the line, without C{delimiter}; it fails with
+            L{ClosedWhileWaitingError} if the connection closes first, or
+            L{WaitTimeoutError} after the bound.
+        """
+        if not isinstance(delimiter, bytes) or not delimiter:
+            raise ValueError(f"delimiter must be non-empty bytes, not {delimiter!r}")
+
+        def complete(received: bytes, closed: bool) -> tuple[bool, Any]:
+            end = received.find(delimiter, self._consumed)
+            if end < 0:
+                return False, None
+            line = received[self._consumed : end]
+            self._consumed = end + len(delimiter)
+            return True, line
+
+        return self._wait(f"a line ending in {delimiter!r}", complete, timeout)
+
+    def readBytes(self, count: int, timeout: float | None = None) -> Deferred[bytes]:
+        """
+        Read the next C{count} bytes, consuming them, in turn with
+        L{readLine}.
+
+        @param count: How many bytes, counted from the end of the last read.
+        @param timeout: Seconds to wait; see L{waitTimeout}.
+        @return: A L{Deferred<twisted.internet.defer.Deferred>} that fires
+            with exactly C{count} bytes, or fails as L{readLine} does.
+        """
+        if not isinstance(count, int) or count < 0:
+            raise ValueError(f"count must be a non-negative int, not {count!r}")
+
+        def complete(received: bytes, closed: bool) -> tuple[bool, Any]:
+            if len(received) - self._consumed < count:
+                return False, None
+            start, self._consumed = self._consumed, self._consumed + count
+            return True, received[start : self._consumed]
+
+        return self._wait(f"{count} more bytes", complete, timeout)
 
     def waitForClose(self, timeout: float | None = None) -> Deferred[None]:
         """

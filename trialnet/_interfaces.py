@@ -256,8 +256,10 @@ class INetwork(Interface):
             to connect with TLS; by default a L{listenTLS} port is verified
             against L{tlsAuthority}.
         @return: A L{Deferred<twisted.internet.defer.Deferred>} that fires with the
-            client protocol after its C{connectionMade} ran, or fails with the reactor's
-            error (for example L{ConnectionRefusedError
+            client protocol after its C{connectionMade} ran (typed: for a
+            C{Factory[P]}, such as C{Factory.forProtocol(P)}, or a C{P}
+            instance, the implementations return C{Deferred[P]}), or fails
+            with the reactor's error (for example L{ConnectionRefusedError
             <twisted.internet.error.ConnectionRefusedError>}), leaving nothing open.
             Cancelling it stops the attempt.
         @raise TypeError: If an argument has the wrong type.
@@ -367,7 +369,9 @@ class INetwork(Interface):
             with C{/}.
         """
 
-    def serverProtocolFor(client: IProtocol) -> Deferred[IProtocol]:
+    def serverProtocolFor(
+        client: IProtocol, expected: type[IProtocol] | None = None
+    ) -> Deferred[IProtocol]:
         """
         Find the protocol one of this network's ports built for the other end
         of a client connection.
@@ -380,24 +384,31 @@ class INetwork(Interface):
         @param client: A client protocol of this network, whoever connected
             it (L{connect}, or the code under test); it may have closed since
             (ends are matched on the addresses recorded when it connected).
+        @param expected: The class the server protocol should be an instance
+            of; the implementations then return a C{Deferred} of that class.
         @return: A L{Deferred<twisted.internet.defer.Deferred>} that fires with the
             server protocol once its C{connectionMade} ran.  If the teardown comes
-            first, it fails with C{CancelledError}.
+            first, it fails with C{CancelledError}.  It fails with L{TypeError},
+            naming both classes, if the protocol is not an C{expected}.
         @raise ValueError: If C{client} is not a client of this network, or is
             not connected to one of this network's ports.
         """
 
-    def acceptedProtocol(port: IListeningPort) -> Deferred[IProtocol]:
+    def acceptedProtocol(
+        port: IListeningPort, expected: type[IProtocol] | None = None
+    ) -> Deferred[IProtocol]:
         """
         Wait for a protocol a port built, for clients this network did not
         open (another process, a raw socket, code under test).
 
         @param port: A stream port of this network.
+        @param expected: As for L{serverProtocolFor}.
         @return: A L{Deferred<twisted.internet.defer.Deferred>} that fires with the
             oldest server protocol of that port not yet handed out by this method or
             L{serverProtocolFor}, once its C{connectionMade} ran (at once if there is
-            one already).  If the teardown comes first, it fails
-            with C{CancelledError}.
+            one already).  If the teardown comes first, it fails with
+            C{CancelledError}.  It fails with L{TypeError} as for
+            L{serverProtocolFor}.
         @raise ValueError: If C{port} is not a stream port of this network.
         """
 

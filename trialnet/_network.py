@@ -7,7 +7,7 @@ L{INetwork<trialnet._interfaces.INetwork>}.
 
 from __future__ import annotations
 
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import (
@@ -18,9 +18,12 @@ from twisted.internet.interfaces import (
     IStreamClientEndpoint,
     IStreamServerEndpoint,
 )
-from twisted.internet.protocol import AbstractDatagramProtocol
+from twisted.internet.protocol import AbstractDatagramProtocol, Factory
 from twisted.web.client import Agent, HTTPConnectionPool
 from zope.interface import implementer
+
+if TYPE_CHECKING:
+    from twisted.internet.protocol import _ProtoWithFactory
 
 from ._endpoints import TrackingClientEndpoint, TrackingServerEndpoint
 from ._http import NetworkEndpoints, urlOf
@@ -40,6 +43,35 @@ from ._tls import TLSAuthority, processAuthority
 from ._transports import TCP, TLS, UNIX
 
 _T = TypeVar("_T")
+_P = TypeVar("_P", bound=IProtocol)
+# Twisted types Factory[P] with P bound to this private protocol.
+_FP = TypeVar("_FP", bound="_ProtoWithFactory")
+
+
+def expectInstance(
+    built: Deferred[Any], expected: type[_P] | None, what: str
+) -> Deferred[Any]:
+    """
+    Check, when C{built} fires, that its protocol is an instance of
+    C{expected}, so a typed caller's C{Deferred[expected]} is not a lie.
+
+    @param what: The method's name, for the error.
+    @return: C{built}, failing with L{TypeError} naming both classes when
+        the protocol is of another class; C{built} as it is when
+        C{expected} is C{None}.
+    """
+    if expected is None:
+        return built
+
+    def check(protocol: object) -> object:
+        if not isinstance(protocol, expected):
+            raise TypeError(
+                f"{what}() expected a {expected.__qualname__} but the port built "
+                f"a {type(protocol).__qualname__}: {protocol!r}"
+            )
+        return protocol
+
+    return built.addCallback(check)
 
 
 @implementer(INetwork)
@@ -150,13 +182,40 @@ class Network:
             callerOrigin(), protocol, port, interface, maxPacketSize
         )
 
+    @overload
+    def connect(
+        self,
+        target: object,
+        factoryOrProtocol: Factory[_FP],
+        timeout: float = 30.0,
+        tlsOptions: object = None,
+    ) -> Deferred[_FP]: ...
+
+    @overload
+    def connect(
+        self,
+        target: object,
+        factoryOrProtocol: _P,
+        timeout: float = 30.0,
+        tlsOptions: object = None,
+    ) -> Deferred[_P]: ...
+
+    @overload
     def connect(
         self,
         target: object,
         factoryOrProtocol: IProtocolFactory | IProtocol,
         timeout: float = 30.0,
         tlsOptions: object = None,
-    ) -> Deferred[IProtocol]:
+    ) -> Deferred[IProtocol]: ...
+
+    def connect(
+        self,
+        target: object,
+        factoryOrProtocol: IProtocolFactory | IProtocol,
+        timeout: float = 30.0,
+        tlsOptions: object = None,
+    ) -> Deferred[Any]:
         return self._opener.connect(
             callerOrigin(), target, factoryOrProtocol, timeout, tlsOptions
         )
@@ -267,7 +326,19 @@ class Network:
 
     # Waiting
 
-    def serverProtocolFor(self, client: IProtocol) -> Deferred[IProtocol]:
+    @overload
+    def serverProtocolFor(
+        self, client: IProtocol, expected: type[_P]
+    ) -> Deferred[_P]: ...
+
+    @overload
+    def serverProtocolFor(
+        self, client: IProtocol, expected: type[IProtocol] | None = None
+    ) -> Deferred[IProtocol]: ...
+
+    def serverProtocolFor(
+        self, client: IProtocol, expected: type[_P] | None = None
+    ) -> Deferred[Any]:
         end = self._registry.endOf(client)
         if end is None or end.role != "client" or end.hostKey is None:
             raise ValueError(f"{client!r} is not a client connection of this network")
@@ -278,15 +349,29 @@ class Network:
             )
         waiter = self._registry.pairing.serverFor(end)
         assert waiter is not None
-        return waiter
+        return expectInstance(waiter, expected, "serverProtocolFor")
 
-    def acceptedProtocol(self, port: IListeningPort) -> Deferred[IProtocol]:
+    @overload
+    def acceptedProtocol(
+        self, port: IListeningPort, expected: type[_P]
+    ) -> Deferred[_P]: ...
+
+    @overload
+    def acceptedProtocol(
+        self, port: IListeningPort, expected: type[IProtocol] | None = None
+    ) -> Deferred[IProtocol]: ...
+
+    def acceptedProtocol(
+        self, port: IListeningPort, expected: type[_P] | None = None
+    ) -> Deferred[Any]:
         record = self._registry.portOf(port)
         if record is None or not record.transport.stream:
             raise ValueError(
                 f"acceptedProtocol() takes a stream port of this network, not {port!r}"
             )
-        return self._registry.pairing.accepted(record)
+        return expectInstance(
+            self._registry.pairing.accepted(record), expected, "acceptedProtocol"
+        )
 
     def whenClosed(self, protocol: IProtocol) -> Deferred[None]:
         end = self._registry.endOf(protocol)

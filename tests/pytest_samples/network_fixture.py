@@ -50,8 +50,9 @@ class Stuck(Protocol):
 async def test_echo(network: Network) -> None:
     port = network.listen(Factory.forProtocol(Echo))
     client = await network.connect(port, Factory.forProtocol(Collector))
-    client.transport.write(b"ping")  # type: ignore[attr-defined]
-    assert await client.received == b"ping"  # type: ignore[attr-defined]
+    assert client.transport is not None
+    client.transport.write(b"ping")
+    assert await client.received == b"ping"
     with open(os.environ["TRIALNET_SAMPLE_PORTS"], "a") as ports:
         ports.write(f"{port.getHost().port}\n")  # type: ignore[attr-defined]
 

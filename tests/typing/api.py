@@ -58,6 +58,37 @@ async def useNetwork(network: Network) -> None:
     del agent, byteURL, textURL
 
 
+class Greeter(Protocol):
+    """
+    A user's protocol, whose type the API carries through.
+    """
+
+    greeting = b"hello"
+
+
+async def typedProtocols(case: NetworkTestCase, network: Network) -> None:
+    """
+    C{connect} and the server-side lookups give the user's own protocol
+    type: C{Deferred} is invariant, so these fail if they widen to
+    C{IProtocol}.
+    """
+    port = case.listen(Factory.forProtocol(Greeter))
+    fromFactory: Deferred[Greeter] = case.connect(port, Factory.forProtocol(Greeter))
+    fromInstance: Deferred[Greeter] = case.connect(port, Greeter(), timeout=1.0)
+    onNetwork: Deferred[Greeter] = network.connect(port, Factory.forProtocol(Greeter))
+    recorder: Deferred[Recorder] = network.connect(port, Recorder())
+    client = await fromFactory
+    greeting: bytes = client.greeting
+    server: Deferred[Greeter] = case.serverProtocolFor(client, Greeter)
+    accepted: Deferred[Greeter] = network.acceptedProtocol(port, Greeter)
+    untyped: Deferred[IProtocol] = case.serverProtocolFor(client)
+    reader = await recorder
+    reader.send(b"x")
+    line: bytes = await reader.readLine()
+    chunk: bytes = await reader.readBytes(2, timeout=1.0)
+    del fromInstance, onNetwork, greeting, server, accepted, untyped, line, chunk
+
+
 class Typed(NetworkTestCase):
     disconnectTimeout = 0.5
 
