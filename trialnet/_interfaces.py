@@ -388,7 +388,7 @@ class INetwork(Interface):
             of; the implementations then return a C{Deferred} of that class.
         @return: A L{Deferred<twisted.internet.defer.Deferred>} that fires with the
             server protocol once its C{connectionMade} ran.  If the teardown comes
-            first, it fails with C{CancelledError}.  It fails with L{TypeError},
+            first, it fails with C{CancelledError}.  It fails with C{TypeError},
             naming both classes, if the protocol is not an C{expected}.
         @raise ValueError: If C{client} is not a client of this network, or is
             not connected to one of this network's ports.
@@ -407,7 +407,7 @@ class INetwork(Interface):
             oldest server protocol of that port not yet handed out by this method or
             L{serverProtocolFor}, once its C{connectionMade} ran (at once if there is
             one already).  If the teardown comes first, it fails with
-            C{CancelledError}.  It fails with L{TypeError} as for
+            C{CancelledError}.  It fails with C{TypeError} as for
             L{serverProtocolFor}.
         @raise ValueError: If C{port} is not a stream port of this network.
         """

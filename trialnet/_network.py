@@ -56,7 +56,7 @@ def expectInstance(
     C{expected}, so a typed caller's C{Deferred[expected]} is not a lie.
 
     @param what: The method's name, for the error.
-    @return: C{built}, failing with L{TypeError} naming both classes when
+    @return: C{built}, failing with C{TypeError} naming both classes when
         the protocol is of another class; C{built} as it is when
         C{expected} is C{None}.
     """
