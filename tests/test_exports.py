@@ -4,6 +4,10 @@ The public names are the real objects.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementedBy
 from zope.interface.verify import verifyObject
@@ -20,6 +24,9 @@ from trialnet._interfaces import INetwork
 from trialnet._network import Network
 from trialnet._report import TeardownError
 from trialnet._tls import TLSAuthority
+
+#: The project, first on the path of a fresh interpreter.
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 class ExportTests(SynchronousTestCase):
@@ -81,3 +88,27 @@ class ExportTests(SynchronousTestCase):
         verifyObject(trialnet.INetwork, trialnet.NetworkTestCase())
         for name in trialnet.INetwork.names():
             self.assertTrue(trialnet.INetwork[name].__doc__, name)
+
+
+class ImportTests(SynchronousTestCase):
+    """
+    What importing trialnet costs every test module that does.
+    """
+
+    def test_noWebUntilHTTP(self) -> None:
+        """
+        Importing trialnet imports no part of twisted.web: the tests that use
+        C{agent()} or C{url()} import it when they do.
+        """
+        script = (
+            "import sys, trialnet; "
+            "print(sorted(m for m in sys.modules if m.startswith('twisted.web')))"
+        )
+        output = subprocess.run(
+            [sys.executable, "-c", script],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=dict(os.environ, PYTHONPATH=ROOT),
+        ).stdout
+        self.assertEqual(output.strip(), "[]")

@@ -19,11 +19,11 @@ from twisted.internet.interfaces import (
 from twisted.internet.protocol import AbstractDatagramProtocol, Factory
 from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
-from twisted.web.client import Agent, HTTPConnectionPool
 from zope.interface import implementer
 
 if TYPE_CHECKING:
     from twisted.internet.protocol import _ProtoWithFactory
+    from twisted.web.client import Agent, HTTPConnectionPool
 
 from ._conversation import SHARE_OF_TEST_TIMEOUT
 from ._interfaces import INetwork

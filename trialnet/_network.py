@@ -19,14 +19,13 @@ from twisted.internet.interfaces import (
     IStreamServerEndpoint,
 )
 from twisted.internet.protocol import AbstractDatagramProtocol, Factory
-from twisted.web.client import Agent, HTTPConnectionPool
 from zope.interface import implementer
 
 if TYPE_CHECKING:
     from twisted.internet.protocol import _ProtoWithFactory
+    from twisted.web.client import Agent, HTTPConnectionPool
 
 from ._endpoints import TrackingClientEndpoint, TrackingServerEndpoint
-from ._http import NetworkEndpoints, urlOf
 from ._interfaces import IBoundedWaits, INetwork
 from ._observe import observe, stopObserving
 from ._opening import Opener
@@ -301,6 +300,12 @@ class Network:
     def agent(
         self, pool: HTTPConnectionPool | None = None, connectTimeout: float = 30.0
     ) -> Agent:
+        # twisted.web is imported by the tests that use HTTP, not by every
+        # test that imports trialnet.
+        from twisted.web.client import Agent, HTTPConnectionPool
+
+        from ._http import NetworkEndpoints
+
         origin = callerOrigin()
         self._checkOpen()
         timeout = checkPositive(connectTimeout, "connectTimeout")
@@ -322,6 +327,8 @@ class Network:
     def url(self, port: IListeningPort, path: str) -> str: ...
 
     def url(self, port: IListeningPort, path: str | bytes = b"/") -> str | bytes:
+        from ._http import urlOf
+
         return urlOf(self._registry.portOf(port), port, path)
 
     # Waiting
