@@ -57,10 +57,12 @@ class NetworkTestCase(TestCase):
     L{INetwork<trialnet._interfaces.INetwork>} for each method.
 
     Before C{setUp}, it makes this test's L{Network}, which observes the
-    reactor, and registers its L{Network.close} with C{addCleanup}: the
-    teardown runs even when C{setUp} fails, after every cleanup the test adds
-    itself, and before C{tearDown}.  What the code under test opens on the
-    reactor during the test joins the same teardown.  A teardown that had to
+    reactor until the test's run ends.  At the first thing opened (by the
+    test or by the code under test) it registers L{Network.close} with
+    C{addCleanup}: the teardown runs even when C{setUp} fails, after the
+    cleanups the test adds from then on, and before C{tearDown}.  What the
+    code under test opens on the reactor during the test joins the same
+    teardown.  A teardown that had to
     abort anything fails the test with a L{trialnet.TeardownError} naming each
     leftover.
 
