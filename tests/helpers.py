@@ -139,6 +139,35 @@ def refuses(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) != 0
 
 
+def socketsInReactor() -> set[object]:
+    """
+    The sockets (selectables with an address) the reactor watches now.
+    """
+    from twisted.internet import reactor
+
+    watched = set(reactor.getReaders()) | set(reactor.getWriters())
+    return {s for s in watched if callable(getattr(s, "getHost", None))}
+
+
+def problemsOf(result: TestResult) -> list[str]:
+    """
+    Each error and failure of a result, as text.
+    """
+    return [
+        f"{type(failure.value).__name__}: {failure.getErrorMessage()}"
+        for _, failure in result.errors + result.failures
+        if isinstance(failure, Failure)
+    ]
+
+
+def assertPassed(test: SynchronousTestCase, result: TestResult) -> None:
+    """
+    Assert a sample ran and passed, naming every error and failure if not.
+    """
+    if result.errors or result.failures or result.successes != 1:
+        test.fail("the sample did not pass cleanly:\n" + "\n".join(problemsOf(result)))
+
+
 def warmUp() -> None:
     """
     Open what the process opens once and keeps, before counting open files:

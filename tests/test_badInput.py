@@ -13,8 +13,6 @@ from typing import Any
 from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 from twisted.internet.protocol import DatagramProtocol
-from twisted.python.failure import Failure
-from twisted.trial.reporter import TestResult
 from twisted.trial.unittest import SynchronousTestCase
 
 from trialnet import NetworkTestCase
@@ -22,36 +20,15 @@ from trialnet import NetworkTestCase
 from .helpers import (
     Events,
     LoggingProtocol,
+    assertPassed,
     lostCounts,
     openFileCount,
     portNumber,
     recorders,
     sample,
+    socketsInReactor,
     warmUp,
 )
-
-
-def socketsInReactor() -> set[object]:
-    """
-    The sockets (selectables with an address) the reactor watches now.
-    """
-    from twisted.internet import reactor
-
-    watched = set(reactor.getReaders()) | set(reactor.getWriters())
-    return {s for s in watched if callable(getattr(s, "getHost", None))}
-
-
-def assertPassed(test: SynchronousTestCase, result: TestResult) -> None:
-    """
-    Assert a sample ran and passed, naming every error and failure if not.
-    """
-    problems = [
-        f"{type(failure.value).__name__}: {failure.getErrorMessage()}"
-        for _, failure in result.errors + result.failures
-        if isinstance(failure, Failure)
-    ]
-    if result.errors or result.failures or result.successes != 1:
-        test.fail("the sample did not pass cleanly:\n" + "\n".join(problems))
 
 
 class Datagrams(DatagramProtocol):

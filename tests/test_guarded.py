@@ -49,15 +49,18 @@ from .helpers import (
     LoggingFactory,
     LoggingProtocol,
     Stuck,
+    assertPassed,
     errorTypes,
     errorValues,
     lostCounts,
     openFiles,
     openPair,
     portNumber,
+    problemsOf,
     recorders,
     runSample,
     sample,
+    socketsInReactor,
     warmUp,
 )
 
@@ -70,16 +73,6 @@ STILL_RUNNING = "its factory was still running"
 NO_SOCKET = "'NoneType' object has no attribute 'shutdown'"
 
 
-def socketsInReactor() -> set[object]:
-    """
-    The sockets (selectables with an address) the reactor watches now.
-    """
-    from twisted.internet import reactor
-
-    watched = set(reactor.getReaders()) | set(reactor.getWriters())
-    return {s for s in watched if callable(getattr(s, "getHost", None))}
-
-
 def delayedCalls() -> set[object]:
     """
     The reactor's pending timers.
@@ -87,25 +80,6 @@ def delayedCalls() -> set[object]:
     from twisted.internet import reactor
 
     return set(reactor.getDelayedCalls())
-
-
-def problemsOf(result: TestResult) -> list[str]:
-    """
-    Each error and failure of a result, as text.
-    """
-    return [
-        f"{type(failure.value).__name__}: {failure.getErrorMessage()}"
-        for _, failure in result.errors + result.failures
-        if isinstance(failure, Failure)
-    ]
-
-
-def assertPassed(test: SynchronousTestCase, result: TestResult) -> None:
-    """
-    Assert a sample ran and passed, naming every error and failure if not.
-    """
-    if result.errors or result.failures or result.successes != 1:
-        test.fail("the sample did not pass cleanly:\n" + "\n".join(problemsOf(result)))
 
 
 class Leaves:

@@ -24,7 +24,6 @@ from twisted.internet.defer import Deferred, maybeDeferred, succeed
 from twisted.internet.endpoints import TCP4ClientEndpoint, TCP4ServerEndpoint
 from twisted.internet.interfaces import IListeningPort
 from twisted.internet.protocol import DatagramProtocol, Protocol, ServerFactory
-from twisted.python.failure import Failure
 from twisted.spread import pb
 from twisted.trial.reporter import TestResult
 from twisted.trial.unittest import SynchronousTestCase, TestCase
@@ -41,6 +40,7 @@ from .helpers import (
     LoggingProtocol,
     NeverFinishes,
     Stuck,
+    assertPassed,
     errorTypes,
     lostCounts,
     openFiles,
@@ -48,6 +48,7 @@ from .helpers import (
     refuses,
     runSample,
     sample,
+    socketsInReactor,
     teardownError,
     warmUp,
 )
@@ -91,16 +92,6 @@ def plainFactory() -> Any:
     A server factory of plain protocols, as code under test would make.
     """
     return ServerFactory.forProtocol(Protocol)
-
-
-def socketsInReactor() -> set[object]:
-    """
-    The sockets (selectables with an address) the reactor watches now.
-    """
-    from twisted.internet import reactor
-
-    watched = set(reactor.getReaders()) | set(reactor.getWriters())
-    return {s for s in watched if callable(getattr(s, "getHost", None))}
 
 
 class Announced(Echo):
@@ -183,19 +174,6 @@ class Calculator(pb.Root):
 
     def remote_add(self, a: int, b: int) -> int:
         return a + b
-
-
-def assertPassed(test: SynchronousTestCase, result: TestResult) -> None:
-    """
-    Assert a sample ran and passed, naming every error and failure if not.
-    """
-    problems = [
-        f"{type(failure.value).__name__}: {failure.getErrorMessage()}"
-        for _, failure in result.errors + result.failures
-        if isinstance(failure, Failure)
-    ]
-    if result.errors or result.failures or result.successes != 1:
-        test.fail("the sample did not pass cleanly:\n" + "\n".join(problems))
 
 
 def runObserved(

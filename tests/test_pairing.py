@@ -15,8 +15,6 @@ from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import UNIXClientEndpoint
 from twisted.internet.protocol import Protocol
 from twisted.logger import ILogObserver, LogEvent, globalLogPublisher
-from twisted.python.failure import Failure
-from twisted.trial.reporter import TestResult
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 
@@ -26,6 +24,7 @@ from .helpers import (
     Events,
     LoggingFactory,
     LoggingProtocol,
+    assertPassed,
     ipv6Missing,
     lostCounts,
     portNumber,
@@ -59,19 +58,6 @@ async def assertPaired(client: Any, server: Any, token: bytes) -> None:
     server.transport.write(token)
     received = await arrived
     assert received == token, (received, token)
-
-
-def assertPassed(test: SynchronousTestCase, result: TestResult) -> None:
-    """
-    Assert a sample ran and passed, naming every error and failure if not.
-    """
-    problems = [
-        f"{type(failure.value).__name__}: {failure.getErrorMessage()}"
-        for _, failure in result.errors + result.failures
-        if isinstance(failure, Failure)
-    ]
-    if result.errors or result.failures or result.successes != 1:
-        test.fail("the sample did not pass cleanly:\n" + "\n".join(problems))
 
 
 class BuildFailedError(Exception):
