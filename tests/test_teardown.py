@@ -14,7 +14,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 from zope.interface.verify import verifyObject
 
-from trialnet._interfaces import IRecord
+from trialnet._record import IRecord
 from trialnet._report import Leftover, Origin, TeardownError
 from trialnet._teardown import (
     ABORT_GRACE,

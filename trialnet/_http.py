@@ -7,6 +7,7 @@ connections join the network's teardown.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.defer import Deferred
@@ -16,7 +17,7 @@ from twisted.internet.interfaces import (
     IProtocolFactory,
     IStreamClientEndpoint,
 )
-from twisted.web.client import URI
+from twisted.web.client import URI, Agent, HTTPConnectionPool
 from twisted.web.iweb import IAgentEndpointFactory
 from zope.interface import implementer
 
@@ -193,3 +194,30 @@ class NetworkEndpoints:
                 f"address and resolves no names"
             )
         return min(found, key=lambda host: ":" in host)
+
+
+def agentOn(
+    opener: Any,
+    registry: Any,
+    origin: Origin,
+    pool: HTTPConnectionPool | None,
+    connectTimeout: float,
+    owner: object,
+) -> Agent:
+    """
+    An L{Agent} whose connections the network of C{opener} and C{registry}
+    opens and tracks, through C{pool}, which joins its teardown.
+
+    @param pool: A pool, or C{None} for a new persistent one.
+    @param owner: The network, which owns the endpoints made here.
+    @raise TypeError: When C{pool} is not an C{HTTPConnectionPool}.
+    """
+    reactor = registry.reactor
+    if pool is None:
+        pool = HTTPConnectionPool(reactor, persistent=True)
+    elif not callable(getattr(pool, "closeCachedConnections", None)):
+        raise TypeError(f"agent() takes an HTTPConnectionPool, not {pool!r}")
+    registry.addPool(pool, origin)
+    endpoints = NetworkEndpoints(opener.connect, registry.ports, connectTimeout, owner)
+    agent: Agent = Agent.usingEndpointFactory(reactor, endpoints, pool=pool)
+    return agent

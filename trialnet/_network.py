@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import (
-    IConnector,
     IListeningPort,
     IProtocol,
     IProtocolFactory,
@@ -25,10 +24,11 @@ if TYPE_CHECKING:
     from twisted.internet.protocol import _ProtoWithFactory
     from twisted.web.client import Agent, HTTPConnectionPool
 
-from ._endpoints import TrackingClientEndpoint, TrackingServerEndpoint
+from ._endpoints import TrackingClientEndpoint
 from ._interfaces import IBoundedWaits, INetwork
 from ._observe import observe, stopObserving
 from ._opening import Opener
+from ._pairing import expectInstance
 from ._registry import Registry
 from ._report import Origin, callerOrigin
 from ._targets import (
@@ -39,38 +39,11 @@ from ._targets import (
 )
 from ._teardown import Phase, Teardown
 from ._tls import TLSAuthority, processAuthority
-from ._transports import TCP, TLS, UNIX
 
 _T = TypeVar("_T")
 _P = TypeVar("_P", bound=IProtocol)
 # Twisted types Factory[P] with P bound to this private protocol.
 _FP = TypeVar("_FP", bound="_ProtoWithFactory")
-
-
-def expectInstance(
-    built: Deferred[Any], expected: type[_P] | None, what: str
-) -> Deferred[Any]:
-    """
-    Check, when C{built} fires, that its protocol is an instance of
-    C{expected}, so a typed caller's C{Deferred[expected]} is not a lie.
-
-    @param what: The method's name, for the error.
-    @return: C{built}, failing with C{TypeError} naming both classes when
-        the protocol is of another class; C{built} as it is when
-        C{expected} is C{None}.
-    """
-    if expected is None:
-        return built
-
-    def check(protocol: object) -> object:
-        if not isinstance(protocol, expected):
-            raise TypeError(
-                f"{what}() expected a {expected.__qualname__} but the port built "
-                f"a {type(protocol).__qualname__}: {protocol!r}"
-            )
-        return protocol
-
-    return built.addCallback(check)
 
 
 @implementer(INetwork)
@@ -230,23 +203,7 @@ class Network:
         checkPortNumber(port, "port", allowZero=True)
         checkIPLiteral(interface, "interface")
         checkPortNumber(backlog, "backlog", allowZero=False)
-        kinds = {kind.name: kind for kind in (TCP, TLS, UNIX)}
-        kind = kinds.get(transport)
-        if kind is None:
-            raise ValueError(
-                f"transport must be 'tcp', 'tls' or 'unix', not {transport!r}"
-            )
-
-        def listen(factory: IProtocolFactory) -> IListeningPort:
-            if kind is UNIX:
-                return self._opener.listenUNIX(origin, factory, backlog)
-            options = self.tlsAuthority.serverOptions() if kind.secure else None
-            return self._opener.listenIP(
-                origin, factory, port, interface, backlog, options
-            )
-
-        where = "a private UNIX socket" if kind is UNIX else interface
-        return TrackingServerEndpoint(listen, f"{transport} on {where}", self)
+        return self._opener.serverEndpoint(origin, transport, port, interface, backlog)
 
     def clientEndpoint(
         self, target: object, timeout: float = 30.0, tlsOptions: object = None
@@ -272,28 +229,7 @@ class Network:
     def track(self, thing: object) -> object:
         origin = callerOrigin()
         self._checkOpen()
-        registry = self._registry
-        if IListeningPort.providedBy(thing):
-            registry.adoptPort(thing, origin, observed=False)
-        elif IConnector.providedBy(thing):
-            registry.addConnector(thing, origin, observed=False)
-        elif IProtocol.providedBy(thing):
-            registry.adoptProtocol(thing, origin, "tracked")
-        elif IStreamClientEndpoint.providedBy(thing):
-            return self._opener.trackClientEndpoint(thing, origin)
-        elif IStreamServerEndpoint.providedBy(thing):
-            return self._opener.trackServerEndpoint(thing, origin)
-        elif callable(getattr(thing, "closeCachedConnections", None)):
-            registry.addPool(thing, origin)
-        elif callable(getattr(thing, "stopService", None)):
-            registry.addService(thing, origin)
-        else:
-            raise TypeError(
-                f"track() takes an IListeningPort, an IConnector, a connected "
-                f"IProtocol, an endpoint, an HTTPConnectionPool or a service, "
-                f"not {thing!r}"
-            )
-        return thing
+        return self._opener.track(thing, origin)
 
     # HTTP
 
@@ -302,23 +238,12 @@ class Network:
     ) -> Agent:
         # twisted.web is imported by the tests that use HTTP, not by every
         # test that imports trialnet.
-        from twisted.web.client import Agent, HTTPConnectionPool
-
-        from ._http import NetworkEndpoints
+        from ._http import agentOn
 
         origin = callerOrigin()
         self._checkOpen()
         timeout = checkPositive(connectTimeout, "connectTimeout")
-        if pool is None:
-            pool = HTTPConnectionPool(self._reactor, persistent=True)
-        elif not callable(getattr(pool, "closeCachedConnections", None)):
-            raise TypeError(f"agent() takes an HTTPConnectionPool, not {pool!r}")
-        self._registry.addPool(pool, origin)
-        endpoints = NetworkEndpoints(
-            self._opener.connect, self._registry.ports, timeout, self
-        )
-        agent: Agent = Agent.usingEndpointFactory(self._reactor, endpoints, pool=pool)
-        return agent
+        return agentOn(self._opener, self._registry, origin, pool, timeout, self)
 
     @overload
     def url(self, port: IListeningPort, path: bytes = b"/") -> bytes: ...

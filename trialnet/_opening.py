@@ -233,6 +233,58 @@ class Opener:
             )
         return lambda factory: reactor.connectTCP(host, port, factory, timeout=timeout)
 
+    def track(self, thing: object, origin: Origin) -> object:
+        """
+        Adopt what L{trialnet.Network.track} was given, or, for an endpoint,
+        return one that tracks what it opens.
+        """
+        registry = self._registry
+        if IListeningPort.providedBy(thing):
+            registry.adoptPort(thing, origin, observed=False)
+        elif IConnector.providedBy(thing):
+            registry.addConnector(thing, origin, observed=False)
+        elif IProtocol.providedBy(thing):
+            registry.adoptProtocol(thing, origin, "tracked")
+        elif IStreamClientEndpoint.providedBy(thing):
+            return self.trackClientEndpoint(thing, origin)
+        elif IStreamServerEndpoint.providedBy(thing):
+            return self.trackServerEndpoint(thing, origin)
+        elif callable(getattr(thing, "closeCachedConnections", None)):
+            registry.addPool(thing, origin)
+        elif callable(getattr(thing, "stopService", None)):
+            registry.addService(thing, origin)
+        else:
+            raise TypeError(
+                f"track() takes an IListeningPort, an IConnector, a connected "
+                f"IProtocol, an endpoint, an HTTPConnectionPool or a service, "
+                f"not {thing!r}"
+            )
+        return thing
+
+    def serverEndpoint(
+        self, origin: Origin, transport: str, port: int, interface: str, backlog: int
+    ) -> IStreamServerEndpoint:
+        """
+        An endpoint whose every port is opened here, with C{origin}.
+
+        @param transport: C{"tcp"}, C{"tls"} or C{"unix"}.
+        @raise ValueError: For any other transport.
+        """
+        kind = {kind.name: kind for kind in (TCP, TLS, UNIX)}.get(transport)
+        if kind is None:
+            raise ValueError(
+                f"transport must be 'tcp', 'tls' or 'unix', not {transport!r}"
+            )
+
+        def listen(factory: IProtocolFactory) -> IListeningPort:
+            if kind is UNIX:
+                return self.listenUNIX(origin, factory, backlog)
+            options = processAuthority().serverOptions() if kind.secure else None
+            return self.listenIP(origin, factory, port, interface, backlog, options)
+
+        where = "a private UNIX socket" if kind is UNIX else interface
+        return TrackingServerEndpoint(listen, f"{transport} on {where}", self._owner)
+
     def trackClientEndpoint(
         self, endpoint: IStreamClientEndpoint, origin: Origin
     ) -> Any:

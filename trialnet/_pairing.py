@@ -12,14 +12,17 @@ when its protocol is built (also when none comes of it), per socket path.
 from __future__ import annotations
 
 from collections import deque
-from typing import Any
+from typing import Any, TypeVar
 
 from twisted.internet.defer import Deferred, succeed
+from twisted.internet.interfaces import IProtocol
 
 from ._addresses import AddressKey
 from ._clients import cancelQuietly
 from ._ends import End
 from ._record import fireAll
+
+_P = TypeVar("_P", bound=IProtocol)
 
 
 class Pairing:
@@ -119,6 +122,32 @@ class Pairing:
         self._acceptWaiters.clear()
         for waiter in waiters:
             releaseWaiter(waiter, self.dropAwaited)
+
+
+def expectInstance(
+    built: Deferred[Any], expected: type[_P] | None, what: str
+) -> Deferred[Any]:
+    """
+    Check, when C{built} fires, that its protocol is an instance of
+    C{expected}, so a typed caller's C{Deferred[expected]} is not a lie.
+
+    @param what: The method's name, for the error.
+    @return: C{built}, failing with C{TypeError} naming both classes when
+        the protocol is of another class; C{built} as it is when
+        C{expected} is C{None}.
+    """
+    if expected is None:
+        return built
+
+    def check(protocol: object) -> object:
+        if not isinstance(protocol, expected):
+            raise TypeError(
+                f"{what}() expected a {expected.__qualname__} but the port built "
+                f"a {type(protocol).__qualname__}: {protocol!r}"
+            )
+        return protocol
+
+    return built.addCallback(check)
 
 
 def releaseWaiter(waiter: Deferred[Any], dropAwaited: bool = False) -> None:

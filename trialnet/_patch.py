@@ -16,11 +16,10 @@ from twisted.python.reflect import qual
 
 _MISSING = object()
 
-# Weak, so that a class defined in a test is not kept alive by having been
-# observed once.
-_dataDescriptors: weakref.WeakKeyDictionary[type, dict[str, bool]] = (
-    weakref.WeakKeyDictionary()
-)
+# By the class's id, each with a weak reference to the class: a class defined
+# in a test is not kept alive by having been observed once, and a lookup makes
+# no weak reference (a WeakKeyDictionary makes one on every get).
+_dataDescriptors: dict[int, tuple[weakref.ref[type], dict[str, bool]]] = {}
 
 
 def _isDataDescriptor(cls: type, name: str) -> bool:
@@ -28,7 +27,16 @@ def _isDataDescriptor(cls: type, name: str) -> bool:
     Whether C{cls} defines C{name} as a data descriptor, which takes
     precedence over an instance attribute of the same name.
     """
-    known = _dataDescriptors.setdefault(cls, {})
+    entry = _dataDescriptors.get(id(cls))
+    if entry is None or entry[0]() is not cls:
+        key = id(cls)
+
+        def gone(reference: weakref.ref[type]) -> None:
+            if _dataDescriptors.get(key, (None,))[0] is reference:
+                del _dataDescriptors[key]
+
+        entry = _dataDescriptors[key] = (weakref.ref(cls, gone), {})
+    known = entry[1]
     answer = known.get(name)
     if answer is None:
         attribute = inspect.getattr_static(cls, name, None)

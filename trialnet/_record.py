@@ -16,15 +16,80 @@ from twisted.internet.task import deferLater
 from twisted.python import log
 from twisted.python.failure import Failure
 from twisted.python.reflect import qual
-from zope.interface import implementer
+from zope.interface import Attribute, Interface, implementer
 
-from ._interfaces import IRecord
 from ._report import Leftover, Origin
 
 #: The stage of records that stop accepting (ports), closed first.
 STOP_ACCEPTING = 0
 #: The stage of everything else.
 CLOSE = 1
+
+
+class IRecord(Interface):
+    """
+    One thing the teardown closes: a port, a connection end, a client
+    attempt, a connector, a pool, a service or a pending listen.  The teardown
+    treats every record alike.
+    """
+
+    stage = Attribute(
+        "0 for what stops accepting (ports), closed first; 1 for the rest."
+    )
+    origin = Attribute(
+        "The L{Origin<trialnet._report.Origin>} of the line that opened or adopted it."
+    )
+    observed = Attribute(
+        "Whether the code under test opened it by itself (not through "
+        "trialnet, nor adopted with track)."
+    )
+    settled = Attribute("Whether the teardown has nothing more to wait for.")
+    leftOpen = Attribute(
+        "Whether it is open in its own right, for a report of what the code "
+        "under test left open (a connector counts only while connecting: its "
+        "connection is an end of its own)."
+    )
+
+    def close() -> None:
+        """
+        Begin an orderly close.
+        """
+
+    def abort(waited: float) -> object:
+        """
+        The bound passed and it has not settled: abort it.
+
+        @param waited: Seconds the teardown waited.
+        @return: The L{trialnet._report.Leftover} that describes it, or C{None}.
+        """
+
+    def force(leftover: object) -> object:
+        """
+        Even the abort did not settle it: release it by force, and settle.
+
+        @param leftover: What L{abort} returned.
+        @return: The L{trialnet._report.Leftover} that describes it now, or C{None}.
+        """
+
+    def finalReport() -> object:
+        """
+        @return: A L{trialnet._report.Leftover} for a problem found although
+            it settled (a port whose stop failed), or C{None}.
+        """
+
+    def forget() -> None:
+        """
+        Undo every observation and drop every reference to the application's
+        objects.
+        """
+
+    def leftover(action: str, **details: str) -> object:
+        """
+        Describe it for the report.
+
+        @param action: What the teardown did about it.
+        @return: A L{trialnet._report.Leftover}.
+        """
 
 
 def fireAll(waiters: list[Deferred[Any]], result: object) -> None:

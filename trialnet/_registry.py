@@ -19,11 +19,10 @@ from ._addresses import AddressKey, portServes
 from ._clients import ClientAttempt
 from ._connectors import ConnectorRecord
 from ._ends import End
-from ._interfaces import IRecord
 from ._pairing import Pairing
 from ._patch import ownedBy
 from ._ports import FactoryHook, PortRecord
-from ._record import PendingListen, PoolRecord, Record, ServiceRecord
+from ._record import IRecord, PendingListen, PoolRecord, Record, ServiceRecord
 from ._report import Origin
 from ._transports import (
     Transport,

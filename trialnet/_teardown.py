@@ -4,7 +4,7 @@ The teardown, as an explicit phase machine.
 Every rule that moves the teardown from one phase to the next is in
 L{TRANSITIONS}; L{Teardown} runs each phase's action on entering it and owns
 the timer, the bounds, the outcome and the waiters.  It treats every record
-alike (see L{trialnet._interfaces.IRecord}) and guards every call it makes
+alike (see L{trialnet._record.IRecord}) and guards every call it makes
 to one: what a record raises is logged and the rest still runs.  The
 phases::
 
@@ -29,9 +29,8 @@ from twisted.internet.interfaces import IDelayedCall
 from twisted.python import log
 from twisted.python.failure import Failure
 
-from ._interfaces import IRecord
 from ._observe import TimerCapture
-from ._record import fireAll
+from ._record import IRecord, fireAll
 from ._report import Leftover, Origin, TeardownError
 
 #: Seconds to wait, after aborting, for the aborted connections to report

@@ -30,18 +30,22 @@ def _isSocket(selectable: Any) -> bool:
     return callable(getattr(selectable, "getHost", None))
 
 
-async def closeUntracked(reactor: Any, before: set[Any], origin: Origin) -> None:
+def untracked(reactor: Any, before: set[Any]) -> list[Any]:
     """
-    Close every socket the reactor watches that it did not watch before the
-    test, and report them.
+    The sockets the reactor watches that it did not watch before the test.
 
     @param before: What L{selectables} gave before the test began.
-    @param origin: The test method: they were opened somewhere in it.
-    @raise TeardownError: Naming each socket it closed, if there was any.
     """
-    found = [s for s in selectables(reactor) - before if _isSocket(s)]
-    if not found:
-        return
+    return [s for s in selectables(reactor) - before if _isSocket(s)]
+
+
+async def closeUntracked(reactor: Any, found: list[Any], origin: Origin) -> None:
+    """
+    Close the sockets L{untracked} found, and report them.
+
+    @param origin: The test method: they were opened somewhere in it.
+    @raise TeardownError: Naming each socket it closed.
+    """
     leftovers = []
     stops: list[Deferred[object]] = []
     for selectable in found:

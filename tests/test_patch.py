@@ -1,0 +1,108 @@
+"""
+Tests for L{trialnet._patch}: attributes set on an application's objects and
+put back exactly.
+"""
+
+from __future__ import annotations
+
+import gc
+import weakref
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from trialnet._patch import InstancePatch, patchable
+
+
+class _Routed:
+    """
+    A class whose C{routed} attribute is a data descriptor, as a proxy's is.
+    """
+
+    def __init__(self) -> None:
+        self.store: dict[str, object] = {}
+
+    @property
+    def routed(self) -> object:
+        return self.store.get("routed", "class default")
+
+    @routed.setter
+    def routed(self, value: object) -> None:
+        self.store["routed"] = value
+
+    @routed.deleter
+    def routed(self) -> None:
+        self.store.pop("routed", None)
+
+
+class InstancePatchTests(SynchronousTestCase):
+    def test_restoresWhatWasThere(self) -> None:
+        """
+        C{restore} puts back the instance attribute set before, and removes
+        one that was not there.
+        """
+
+        class Thing:
+            pass
+
+        thing = Thing()
+        thing.before = "mine"  # type: ignore[attr-defined]
+        patch = InstancePatch(thing)
+        patch.set("before", "trialnet's")
+        patch.set("added", "trialnet's")
+        self.assertEqual(vars(thing), {"before": "trialnet's", "added": "trialnet's"})
+        patch.restoreAll()
+        self.assertEqual(vars(thing), {"before": "mine"})
+
+    def test_throughDescriptor(self) -> None:
+        """
+        An attribute the class defines as a data descriptor is set through
+        it (an instance attribute would never be seen), and deleted through
+        it on restore.
+        """
+        thing = _Routed()
+        patch = InstancePatch(thing)
+        patch.set("routed", "trialnet's")
+        self.assertEqual(thing.routed, "trialnet's")
+        self.assertNotIn("routed", vars(thing))
+        patch.restore("routed")
+        self.assertEqual(thing.routed, "class default")
+
+    def test_classNotKeptAlive(self) -> None:
+        """
+        Having patched an instance of a class does not keep the class alive
+        (a class defined inside a test is collected after it), and a new
+        class that reuses its id gets answers of its own.
+        """
+
+        def makeClass(routed: bool) -> type:
+            if routed:
+                return type("Made", (_Routed,), {})
+            return type("Made", (), {"routed": None})
+
+        made = makeClass(routed=False)
+        patch = InstancePatch(made())
+        patch.set("routed", 1)
+        reference = weakref.ref(made)
+        del made, patch
+        gc.collect()
+        self.assertIsNone(reference())
+        # Whatever id a new class gets, it is asked about afresh.
+        for _ in range(20):
+            routedClass = makeClass(routed=True)
+            instance = routedClass()
+            InstancePatch(instance).set("routed", 2)
+            self.assertNotIn("routed", vars(instance))
+            self.assertEqual(instance.routed, 2)
+
+    def test_slotsRefused(self) -> None:
+        """
+        An object without an instance dictionary cannot be observed, and
+        L{patchable} says why, with the class's name.
+        """
+
+        class Slotted:
+            __slots__ = ("a",)
+
+        error = self.assertRaises(TypeError, patchable, Slotted(), "protocol")
+        self.assertIn("__slots__", str(error))
+        self.assertIn("Slotted", str(error))

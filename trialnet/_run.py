@@ -1,0 +1,251 @@
+"""
+One run of a L{trialnet.NetworkTestCase}: its networks, from before C{setUp}
+to after C{tearDown}, and the sockets left in the reactor by means trialnet
+cannot see.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from twisted.internet.defer import Deferred, maybeDeferred, succeed
+from twisted.python import log
+from twisted.python.failure import Failure
+
+from ._conversation import SHARE_OF_TEST_TIMEOUT
+from ._network import Network
+from ._report import Origin
+from ._untracked import closeUntracked, selectables, untracked
+
+_T = TypeVar("_T")
+
+
+class TestRun:
+    """
+    The networks of one run of one test case.
+
+    A test's network observes the reactor from before C{setUp} until the
+    run ends.  At the first thing opened it registers its teardown as a
+    cleanup; a network first used in C{tearDown}, after trial ran the
+    cleanups, is closed after C{tearDown}.
+
+    @ivar case: The test case, a trial C{TestCase}.
+    @ivar network: The network of the test, until its teardown began.
+    @ivar late: The network first used in C{tearDown}, until it closed.
+    @ivar registered: Whether the teardown was registered as a cleanup.
+    @ivar cleanedUp: Whether trial ran the cleanups.
+    """
+
+    def __init__(self, case: Any, reactor: Any) -> None:
+        self.case = case
+        self.reactor = reactor
+        self.network: Network | None = None
+        self.late: Network | None = None
+        self.registered = False
+        self.cleanedUp = False
+        self._made: list[Network] = []
+        self._before = selectables(reactor)
+
+    def current(self) -> Network:
+        """
+        The network that what the test opens now belongs to; the teardown is
+        registered at the first use.
+        """
+        if self.cleanedUp:
+            if self.late is None:
+                # Closed after tearDown by the run, not as a cleanup: trial
+                # already ran those.
+                self.late = self._newNetwork(whenOpened=_nothingToDo)
+            return self.late
+        network = self.observing()
+        self.registerClose()
+        return network
+
+    def observing(self) -> Network:
+        """
+        The test's network, observing the reactor from before C{setUp}.
+        """
+        if self.network is None:
+            self.network = self._newNetwork(whenOpened=self.registerClose)
+        return self.network
+
+    def registerClose(self) -> None:
+        """
+        At the first thing opened, register the teardown as a cleanup: it
+        runs after the cleanups the test adds later, as trial runs them last
+        in, first out.
+        """
+        if not self.registered:
+            self.registered = True
+            self.case.addCleanup(self._closeNetwork)
+
+    def _newNetwork(self, whenOpened: Callable[[], None]) -> Network:
+        case = self.case
+        network = _CaseNetwork(
+            whenOpened,
+            disconnectTimeout=case.disconnectTimeout,
+            waitTimeout=float(case.getTimeout()) * SHARE_OF_TEST_TIMEOUT,
+            strictCleanup=case.strictCleanup,
+        )
+        self._made.append(network)
+        return network
+
+    # Around trial's setUp and tearDown
+
+    def setUp(self, ownSetUp: Callable[[], object]) -> Deferred[object]:
+        """
+        Run the test's own C{setUp} with the network observing.
+        """
+        self.observing()
+        return maybeDeferred(ownSetUp).addErrback(self._setUpFailed, ownSetUp)
+
+    def _setUpFailed(self, failure: Failure, ownSetUp: object) -> Failure:
+        # Trial runs the cleanups but no tearDown: look after the last
+        # cleanup, when everything else had its chance to close.
+        self._addLastCleanup(self._afterTearDown, None, ownSetUp)
+        return failure
+
+    def tearDown(self, ownTearDown: Callable[[], object]) -> Deferred[object]:
+        """
+        Run the test's own C{tearDown}, then close the network it first used
+        there and what the test left in the reactor unseen.
+        """
+        # Trial ran the cleanups: a network used from here on is closed
+        # after tearDown.
+        self.cleanedUp = True
+        network = self.network
+        if network is not None and not self.registered:
+            self.network = None
+            network.close()
+        testMethod = getattr(self.case, self.case._testMethodName, None)
+        return maybeDeferred(ownTearDown).addBoth(self._afterTearDown, testMethod)
+
+    def _afterTearDown(self, outcome: object, function: object) -> object:
+        late, self.late = self.late, None
+        if late is not None:
+            return _after(self.closeNetwork(late), outcome).addBoth(
+                self._closeUntracked, function
+            )
+        return self._closeUntracked(outcome, function)
+
+    def _closeUntracked(self, outcome: object, function: object) -> object:
+        found = untracked(self.reactor, self._before)
+        if not found:
+            return outcome
+        closing = closeUntracked(self.reactor, found, _originOf(function))
+        return _after(Deferred.fromCoroutine(closing), outcome)
+
+    def _addLastCleanup(self, function: Callable[..., object], *args: object) -> None:
+        """
+        Register a cleanup to run after every other one (trial runs them last
+        in, first out).  Trial keeps them in C{_cleanups}, as the standard
+        library's C{unittest} does; should that ever change, nothing is
+        added: run any earlier, the cleanup would find what the others are
+        still to close.
+        """
+        cleanups = getattr(self.case, "_cleanups", None)
+        if isinstance(cleanups, list):
+            cleanups.insert(0, (function, args, {}))
+
+    # Closing
+
+    def _closeNetwork(self) -> Deferred[None]:
+        network, self.network = self.network, None
+        self.cleanedUp = True
+        if network is None:
+            return succeed(None)
+        return self.closeNetwork(network)
+
+    def closeNetwork(self, network: Network) -> Deferred[None]:
+        """
+        Close one of the run's networks with the test's settings as they are
+        now.
+        """
+        case = self.case
+        # What the test set on itself since, it meant for its teardown.
+        network.disconnectTimeout = case.disconnectTimeout
+        network.strictCleanup = case.strictCleanup
+        # Trial gives each cleanup the test's timeout: end, and report,
+        # before it would.
+        network.fitWithin(float(case.getTimeout()))
+        return network.close()
+
+    def finish(self) -> None:
+        """
+        The run ended: close what closed nothing, and stop observing.
+        """
+        if not self.registered:
+            for network in (self.network, self.late):
+                if network is not None:
+                    # Nothing was opened: closing is immediate.
+                    network.close()
+        # Observation ends last, after every cleanup and tearDown: a
+        # cleanup of trial's (a self.patch of the reactor's connectTCP,
+        # say) puts back what it found, which may be the observer's.
+        made, self._made = self._made, []
+        for network in made:
+            network.stopObserving()
+        self.network = self.late = None
+
+
+class _CaseNetwork(Network):
+    """
+    A test's network, which registers its teardown as a cleanup at the first
+    thing the code under test opens.
+    """
+
+    def __init__(self, whenOpened: Callable[[], None], **options: Any) -> None:
+        super().__init__(**options)
+        self._whenOpened = whenOpened
+        # Its teardown runs after the test method: what still awaits a
+        # server end then is a test that trial timed out.
+        self._registry.pairing.dropAwaited = True
+
+    def _closed(self, result: _T) -> _T:
+        # Observing goes on until the test's run ends (see TestRun.finish);
+        # what the code under test opens after the teardown is declined, and
+        # found by the untracked scan.
+        return result
+
+    def observedPort(self, port: Any, origin: Origin) -> None:
+        self._whenOpened()
+        super().observedPort(port, origin)
+
+    def observedConnector(self, connector: Any, origin: Origin) -> None:
+        self._whenOpened()
+        super().observedConnector(connector, origin)
+
+
+def _originOf(function: object) -> Origin:
+    """
+    Where a test's method (its test method, or its C{setUp}) begins, inside
+    any decorator that wraps it.
+    """
+    if callable(function):
+        function = inspect.unwrap(function)
+    code = getattr(function, "__code__", None)
+    return Origin(getattr(code, "co_filename", "?"), getattr(code, "co_firstlineno", 0))
+
+
+def _nothingToDo() -> None:
+    pass
+
+
+def _after(step: Deferred[None], outcome: object) -> Deferred[Any]:
+    """
+    Wait for C{step}, then give back C{outcome} (a failure of the step
+    before it still fails the test); a failure of C{step} itself comes
+    first.
+    """
+
+    def done(stepOutcome: object) -> object:
+        if isinstance(stepOutcome, Failure):
+            if isinstance(outcome, Failure):
+                # Both failed: report the earlier failure too.
+                log.err(outcome)
+            return stepOutcome
+        return outcome
+
+    return step.addBoth(done)
