@@ -10,6 +10,7 @@ from typing import Any
 
 from twisted.internet.defer import Deferred
 from twisted.internet.testing import MemoryReactorClock
+from twisted.python import log
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 from zope.interface.verify import verifyObject
@@ -269,9 +270,17 @@ class TeardownTests(SynchronousTestCase):
         broken = FakeRecord(settleOn=None, raiseOn="close")
         fine = FakeRecord()
         teardown = self.teardown(broken, fine)
+        logged: list[dict[str, Any]] = []
+        log.addObserver(logged.append)
+        self.addCleanup(log.removeObserver, logged.append)
         results = outcome(teardown.close())
         self.assertEqual(fine.calls, ["close"])
         self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+        # The log names the step and the record it failed on.
+        self.assertIn(
+            "trialnet teardown: error while closing client FakeRecord",
+            [event.get("why") for event in logged],
+        )
         self.reactor.advance(5.0)
         broken.settle()
         self.assertEqual(teardown.phase, Phase.DONE)

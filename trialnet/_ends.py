@@ -73,6 +73,7 @@ class End(Record):
         self.role = role  # type: ignore[misc]
         self.protocol: IProtocol | None = protocol
         self.application: Any = applicationProtocol(protocol)
+        self._applicationClass = type(self.application)
         self.attempt = attempt
         self.port = port
         self.pairKey = pairKey
@@ -87,21 +88,22 @@ class End(Record):
         self.claimed = False
         self.closeWaiters: list[Deferred[None]] = []
         self._listener = listener
-        self._kind = qual(type(self.application))
         self._patch = patchable(protocol, "protocol")
         self._lostPatch: InstancePatch | None = None
         if ownedBy(protocol, "makeConnection", End) or ownedBy(
             protocol, "connectionLost", End
         ):
             raise ValueError(
-                f"{self._kind} instance is already connected through trialnet; "
+                f"{self.kind} instance is already connected through trialnet; "
                 f"a protocol instance serves one connection at a time, so pass "
                 f"a factory to open several"
             )
 
     @property
     def kind(self) -> str:
-        return self._kind
+        # Named at the report, from the class the application's protocol
+        # had when the end was made (HTTP/2 and Upgrade replace protocols).
+        return qual(self._applicationClass)
 
     @property
     def settled(self) -> bool:

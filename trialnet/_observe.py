@@ -9,9 +9,7 @@ network stops observing.
 
 from __future__ import annotations
 
-import contextlib
 import weakref
-from collections.abc import Iterator
 from typing import Any, Protocol
 
 from twisted.python import log
@@ -154,21 +152,30 @@ def _remove(key: int, reference: weakref.ref[Sink]) -> None:
         observer.restore()
 
 
-@contextlib.contextmanager
-def quietly(reactor: Any) -> Iterator[None]:
+def quietly(reactor: Any) -> _Quiet:
     """
-    Open something for trialnet itself: it is recorded by whoever opens it,
-    not handed to a sink.
+    Open something for trialnet itself, inside C{with quietly(reactor):}: it
+    is recorded by whoever opens it, not handed to a sink.
     """
-    observer = _observers.get(id(reactor))
-    if observer is None:
-        yield
-        return
-    observer.quiet += 1
-    try:
-        yield
-    finally:
-        observer.quiet -= 1
+    return _Quiet(reactor)
+
+
+class _Quiet:
+    """
+    L{quietly}'s context manager (a class rather than a generator: it runs
+    at every port and connection).
+    """
+
+    def __init__(self, reactor: Any) -> None:
+        self._observer = _observers.get(id(reactor))
+
+    def __enter__(self) -> None:
+        if self._observer is not None:
+            self._observer.quiet += 1
+
+    def __exit__(self, *exc: object) -> None:
+        if self._observer is not None:
+            self._observer.quiet -= 1
 
 
 class TimerCapture:
@@ -230,19 +237,32 @@ _saved: dict[int, object] = {}
 _scopes: dict[int, list[object]] = {}
 
 
-@contextlib.contextmanager
-def retriesOf(reactor: Any, owner: object) -> Iterator[None]:
+def retriesOf(reactor: Any, owner: object) -> _Retries:
     """
     Run code under test that hears of a lost or failed connection of
-    C{owner}'s: what it schedules is captured by C{owner}'s teardown, if that
-    one is running.
+    C{owner}'s, inside C{with retriesOf(reactor, owner):}: what it schedules
+    is captured by C{owner}'s teardown, if that one is running.
     """
-    key = id(reactor)
-    scopes = _scopes.setdefault(key, [])
-    scopes.append(owner)
-    try:
-        yield
-    finally:
+    return _Retries(reactor, owner)
+
+
+class _Retries:
+    """
+    L{retriesOf}'s context manager.
+    """
+
+    def __init__(self, reactor: Any, owner: object) -> None:
+        self._key = id(reactor)
+        self._owner = owner
+
+    def __enter__(self) -> None:
+        scopes = _scopes.get(self._key)
+        if scopes is None:
+            scopes = _scopes[self._key] = []
+        scopes.append(self._owner)
+
+    def __exit__(self, *exc: object) -> None:
+        scopes = _scopes[self._key]
         scopes.pop()
         if not scopes:
-            del _scopes[key]
+            del _scopes[self._key]

@@ -114,14 +114,20 @@ class Records(Protocol):
     def forget(self) -> None: ...
 
 
-def guarded(call: Callable[[], object], what: str) -> object:
+def guarded(call: Callable[[], object], what: str, record: object = None) -> object:
     """
     Run one step on one record; what it raises is logged (so the test
     reports it) and the teardown goes on.
+
+    @param what: What the step does, for the log.
+    @param record: The record it does it to, described in the log after
+        C{what} (only then: describing it takes time every step would pay).
     """
     try:
         return call()
     except Exception:
+        if record is not None:
+            what = f"{what} {_describe(record)}"
         log.err(None, f"trialnet teardown: error while {what}")
         return None
 
@@ -228,7 +234,7 @@ class Teardown:
         """
         if self._phase in (Phase.CLOSING, Phase.ABORTED, Phase.FORCED):
             self._pending[id(record)] = record
-            guarded(record.close, f"closing {_describe(record)}")
+            guarded(record.close, "closing", record)
             self.settled(record)
 
     def settled(self, record: IRecord) -> None:
@@ -259,7 +265,7 @@ class Teardown:
                 if self.strict and record.observed and record.leftOpen:
                     self._keep(record, record.leftover(LEFT_OPEN))
         for record in records:
-            guarded(record.close, f"closing {_describe(record)}")
+            guarded(record.close, "closing", record)
             if record.settled:
                 self._pending.pop(id(record), None)
 
@@ -269,9 +275,7 @@ class Teardown:
             if not record.settled:
                 self._keep(
                     record,
-                    guarded(
-                        partial(record.abort, waited), f"aborting {_describe(record)}"
-                    ),
+                    guarded(partial(record.abort, waited), "aborting", record),
                 )
         self._timer = self._reactor.callLater(self.abortGrace, self.handle, Event.GRACE)
 
@@ -281,9 +285,7 @@ class Teardown:
                 previous = self._leftovers.get(id(record))
                 self._keep(
                     record,
-                    guarded(
-                        partial(record.force, previous), f"forcing {_describe(record)}"
-                    ),
+                    guarded(partial(record.force, previous), "forcing", record),
                 )
             # Whatever it did, nothing more is waited for.
             self._pending.pop(id(record), None)
@@ -360,5 +362,5 @@ def _stage(record: IRecord) -> int:
     return record.stage  # type: ignore[no-any-return]
 
 
-def _describe(record: IRecord) -> str:
-    return f"{record.role} {record.kind}".strip()  # type: ignore[attr-defined]
+def _describe(record: Any) -> str:
+    return f"{record.role} {record.kind}".strip()
