@@ -96,7 +96,7 @@ class RefusedTests(SynchronousTestCase):
             case.assertRaises(ValueError, case.listenUDP, protocol)
             opened.append(openFileCount() - before)
             sender = case.listenUDP(DatagramProtocol())
-            sender.write(b"ping", ("127.0.0.1", portNumber(port)))  # type: ignore[attr-defined]
+            sender.write(b"ping", ("127.0.0.1", portNumber(port)))
             received.append(await protocol.arrived)
 
         warmUp()

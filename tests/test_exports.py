@@ -20,7 +20,7 @@ from trialnet._conversation import (
     RecorderFactory,
     WaitTimeoutError,
 )
-from trialnet._interfaces import INetwork
+from trialnet._interfaces import INetwork, IUDPPort
 from trialnet._network import Network
 from trialnet._report import TeardownError
 from trialnet._tls import TLSAuthority
@@ -43,6 +43,7 @@ class ExportTests(SynchronousTestCase):
             {
                 "ClosedWhileWaitingError": ClosedWhileWaitingError,
                 "INetwork": INetwork,
+                "IUDPPort": IUDPPort,
                 "Network": Network,
                 "NetworkTestCase": NetworkTestCase,
                 "TeardownError": TeardownError,

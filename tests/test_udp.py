@@ -7,8 +7,9 @@ from __future__ import annotations
 from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.internet.protocol import DatagramProtocol
 from twisted.trial.unittest import SynchronousTestCase
+from zope.interface.verify import verifyObject
 
-from trialnet import NetworkTestCase
+from trialnet import IUDPPort, NetworkTestCase
 
 from .helpers import (
     assertCleanRun,
@@ -58,7 +59,7 @@ class UDPTests(SynchronousTestCase):
         async def body(case: NetworkTestCase) -> None:
             port = case.listenUDP(server)
             sender = case.listenUDP(client)
-            sender.write(b"ping", ("127.0.0.1", portNumber(port)))  # type: ignore[attr-defined]
+            sender.write(b"ping", ("127.0.0.1", portNumber(port)))
             echoed.append(await client.arrived)
 
         warmUp()
@@ -93,3 +94,19 @@ class UDPTests(SynchronousTestCase):
         assertCleanRun(self, result)
         self.assertEqual(fired, ["first", "second"])
         self.assertEqual(protocol.log, ["started", "stopped"])
+
+    def test_portIsTyped(self) -> None:
+        """
+        The reactor's UDP port that C{listenUDP} returns has every method of
+        L{trialnet.IUDPPort}, the type it is declared with: it listens and
+        writes.
+        """
+        ports: list[object] = []
+
+        def body(case: NetworkTestCase) -> None:
+            ports.append(case.listenUDP(Datagrams()))
+
+        result = sample(body)
+
+        assertCleanRun(self, result)
+        self.assertTrue(verifyObject(IUDPPort, ports[0], tentative=True))

@@ -15,7 +15,7 @@ from ._conversation import (
     RecorderFactory,
     WaitTimeoutError,
 )
-from ._interfaces import INetwork
+from ._interfaces import INetwork, IUDPPort
 from ._network import Network
 from ._report import TeardownError
 from ._tls import TLSAuthority
@@ -23,6 +23,7 @@ from ._tls import TLSAuthority
 __all__ = [
     "ClosedWhileWaitingError",
     "INetwork",
+    "IUDPPort",
     "Network",
     "NetworkTestCase",
     "Recorder",

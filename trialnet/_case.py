@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from twisted.internet.protocol import _ProtoWithFactory
     from twisted.web.client import Agent, HTTPConnectionPool
 
-from ._interfaces import INetwork
+from ._interfaces import INetwork, IUDPPort
 from ._network import Network
 from ._run import TestRun
 from ._tls import TLSAuthority, processAuthority
@@ -141,7 +141,7 @@ class NetworkTestCase(TestCase):
         port: int = 0,
         interface: str = "127.0.0.1",
         maxPacketSize: int = 8192,
-    ) -> IListeningPort:
+    ) -> IUDPPort:
         return self._network().listenUDP(protocol, port, interface, maxPacketSize)
 
     @overload

@@ -1,19 +1,19 @@
 """
 The interfaces of trialnet: its public API (L{INetwork}), written once for
-L{trialnet.Network} and L{trialnet.NetworkTestCase}, and the shape every
-record of the teardown has (L{IRecord}).
+L{trialnet.Network} and L{trialnet.NetworkTestCase}, and the types it hands
+out (L{IUDPPort}).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from twisted.internet.interfaces import IListeningPort, IUDPTransport
 from zope.interface import Attribute, Interface
 
 if TYPE_CHECKING:
     from twisted.internet.defer import Deferred
     from twisted.internet.interfaces import (
-        IListeningPort,
         IProtocol,
         IProtocolFactory,
         IStreamClientEndpoint,
@@ -21,6 +21,15 @@ if TYPE_CHECKING:
     )
     from twisted.internet.protocol import AbstractDatagramProtocol
     from twisted.web.client import Agent, HTTPConnectionPool
+
+
+class IUDPPort(IUDPTransport, IListeningPort):
+    """
+    What L{INetwork.listenUDP} returns: the reactor's UDP port, which both
+    listens and writes datagrams (C{write(datagram, (host, port))}).  It
+    names, for type checkers, what every reactor's UDP port has; the port
+    itself declares only Twisted's own interfaces.
+    """
 
 
 class IBoundedWaits(Interface):
@@ -145,7 +154,7 @@ class INetwork(Interface):
         port: int = 0,
         interface: str = "127.0.0.1",
         maxPacketSize: int = 8192,
-    ) -> IListeningPort:
+    ) -> IUDPPort:
         """
         Listen for UDP datagrams; the port is stopped, once, and waited for
         at the teardown.
@@ -155,8 +164,8 @@ class INetwork(Interface):
         @param port: The port number; 0 lets the kernel choose.
         @param interface: An IPv4 or IPv6 literal; loopback by default.
         @param maxPacketSize: The largest datagram read.
-        @return: The reactor's
-            L{IListeningPort<twisted.internet.interfaces.IListeningPort>}.
+        @return: The reactor's UDP port, typed as L{IUDPPort}: it listens
+            and writes.
         @raise TypeError: If C{protocol} is not a datagram protocol, or an
             argument has the wrong type.
         @raise ValueError: As for L{listen}.

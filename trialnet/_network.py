@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from twisted.web.client import Agent, HTTPConnectionPool
 
 from ._endpoints import TrackingClientEndpoint
-from ._interfaces import IBoundedWaits, INetwork
+from ._interfaces import IBoundedWaits, INetwork, IUDPPort
 from ._observe import observe, stopObserving
 from ._opening import Opener
 from ._pairing import expectInstance
@@ -149,7 +149,7 @@ class Network:
         port: int = 0,
         interface: str = "127.0.0.1",
         maxPacketSize: int = 8192,
-    ) -> IListeningPort:
+    ) -> IUDPPort:
         return self._opener.listenUDP(
             callerOrigin(), protocol, port, interface, maxPacketSize
         )

@@ -23,6 +23,7 @@ from twisted.internet.protocol import AbstractDatagramProtocol
 
 from ._clients import failingAttempts
 from ._endpoints import TrackingClientEndpoint, TrackingServerEndpoint
+from ._interfaces import IUDPPort
 from ._observe import quietly
 from ._registry import Registry
 from ._report import Origin
@@ -76,7 +77,7 @@ class Opener:
         port: int,
         interface: str,
         maxPacketSize: int,
-    ) -> IListeningPort:
+    ) -> IUDPPort:
         self._checkOpen()
         if not isinstance(protocol, AbstractDatagramProtocol):
             raise TypeError(
@@ -96,7 +97,8 @@ class Opener:
                 port, protocol, interface, maxPacketSize
             )
         self._registry.addPort(listening, origin, UDP)
-        return listening  # type: ignore[no-any-return]
+        udpPort: IUDPPort = listening
+        return udpPort
 
     def listenIP(
         self,

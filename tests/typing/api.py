@@ -19,6 +19,7 @@ from twisted.web.client import Agent, HTTPConnectionPool
 
 from trialnet import (
     ClosedWhileWaitingError,
+    IUDPPort,
     Network,
     NetworkTestCase,
     Recorder,
@@ -34,7 +35,10 @@ async def useNetwork(network: Network) -> None:
     port: IListeningPort = network.listen(factory, port=0, interface="::1", backlog=5)
     tlsPort: IListeningPort = network.listenTLS(factory, options=None)
     unixPort: IListeningPort = network.listenUNIX(factory, backlog=5)
-    udpPort: IListeningPort = network.listenUDP(DatagramProtocol(), maxPacketSize=512)
+    udpPort: IUDPPort = network.listenUDP(DatagramProtocol(), maxPacketSize=512)
+    # It writes datagrams, and is a listening port like the others.
+    udpPort.write(b"ping", ("127.0.0.1", udpPort.getHost().port))
+    listening: IListeningPort = udpPort
     client: IProtocol = await network.connect(port, factory, timeout=1.0)
     options: IOpenSSLClientConnectionCreator = network.tlsAuthority.clientOptions(
         hostname="127.0.0.1", identity="alice"
@@ -54,7 +58,7 @@ async def useNetwork(network: Network) -> None:
     network.disconnectTimeout = 1.0
     network.waitTimeout = None
     await network.close()
-    del udpPort, accepted, closed, serverEndpoint, tracked, sameFactory
+    del udpPort, listening, accepted, closed, serverEndpoint, tracked, sameFactory
     del agent, byteURL, textURL
 
 
