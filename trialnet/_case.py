@@ -69,10 +69,14 @@ class NetworkTestCase(TestCase):
     @cvar strictCleanup: Whether what the code under test left open when the
         test ended fails the test, with the line that opened it (see
         L{INetwork.strictCleanup<trialnet._interfaces.INetwork.strictCleanup>}).
+    @cvar failFast: Whether an error logged while a wait is pending fails
+        the wait at once (see
+        L{INetwork.failFast<trialnet._interfaces.INetwork.failFast>}).
     """
 
     disconnectTimeout: float = 5.0
     strictCleanup: bool = False
+    failFast: bool = True
     _trialnetRun: TestRun | None = None
 
     def _network(self) -> Network:

@@ -6,6 +6,7 @@ event-driven and with a bound, for the other side.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from twisted.internet.defer import Deferred
@@ -14,6 +15,7 @@ from twisted.internet.protocol import Factory, Protocol, connectionDone
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from ._failfast import Watch
 from ._interfaces import IBoundedWaits
 
 #: Seconds a wait allows when neither the call nor a test sets a bound.
@@ -84,6 +86,7 @@ class _Wait:
         self.complete = complete
         self.deferred = deferred
         self.timer: IDelayedCall | None = None
+        self.watch: Watch | None = None
 
 
 @implementer(IBoundedWaits)
@@ -97,6 +100,12 @@ class Recorder(Protocol):
     and fails with L{ClosedWhileWaitingError} if the connection closes first.  Nothing
     polls: waits are checked as data arrives.
 
+    A wait also fails, at once, with the error itself when an error is
+    logged while it waits (a protocol of either side raised in
+    C{dataReceived}, say, and the reactor logged it): the test sees the
+    cause, not a timeout.  Set L{failFast} to C{False} for a test that
+    expects the code under test to log an error while it waits.
+
     @ivar received: All bytes received so far.
     @ivar closed: Whether the connection has closed.
     @ivar reason: Why it closed, once it has.
@@ -104,9 +113,13 @@ class Recorder(Protocol):
         until a L{trialnet.NetworkTestCase} sets it from its own timeout,
         when L{DEFAULT_WAIT} applies.
     @ivar clock: What schedules the bounds; the global reactor by default.
+    @ivar failFast: Whether a logged error fails the pending waits at once;
+        C{None} until a network sets it from its own C{failFast}, when it
+        does.
     """
 
     waitTimeout: float | None = None
+    failFast: bool | None = None
     clock: Any = None
 
     def __init__(self) -> None:
@@ -261,7 +274,10 @@ class Recorder(Protocol):
             deferred.errback(ClosedWhileWaitingError(description, self.received))
             return deferred
         wait = _Wait(description, complete, deferred)
-        wait.timer = self._clock().callLater(seconds, self._expire, wait, seconds)
+        clock = self._clock()
+        wait.timer = clock.callLater(seconds, self._expire, wait, seconds)
+        if self.failFast is not False:
+            wait.watch = Watch(partial(self._interrupt, wait), clock, self)
         self._waits.append(wait)
         return deferred
 
@@ -297,12 +313,21 @@ class Recorder(Protocol):
     def _end(self, wait: _Wait) -> None:
         if wait.timer is not None and wait.timer.active():
             wait.timer.cancel()
+        if wait.watch is not None:
+            wait.watch.stop()
 
     def _expire(self, wait: _Wait, seconds: float) -> None:
         self._waits.remove(wait)
+        self._end(wait)
         wait.deferred.errback(
             WaitTimeoutError(wait.description, self.received, seconds)
         )
+
+    def _interrupt(self, wait: _Wait, failure: Failure) -> None:
+        if wait in self._waits:
+            self._waits.remove(wait)
+            self._end(wait)
+            wait.deferred.errback(failure)
 
 
 class RecorderFactory(Factory):

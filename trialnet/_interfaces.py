@@ -42,6 +42,10 @@ class IBoundedWaits(Interface):
         "The default bound of its waits, in seconds, or None for a default "
         "the network may set."
     )
+    failFast = Attribute(
+        "Whether an error logged while it waits fails its waits at once, or "
+        "None for what the network says."
+    )
 
 
 class INetwork(Interface):
@@ -69,6 +73,15 @@ class INetwork(Interface):
         "closed), fails the teardown with a report naming the line that opened "
         "it.  Off by default: such things are closed quietly, and reported only "
         "when they had to be aborted."
+    )
+    failFast = Attribute(
+        "Whether an error logged while a wait is pending (a protocol that "
+        "raised in dataReceived or connectionMade, which the reactor logs) "
+        "fails that wait at once with the error itself, rather than at its "
+        "bound.  On by default, for this network's waits (serverProtocolFor, "
+        "acceptedProtocol, whenClosed) and for the waits of every "
+        "trialnet.Recorder it connects or accepts; turn it off for a test "
+        "that expects the code under test to log an error while it waits."
     )
     tlsAuthority = Attribute(
         "The L{trialnet.TLSAuthority} made for this process (once, on first "

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from twisted.web.client import Agent, HTTPConnectionPool
 
 from ._endpoints import TrackingClientEndpoint
+from ._failfast import failOnLoggedError, stopWatching
 from ._interfaces import IBoundedWaits, INetwork, IUDPPort
 from ._observe import observe, stopObserving
 from ._opening import Opener
@@ -62,6 +63,7 @@ class Network:
         disconnectTimeout: float = 5.0,
         waitTimeout: float | None = None,
         strictCleanup: bool = False,
+        failFast: bool = True,
     ) -> None:
         """
         @param reactor: The reactor to listen and connect with, and to
@@ -74,6 +76,8 @@ class Network:
         @param strictCleanup: Whether what the code under test left open
             when the teardown began fails the teardown (see
             L{INetwork.strictCleanup<trialnet._interfaces.INetwork.strictCleanup>}).
+        @param failFast: Whether a logged error fails pending waits at once
+            (see L{INetwork.failFast<trialnet._interfaces.INetwork.failFast>}).
         @raise TypeError: If C{disconnectTimeout} is not a number.
         @raise ValueError: If it is not positive and finite.
         """
@@ -85,6 +89,7 @@ class Network:
 
             reactor = globalReactor
         self.waitTimeout = waitTimeout
+        self.failFast = bool(failFast)
         self._reactor: Any = reactor
         self._registry = Registry(reactor, self._configure)
         self._teardown = Teardown(reactor, self._registry, timeout, bool(strictCleanup))
@@ -281,7 +286,7 @@ class Network:
             )
         waiter = self._registry.pairing.serverFor(end)
         assert waiter is not None
-        return expectInstance(waiter, expected, "serverProtocolFor")
+        return expectInstance(self._failFast(waiter), expected, "serverProtocolFor")
 
     @overload
     def acceptedProtocol(
@@ -301,9 +306,8 @@ class Network:
             raise ValueError(
                 f"acceptedProtocol() takes a stream port of this network, not {port!r}"
             )
-        return expectInstance(
-            self._registry.pairing.accepted(record), expected, "acceptedProtocol"
-        )
+        accepted = self._registry.pairing.accepted(record)
+        return expectInstance(self._failFast(accepted), expected, "acceptedProtocol")
 
     def whenClosed(self, protocol: IProtocol) -> Deferred[None]:
         end = self._registry.endOf(protocol)
@@ -316,7 +320,7 @@ class Network:
             waiter.callback(None)
         else:
             end.closeWaiters.append(waiter)
-        return waiter
+        return self._failFast(waiter)
 
     # Closing
 
@@ -355,6 +359,7 @@ class Network:
         whether or not its teardown could finish.
         """
         stopObserving(self._reactor, self)
+        stopWatching(self)
 
     def _closed(self, result: _T) -> _T:
         self.stopObserving()
@@ -380,12 +385,16 @@ class Network:
     # Inside
 
     def _configure(self, protocol: object) -> None:
-        if (
-            IBoundedWaits.providedBy(protocol)
-            and self.waitTimeout is not None
-            and protocol.waitTimeout is None
-        ):
-            protocol.waitTimeout = self.waitTimeout
+        if IBoundedWaits.providedBy(protocol):
+            if self.waitTimeout is not None and protocol.waitTimeout is None:
+                protocol.waitTimeout = self.waitTimeout
+            if protocol.failFast is None:
+                protocol.failFast = self.failFast
+
+    def _failFast(self, waiter: Deferred[_T]) -> Deferred[_T]:
+        if self.failFast:
+            failOnLoggedError(waiter, self._reactor, self)
+        return waiter
 
     def _checkOpen(self) -> None:
         if self._teardown.phase is not Phase.OPEN:

@@ -60,6 +60,8 @@ class TestRun:
                 self.late = self._newNetwork(whenOpened=_nothingToDo)
             return self.late
         network = self.observing()
+        # Read at each use: the test may have changed it since setUp began.
+        network.failFast = self.case.failFast
         self.registerClose()
         return network
 
@@ -88,6 +90,7 @@ class TestRun:
             disconnectTimeout=case.disconnectTimeout,
             waitTimeout=float(case.getTimeout()) * SHARE_OF_TEST_TIMEOUT,
             strictCleanup=case.strictCleanup,
+            failFast=case.failFast,
         )
         self._made.append(network)
         return network
