@@ -235,6 +235,9 @@ class NetworkTestCase(TestCase):
     def whenClosed(self, protocol: IProtocol) -> Deferred[None]:
         return self._network().whenClosed(protocol)
 
+    def whenHandshakeDone(self, protocol: IProtocol) -> Deferred[None]:
+        return self._network().whenHandshakeDone(protocol)
+
     @overload
     def serverProtocolFor(
         self, client: IProtocol, expected: type[_P]

@@ -45,7 +45,9 @@ class Watch:
             log.removeObserver(_observe)
 
 
-def failOnLoggedError(waiter: Deferred[Any], clock: Any, owner: object) -> Deferred[Any]:
+def failOnLoggedError(
+    waiter: Deferred[Any], clock: Any, owner: object
+) -> Deferred[Any]:
     """
     Fail C{waiter} with the next error logged before it fires, or before
     L{stopWatching} for C{owner}.

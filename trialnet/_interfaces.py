@@ -378,3 +378,21 @@ class INetwork(Interface):
             after the protocol's C{connectionLost} ran, at once if it already has.
         @raise ValueError: If this network does not track C{protocol}.
         """
+
+    def whenHandshakeDone(protocol: IProtocol) -> Deferred[None]:
+        """
+        Wait for the TLS handshake of one connected end.  C{connect()} fires
+        at C{connectionMade}, before the handshake, as the reactor does; a
+        certificate that fails verification closes the connection later.
+        This wait fails with the TLS error itself instead.
+
+        @param protocol: A client or server protocol of this network,
+            connected over TLS.
+        @return: A L{Deferred<twisted.internet.defer.Deferred>} that fires
+            with C{None} once the handshake is over (at once if it is), or
+            fails with the TLS error (an C{OpenSSL.SSL.Error}, or
+            C{service_identity}'s C{VerificationError} for a certificate
+            issued to another host name) if the connection is lost first.
+        @raise ValueError: If C{protocol} is not a connected TLS end of this
+            network.
+        """

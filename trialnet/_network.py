@@ -322,6 +322,17 @@ class Network:
             end.closeWaiters.append(waiter)
         return self._failFast(waiter)
 
+    def whenHandshakeDone(self, protocol: IProtocol) -> Deferred[None]:
+        from ._handshake import isTLS, whenHandshakeDone
+
+        end = self._registry.endOf(protocol)
+        if end is None or not end.open or not isTLS(end.transport):
+            raise ValueError(
+                f"whenHandshakeDone() takes a connected TLS protocol this network "
+                f"tracks, not {protocol!r}"
+            )
+        return self._failFast(whenHandshakeDone(end.transport))
+
     # Closing
 
     def close(self) -> Deferred[None]:
