@@ -37,6 +37,9 @@ _LOCALHOST = {
     "::": "::1",
 }
 
+#: Where a name mapped with C{mapName} leads: C{(host, port)}, or C{None}.
+Mapped = Callable[[str], "tuple[str, int] | None"]
+
 #: How one connection is opened through the network: origin, C{(host, port)},
 #: factory, timeout, client TLS options.
 Connect = Callable[
@@ -111,7 +114,8 @@ class NetworkEndpoints:
     made the request, and C{https} is verified against the run's
     L{TLSAuthority<trialnet.TLSAuthority>} for the URL's host.
 
-    Hosts are IP literals, or C{localhost}, which means the loopback
+    Hosts are IP literals, names the network mapped to one of its ports
+    (whatever the URL's port), or C{localhost}, which means the loopback
     address where one of the network's ports with that number listens, so
     that no name is ever resolved.
     """
@@ -122,13 +126,16 @@ class NetworkEndpoints:
         ports: Callable[[], Iterable[PortRecord]],
         timeout: float,
         owner: object,
+        mapped: Mapped | None = None,
     ) -> None:
         """
         @param connect: Opens one connection through the network.
         @param ports: The network's ports now.
         @param timeout: Seconds each connection attempt may take.
         @param owner: The network, which owns the endpoints made here.
+        @param mapped: Where the names the network mapped lead.
         """
+        self._mapped = mapped
         self._connect = connect
         self._ports = ports
         self._timeout = timeout
@@ -147,7 +154,11 @@ class NetworkEndpoints:
                 f"trialnet's agent() fetches http and https URLs, not {uri.toBytes()!r}"
             )
         host = uri.host.decode("ascii")
-        if host == "localhost":
+        port = uri.port
+        mapped = None if self._mapped is None else self._mapped(host)
+        if mapped is not None:
+            address, port = mapped
+        elif host == "localhost":
             address = self._localhost(uri.port)
         else:
             try:
@@ -155,13 +166,14 @@ class NetworkEndpoints:
             except ValueError:
                 raise ValueError(
                     f"trialnet's agent() resolves no names: the host of "
-                    f"{uri.toBytes()!r} must be an IP literal or localhost "
-                    f"(use url(port) for the URL of one of this test's ports)"
+                    f"{uri.toBytes()!r} must be an IP literal, localhost or a "
+                    f"name mapped with mapName() (use url(port) for the URL of "
+                    f"one of this test's ports)"
                 ) from None
         tlsOptions = None
         if uri.scheme == b"https":
             tlsOptions = processAuthority().clientOptions(host)
-        target = (address, uri.port)
+        target = (address, port)
         timeout = self._timeout
 
         def connect(factory: IProtocolFactory) -> Deferred[IProtocol]:

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from twisted.internet.protocol import _ProtoWithFactory
     from twisted.web.client import Agent, HTTPConnectionPool
 
+    from ._names import NameMap
+
 from ._endpoints import TrackingClientEndpoint, TrackingServerEndpoint
 from ._interfaces import IBoundedWaits, INetwork
 from ._observe import observe, stopObserving
@@ -315,7 +317,11 @@ class Network:
             raise TypeError(f"agent() takes an HTTPConnectionPool, not {pool!r}")
         self._registry.addPool(pool, origin)
         endpoints = NetworkEndpoints(
-            self._opener.connect, self._registry.ports, timeout, self
+            self._opener.connect,
+            self._registry.ports,
+            timeout,
+            self,
+            mapped=self._mappedAddress,
         )
         agent: Agent = Agent.usingEndpointFactory(self._reactor, endpoints, pool=pool)
         return agent
@@ -468,3 +474,27 @@ class Network:
                 "this trialnet Network is closed or closing; open ports and "
                 "connections before its teardown starts"
             )
+
+    # Names
+
+    _names: NameMap | None = None
+
+    def mapName(self, name: str, port: IListeningPort) -> None:
+        from ._names import NameMap, NameRecord, checkHostName, portAddress
+
+        origin = callerOrigin()
+        self._checkOpen()
+        hostName = checkHostName(name)
+        address = portAddress(self._registry.portOf(port), port)
+        if self._names is None:
+            names = NameMap(self._reactor)
+            self._registry.addRecord(NameRecord(names, origin))
+            self._names = names
+        self._names.map(hostName, address)
+
+    def _mappedAddress(self, name: str) -> tuple[str, int] | None:
+        """
+        Where a name this network mapped leads, or C{None}.
+        """
+        address = None if self._names is None else self._names.lookup(name)
+        return None if address is None else (address.host, address.port)
