@@ -225,8 +225,6 @@ class MappingResolver:
     that was installed before.
     """
 
-    _installed: dict[int, MappingResolver] = {}
-
     def __init__(self, reactor: Any) -> None:
         self._reactor = reactor
         self._maps: list[weakref.ref[NameMap]] = []
@@ -248,9 +246,9 @@ class MappingResolver:
         """
         The resolver of C{reactor}, installed now if it is not yet.
         """
-        resolver = cls._installed.get(id(reactor))
+        resolver = _installed.get(id(reactor))
         if resolver is None:
-            resolver = cls._installed[id(reactor)] = cls(reactor)
+            resolver = _installed[id(reactor)] = cls(reactor)
         return resolver
 
     def add(self, names: NameMap) -> None:
@@ -269,8 +267,8 @@ class MappingResolver:
     def _drop(self, key: int, reference: weakref.ref[NameMap]) -> None:
         if reference in self._maps:
             self._maps.remove(reference)
-        if not self._maps and self._installed.get(key) is self:
-            del self._installed[key]
+        if not self._maps and _installed.get(key) is self:
+            del _installed[key]
             self._restore()
 
     def _restore(self) -> None:
@@ -332,6 +330,10 @@ class MappingResolver:
             resolutionReceiver.addressResolved(address)
         resolutionReceiver.resolutionComplete()
         return resolution
+
+
+#: The resolver installed on each reactor, by the reactor's id.
+_installed: dict[int, MappingResolver] = {}
 
 
 @implementer(IResolverSimple)

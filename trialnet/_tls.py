@@ -139,8 +139,9 @@ class TLSAuthority:
     L{trialnet.Network.listenTLS} serves a certificate it signed, for
     C{localhost}, C{127.0.0.1} and C{::1}, and for the names mapped to that
     port with L{trialnet.Network.mapName} (asked for by server name
-    indication); L{trialnet.Network.connect} verifies against it.  Use it directly for external clients, for
-    C{startTLS} on a plain connection, or for mutual TLS.
+    indication); L{trialnet.Network.connect} verifies against it.  Use it
+    directly for external clients, for C{startTLS} on a plain connection, or
+    for mutual TLS.
 
     @ivar caPath: The path of the authority's certificate in PEM, in a
         private directory removed when the process exits (for C{curl
