@@ -367,6 +367,28 @@ class ResolverTests(SynchronousTestCase):
             reactor.iterate(0.01)
         return succeed(None)
 
+    def test_mappedDuringTeardown(self) -> None:
+        """
+        While the teardown closes the connections, the name still leads to
+        the test's port: code under test that reconnects then does not
+        reach the real host.
+        """
+        found: list[list[IAddress]] = []
+        expected: list[list[IAddress]] = []
+
+        class Resolving(Protocol):
+            def connectionLost(self, reason: Failure = connectionDone) -> None:
+                found.append(resolve("api.example.com").addresses)
+
+        async def body(case: NetworkTestCase) -> None:
+            port = case.listen(quietSite())
+            case.mapName("api.example.com", port)
+            expected.append([IPv4Address("TCP", "127.0.0.1", portNumber(port))])
+            await case.connect(port, Resolving())
+
+        assertPassed(self, sample(body))
+        self.assertEqual(found, expected)
+
     def test_mappedAgain(self) -> None:
         """
         Mapping a name again moves it to the new port.
