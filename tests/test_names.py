@@ -13,6 +13,7 @@ from service_identity import VerificationError
 from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.endpoints import HostnameEndpoint
+from twisted.internet.error import DNSLookupError
 from twisted.internet.interfaces import (
     IAddress,
     IHandshakeListener,
@@ -408,8 +409,9 @@ class ResolverTests(SynchronousTestCase):
 
     def test_ipv6(self) -> None:
         """
-        A name mapped to a port on C{::1} resolves to an IPv6 address; a
-        port on every interface is reached through loopback.
+        A name mapped to a port on C{::1} resolves to an IPv6 address, which
+        C{reactor.resolve} refuses to give, naming what can; a port on every
+        interface is reached through loopback.
         """
         if ipv6Missing():
             raise self.skipTest(ipv6Missing())
@@ -425,9 +427,16 @@ class ResolverTests(SynchronousTestCase):
             found.append(resolve("every.test").addresses)
             expected.append([IPv6Address("TCP", "::1", portNumber(six))])
             expected.append([IPv4Address("TCP", "127.0.0.1", portNumber(every))])
+            reactor.resolve("six.test").addErrback(simple.append)
 
+        from twisted.internet import reactor
+
+        simple: list[Failure] = []
         assertPassed(self, sample(body))
         self.assertEqual(found, expected)
+        (failure,) = simple
+        self.assertIsInstance(failure.value, DNSLookupError)
+        self.assertIn("HostnameEndpoint", str(failure.value))
 
 
 class CertificateTests(SynchronousTestCase):
