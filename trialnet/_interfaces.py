@@ -437,7 +437,8 @@ class INetwork(Interface):
         (443 for C{https://api.example.com/}).  Their connections join the
         teardown like everything the code under test opens, and L{agent}
         follows the mapping too.  C{reactor.resolve(name)}, which gives an
-        address without a port, resolves it to the port's IPv4 address: so
+        address without a port, resolves it to the port's IPv4 address (and
+        fails with C{DNSLookupError} for a port on IPv6): so
         C{reactor.connectTCP(name, number)} reaches the port only when
         C{number} is the port's own (C{port.getHost().port}); another number
         connects to that number on loopback.  Other names resolve as before.
