@@ -37,9 +37,6 @@ _LOCALHOST = {
     "::": "::1",
 }
 
-#: Where a name mapped with C{mapName} leads: C{(host, port)}, or C{None}.
-Mapped = Callable[[str], "tuple[str, int] | None"]
-
 #: How one connection is opened through the network: origin, C{(host, port)},
 #: factory, timeout, client TLS options.
 Connect = Callable[
@@ -106,6 +103,18 @@ def urlOf(record: PortRecord | None, port: object, path: str | bytes) -> str | b
     return url.encode("ascii") if isinstance(path, bytes) else url
 
 
+def _mappedBy(owner: object, host: str) -> tuple[str, int] | None:
+    """
+    Where a name the network C{owner} mapped with C{mapName} leads:
+    C{(host, port)}, or C{None} for a name it did not map.
+    """
+    mappedAddress = getattr(owner, "mappedAddress", None)
+    if mappedAddress is None:
+        return None
+    found: tuple[str, int] | None = mappedAddress(host)
+    return found
+
+
 @implementer(IAgentEndpointFactory)
 class NetworkEndpoints:
     """
@@ -126,16 +135,14 @@ class NetworkEndpoints:
         ports: Callable[[], Iterable[PortRecord]],
         timeout: float,
         owner: object,
-        mapped: Mapped | None = None,
     ) -> None:
         """
         @param connect: Opens one connection through the network.
         @param ports: The network's ports now.
         @param timeout: Seconds each connection attempt may take.
-        @param owner: The network, which owns the endpoints made here.
-        @param mapped: Where the names the network mapped lead.
+        @param owner: The network, which owns the endpoints made here, and
+            says where the names it mapped lead (its C{mappedAddress}).
         """
-        self._mapped = mapped
         self._connect = connect
         self._ports = ports
         self._timeout = timeout
@@ -155,7 +162,7 @@ class NetworkEndpoints:
             )
         host = uri.host.decode("ascii")
         port = uri.port
-        mapped = None if self._mapped is None else self._mapped(host)
+        mapped = _mappedBy(self._owner, host)
         if mapped is not None:
             address, port = mapped
         elif host == "localhost":

@@ -317,11 +317,7 @@ class Network:
             raise TypeError(f"agent() takes an HTTPConnectionPool, not {pool!r}")
         self._registry.addPool(pool, origin)
         endpoints = NetworkEndpoints(
-            self._opener.connect,
-            self._registry.ports,
-            timeout,
-            self,
-            mapped=self._mappedAddress,
+            self._opener.connect, self._registry.ports, timeout, self
         )
         agent: Agent = Agent.usingEndpointFactory(self._reactor, endpoints, pool=pool)
         return agent
@@ -492,9 +488,12 @@ class Network:
             self._names = names
         self._names.map(hostName, address)
 
-    def _mappedAddress(self, name: str) -> tuple[str, int] | None:
+    def mappedAddress(self, name: str) -> tuple[str, int] | None:
         """
-        Where a name this network mapped leads, or C{None}.
+        Where a name this network mapped with C{mapName} leads, for its
+        L{agent}.
+
+        @return: C{(host, port)}, or C{None} for a name it did not map.
         """
         address = None if self._names is None else self._names.lookup(name)
         return None if address is None else (address.host, address.port)
