@@ -268,3 +268,6 @@ class NetworkTestCase(TestCase):
 
     def track(self, thing: object) -> object:
         return self._network().track(thing)
+
+    def mapName(self, name: str, port: IListeningPort) -> None:
+        self._network().mapName(name, port)

@@ -104,6 +104,18 @@ def urlOf(record: PortRecord | None, port: object, path: str | bytes) -> str | b
     return url.encode("ascii") if isinstance(path, bytes) else url
 
 
+def _mappedBy(owner: object, host: str) -> tuple[str, int] | None:
+    """
+    Where a name the network C{owner} mapped with C{mapName} leads:
+    C{(host, port)}, or C{None} for a name it did not map.
+    """
+    mappedAddress = getattr(owner, "mappedAddress", None)
+    if mappedAddress is None:
+        return None
+    found: tuple[str, int] | None = mappedAddress(host)
+    return found
+
+
 @implementer(IAgentEndpointFactory)
 class NetworkEndpoints:
     """
@@ -112,7 +124,8 @@ class NetworkEndpoints:
     made the request, and C{https} is verified against the run's
     L{TLSAuthority<trialnet.TLSAuthority>} for the URL's host.
 
-    Hosts are IP literals, or C{localhost}, which means the loopback
+    Hosts are IP literals, names the network mapped to one of its ports
+    (whatever the URL's port), or C{localhost}, which means the loopback
     address where one of the network's ports with that number listens, so
     that no name is ever resolved.
     """
@@ -128,7 +141,8 @@ class NetworkEndpoints:
         @param connect: Opens one connection through the network.
         @param ports: The network's ports now.
         @param timeout: Seconds each connection attempt may take.
-        @param owner: The network, which owns the endpoints made here.
+        @param owner: The network, which owns the endpoints made here, and
+            says where the names it mapped lead (its C{mappedAddress}).
         """
         self._connect = connect
         self._ports = ports
@@ -148,7 +162,11 @@ class NetworkEndpoints:
                 f"trialnet's agent() fetches http and https URLs, not {uri.toBytes()!r}"
             )
         host = uri.host.decode("ascii")
-        if host == "localhost":
+        port = uri.port
+        mapped = _mappedBy(self._owner, host)
+        if mapped is not None:
+            address, port = mapped
+        elif host == "localhost":
             address = self._localhost(uri.port)
         else:
             try:
@@ -156,13 +174,14 @@ class NetworkEndpoints:
             except ValueError:
                 raise ValueError(
                     f"trialnet's agent() resolves no names: the host of "
-                    f"{uri.toBytes()!r} must be an IP literal or localhost "
-                    f"(use url(port) for the URL of one of this test's ports)"
+                    f"{uri.toBytes()!r} must be an IP literal, localhost or a "
+                    f"name mapped with mapName() (use url(port) for the URL of "
+                    f"one of this test's ports)"
                 ) from None
         tlsOptions = None
         if uri.scheme == b"https":
             tlsOptions = processAuthority().clientOptions(host)
-        target = (address, uri.port)
+        target = (address, port)
         timeout = self._timeout
 
         def connect(factory: IProtocolFactory) -> Deferred[IProtocol]:

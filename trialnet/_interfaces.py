@@ -396,3 +396,51 @@ class INetwork(Interface):
         @raise ValueError: If C{protocol} is not a connected TLS end of this
             network.
         """
+
+    def mapName(name: str, port: IListeningPort) -> None:
+        """
+        Map a host name to one of this test's ports, for the length of the
+        test: the code under test, configured with C{https://api.example.com/},
+        reaches the port with no change to its code or its configuration.
+
+        The mapping is made through the reactor's name resolver, as Go's
+        C{httptest} users do with a custom dialer: a L{HostnameEndpoint
+        <twisted.internet.endpoints.HostnameEndpoint>}, and so an
+        L{Agent<twisted.web.client.Agent>} and treq, resolve the name to the
+        port's address and number, whatever port number they were asked for
+        (443 for C{https://api.example.com/}).  Their connections join the
+        teardown like everything the code under test opens, and L{agent}
+        follows the mapping too.  C{reactor.resolve(name)}, which gives an
+        address without a port, resolves it to the port's IPv4 address (and
+        fails with C{DNSLookupError} for a port on IPv6): so
+        C{reactor.connectTCP(name, number)} reaches the port only when
+        C{number} is the port's own (C{port.getHost().port}); another number
+        connects to that number on loopback.  Other names resolve as before.
+
+        The run's certificate (see L{listenTLS}) covers the name on
+        connections to that port, for clients that ask for it by server name
+        indication, as TLS clients do: C{https://api.example.com/} is
+        verified for C{api.example.com} against L{tlsAuthority}, and a name
+        that is not mapped to the port fails verification with a TLS error.
+        For an C{Agent} the code under test makes itself, give it
+        C{tlsAuthority.policyForHTTPS()}.
+
+        Mapping a name again moves it to the new port.  The names stay
+        mapped while the teardown closes everything (a client that
+        reconnects still finds the test's port, not the real host), and are
+        unmapped when it ends, whether the test passed or failed; the
+        reactor's resolvers are then those it had, unless something
+        installed its own meanwhile.  When two networks map the same name,
+        the one made last wins until it closes.
+
+        @param name: A host name such as C{"api.example.com"} or
+            C{"localhost"}, case-insensitive (ASCII; the C{xn--} form for an
+            internationalised name).
+        @param port: A TCP or TLS port of this test (from L{listen},
+            L{listenTLS}, or opened by the code under test), listening.
+        @raise TypeError: If C{name} is not a string or C{port} not a
+            listening port, or the reactor has no pluggable name resolver.
+        @raise ValueError: If C{name} is an IP literal or not a valid host
+            name, or C{port} is not a port of this test, not listening, or a
+            UDP or UNIX port.
+        """

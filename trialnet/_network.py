@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from twisted.internet.protocol import _ProtoWithFactory
     from twisted.web.client import Agent, HTTPConnectionPool
 
+    from ._names import NameMap
+
 from ._endpoints import TrackingClientEndpoint
 from ._failfast import failOnLoggedError, stopWatching
 from ._interfaces import IBoundedWaits, INetwork, IUDPPort
@@ -413,3 +415,30 @@ class Network:
                 "this trialnet Network is closed or closing; open ports and "
                 "connections before its teardown starts"
             )
+
+    # Names
+
+    _names: NameMap | None = None
+
+    def mapName(self, name: str, port: IListeningPort) -> None:
+        from ._names import NameMap, NameRecord, checkHostName, portAddress
+
+        origin = callerOrigin()
+        self._checkOpen()
+        hostName = checkHostName(name)
+        address = portAddress(self._registry.portOf(port), port)
+        if self._names is None:
+            names = NameMap(self._reactor)
+            self._registry.addRecord(NameRecord(names, origin))
+            self._names = names
+        self._names.map(hostName, address)
+
+    def mappedAddress(self, name: str) -> tuple[str, int] | None:
+        """
+        Where a name this network mapped with C{mapName} leads, for its
+        L{agent}.
+
+        @return: C{(host, port)}, or C{None} for a name it did not map.
+        """
+        address = None if self._names is None else self._names.lookup(name)
+        return None if address is None else (address.host, address.port)

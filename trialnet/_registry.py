@@ -311,6 +311,12 @@ class Registry:
         self._add(record)
         return record
 
+    def addRecord(self, record: Record) -> None:
+        """
+        Add a record of a kind the registry does not make itself.
+        """
+        self._add(record)
+
     def _add(self, record: Record) -> None:
         self._records.append(record)
         self._listener.opened(record)

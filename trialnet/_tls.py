@@ -15,12 +15,50 @@ import atexit
 import os
 import shutil
 import tempfile
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from twisted.web.iweb import IPolicyForHTTPS
 
 #: The names every server certificate is valid for.
 SERVER_NAMES = ("localhost", "127.0.0.1", "::1")
 
 _authority: TLSAuthority | None = None
+
+#: The names mapped now (see L{trialnet._names}), beyond L{SERVER_NAMES}:
+#: for each, how many times it is mapped to each port number.
+_covered: dict[str, dict[int, int]] = {}
+
+
+def coverName(name: str, portNumber: int) -> None:
+    """
+    Make the run's server certificate cover C{name} on connections to the
+    ports numbered C{portNumber}, until L{uncoverName}.
+    """
+    numbers = _covered.setdefault(name, {})
+    numbers[portNumber] = numbers.get(portNumber, 0) + 1
+
+
+def uncoverName(name: str, portNumber: int) -> None:
+    """
+    Undo one L{coverName}.
+    """
+    numbers = _covered.get(name, {})
+    count = numbers.pop(portNumber, 0) - 1
+    if count > 0:
+        numbers[portNumber] = count
+    if not numbers:
+        _covered.pop(name, None)
+
+
+def _localPort(connection: Any) -> int | None:
+    """
+    The number of the port a server's TLS connection was accepted on.
+    """
+    try:
+        return int(connection.get_app_data().transport.getHost().port)
+    except Exception:
+        return None
 
 
 def processAuthority() -> TLSAuthority:
@@ -99,9 +137,11 @@ class TLSAuthority:
     servers need to use it.
 
     L{trialnet.Network.listenTLS} serves a certificate it signed, for
-    C{localhost}, C{127.0.0.1} and C{::1}; L{trialnet.Network.connect}
-    verifies against it.  Use it directly for external clients, for
-    C{startTLS} on a plain connection, or for mutual TLS.
+    C{localhost}, C{127.0.0.1} and C{::1}, and for the names mapped to that
+    port with L{trialnet.Network.mapName} (asked for by server name
+    indication); L{trialnet.Network.connect} verifies against it.  Use it
+    directly for external clients, for C{startTLS} on a plain connection, or
+    for mutual TLS.
 
     @ivar caPath: The path of the authority's certificate in PEM, in a
         private directory removed when the process exits (for C{curl
@@ -124,6 +164,7 @@ class TLSAuthority:
             self._ca.issue_cert(*SERVER_NAMES), self._modern
         )
         self._issued: dict[str, Any] = {}
+        self._nameContexts: dict[tuple[str, bool], Any] = {}
         self._clientKeys: dict[str, dict[str, Any]] = {}
         self._clientCertificates: dict[str, Any] = {}
         self._clientOptions: dict[tuple[str, str], Any] = {}
@@ -135,7 +176,10 @@ class TLSAuthority:
 
     def serverOptions(self, requireClientCertificate: bool = False) -> Any:
         """
-        Server options with the run's server certificate.
+        Server options with the run's server certificate; a client that
+        asks, by server name indication, for a name mapped to the port it
+        connected to (see L{trialnet.Network.mapName}) gets a certificate
+        that covers that name too.
 
         @param requireClientCertificate: Refuse clients without a certificate
             signed by this authority (mutual TLS).
@@ -143,14 +187,56 @@ class TLSAuthority:
             <twisted.internet.ssl.CertificateOptions>}, for C{listenSSL},
             C{startTLS} or L{trialnet.Network.listenTLS}.
         """
+        options = self._certificateOptions(self._serverKeys, requireClientCertificate)
+
+        def chooseCertificate(connection: Any) -> None:
+            name = (connection.get_servername() or b"").decode("ascii", "replace")
+            name = name.lower().removesuffix(".")
+            if _localPort(connection) in _covered.get(name, {}):
+                connection.set_context(self._contextFor(name, requireClientCertificate))
+
+        options.getContext().set_tlsext_servername_callback(chooseCertificate)
+        return options
+
+    def _certificateOptions(self, keys: dict[str, Any], mutual: bool) -> Any:
         from twisted.internet import ssl
 
-        arguments = dict(self._serverKeys)
-        if requireClientCertificate:
+        arguments = dict(keys)
+        if mutual:
             arguments["trustRoot"] = ssl.trustRootFromCertificates(
                 [self._caCertificate]
             )
         return ssl.CertificateOptions(**arguments)
+
+    def _contextFor(self, name: str, mutual: bool) -> Any:
+        """
+        The server context whose certificate covers C{name} as well as the
+        loopback names, made once per name.
+        """
+        context = self._nameContexts.get((name, mutual))
+        if context is None:
+            keys = _keyMaterial(self._ca.issue_cert(*SERVER_NAMES, name), self._modern)
+            context = self._certificateOptions(keys, mutual).getContext()
+            self._nameContexts[name, mutual] = context
+        return context
+
+    def policyForHTTPS(self) -> IPolicyForHTTPS:
+        """
+        A TLS policy for an L{Agent<twisted.web.client.Agent>} the code
+        under test makes itself, that trusts this authority alone:
+        C{Agent(reactor, contextFactory=authority.policyForHTTPS())} then
+        verifies a L{trialnet.Network.listenTLS} port for the URL's host
+        (C{localhost}, or a name mapped with L{trialnet.Network.mapName}).
+
+        @return: A L{BrowserLikePolicyForHTTPS
+            <twisted.web.client.BrowserLikePolicyForHTTPS>}.
+        """
+        from twisted.web.client import BrowserLikePolicyForHTTPS
+
+        policy: IPolicyForHTTPS = BrowserLikePolicyForHTTPS(
+            trustRoot=self._caCertificate
+        )
+        return policy
 
     def clientOptions(self, hostname: str = "127.0.0.1", identity: str = "") -> Any:
         """

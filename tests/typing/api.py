@@ -16,6 +16,7 @@ from twisted.internet.interfaces import (
 )
 from twisted.internet.protocol import DatagramProtocol, Factory, Protocol
 from twisted.web.client import Agent, HTTPConnectionPool
+from twisted.web.iweb import IPolicyForHTTPS
 
 from trialnet import (
     ClosedWhileWaitingError,
@@ -55,11 +56,13 @@ async def useNetwork(network: Network) -> None:
     agent: Agent = network.agent(HTTPConnectionPool(None), connectTimeout=1.0)
     byteURL: bytes = network.url(port)
     textURL: str = network.url(tlsPort, "/a")
+    network.mapName("api.example.com", tlsPort)
+    policy: IPolicyForHTTPS = network.tlsAuthority.policyForHTTPS()
     network.disconnectTimeout = 1.0
     network.waitTimeout = None
     await network.close()
     del udpPort, listening, accepted, closed, serverEndpoint, tracked, sameFactory
-    del agent, byteURL, textURL
+    del agent, byteURL, textURL, policy
 
 
 class Greeter(Protocol):
@@ -98,6 +101,7 @@ class Typed(NetworkTestCase):
 
     async def test_it(self) -> None:
         port = self.listen(Factory.forProtocol(Protocol))
+        self.mapName("db.internal", port)
         authority: TLSAuthority = self.tlsAuthority
         path: str = authority.caPath
         pem: bytes = authority.caPEM
