@@ -306,6 +306,26 @@ class AgentTests(SynchronousTestCase):
         assertPassed(self, result)
         leaves.assertNothingNew(self)
 
+    def test_unreadSmallBody(self) -> None:
+        """
+        A response whose small body arrived whole but was never read, over
+        HTTP and over HTTPS, leaves no pool timer behind: the connection the
+        pool takes back after the teardown began is closed with the rest.
+        """
+        for secure in (False, True):
+            leaves = Leaves()
+
+            async def body(case: NetworkTestCase, secure: bool = secure) -> None:
+                site = quietSite(Hello())
+                port = case.listenTLS(site) if secure else case.listen(site)
+                response = await case.agent().request(b"GET", case.url(port))
+                self.assertEqual(response.code, 200)
+
+            result = sample(body)
+
+            assertPassed(self, result)
+            leaves.assertNothingNew(self)
+
     def test_pytestNetwork(self) -> None:
         """
         C{Network}, the pytest fixture's object, has C{agent()} and

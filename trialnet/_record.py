@@ -163,17 +163,25 @@ class _Closing(Record):
     """
     A record closed by one call that returns a Deferred: settled when it
     fires.
+
+    @cvar _oneTurnLater: Whether the call waits one turn of the reactor:
+        the test may have ended inside the code under test's own callbacks
+        (a C{ClientService}'s C{whenConnected()}), where the call would be a
+        reentrant one that the thing's state machine refuses.
     """
 
     _never: ClassVar[str]
+    _oneTurnLater: ClassVar[bool] = False
 
     def __init__(
         self,
         thing: Any,
         origin: Origin,
         onSettled: Callable[[Record], None],
+        reactor: Any,
     ) -> None:
         super().__init__(origin, False, onSettled)
+        self._reactor = reactor
         self._thing = thing
         self._kind = qual(type(thing))
         self._closing: Deferred[object] | None = None
@@ -188,8 +196,16 @@ class _Closing(Record):
         return self._kind
 
     def close(self) -> None:
-        self._closing = maybeDeferred(self._start)
+        if self._oneTurnLater:
+            self._closing = deferLater(self._reactor, 0, self._call)
+        else:
+            self._closing = maybeDeferred(self._call)
         self._closing.addBoth(self._closed)
+
+    def _call(self) -> object:
+        if self._thing is None:
+            return None
+        return self._start()
 
     def _start(self) -> object:
         raise NotImplementedError
@@ -223,6 +239,16 @@ class PoolRecord(_Closing):
     def _start(self) -> object:
         return self._thing.closeCachedConnections()
 
+    def forget(self) -> None:
+        # A connection whose response finished while the teardown closed
+        # everything (the test ended inside the response's callbacks, before
+        # the pool took the connection back) went back to the pool after it
+        # was closed, with a timer of minutes: close the pool again, which
+        # cancels it.
+        if self._thing is not None and self._closing is not None:
+            self._thing.closeCachedConnections()
+        super().forget()
+
 
 class ServiceRecord(_Closing):
     """
@@ -232,26 +258,10 @@ class ServiceRecord(_Closing):
 
     role = "service"
     _never = "stopService() never finished"
-
-    def __init__(
-        self,
-        thing: Any,
-        origin: Origin,
-        onSettled: Callable[[Record], None],
-        reactor: Any,
-    ) -> None:
-        super().__init__(thing, origin, onSettled)
-        self._reactor = reactor
+    _oneTurnLater = True
 
     def _start(self) -> object:
-        # The test may have ended inside one of the service's own callbacks
-        # (a C{ClientService}'s C{whenConnected()}), where stopping it is a
-        # reentrant call that its state machine refuses: stop it one turn
-        # of the reactor later.
-        return deferLater(self._reactor, 0, self._stop)
-
-    def _stop(self) -> object:
-        if self._thing is None or not getattr(self._thing, "running", True):
+        if not getattr(self._thing, "running", True):
             return None
         return self._thing.stopService()
 

@@ -301,7 +301,7 @@ class Registry:
         return record
 
     def addPool(self, pool: object, origin: Origin) -> None:
-        self._add(PoolRecord(pool, origin, self._settled))
+        self._add(PoolRecord(pool, origin, self._settled, self.reactor))
 
     def addService(self, service: object, origin: Origin) -> None:
         self._add(ServiceRecord(service, origin, self._settled, self.reactor))
