@@ -238,6 +238,11 @@ class NetworkTestCase(TestCase):
     def whenHandshakeDone(self, protocol: IProtocol) -> Deferred[None]:
         return self._network().whenHandshakeDone(protocol)
 
+    def whenCalled(
+        self, target: object, name: str, timeout: float | None = None
+    ) -> Deferred[inspect.BoundArguments]:
+        return self._network().whenCalled(target, name, timeout)
+
     @overload
     def serverProtocolFor(
         self, client: IProtocol, expected: type[_P]

@@ -6,6 +6,7 @@ out (L{IUDPPort}).
 
 from __future__ import annotations
 
+import inspect
 from typing import TYPE_CHECKING, Any
 
 from twisted.internet.interfaces import IListeningPort, IUDPTransport
@@ -395,6 +396,32 @@ class INetwork(Interface):
             issued to another host name) if the connection is lost first.
         @raise ValueError: If C{protocol} is not a connected TLS end of this
             network.
+        """
+
+    def whenCalled(
+        target: object, name: str, timeout: float | None = None
+    ) -> Deferred[inspect.BoundArguments]:
+        """
+        Wait for the next call of one method on one object: a protocol's
+        C{lineReceived}, a factory's C{clientConnectionLost}.  The method is
+        replaced on that instance until the call, then put back; it runs as
+        it would have, and the wait fires after it returned, so the object's
+        state is what the call made it.
+
+        @param target: The object, such as a server protocol from
+            L{serverProtocolFor}; it needs an instance dictionary.
+        @param name: The method's name, such as C{"lineReceived"}.
+        @param timeout: Seconds to wait; by default the bound of a
+            L{trialnet.Recorder}'s waits on this network.
+        @return: A L{Deferred<twisted.internet.defer.Deferred>} that fires
+            with the call's C{inspect.BoundArguments} (C{.args},
+            C{.kwargs}, and C{.arguments} by parameter name); it fails with
+            what the method raised, with L{trialnet.WaitTimeoutError} after
+            the bound, or, with L{failFast}, with an error logged meanwhile.
+        @raise TypeError: If C{name} is not a string, or C{target} has no
+            instance dictionary.
+        @raise ValueError: If C{target} has no such method, or a wait on it
+            is pending already.
         """
 
     def mapName(name: str, port: IListeningPort) -> None:

@@ -7,6 +7,7 @@ L{INetwork<trialnet._interfaces.INetwork>}.
 
 from __future__ import annotations
 
+import inspect
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from twisted.internet.defer import Deferred
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
     from ._names import NameMap
 
+from ._conversation import DEFAULT_WAIT
 from ._endpoints import TrackingClientEndpoint
 from ._failfast import failOnLoggedError, stopWatching
 from ._interfaces import IBoundedWaits, INetwork, IUDPPort
@@ -334,6 +336,21 @@ class Network:
                 f"tracks, not {protocol!r}"
             )
         return self._failFast(whenHandshakeDone(end.transport))
+
+    def whenCalled(
+        self, target: object, name: str, timeout: float | None = None
+    ) -> Deferred[inspect.BoundArguments]:
+        from ._calls import CallWait, checkMethod
+
+        origin = callerOrigin()
+        self._checkOpen()
+        checkMethod(target, name)
+        if timeout is None:
+            timeout = DEFAULT_WAIT if self.waitTimeout is None else self.waitTimeout
+        seconds = checkPositive(timeout, "timeout")
+        wait = CallWait(target, name, seconds, self._reactor, origin, self.failFast)
+        self._registry.addRecord(wait)
+        return wait.waiter
 
     # Closing
 
