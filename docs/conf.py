@@ -54,6 +54,8 @@ extensions = ["sphinx.ext.intersphinx", "pydoctor.sphinx_ext.build_apidocs"]
 exclude_patterns = ["_build"]
 root_doc = "index"
 html_theme = "alabaster"
+# A reference that does not resolve is a warning, so an error.
+nitpicky = True
 html_static_path: list[str] = []
 # The code of every page comes from a file the test command runs.
 highlight_language = "python"
