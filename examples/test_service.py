@@ -5,6 +5,8 @@ and never stops them.  Their ports and connections close, and are waited for,
 with the test; a C{ClientService} is kept from reconnecting.
 """
 
+from __future__ import annotations
+
 from twisted.application.internet import ClientService
 from twisted.application.service import Service
 from twisted.internet.address import IPv4Address

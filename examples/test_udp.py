@@ -3,6 +3,8 @@ A UDP echo server tested over loopback: both datagram ports stop, once, and
 are waited for after the test.
 """
 
+from __future__ import annotations
+
 from twisted.internet.address import IPv4Address
 from twisted.internet.defer import DeferredQueue
 from twisted.internet.protocol import DatagramProtocol
