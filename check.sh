@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole check, as CI runs it: lint, types, and the suite under every
 # runner and reactor we support.  Run it after installing '.[test]' into
-# .venv (see README.rst); it uses that environment's tools.
+# .venv (see docs/development.rst); it uses that environment's tools.
 set -euo pipefail
 cd "$(dirname "$0")"
 bin=.venv/bin
