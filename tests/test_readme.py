@@ -91,6 +91,15 @@ class ReadmeTests(SynchronousTestCase):
             self.assertGreater(result.testsRun, 0, f"block {number} ran no test")
             self.assertTrue(result.wasSuccessful(), text)
 
+    def test_ciCommand(self) -> None:
+        """
+        The quick start shows the command that CI runs, verbatim.
+        """
+        ci = os.path.join(os.path.dirname(README), ".ci", "run")
+        with open(ci, encoding="utf-8") as f:
+            command = f.read().rstrip().splitlines()[-1]
+        self.assertIn(("sh", command), codeBlocks(readme()))
+
     def test_noTypeIgnore(self) -> None:
         """
         The README's code needs no C{# type: ignore}.
