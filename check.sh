@@ -104,6 +104,11 @@ step "documentation (the pages and the API, one site; a warning fails)"
 # inventory of the installed Twisted with pydoctor, once per version.
 rm -rf build/docs
 "$bin/sphinx-build" -q -W --keep-going -b html docs build/docs
+# The examples the pages show type-check as they are.
+if grep -l 'type: ignore' build/docs/*.html; then
+    echo "check.sh: a page shows code that needs '# type: ignore'" >&2
+    exit 1
+fi
 echo "build/docs/index.html"
 
 step "the package as users install it"
