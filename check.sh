@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole check, as CI runs it: lint, types, and the suite under every
 # runner and reactor we support.  Run it after installing '.[test]' into
-# .venv (see README.rst); it uses that environment's tools.
+# .venv (see docs/development.rst); it uses that environment's tools.
 set -euo pipefail
 cd "$(dirname "$0")"
 bin=.venv/bin
@@ -97,21 +97,19 @@ fi
 .venv-lowest/bin/python -m twisted.trial tests examples | tee build/logs/trial-lowest.log
 expectAll trial build/logs/trial-lowest.log
 
-step "API documentation (pydoctor; a warning, such as a broken reference, fails)"
-# References to Twisted resolve through an inventory of the installed
-# Twisted, made here: no network is needed, and the links point to Twisted's
-# published API documentation.
-twisted=$("$bin/python" -c 'import os, twisted; print(os.path.dirname(twisted.__file__))')
-rm -rf build/twisted-inventory build/apidocs
-mkdir -p build
-"$bin/pydoctor" --quiet --make-intersphinx --project-name=Twisted \
-    --html-output=build/twisted-inventory "$twisted" > build/twisted-inventory.log 2>&1 \
-    || { cat build/twisted-inventory.log; exit 1; }
-"$bin/pydoctor" --quiet --warnings-as-errors --docformat=epytext \
-    --project-name=trialnet --project-base-dir=. \
-    --intersphinx-file=build/twisted-inventory/objects.inv::https://docs.twisted.org/en/stable/api/ \
-    --html-output=build/apidocs trialnet
-echo "build/apidocs/index.html"
+step "documentation (the pages and the API, one site; a warning fails)"
+# Sphinx builds docs/ into build/docs, and pydoctor's extension builds the
+# API pages into build/docs/api; a warning of either (a broken reference, a
+# missing literalinclude) fails.  Nothing is fetched: docs/conf.py makes an
+# inventory of the installed Twisted with pydoctor, once per version.
+rm -rf build/docs
+"$bin/sphinx-build" -q -W --keep-going -b html docs build/docs
+# The examples the pages show type-check as they are.
+if grep -l 'type: ignore' build/docs/*.html; then
+    echo "check.sh: a page shows code that needs '# type: ignore'" >&2
+    exit 1
+fi
+echo "build/docs/index.html"
 
 step "the package as users install it"
 bash packaging/check-installed.sh "$bin/python"

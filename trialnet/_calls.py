@@ -48,7 +48,7 @@ class CallWait(Record):
     the instance until that call (or the bound, or the teardown), then put
     back.
 
-    @ivar waiter: Fires with the call's L{inspect.BoundArguments} after the
+    @ivar waiter: Fires with the call's C{inspect.BoundArguments} after the
         method returned, or fails with what it raised, with
         L{WaitTimeoutError} after the bound, or with an error logged
         meanwhile when C{failFast}.
