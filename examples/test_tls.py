@@ -76,3 +76,17 @@ class TLSTests(NetworkTestCase):
             port, Recorder(), tlsOptions=authority.clientOptions(identity="alice")
         )
         self.assertEqual(await client.readLine(), b"alice")
+
+    async def test_wrongHostName(self) -> None:
+        """
+        A client that expects another host name fails the handshake:
+        C{whenHandshakeDone()} fails with the verification error itself,
+        where the client's next read would only see a close.
+        """
+        from service_identity import VerificationError
+
+        port = self.listenTLS(Factory.forProtocol(WhoAmI))
+        options = self.tlsAuthority.clientOptions(hostname="other.example")
+        client = await self.connect(port, Recorder(), tlsOptions=options)
+        with self.assertRaises(VerificationError):
+            await self.whenHandshakeDone(client)
