@@ -27,13 +27,11 @@ if TYPE_CHECKING:
 
     from ._names import NameMap
 
-from ._conversation import DEFAULT_WAIT
 from ._endpoints import TrackingClientEndpoint
-from ._failfast import failOnLoggedError, stopWatching
+from ._failfast import stopWatching
 from ._interfaces import IBoundedWaits, INetwork, IUDPPort
 from ._observe import observe, stopObserving
 from ._opening import Opener
-from ._pairing import expectInstance
 from ._registry import Registry
 from ._report import Origin, callerOrigin
 from ._targets import (
@@ -44,6 +42,7 @@ from ._targets import (
 )
 from ._teardown import Phase, Teardown
 from ._tls import TLSAuthority, processAuthority
+from ._waits import Waits
 
 _T = TypeVar("_T")
 _P = TypeVar("_P", bound=IProtocol)
@@ -98,6 +97,7 @@ class Network:
         self._registry = Registry(reactor, self._configure)
         self._teardown = Teardown(reactor, self._registry, timeout, bool(strictCleanup))
         self._opener = Opener(reactor, self._registry, self._checkOpen, self)
+        self._waits = Waits(self._registry, self)
         observe(reactor, self)
 
     @property
@@ -280,17 +280,7 @@ class Network:
     def serverProtocolFor(
         self, client: IProtocol, expected: type[_P] | None = None
     ) -> Deferred[Any]:
-        end = self._registry.endOf(client)
-        if end is None or end.role != "client" or end.hostKey is None:
-            raise ValueError(f"{client!r} is not a client connection of this network")
-        if self._registry.portAt(end.peerKey) is None:
-            raise ValueError(
-                f"{client!r} is connected to {end.peerText}, which is not a "
-                f"port of this network"
-            )
-        waiter = self._registry.pairing.serverFor(end)
-        assert waiter is not None
-        return expectInstance(self._failFast(waiter), expected, "serverProtocolFor")
+        return self._waits.serverFor(client, expected)
 
     @overload
     def acceptedProtocol(
@@ -305,52 +295,20 @@ class Network:
     def acceptedProtocol(
         self, port: IListeningPort, expected: type[_P] | None = None
     ) -> Deferred[Any]:
-        record = self._registry.portOf(port)
-        if record is None or not record.transport.stream:
-            raise ValueError(
-                f"acceptedProtocol() takes a stream port of this network, not {port!r}"
-            )
-        accepted = self._registry.pairing.accepted(record)
-        return expectInstance(self._failFast(accepted), expected, "acceptedProtocol")
+        return self._waits.accepted(port, expected)
 
     def whenClosed(self, protocol: IProtocol) -> Deferred[None]:
-        end = self._registry.endOf(protocol)
-        if end is None:
-            raise ValueError(
-                f"whenClosed() takes a protocol this network tracks, not {protocol!r}"
-            )
-        waiter: Deferred[None] = Deferred()
-        if end.closed or (not end.open and end.attempt is None):
-            waiter.callback(None)
-        else:
-            end.closeWaiters.append(waiter)
-        return self._failFast(waiter)
+        return self._waits.closed(protocol)
 
     def whenHandshakeDone(self, protocol: IProtocol) -> Deferred[None]:
-        from ._handshake import isTLS, whenHandshakeDone
-
-        end = self._registry.endOf(protocol)
-        if end is None or not end.open or not isTLS(end.transport):
-            raise ValueError(
-                f"whenHandshakeDone() takes a connected TLS protocol this network "
-                f"tracks, not {protocol!r}"
-            )
-        return self._failFast(whenHandshakeDone(end.transport))
+        return self._waits.handshake(protocol)
 
     def whenCalled(
         self, target: object, name: str, timeout: float | None = None
     ) -> Deferred[inspect.BoundArguments]:
-        from ._calls import CallWait, checkMethod
-
         origin = callerOrigin()
         self._checkOpen()
-        checkMethod(target, name)
-        if timeout is None:
-            timeout = DEFAULT_WAIT if self.waitTimeout is None else self.waitTimeout
-        seconds = checkPositive(timeout, "timeout")
-        wait = CallWait(target, name, seconds, self._reactor, origin, self.failFast)
-        self._registry.addRecord(wait)
-        return wait.waiter
+        return self._waits.called(target, name, timeout, origin)
 
     # Closing
 
@@ -420,11 +378,6 @@ class Network:
                 protocol.waitTimeout = self.waitTimeout
             if protocol.failFast is None:
                 protocol.failFast = self.failFast
-
-    def _failFast(self, waiter: Deferred[_T]) -> Deferred[_T]:
-        if self.failFast:
-            failOnLoggedError(waiter, self._reactor, self)
-        return waiter
 
     def _checkOpen(self) -> None:
         if self._teardown.phase is not Phase.OPEN:

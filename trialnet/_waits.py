@@ -1,0 +1,105 @@
+"""
+The waits of one network, behind L{trialnet.Network}'s front: each checks
+what it is given, and fails fast on a logged error when the network says so
+(see L{INetwork.failFast<trialnet._interfaces.INetwork.failFast>}).
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, TypeVar
+
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IListeningPort, IProtocol
+
+from ._conversation import DEFAULT_WAIT
+from ._failfast import failOnLoggedError
+from ._pairing import expectInstance
+from ._registry import Registry
+from ._report import Origin
+from ._targets import checkPositive
+
+_T = TypeVar("_T")
+_P = TypeVar("_P", bound=IProtocol)
+
+
+class Waits:
+    """
+    Waits on the records of one network.
+
+    @ivar owner: The network: its C{failFast} and C{waitTimeout} are read
+        at each wait, as the test may change them.
+    """
+
+    def __init__(self, registry: Registry, owner: Any) -> None:
+        self._registry = registry
+        self.owner = owner
+
+    def serverFor(self, client: IProtocol, expected: type[_P] | None) -> Deferred[Any]:
+        registry = self._registry
+        end = registry.endOf(client)
+        if end is None or end.role != "client" or end.hostKey is None:
+            raise ValueError(f"{client!r} is not a client connection of this network")
+        if registry.portAt(end.peerKey) is None:
+            raise ValueError(
+                f"{client!r} is connected to {end.peerText}, which is not a "
+                f"port of this network"
+            )
+        waiter = registry.pairing.serverFor(end)
+        assert waiter is not None
+        return expectInstance(self._failFast(waiter), expected, "serverProtocolFor")
+
+    def accepted(
+        self, port: IListeningPort, expected: type[_P] | None
+    ) -> Deferred[Any]:
+        record = self._registry.portOf(port)
+        if record is None or not record.transport.stream:
+            raise ValueError(
+                f"acceptedProtocol() takes a stream port of this network, not {port!r}"
+            )
+        accepted = self._registry.pairing.accepted(record)
+        return expectInstance(self._failFast(accepted), expected, "acceptedProtocol")
+
+    def closed(self, protocol: IProtocol) -> Deferred[None]:
+        end = self._registry.endOf(protocol)
+        if end is None:
+            raise ValueError(
+                f"whenClosed() takes a protocol this network tracks, not {protocol!r}"
+            )
+        waiter: Deferred[None] = Deferred()
+        if end.closed or (not end.open and end.attempt is None):
+            waiter.callback(None)
+        else:
+            end.closeWaiters.append(waiter)
+        return self._failFast(waiter)
+
+    def handshake(self, protocol: IProtocol) -> Deferred[None]:
+        from ._handshake import isTLS, whenHandshakeDone
+
+        end = self._registry.endOf(protocol)
+        if end is None or not end.open or not isTLS(end.transport):
+            raise ValueError(
+                f"whenHandshakeDone() takes a connected TLS protocol this network "
+                f"tracks, not {protocol!r}"
+            )
+        return self._failFast(whenHandshakeDone(end.transport))
+
+    def called(
+        self, target: object, name: str, timeout: float | None, origin: Origin
+    ) -> Deferred[inspect.BoundArguments]:
+        from ._calls import CallWait, checkMethod
+
+        checkMethod(target, name)
+        if timeout is None:
+            timeout = self.owner.waitTimeout or DEFAULT_WAIT
+        seconds = checkPositive(timeout, "timeout")
+        wait = CallWait(
+            target, name, seconds, self._registry.reactor, origin, self.owner.failFast
+        )
+        self._registry.addRecord(wait)
+        return wait.waiter
+
+    def _failFast(self, waiter: Deferred[_T]) -> Deferred[_T]:
+        if self.owner.failFast:
+            failOnLoggedError(waiter, self._registry.reactor, self.owner)
+        return waiter
