@@ -188,9 +188,16 @@ class ConnectArgumentTests(SynchronousTestCase):
 
     def test_hostName(self) -> None:
         """
-        A host name is a C{ValueError}: names go through a thread.
+        A host name is a C{ValueError} (names go through a thread), and so
+        is C{localhost} with a number none of the network's ports has.
         """
-        self.assertRefused(ValueError, "IP literal", ("localhost", 80), self.factory)
+        self.assertRefused(ValueError, "IP literal", ("example.com", 80), self.factory)
+        self.assertRefused(
+            ValueError,
+            "not a port this test listens on",
+            ("localhost", 80),
+            self.factory,
+        )
 
     def test_unknownTarget(self) -> None:
         """

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from twisted.internet.address import IPv4Address, IPv6Address
+from twisted.internet.address import IPv6Address
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import (
     IListeningPort,
@@ -22,43 +22,19 @@ from twisted.web.iweb import IAgentEndpointFactory
 from zope.interface import implementer
 
 from ._endpoints import TrackingClientEndpoint
+from ._hostnames import ipAddress, resolveName
 from ._ports import PortRecord
 from ._report import Origin, userOrigin
-from ._targets import checkIPLiteral, listeningAddress
 from ._tls import processAuthority
 
 #: Where a port listening on every interface is reached.
 _LOOPBACK = {"0.0.0.0": "127.0.0.1", "::": "::1"}
-
-#: What C{localhost} means for a port listening on each of these.
-_LOCALHOST = {
-    "127.0.0.1": "127.0.0.1",
-    "0.0.0.0": "127.0.0.1",
-    "::1": "::1",
-    "::": "::1",
-}
 
 #: How one connection is opened through the network: origin, C{(host, port)},
 #: factory, timeout, client TLS options.
 Connect = Callable[
     [Origin, tuple[str, int], IProtocolFactory, float, object], Deferred[IProtocol]
 ]
-
-
-def _ipAddress(record: PortRecord | None) -> IPv4Address | IPv6Address | None:
-    """
-    The TCP address a tracked port listens on now, or C{None} for a port
-    that is not an IP stream port (UDP, UNIX).
-    """
-    if record is None or record.port is None or not record.transport.stream:
-        return None
-    if getattr(record.port, "disconnecting", False):
-        # Stopping: the reactor still says connected until the stop ends.
-        raise ValueError(f"{record.port!r} is not listening")
-    address = listeningAddress(record.port)
-    if isinstance(address, (IPv4Address, IPv6Address)) and address.type == "TCP":
-        return address
-    return None
 
 
 def urlOf(record: PortRecord | None, port: object, path: str | bytes) -> str | bytes:
@@ -90,7 +66,7 @@ def urlOf(record: PortRecord | None, port: object, path: str | bytes) -> str | b
             f"url() takes a port of this test (from listen(), listenTLS() or "
             f"opened by the code under test), not {port!r}"
         )
-    address = _ipAddress(record)
+    address = ipAddress(record)
     if address is None:
         raise ValueError(
             f"url() takes a TCP or TLS port; {port!r} is a "
@@ -102,18 +78,6 @@ def urlOf(record: PortRecord | None, port: object, path: str | bytes) -> str | b
     scheme = "https" if record.transport.secure else "http"
     url = f"{scheme}://{host}:{address.port}{text}"
     return url.encode("ascii") if isinstance(path, bytes) else url
-
-
-def _mappedBy(owner: object, host: str) -> tuple[str, int] | None:
-    """
-    Where a name the network C{owner} mapped with C{mapName} leads:
-    C{(host, port)}, or C{None} for a name it did not map.
-    """
-    mappedAddress = getattr(owner, "mappedAddress", None)
-    if mappedAddress is None:
-        return None
-    found: tuple[str, int] | None = mappedAddress(host)
-    return found
 
 
 @implementer(IAgentEndpointFactory)
@@ -163,21 +127,15 @@ class NetworkEndpoints:
             )
         host = uri.host.decode("ascii")
         port = uri.port
-        mapped = _mappedBy(self._owner, host)
-        if mapped is not None:
-            address, port = mapped
-        elif host == "localhost":
-            address = self._localhost(uri.port)
-        else:
-            try:
-                address = checkIPLiteral(host, "the URL's host", listening=False)
-            except ValueError:
-                raise ValueError(
-                    f"trialnet's agent() resolves no names: the host of "
-                    f"{uri.toBytes()!r} must be an IP literal, localhost or a "
-                    f"name mapped with mapName() (use url(port) for the URL of "
-                    f"one of this test's ports)"
-                ) from None
+        try:
+            address, port = resolveName(
+                host, port, self._ports, self._owner, "trialnet's agent()"
+            )
+        except ValueError as error:
+            raise ValueError(
+                f"{error} (the URL {uri.toBytes()!r}; url(port) gives the URL "
+                f"of one of this test's ports)"
+            ) from None
         tlsOptions = None
         if uri.scheme == b"https":
             tlsOptions = processAuthority().clientOptions(host)
@@ -188,31 +146,6 @@ class NetworkEndpoints:
             return self._connect(origin, target, factory, timeout, tlsOptions)
 
         return TrackingClientEndpoint(connect, target, timeout, tlsOptions, self._owner)
-
-    def _localhost(self, number: int) -> str:
-        """
-        The loopback address where one of the network's ports numbered
-        C{number} listens, IPv4 first.
-
-        @raise ValueError: If none does.
-        """
-        found = []
-        for record in self._ports():
-            try:
-                address = _ipAddress(record)
-            except ValueError:
-                continue
-            if address is not None and address.port == number:
-                loopback = _LOCALHOST.get(address.host)
-                if loopback is not None:
-                    found.append(loopback)
-        if not found:
-            raise ValueError(
-                f"localhost:{number} is not a port this test listens on through "
-                f"loopback: trialnet's agent() maps localhost to such a port's "
-                f"address and resolves no names"
-            )
-        return min(found, key=lambda host: ":" in host)
 
 
 def agentOn(

@@ -199,8 +199,12 @@ class INetwork(Interface):
             an L{IPv4Address<twisted.internet.address.IPv4Address>},
             L{IPv6Address<twisted.internet.address.IPv6Address>} or
             L{UNIXAddress<twisted.internet.address.UNIXAddress>}, a C{(host, port)}
-            tuple with an IP literal, or any
+            tuple, or any
             L{IStreamClientEndpoint<twisted.internet.interfaces.IStreamClientEndpoint>}.
+            The host of a tuple is an IP literal, C{localhost} (the loopback
+            address of this test's port with that number), or a name mapped
+            with L{mapName} (its port, whatever the number); no other name
+            is resolved.
         @param factoryOrProtocol: A protocol factory (a
             L{ClientFactory<twisted.internet.protocol.ClientFactory>} keeps its
             C{clientConnectionFailed}/C{clientConnectionLost} callbacks), or a

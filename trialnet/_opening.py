@@ -23,6 +23,7 @@ from twisted.internet.protocol import AbstractDatagramProtocol
 
 from ._clients import failingAttempts
 from ._endpoints import TrackingClientEndpoint, TrackingServerEndpoint
+from ._hostnames import resolveName
 from ._interfaces import IUDPPort
 from ._observe import quietly
 from ._registry import Registry
@@ -36,6 +37,7 @@ from ._targets import (
     checkSocketPath,
     checkUnconnected,
     connectionTarget,
+    isIPLiteral,
     listeningAddress,
     splitFactoryOrProtocol,
 )
@@ -225,6 +227,14 @@ class Opener:
                 raise ValueError("trialnet connects to UNIX sockets without TLS")
             path = checkSocketPath(address.name)
             return lambda factory: reactor.connectUNIX(path, factory, timeout=timeout)
+        if isinstance(address, tuple) and len(address) == 2:
+            name, number = address
+            if isinstance(name, str) and not isIPLiteral(name):
+                # localhost, or a name mapped with mapName(), as an IP
+                # literal would be (TLS only with tlsOptions).
+                address = resolveName(
+                    name, number, self._registry.ports, self._owner, "connect()"
+                )
         host, port = connectionTarget(address)
         if tlsOptions is None and kind.secure:
             tlsOptions = processAuthority().clientOptions(host)

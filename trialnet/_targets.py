@@ -27,7 +27,7 @@ _ANY_TO_LOOPBACK = {"0.0.0.0": "127.0.0.1", "::": "::1"}
 
 
 @functools.lru_cache(maxsize=256)
-def _isIPLiteral(host: str) -> bool:
+def isIPLiteral(host: str) -> bool:
     try:
         ipaddress.ip_address(host)
     except ValueError:
@@ -46,7 +46,7 @@ def checkIPLiteral(host: object, what: str, listening: bool = True) -> str:
     """
     if not isinstance(host, str):
         raise TypeError(f"{what} must be an IP literal string, not {host!r}")
-    if not _isIPLiteral(host):
+    if not isIPLiteral(host):
         hint = (
             "use '0.0.0.0' or '::' to mean every interface"
             if listening
