@@ -140,9 +140,9 @@ class MessageTests(SynchronousTestCase):
 
     def test_connectToHostName(self) -> None:
         """
-        C{connect()} to C{("localhost", port)} is refused with a
-        C{ValueError} that does not suggest C{'0.0.0.0'} or C{'::'}, which
-        only mean something to C{listen()}.
+        C{connect()} to a host name that is neither C{localhost} nor mapped
+        is refused with a C{ValueError} that does not suggest C{'0.0.0.0'} or
+        C{'::'}, which only mean something to C{listen()}.
         """
         events = Events()
         messages: list[str] = []
@@ -151,7 +151,7 @@ class MessageTests(SynchronousTestCase):
             port = case.listen(LoggingFactory(events, "server"))
             with case.assertRaises(ValueError) as raised:
                 case.connect(
-                    ("localhost", portNumber(port)), LoggingFactory(events, "c")
+                    ("db.example.com", portNumber(port)), LoggingFactory(events, "c")
                 )
             messages.append(str(raised.exception))
 
@@ -159,5 +159,5 @@ class MessageTests(SynchronousTestCase):
 
         self.assertEqual(errorTypes(result), [])
         (message,) = messages
-        self.assertIn("localhost", message)
+        self.assertIn("db.example.com", message)
         self.assertNotIn("'0.0.0.0' or '::'", message)
