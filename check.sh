@@ -55,6 +55,13 @@ step "ruff"
 
 step "mypy --strict"
 "$bin/mypy"
+# Outside the clone, mypy finds trialnet only if the editable install is a
+# path entry (the package is under src/), not setuptools' import hook.
+outside=$(mktemp -d)
+printf 'import trialnet\n\nnetwork: trialnet.Network = trialnet.Network()\n' \
+    > "$outside/uses.py"
+(cd "$outside" && "$OLDPWD/$bin/mypy" --strict --no-incremental uses.py)
+rm -rf "$outside"
 
 expected=""
 for reactor in epoll asyncio select poll; do
