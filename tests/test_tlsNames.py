@@ -12,13 +12,9 @@ from typing import Any
 
 from OpenSSL import SSL
 from service_identity import VerificationError
-from twisted.internet.defer import Deferred
-from twisted.internet.interfaces import IHandshakeListener
-from twisted.internet.protocol import Protocol, connectionDone
-from twisted.python.failure import Failure
+from twisted.internet.protocol import Protocol
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.client import Agent
-from zope.interface import implementer
 
 from trialnet import NetworkTestCase
 
@@ -79,31 +75,10 @@ class CertificateTests(SynchronousTestCase):
         self.assertEqual(verified, [False, True])
 
 
-@implementer(IHandshakeListener)
-class Handshaking(Protocol):
-    """
-    Fires C{done} when its handshake completed, or fails it with the
-    reason the connection was lost before.
-    """
-
-    def __init__(self) -> None:
-        self.done: Deferred[None] = Deferred()
-
-    def handshakeCompleted(self) -> None:
-        self.done.callback(None)
-
-    def connectionLost(self, reason: Failure = connectionDone) -> None:
-        if not self.done.called:
-            self.done.errback(reason)
-
-
 async def fetchWith(case: NetworkTestCase, port: Any, options: object) -> None:
     """
     Connect with C{options} and wait for the handshake; fails with the TLS
     error.
     """
-    protocol = Handshaking()
-    client = await case.connect(port, protocol, tlsOptions=options)
-    assert client.transport is not None
-    client.transport.write(b"GET / HTTP/1.0\r\n\r\n")
-    await protocol.done
+    client = await case.connect(port, Protocol(), tlsOptions=options)
+    await case.whenHandshakeDone(client)

@@ -44,7 +44,11 @@ def handshakeDone(tls: Any) -> bool:
     """
     done = getattr(tls, DONE_FLAG, None)
     if isinstance(done, bool):
-        return done
+        # Twisted before 25 sets its flag even when the host name check,
+        # which runs at the end of the handshake, failed and aborted the
+        # connection: it keeps that error, to hand on when the connection
+        # is lost.
+        return done and getattr(tls, REASON, None) is None
     return tls.getPeerCertificate() is not None
 
 

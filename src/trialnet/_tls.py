@@ -15,7 +15,10 @@ import atexit
 import os
 import shutil
 import tempfile
+from functools import partial
 from typing import TYPE_CHECKING, Any
+
+from zope.interface import alsoProvides
 
 if TYPE_CHECKING:
     from twisted.web.iweb import IPolicyForHTTPS
@@ -59,6 +62,18 @@ def _localPort(connection: Any) -> int | None:
         return int(connection.get_app_data().transport.getHost().port)
     except Exception:
         return None
+
+
+def _serverConnection(options: Any, tlsProtocol: Any) -> Any:
+    """
+    A server's TLS connection from C{options}' context, knowing its TLS
+    protocol (as Twisted from 25 on makes it).
+    """
+    from OpenSSL.SSL import Connection
+
+    connection = Connection(options.getContext(), None)
+    connection.set_app_data(tlsProtocol)
+    return connection
 
 
 def processAuthority() -> TLSAuthority:
@@ -200,13 +215,21 @@ class TLSAuthority:
 
     def _certificateOptions(self, keys: dict[str, Any], mutual: bool) -> Any:
         from twisted.internet import ssl
+        from twisted.internet.interfaces import IOpenSSLServerConnectionCreator
 
         arguments = dict(keys)
         if mutual:
             arguments["trustRoot"] = ssl.trustRootFromCertificates(
                 [self._caCertificate]
             )
-        return ssl.CertificateOptions(**arguments)
+        options = ssl.CertificateOptions(**arguments)
+        if not IOpenSSLServerConnectionCreator.providedBy(options):
+            # Twisted before 25 makes a server's connection from the context
+            # alone, with no TLS protocol as its app data: make it here, so
+            # that the certificate chosen by name knows the port.
+            alsoProvides(options, IOpenSSLServerConnectionCreator)
+            options.serverConnectionForTLS = partial(_serverConnection, options)  # type: ignore[method-assign]
+        return options
 
     def _contextFor(self, name: str, mutual: bool) -> Any:
         """
