@@ -287,16 +287,14 @@ class INetwork(Interface):
         An HTTP client for this test's servers, as Go's C{httptest} gives:
         its connections, its pool and the pool's timers join the teardown.
 
-        Every connection is made through L{connect} and recorded with the
-        line of the request that made it.  An C{https} URL is verified
-        against L{tlsAuthority} for the URL's host, so that it reaches a
-        L{listenTLS} port as C{https://127.0.0.1}, C{https://[::1]} or
-        C{https://localhost}, and fails with a TLS error for a server whose
-        certificate does not cover that host.  No name is ever resolved:
-        hosts are IP literals, or C{localhost}, which means the loopback
-        address where one of this test's ports with the URL's port number
-        listens (IPv4 first); any other name fails the request with a
-        C{ValueError}.  See L{url} for the URL of a port.
+        Every connection is made through L{connect}, with the host names it
+        takes, and recorded with the line of the request that made it; any
+        other name fails the request with a C{ValueError}.  An C{https} URL
+        is verified against L{tlsAuthority} for the URL's host: it reaches a
+        L{listenTLS} port as C{https://127.0.0.1}, C{https://[::1]},
+        C{https://localhost} or a name mapped with L{mapName}, and fails
+        with a TLS error for a certificate that does not cover the host.
+        See L{url} for the URL of a port.
 
         @param pool: The connection pool to use; by default a new persistent
             L{HTTPConnectionPool<twisted.web.client.HTTPConnectionPool>}.
@@ -431,38 +429,19 @@ class INetwork(Interface):
     def mapName(name: str, port: IListeningPort) -> None:
         """
         Map a host name to one of this test's ports, for the length of the
-        test: the code under test, configured with C{https://api.example.com/},
-        reaches the port with no change to its code or its configuration.
-
-        The mapping is made through the reactor's name resolver, as Go's
-        C{httptest} users do with a custom dialer: a L{HostnameEndpoint
-        <twisted.internet.endpoints.HostnameEndpoint>}, and so an
-        L{Agent<twisted.web.client.Agent>} and treq, resolve the name to the
-        port's address and number, whatever port number they were asked for
-        (443 for C{https://api.example.com/}).  Their connections join the
-        teardown like everything the code under test opens, and L{agent}
-        follows the mapping too.  C{reactor.resolve(name)}, which gives an
-        address without a port, resolves it to the port's IPv4 address (and
-        fails with C{DNSLookupError} for a port on IPv6): so
-        C{reactor.connectTCP(name, number)} reaches the port only when
-        C{number} is the port's own (C{port.getHost().port}); another number
-        connects to that number on loopback.  Other names resolve as before.
-
-        The run's certificate (see L{listenTLS}) covers the name on
-        connections to that port, for clients that ask for it by server name
-        indication, as TLS clients do: C{https://api.example.com/} is
-        verified for C{api.example.com} against L{tlsAuthority}, and a name
-        that is not mapped to the port fails verification with a TLS error.
-        For an C{Agent} the code under test makes itself, give it
-        C{tlsAuthority.policyForHTTPS()}.
-
-        Mapping a name again moves it to the new port.  The names stay
-        mapped while the teardown closes everything (a client that
-        reconnects still finds the test's port, not the real host), and are
-        unmapped when it ends, whether the test passed or failed; the
-        reactor's resolvers are then those it had, unless something
-        installed its own meanwhile.  When two networks map the same name,
-        the one made last wins until it closes.
+        test, through the reactor's name resolver: code under test
+        configured with C{https://api.example.com/} reaches the port, through
+        a L{HostnameEndpoint<twisted.internet.endpoints.HostnameEndpoint>},
+        an L{Agent<twisted.web.client.Agent>}, treq, L{agent} or L{connect},
+        whatever port number it asks for; its connections join the
+        teardown.  The run's certificate covers the name on that port (by
+        server name indication; give an C{Agent} of the code under test
+        C{tlsAuthority.policyForHTTPS()}).  C{reactor.resolve(name)} gives
+        an address without a port, so C{reactor.connectTCP(name, number)}
+        reaches the port only when C{number} is its own.  Mapping a name
+        again moves it; names stay mapped while the teardown closes, and the
+        reactor's resolvers are put back when it ends.  The HTTP how-to page
+        has the details and an example.
 
         @param name: A host name such as C{"api.example.com"} or
             C{"localhost"}, case-insensitive (ASCII; the C{xn--} form for an
