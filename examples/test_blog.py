@@ -13,11 +13,9 @@ class DisconnectTests(NetworkTestCase):
     The blog post's scenario: a server, a client, and nothing left behind.
     """
 
-    async def setUp(self) -> None:  # type: ignore[override]
-        self.serverPort = self.listen(Factory.forProtocol(Protocol))
-        await self.connect(self.serverPort, ClientFactory.forProtocol(Protocol))
-
-    def test_disconnect(self) -> None:
+    async def test_disconnect(self) -> None:
         """
         The port and both ends of the connection close after the test.
         """
+        serverPort = self.listen(Factory.forProtocol(Protocol))
+        await self.connect(serverPort, ClientFactory.forProtocol(Protocol))

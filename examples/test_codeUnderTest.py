@@ -8,6 +8,8 @@ with everything else.
 # ruff: noqa: N999
 
 from twisted.application.service import Service
+from twisted.internet.address import IPv4Address, IPv6Address
+from twisted.internet.endpoints import TCP4ClientEndpoint
 from twisted.internet.interfaces import IListeningPort
 from twisted.internet.protocol import Protocol, ServerFactory
 from twisted.spread import pb
@@ -18,13 +20,23 @@ from twisted.web.server import Request, Site
 from trialnet import NetworkTestCase, Recorder
 
 
+def portNumber(port: IListeningPort) -> int:
+    """
+    The number of a TCP port.
+    """
+    address = port.getHost()
+    assert isinstance(address, (IPv4Address, IPv6Address))
+    return address.port
+
+
 class Echo(Protocol):
     """
     Writes back whatever it receives.
     """
 
     def dataReceived(self, data: bytes) -> None:
-        self.transport.write(data)  # type: ignore[union-attr]
+        assert self.transport is not None
+        self.transport.write(data)
 
 
 class EchoFactory(ServerFactory):
@@ -87,14 +99,15 @@ class CodeUnderTestTests(NetworkTestCase):
 
     async def test_pbClient(self) -> None:
         """
-        A PB client, connected by the reactor, makes a remote call; it is
-        never disconnected.
+        A PB client, connected through an endpoint of its own, makes a
+        remote call; it is never disconnected.
         """
         from twisted.internet import reactor
 
         port = self.listen(pb.PBServerFactory(Calculator()))
         factory = pb.PBClientFactory()
-        reactor.connectTCP("127.0.0.1", port.getHost().port, factory)  # type: ignore[attr-defined, type-var]
+        endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", portNumber(port))
+        endpoint.connect(factory)
         root = await factory.getRootObject()
         self.assertEqual(await root.callRemote("add", 2, 3), 5)
 
@@ -105,6 +118,6 @@ class CodeUnderTestTests(NetworkTestCase):
         from twisted.internet import reactor
 
         port = self.listen(Site(Greeting()))
-        url = b"http://127.0.0.1:%d/" % port.getHost().port  # type: ignore[attr-defined]
+        url = b"http://127.0.0.1:%d/" % portNumber(port)
         response = await Agent(reactor).request(b"GET", url)
         self.assertEqual(await readBody(response), b"hello")

@@ -13,7 +13,8 @@ class Echo(Protocol):
     """
 
     def dataReceived(self, data: bytes) -> None:
-        self.transport.write(data)  # type: ignore[union-attr]
+        assert self.transport is not None
+        self.transport.write(data)
 
 
 class EchoTests(NetworkTestCase):

@@ -89,6 +89,28 @@ class PagesTests(SynchronousTestCase):
         self.assertIn(os.path.join(ROOT, "examples", "pytest_echo.py"), included)
 
 
+class ExamplesTests(SynchronousTestCase):
+    """
+    The examples are what users copy: they type-check as they are.
+    """
+
+    def test_noTypeIgnore(self) -> None:
+        """
+        No example silences the type checker (the marker is assembled here,
+        so this file does not count as one).
+        """
+        marker = "type" + ": ignore"
+        directory = os.path.join(ROOT, "examples")
+        silenced = []
+        for name in sorted(os.listdir(directory)):
+            if name.endswith(".py"):
+                with open(os.path.join(directory, name), encoding="utf-8") as f:
+                    for number, line in enumerate(f, 1):
+                        if marker in line and "without C{#" not in line:
+                            silenced.append(f"{name}:{number}")
+        self.assertEqual(silenced, [])
+
+
 class PytestExampleTests(SynchronousTestCase):
     """
     The pytest page's example passes under pytest-twisted.
