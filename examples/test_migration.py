@@ -2,7 +2,7 @@
 The test of "How to disconnect in Twisted, really" (Jonathan Lange, 2012),
 before and after trialnet.  The post's test sets up in C{setUp} and returns
 Deferreds from C{setUp} and C{tearDown}; here both versions work in the test
-method, which type-checks without C{# type: ignore}.
+method, which type-checks with nothing silenced.
 """
 
 from __future__ import annotations
