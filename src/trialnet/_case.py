@@ -6,37 +6,19 @@ from __future__ import annotations
 
 import inspect
 from functools import partial
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from typing import Any
 
-from twisted.internet.defer import Deferred
-from twisted.internet.interfaces import (
-    IListeningPort,
-    IProtocol,
-    IProtocolFactory,
-    IStreamClientEndpoint,
-    IStreamServerEndpoint,
-)
-from twisted.internet.protocol import AbstractDatagramProtocol, Factory
 from twisted.trial.unittest import TestCase
 from zope.interface import implementer
 
-if TYPE_CHECKING:
-    from twisted.internet.protocol import _ProtoWithFactory
-    from twisted.web.client import Agent, HTTPConnectionPool
-
-from ._interfaces import INetwork, IUDPPort
+from ._front import NetworkFront
+from ._interfaces import INetwork
 from ._network import Network
 from ._run import TestRun
-from ._tls import TLSAuthority, processAuthority
-
-_T = TypeVar("_T")
-_P = TypeVar("_P", bound=IProtocol)
-# Twisted types Factory[P] with P bound to this private protocol.
-_FP = TypeVar("_FP", bound="_ProtoWithFactory")
 
 
 @implementer(INetwork)
-class NetworkTestCase(TestCase):
+class NetworkTestCase(NetworkFront, TestCase):
     """
     A trial L{TestCase<twisted.trial.unittest.TestCase>} whose ports and
     connections close by themselves; see
@@ -114,165 +96,3 @@ class NetworkTestCase(TestCase):
             vars(self).pop("tearDown", None)
             run.finish()
             self._trialnetRun = None
-
-    def listen(
-        self,
-        factory: IProtocolFactory,
-        port: int = 0,
-        interface: str = "127.0.0.1",
-        backlog: int = 50,
-    ) -> IListeningPort:
-        return self._network().listen(factory, port, interface, backlog)
-
-    def listenTLS(
-        self,
-        factory: IProtocolFactory,
-        port: int = 0,
-        interface: str = "127.0.0.1",
-        backlog: int = 50,
-        options: object = None,
-    ) -> IListeningPort:
-        return self._network().listenTLS(factory, port, interface, backlog, options)
-
-    def listenUNIX(
-        self, factory: IProtocolFactory, backlog: int = 50
-    ) -> IListeningPort:
-        return self._network().listenUNIX(factory, backlog)
-
-    def listenUDP(
-        self,
-        protocol: AbstractDatagramProtocol,
-        port: int = 0,
-        interface: str = "127.0.0.1",
-        maxPacketSize: int = 8192,
-    ) -> IUDPPort:
-        return self._network().listenUDP(protocol, port, interface, maxPacketSize)
-
-    @overload
-    def connect(
-        self,
-        target: object,
-        factoryOrProtocol: Factory[_FP],
-        timeout: float = 30.0,
-        tlsOptions: object = None,
-    ) -> Deferred[_FP]: ...
-
-    @overload
-    def connect(
-        self,
-        target: object,
-        factoryOrProtocol: _P,
-        timeout: float = 30.0,
-        tlsOptions: object = None,
-    ) -> Deferred[_P]: ...
-
-    @overload
-    def connect(
-        self,
-        target: object,
-        factoryOrProtocol: IProtocolFactory | IProtocol,
-        timeout: float = 30.0,
-        tlsOptions: object = None,
-    ) -> Deferred[IProtocol]: ...
-
-    def connect(
-        self,
-        target: object,
-        factoryOrProtocol: IProtocolFactory | IProtocol,
-        timeout: float = 30.0,
-        tlsOptions: object = None,
-    ) -> Deferred[Any]:
-        return self._network().connect(
-            target,
-            factoryOrProtocol,
-            timeout,
-            tlsOptions,
-        )
-
-    def serverEndpoint(
-        self,
-        transport: str = "tcp",
-        port: int = 0,
-        interface: str = "127.0.0.1",
-        backlog: int = 50,
-    ) -> IStreamServerEndpoint:
-        return self._network().serverEndpoint(transport, port, interface, backlog)
-
-    def clientEndpoint(
-        self, target: object, timeout: float = 30.0, tlsOptions: object = None
-    ) -> IStreamClientEndpoint:
-        return self._network().clientEndpoint(target, timeout, tlsOptions)
-
-    def agent(
-        self, pool: HTTPConnectionPool | None = None, connectTimeout: float = 30.0
-    ) -> Agent:
-        return self._network().agent(pool, connectTimeout)
-
-    @overload
-    def url(self, port: IListeningPort, path: bytes = b"/") -> bytes: ...
-
-    @overload
-    def url(self, port: IListeningPort, path: str) -> str: ...
-
-    def url(self, port: IListeningPort, path: str | bytes = b"/") -> str | bytes:
-        return self._network().url(port, path)
-
-    @overload
-    def acceptedProtocol(
-        self, port: IListeningPort, expected: type[_P]
-    ) -> Deferred[_P]: ...
-
-    @overload
-    def acceptedProtocol(
-        self, port: IListeningPort, expected: type[IProtocol] | None = None
-    ) -> Deferred[IProtocol]: ...
-
-    def acceptedProtocol(
-        self, port: IListeningPort, expected: type[_P] | None = None
-    ) -> Deferred[Any]:
-        return self._network().acceptedProtocol(port, expected)
-
-    def whenClosed(self, protocol: IProtocol) -> Deferred[None]:
-        return self._network().whenClosed(protocol)
-
-    def whenHandshakeDone(self, protocol: IProtocol) -> Deferred[None]:
-        return self._network().whenHandshakeDone(protocol)
-
-    def whenCalled(
-        self, target: object, name: str, timeout: float | None = None
-    ) -> Deferred[inspect.BoundArguments]:
-        return self._network().whenCalled(target, name, timeout)
-
-    @overload
-    def serverProtocolFor(
-        self, client: IProtocol, expected: type[_P]
-    ) -> Deferred[_P]: ...
-
-    @overload
-    def serverProtocolFor(
-        self, client: IProtocol, expected: type[IProtocol] | None = None
-    ) -> Deferred[IProtocol]: ...
-
-    def serverProtocolFor(
-        self, client: IProtocol, expected: type[_P] | None = None
-    ) -> Deferred[Any]:
-        return self._network().serverProtocolFor(client, expected)
-
-    @property
-    def tlsAuthority(self) -> TLSAuthority:
-        return processAuthority()
-
-    @overload
-    def track(self, thing: IStreamClientEndpoint) -> IStreamClientEndpoint: ...
-
-    @overload
-    def track(self, thing: IStreamServerEndpoint) -> IStreamServerEndpoint: ...
-
-    @overload
-    def track(self, thing: _T) -> _T: ...
-
-    def track(self, thing: object) -> object:
-        return self._network().track(thing)
-
-    def mapName(self, name: str, port: IListeningPort) -> None:
-        self._network().mapName(name, port)

@@ -8,7 +8,7 @@ L{INetwork<trialnet._interfaces.INetwork>}.
 from __future__ import annotations
 
 import inspect
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import (
@@ -18,17 +18,17 @@ from twisted.internet.interfaces import (
     IStreamClientEndpoint,
     IStreamServerEndpoint,
 )
-from twisted.internet.protocol import AbstractDatagramProtocol, Factory
+from twisted.internet.protocol import AbstractDatagramProtocol
 from zope.interface import implementer
 
 if TYPE_CHECKING:
-    from twisted.internet.protocol import _ProtoWithFactory
     from twisted.web.client import Agent, HTTPConnectionPool
 
     from ._names import NameMap
 
 from ._endpoints import TrackingClientEndpoint
 from ._failfast import stopWatching
+from ._front import NetworkFront
 from ._interfaces import IBoundedWaits, INetwork, IUDPPort
 from ._observe import observe, stopObserving
 from ._opening import Opener
@@ -41,17 +41,14 @@ from ._targets import (
     checkServerTLS,
 )
 from ._teardown import Phase, Teardown
-from ._tls import TLSAuthority, processAuthority
 from ._waits import Waits
 
 _T = TypeVar("_T")
 _P = TypeVar("_P", bound=IProtocol)
-# Twisted types Factory[P] with P bound to this private protocol.
-_FP = TypeVar("_FP", bound="_ProtoWithFactory")
 
 
 @implementer(INetwork)
-class Network:
+class Network(NetworkFront):
     """
     One test's listening ports and connections, and their teardown; see
     L{INetwork<trialnet._interfaces.INetwork>} for each method.
@@ -116,13 +113,13 @@ class Network:
     def strictCleanup(self, strict: bool) -> None:
         self._teardown.strict = bool(strict)
 
-    @property
-    def tlsAuthority(self) -> TLSAuthority:
-        return processAuthority()
+    def _network(self) -> Network:
+        return self
 
-    # Opening
+    # Opening (each method is called by its namesake without the underscore,
+    # in NetworkFront)
 
-    def listen(
+    def _listen(
         self,
         factory: IProtocolFactory,
         port: int = 0,
@@ -133,7 +130,7 @@ class Network:
             callerOrigin(), factory, port, interface, backlog, None
         )
 
-    def listenTLS(
+    def _listenTLS(
         self,
         factory: IProtocolFactory,
         port: int = 0,
@@ -147,12 +144,12 @@ class Network:
         checkServerTLS(options)
         return self._opener.listenIP(origin, factory, port, interface, backlog, options)
 
-    def listenUNIX(
+    def _listenUNIX(
         self, factory: IProtocolFactory, backlog: int = 50
     ) -> IListeningPort:
         return self._opener.listenUNIX(callerOrigin(), factory, backlog)
 
-    def listenUDP(
+    def _listenUDP(
         self,
         protocol: AbstractDatagramProtocol,
         port: int = 0,
@@ -163,34 +160,7 @@ class Network:
             callerOrigin(), protocol, port, interface, maxPacketSize
         )
 
-    @overload
-    def connect(
-        self,
-        target: object,
-        factoryOrProtocol: Factory[_FP],
-        timeout: float = 30.0,
-        tlsOptions: object = None,
-    ) -> Deferred[_FP]: ...
-
-    @overload
-    def connect(
-        self,
-        target: object,
-        factoryOrProtocol: _P,
-        timeout: float = 30.0,
-        tlsOptions: object = None,
-    ) -> Deferred[_P]: ...
-
-    @overload
-    def connect(
-        self,
-        target: object,
-        factoryOrProtocol: IProtocolFactory | IProtocol,
-        timeout: float = 30.0,
-        tlsOptions: object = None,
-    ) -> Deferred[IProtocol]: ...
-
-    def connect(
+    def _connect(
         self,
         target: object,
         factoryOrProtocol: IProtocolFactory | IProtocol,
@@ -201,7 +171,7 @@ class Network:
             callerOrigin(), target, factoryOrProtocol, timeout, tlsOptions
         )
 
-    def serverEndpoint(
+    def _serverEndpoint(
         self,
         transport: str = "tcp",
         port: int = 0,
@@ -214,7 +184,7 @@ class Network:
         checkPortNumber(backlog, "backlog", allowZero=False)
         return self._opener.serverEndpoint(origin, transport, port, interface, backlog)
 
-    def clientEndpoint(
+    def _clientEndpoint(
         self, target: object, timeout: float = 30.0, tlsOptions: object = None
     ) -> IStreamClientEndpoint:
         origin = callerOrigin()
@@ -226,23 +196,14 @@ class Network:
 
         return TrackingClientEndpoint(connect, target, timeout, tlsOptions, self)
 
-    @overload
-    def track(self, thing: IStreamClientEndpoint) -> IStreamClientEndpoint: ...
-
-    @overload
-    def track(self, thing: IStreamServerEndpoint) -> IStreamServerEndpoint: ...
-
-    @overload
-    def track(self, thing: _T) -> _T: ...
-
-    def track(self, thing: object) -> object:
+    def _track(self, thing: object) -> object:
         origin = callerOrigin()
         self._checkOpen()
         return self._opener.track(thing, origin)
 
     # HTTP
 
-    def agent(
+    def _agent(
         self, pool: HTTPConnectionPool | None = None, connectTimeout: float = 30.0
     ) -> Agent:
         # twisted.web is imported by the tests that use HTTP, not by every
@@ -254,56 +215,30 @@ class Network:
         timeout = checkPositive(connectTimeout, "connectTimeout")
         return agentOn(self._opener, self._registry, origin, pool, timeout, self)
 
-    @overload
-    def url(self, port: IListeningPort, path: bytes = b"/") -> bytes: ...
-
-    @overload
-    def url(self, port: IListeningPort, path: str) -> str: ...
-
-    def url(self, port: IListeningPort, path: str | bytes = b"/") -> str | bytes:
+    def _url(self, port: IListeningPort, path: str | bytes = b"/") -> str | bytes:
         from ._http import urlOf
 
         return urlOf(self._registry.portOf(port), port, path)
 
     # Waiting
 
-    @overload
-    def serverProtocolFor(
-        self, client: IProtocol, expected: type[_P]
-    ) -> Deferred[_P]: ...
-
-    @overload
-    def serverProtocolFor(
-        self, client: IProtocol, expected: type[IProtocol] | None = None
-    ) -> Deferred[IProtocol]: ...
-
-    def serverProtocolFor(
+    def _serverProtocolFor(
         self, client: IProtocol, expected: type[_P] | None = None
     ) -> Deferred[Any]:
         return self._waits.serverFor(client, expected)
 
-    @overload
-    def acceptedProtocol(
-        self, port: IListeningPort, expected: type[_P]
-    ) -> Deferred[_P]: ...
-
-    @overload
-    def acceptedProtocol(
-        self, port: IListeningPort, expected: type[IProtocol] | None = None
-    ) -> Deferred[IProtocol]: ...
-
-    def acceptedProtocol(
+    def _acceptedProtocol(
         self, port: IListeningPort, expected: type[_P] | None = None
     ) -> Deferred[Any]:
         return self._waits.accepted(port, expected)
 
-    def whenClosed(self, protocol: IProtocol) -> Deferred[None]:
+    def _whenClosed(self, protocol: IProtocol) -> Deferred[None]:
         return self._waits.closed(protocol)
 
-    def whenHandshakeDone(self, protocol: IProtocol) -> Deferred[None]:
+    def _whenHandshakeDone(self, protocol: IProtocol) -> Deferred[None]:
         return self._waits.handshake(protocol)
 
-    def whenCalled(
+    def _whenCalled(
         self, target: object, name: str, timeout: float | None = None
     ) -> Deferred[inspect.BoundArguments]:
         origin = callerOrigin()
@@ -390,7 +325,7 @@ class Network:
 
     _names: NameMap | None = None
 
-    def mapName(self, name: str, port: IListeningPort) -> None:
+    def _mapName(self, name: str, port: IListeningPort) -> None:
         from ._names import NameMap, NameRecord, checkHostName, portAddress
 
         origin = callerOrigin()

@@ -247,7 +247,7 @@ class Opener:
 
     def track(self, thing: object, origin: Origin) -> object:
         """
-        Adopt what L{trialnet.Network.track} was given, or, for an endpoint,
+        Adopt what L{trialnet.INetwork.track} was given, or, for an endpoint,
         return one that tracks what it opens.
         """
         registry = self._registry

@@ -27,8 +27,8 @@ _P = TypeVar("_P", bound=IProtocol)
 
 class Pairing:
     """
-    The ends of one network's connections, for L{trialnet.Network.serverProtocolFor}
-    and L{trialnet.Network.acceptedProtocol}.
+    The ends of one network's connections, for L{trialnet.INetwork.serverProtocolFor}
+    and L{trialnet.INetwork.acceptedProtocol}.
 
     @ivar dropAwaited: Whether the teardown drops the waiters something still
         awaits rather than cancel them (see L{releaseWaiter}).

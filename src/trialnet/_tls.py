@@ -151,10 +151,10 @@ class TLSAuthority:
     A certificate authority made for this test run, and what clients and
     servers need to use it.
 
-    L{trialnet.Network.listenTLS} serves a certificate it signed, for
+    L{trialnet.INetwork.listenTLS} serves a certificate it signed, for
     C{localhost}, C{127.0.0.1} and C{::1}, and for the names mapped to that
-    port with L{trialnet.Network.mapName} (asked for by server name
-    indication); L{trialnet.Network.connect} verifies against it.  Use it
+    port with L{trialnet.INetwork.mapName} (asked for by server name
+    indication); L{trialnet.INetwork.connect} verifies against it.  Use it
     directly for external clients, for C{startTLS} on a plain connection, or
     for mutual TLS.
 
@@ -193,14 +193,14 @@ class TLSAuthority:
         """
         Server options with the run's server certificate; a client that
         asks, by server name indication, for a name mapped to the port it
-        connected to (see L{trialnet.Network.mapName}) gets a certificate
+        connected to (see L{trialnet.INetwork.mapName}) gets a certificate
         that covers that name too.
 
         @param requireClientCertificate: Refuse clients without a certificate
             signed by this authority (mutual TLS).
         @return: A L{CertificateOptions
             <twisted.internet.ssl.CertificateOptions>}, for C{listenSSL},
-            C{startTLS} or L{trialnet.Network.listenTLS}.
+            C{startTLS} or L{trialnet.INetwork.listenTLS}.
         """
         options = self._certificateOptions(self._serverKeys, requireClientCertificate)
 
@@ -248,8 +248,8 @@ class TLSAuthority:
         A TLS policy for an L{Agent<twisted.web.client.Agent>} the code
         under test makes itself, that trusts this authority alone:
         C{Agent(reactor, contextFactory=authority.policyForHTTPS())} then
-        verifies a L{trialnet.Network.listenTLS} port for the URL's host
-        (C{localhost}, or a name mapped with L{trialnet.Network.mapName}).
+        verifies a L{trialnet.INetwork.listenTLS} port for the URL's host
+        (C{localhost}, or a name mapped with L{trialnet.INetwork.mapName}).
 
         @return: A L{BrowserLikePolicyForHTTPS
             <twisted.web.client.BrowserLikePolicyForHTTPS>}.
