@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 from ._conversation import SHARE_OF_TEST_TIMEOUT
 from ._interfaces import INetwork
+from ._links import Link
 from ._network import Network
 from ._report import Origin
 from ._tls import TLSAuthority, processAuthority
@@ -392,6 +393,9 @@ class NetworkTestCase(TestCase):
 
     def track(self, thing: object) -> object:
         return self._network().track(thing)
+
+    def link(self, target: IListeningPort, seed: int | None = None) -> Link:
+        return self._network().link(target, seed)
 
 
 class _CaseNetwork(Network):

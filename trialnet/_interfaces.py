@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from twisted.internet.protocol import AbstractDatagramProtocol
     from twisted.web.client import Agent, HTTPConnectionPool
 
+    from ._links import Link
+
 
 class IBoundedWaits(Interface):
     """
@@ -421,4 +423,32 @@ class INetwork(Interface):
         @return: A L{Deferred<twisted.internet.defer.Deferred>} that fires with C{None}
             after the protocol's C{connectionLost} ran, at once if it already has.
         @raise ValueError: If this network does not track C{protocol}.
+        """
+
+    def link(target: IListeningPort, seed: int | None = None) -> Link:
+        """
+        Put a bad network between clients and one of this test's stream
+        ports: an in-process relay, on real sockets, whose conditions the
+        test sets and changes while connections are open (latency and
+        jitter, bandwidth, slices, a byte limit, hold and release,
+        blackhole, reset, down and up; for each direction or both).
+
+        A link is a target wherever a port is (L{connect},
+        L{clientEndpoint}, L{url}), and L{serverProtocolFor} pairs a client
+        of the link with the server end the relay reached.  For a TLS port
+        the relay forwards bytes, so a client still verifies the real
+        server.  The relay's port and connections close with the rest of
+        the teardown (as a clean pass-through, so what closes through it
+        closes in an orderly way) and are aborted at its bound, held or
+        blackholed; a leftover end that crossed a link names it, with its
+        seed.
+
+        @param target: A TCP, TLS or UNIX port of this test, listening.
+        @param seed: The seed of the link's random source (jitter); a
+            random one by default, in C{link.seed}, the link's C{repr} and
+            the test's log, so a run can be replayed.
+        @return: The L{Link<trialnet._links.Link>}.
+        @raise TypeError: If C{target} is not a port of this test, or
+            C{seed} not an int.
+        @raise ValueError: If C{target} is a UDP port or is not listening.
         """

@@ -27,11 +27,13 @@ if TYPE_CHECKING:
 
 from ._endpoints import TrackingClientEndpoint, TrackingServerEndpoint
 from ._interfaces import IBoundedWaits, INetwork
+from ._links import Link, newSeed
 from ._observe import observe, stopObserving
 from ._opening import Opener
 from ._registry import Registry
 from ._report import Origin, callerOrigin
 from ._targets import (
+    PortFront,
     checkIPLiteral,
     checkPortNumber,
     checkPositive,
@@ -329,6 +331,8 @@ class Network:
     def url(self, port: IListeningPort, path: str | bytes = b"/") -> str | bytes:
         from ._http import urlOf
 
+        if isinstance(port, PortFront):
+            port = port.frontPort() or port
         return urlOf(self._registry.portOf(port), port, path)
 
     # Waiting
@@ -468,3 +472,24 @@ class Network:
                 "this trialnet Network is closed or closing; open ports and "
                 "connections before its teardown starts"
             )
+
+    # Links
+
+    def link(self, target: IListeningPort, seed: int | None = None) -> Link:
+        origin = callerOrigin()
+        self._checkOpen()
+        record = self._registry.portOf(target)
+        if not IListeningPort.providedBy(target) or record is None:
+            raise TypeError(
+                f"link() takes a TCP, TLS or UNIX port of this test (from "
+                f"listen(), listenTLS(), listenUNIX(), or opened by the code "
+                f"under test), not {target!r}"
+            )
+        if not record.transport.stream:
+            raise ValueError(
+                f"link() makes stream links; {target!r} is a UDP port: use "
+                f"datagramLink()"
+            )
+        if not record.listening or record.port is None:
+            raise ValueError(f"link() takes a listening port; {target!r} is stopped")
+        return Link(self._reactor, self._registry, origin, record, newSeed(seed))

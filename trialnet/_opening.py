@@ -27,6 +27,7 @@ from ._observe import quietly
 from ._registry import Registry
 from ._report import Origin
 from ._targets import (
+    PortFront,
     checkClientTLS,
     checkFactory,
     checkIPLiteral,
@@ -209,14 +210,17 @@ class Opener:
                 )
             return target.connect
         kind = TCP
-        if IListeningPort.providedBy(target):
+        if isinstance(target, PortFront):
+            kind, address = target.frontTransport, target.frontAddress()
+        elif IListeningPort.providedBy(target):
             record = self._registry.portOf(target)
             kind = TCP if record is None else record.transport
-            if not kind.stream:
-                raise ValueError(
-                    f"connect() makes stream connections; {target!r} is a UDP port"
-                )
-        address = listeningAddress(target)
+        if not kind.stream:
+            raise ValueError(
+                f"connect() makes stream connections; {target!r} is a UDP port"
+            )
+        if not isinstance(target, PortFront):
+            address = listeningAddress(target)
         reactor = self._reactor
         if isinstance(address, UNIXAddress):
             if tlsOptions is not None:
