@@ -61,6 +61,8 @@ class Direction:
         self.name = name
         self._random = random.Random(f"{seed}/{name}")
         self.flows: list[Flow] = []
+        # Counts the limits set: a flow counts bytes from the latest.
+        self.limitEpoch = 0
         self._reset()
 
     def _reset(self) -> None:
@@ -134,14 +136,16 @@ class Direction:
 
     def limit(self, count: int) -> None:
         """
-        Deliver the first C{count} bytes of each connection in this
-        direction, then close both sides of that connection in an orderly
-        way.
+        Deliver the next C{count} bytes of each connection in this
+        direction (counted from now, so that a TLS handshake done already
+        does not count), then close both sides of that connection in an
+        orderly way.
 
         @raise TypeError: If C{count} is not an int.
         @raise ValueError: If it is below 1.
         """
         self.limitBytes = _count(count, "limit")
+        self.limitEpoch += 1
 
     def hold(self) -> None:
         """
@@ -215,9 +219,10 @@ class Flow:
         self._resume = resume
         self._held: list[bytes | str] = []
         self._queue: deque[tuple[float, bytes | str]] = deque()
-        self._lastDue = 0.0
+        self._lastDue = -math.inf
         self._timer: Any = None
         self._passed = 0
+        self._limitEpoch = direction.limitEpoch
         self._done = False
         self._paused = False
         self._clean = False
@@ -232,6 +237,8 @@ class Flow:
         if self._done or conditions.blackholed:
             return
         limit = conditions.limitBytes
+        if conditions.limitEpoch != self._limitEpoch:
+            self._limitEpoch, self._passed = conditions.limitEpoch, 0
         items: list[bytes | str] = [data]
         if limit is not None and self._passed + len(data) >= limit:
             items = [data[: limit - self._passed], LIMIT]
@@ -269,7 +276,10 @@ class Flow:
         held, self._held = self._held, []
         pending = [item for _, item in self._queue] + held
         self._queue.clear()
-        self._lastDue = 0.0
+        self._lastDue = -math.inf
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None
         self._schedule(pending, self._conditions())
 
     def stop(self) -> None:
