@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from twisted.internet import reactor
+from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectError
 from twisted.internet.interfaces import IListeningPort
 from twisted.internet.task import deferLater
@@ -268,3 +269,33 @@ class TLSLinkTests(LinkConditionsMixin, NetworkTestCase):
 
     transport = TLS()
     plainBytes = False
+
+
+class LinkTargetTests(NetworkTestCase):
+    """
+    A link is a target wherever a port is.
+    """
+
+    async def test_clientEndpoint(self) -> None:
+        """
+        A client endpoint of a link connects through it, and its client
+        pairs with the server end the relay reached.
+        """
+        link = self.link(self.listen(RecorderFactory()))
+        endpoint = self.clientEndpoint(link)
+        client = await endpoint.connect(RecorderFactory())
+        assert isinstance(client, Recorder)
+        server = await self.serverProtocolFor(client, Recorder)
+        client.send(b"via endpoint")
+        self.assertEqual(await server.readBytes(12), b"via endpoint")
+
+    def test_url(self) -> None:
+        """
+        The URL of a link is the link's address, not the port's.
+        """
+        port = self.listen(RecorderFactory())
+        link = self.link(port)
+        address = link.getHost()
+        assert isinstance(address, IPv4Address)
+        self.assertEqual(self.url(link, "/x"), f"http://127.0.0.1:{address.port}/x")
+        self.assertNotEqual(address, port.getHost())

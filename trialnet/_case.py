@@ -30,6 +30,7 @@ from ._interfaces import INetwork
 from ._links import Link
 from ._network import Network
 from ._report import Origin
+from ._targets import PortFront
 from ._tls import TLSAuthority, processAuthority
 from ._untracked import closeUntracked, selectables
 
@@ -337,12 +338,14 @@ class NetworkTestCase(TestCase):
         return self._network().agent(pool, connectTimeout)
 
     @overload
-    def url(self, port: IListeningPort, path: bytes = b"/") -> bytes: ...
+    def url(self, port: IListeningPort | PortFront, path: bytes = b"/") -> bytes: ...
 
     @overload
-    def url(self, port: IListeningPort, path: str) -> str: ...
+    def url(self, port: IListeningPort | PortFront, path: str) -> str: ...
 
-    def url(self, port: IListeningPort, path: str | bytes = b"/") -> str | bytes:
+    def url(
+        self, port: IListeningPort | PortFront, path: str | bytes = b"/"
+    ) -> str | bytes:
         return self._network().url(port, path)
 
     @overload

@@ -356,7 +356,8 @@ class INetwork(Interface):
         The URL of one of this test's TCP ports, for L{agent} or any client.
 
         @param port: A port of L{listen} or L{listenTLS}, or one the code
-            under test opened on the reactor, listening.
+            under test opened on the reactor, listening; or a L{link} in
+            front of one.
         @param path: The path, with any query, beginning with C{/}.
         @return: C{http://127.0.0.1:N/path}, or C{https://...} for a TLS
             port; an IPv6 host is bracketed (C{http://[::1]:N/}), and a port

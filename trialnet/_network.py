@@ -323,12 +323,14 @@ class Network:
         return agent
 
     @overload
-    def url(self, port: IListeningPort, path: bytes = b"/") -> bytes: ...
+    def url(self, port: IListeningPort | PortFront, path: bytes = b"/") -> bytes: ...
 
     @overload
-    def url(self, port: IListeningPort, path: str) -> str: ...
+    def url(self, port: IListeningPort | PortFront, path: str) -> str: ...
 
-    def url(self, port: IListeningPort, path: str | bytes = b"/") -> str | bytes:
+    def url(
+        self, port: IListeningPort | PortFront, path: str | bytes = b"/"
+    ) -> str | bytes:
         from ._http import urlOf
 
         if isinstance(port, PortFront):
