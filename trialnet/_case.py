@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from twisted.web.client import Agent, HTTPConnectionPool
 
 from ._conversation import SHARE_OF_TEST_TIMEOUT
+from ._datagrams import DatagramLink
 from ._interfaces import INetwork
 from ._links import Link
 from ._network import Network
@@ -399,6 +400,11 @@ class NetworkTestCase(TestCase):
 
     def link(self, target: IListeningPort, seed: int | None = None) -> Link:
         return self._network().link(target, seed)
+
+    def datagramLink(
+        self, target: IListeningPort, seed: int | None = None
+    ) -> DatagramLink:
+        return self._network().datagramLink(target, seed)
 
 
 class _CaseNetwork(Network):

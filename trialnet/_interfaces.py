@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from twisted.internet.protocol import AbstractDatagramProtocol
     from twisted.web.client import Agent, HTTPConnectionPool
 
+    from ._datagrams import DatagramLink
     from ._links import Link
 
 
@@ -452,4 +453,22 @@ class INetwork(Interface):
         @raise TypeError: If C{target} is not a port of this test, or
             C{seed} not an int.
         @raise ValueError: If C{target} is a UDP port or is not listening.
+        """
+
+    def datagramLink(target: IListeningPort, seed: int | None = None) -> DatagramLink:
+        """
+        Put a bad network between clients and one of this test's UDP ports:
+        an in-process relay that drops, duplicates, reorders and delays
+        datagrams, each way or one way, from a seeded random source.
+        Clients send to the link's C{getHost()}; the server sees each client
+        as a socket of the relay's, and its answers go back through the
+        link.  A method of its own, rather than L{link}, so that each gives
+        back one type.
+
+        @param target: A UDP port of this test, listening.
+        @param seed: As for L{link}.
+        @return: The L{DatagramLink<trialnet._datagrams.DatagramLink>}.
+        @raise TypeError: If C{target} is not a port of this test, or
+            C{seed} not an int.
+        @raise ValueError: If C{target} is a stream port or is not listening.
         """
