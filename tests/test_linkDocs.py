@@ -11,7 +11,10 @@ import re
 
 from twisted.trial.unittest import SynchronousTestCase
 
-DOCS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs")
+from .helpers import assertPassed, runSample
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DOCS = os.path.join(ROOT, "docs")
 
 _INCLUDE = re.compile(
     r"^\.\. literalinclude:: (\S+)\n((?:   :\S+: .*\n)*)", re.MULTILINE
@@ -42,3 +45,22 @@ class LinkDocsTests(SynchronousTestCase):
                 self.assertIn(marker, source)
         self.assertEqual(text.count("::\n"), 0)
         self.assertNotIn("code-block", text)
+
+    def test_readmeExample(self) -> None:
+        """
+        The README's example of a link runs, and passes.
+        """
+        with open(os.path.join(ROOT, "README.rst")) as readme:
+            text = readme.read()
+        section = text.split("Links: a bad network, on real sockets\n", 1)[1]
+        block = section.split(".. code-block:: python\n\n", 1)[1]
+        lines = []
+        for line in block.splitlines():
+            if line and not line.startswith("    "):
+                break
+            lines.append(line[4:])
+        namespace: dict[str, object] = {"__name__": "readme"}
+        exec(compile("\n".join(lines), "README.rst", "exec"), namespace)
+        case = namespace["CounterTests"]
+        assert isinstance(case, type)
+        assertPassed(self, runSample(case, "test_slowAndSliced"))
