@@ -13,26 +13,18 @@ application's ends are, and say which link they crossed.
 
 from __future__ import annotations
 
-import os
 import random
 from typing import Any
 
-from twisted.internet.address import UNIXAddress
-from twisted.internet.defer import Deferred, DeferredList, maybeDeferred
+from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IAddress, IListeningPort
-from twisted.internet.protocol import ClientFactory
 from twisted.python import log
 
-from ._addresses import AddressKey, addressKey
 from ._conditions import Direction
-from ._observe import quietly
 from ._ports import PortRecord
-from ._relay import LinkRecord, Pipe, RelayFactory, Side
-from ._report import Origin, describeAddress
+from ._relay import Relay
+from ._report import Origin
 from ._targets import PortFront
-from ._transports import UNIX, privateSocketPath
-
-_LOOPBACK = {"0.0.0.0": "127.0.0.1", "::": "::1"}
 
 
 def newSeed(seed: object) -> int:
@@ -73,30 +65,23 @@ class Link(PortFront):
         target: PortRecord,
         seed: int,
     ) -> None:
-        self.reactor = reactor
         self.seed = seed
         self.frontTransport = target.transport
         self.upstream = Direction("upstream", seed)
         self.downstream = Direction("downstream", seed)
-        self.pipes: list[Pipe] = []
-        self.closing = False
-        self._registry = registry
-        self._origin = origin
-        self._target: IListeningPort | None = target.port
-        targetPort: Any = target.port
-        self._targetText = _describe(targetPort.getHost())
-        self._unix = target.transport is UNIX
-        self._path = privateSocketPath() if self._unix else ""
-        self._host = ""
-        self._number = 0
-        self._port: IListeningPort | None = None
-        self._listen(target)
-        self._record = LinkRecord(self, origin, registry.recordSettled)
-        registry.addRecord(self._record)
+        self._relay = Relay(
+            reactor,
+            registry,
+            origin,
+            target,
+            (self.upstream, self.downstream),
+            seed,
+        )
         log.msg(f"trialnet: {self!r} opened at {origin}")
 
     def __repr__(self) -> str:
-        return f"<Link {self._frontText()} -> {self._targetText} seed={self.seed}>"
+        relay = self._relay
+        return f"<Link {relay.frontText} -> {relay.targetText} seed={self.seed}>"
 
     # Conditions of both directions
 
@@ -162,7 +147,7 @@ class Link(PortFront):
         """
         for direction in self._both():
             direction.clear()
-        if self._port is None and not self.closing:
+        if self._relay.port is None and not self._relay.closing:
             self.up()
 
     # The link itself
@@ -172,27 +157,20 @@ class Link(PortFront):
         Abort every connection through the link: both the client and the
         server see a reset.
 
-        @return: A L{Deferred} that fires once the relay's connections are
-            gone.
+        @return: A L{Deferred<twisted.internet.defer.Deferred>} that fires
+            once the relay's connections are gone.
         """
-        return self._abortAll()
+        return self._relay.abortAll()
 
     def down(self) -> Deferred[None]:
         """
         Stop accepting at the link's address (a new C{connect()} is refused
         with the reactor's own error) and abort every connection through it.
 
-        @return: A L{Deferred} that fires once the port stopped and the
-            connections are gone.
+        @return: A L{Deferred<twisted.internet.defer.Deferred>} that fires
+            once the port stopped and the connections are gone.
         """
-        port, self._port = self._port, None
-        stopped: Deferred[Any] = (
-            Deferred.fromCoroutine(_nothing())
-            if port is None
-            else maybeDeferred(port.stopListening)
-        )
-        waits = DeferredList([stopped, self._abortAll()], consumeErrors=True)
-        return waits.addCallback(lambda ignored: None)
+        return self._relay.stop()
 
     def up(self) -> None:
         """
@@ -204,137 +182,27 @@ class Link(PortFront):
         @raise twisted.internet.error.CannotListenError: If the address is
             taken.
         """
-        if self._port is not None:
-            return
-        if self.closing:
-            raise RuntimeError("this link is closing with its test's network")
-        if self._target is None:
-            raise RuntimeError("this link was torn down")
-        self._listen(None)
+        if self._relay.port is None:
+            self._relay.listen()
 
     def getHost(self) -> IAddress:
         """
-        @return: The link's address, where clients connect.
+        @return: The link's address, where clients connect: an
+            L{IPv4Address<twisted.internet.address.IPv4Address>},
+            L{IPv6Address<twisted.internet.address.IPv6Address>} or
+            L{UNIXAddress<twisted.internet.address.UNIXAddress>}.
         """
-        address: IAddress = self.frontAddress()
-        return address
+        return self._relay.address
 
     # A target, for the opener
 
     def frontAddress(self) -> Any:
-        if self._unix:
-            return UNIXAddress(self._path)
-        from twisted.internet.address import IPv4Address, IPv6Address
-
-        kind = IPv6Address if ":" in self._host else IPv4Address
-        return kind("TCP", self._host, self._number)
+        return self._relay.address
 
     def frontPort(self) -> IListeningPort | None:
-        return self._port
-
-    # What pipes tell
-
-    def accepted(self, addr: IAddress | None) -> Side | None:
-        if self.closing or self._target is None:
-            return None
-        if self._unix:
-            key = self._registry.pairing.nextKey("server", self._path)
-        else:
-            key = addressKey(addr)
-        pipe = Pipe(self, key)
-        self.pipes.append(pipe)
-        return Side(pipe, True)
-
-    def dial(self, factory: ClientFactory) -> Any:
-        assert self._target is not None
-        address: Any = self._target.getHost()
-        with quietly(self.reactor):
-            if self._unix:
-                return self.reactor.connectUNIX(address.name, factory, timeout=30)
-            host = _LOOPBACK.get(address.host, address.host)
-            return self.reactor.connectTCP(
-                host,
-                address.port,
-                factory,
-                timeout=30,
-            )
-
-    def outboundKey(self, addr: IAddress | None) -> AddressKey | None:
-        if self._unix and isinstance(addr, UNIXAddress) and addr.name:
-            key: AddressKey = self._registry.pairing.nextKey("client", _text(addr.name))
-            return key
-        return None
-
-    def crossed(self, inbound: AddressKey | None, outbound: AddressKey | None) -> None:
-        if inbound is not None and outbound is not None:
-            self._registry.pairing.alias(inbound, outbound)
-        if outbound is not None:
-            self._registry.noteCrossing(outbound, self._crossing())
-
-    def pipeClosed(self, pipe: Pipe) -> None:
-        if pipe in self.pipes:
-            self.pipes.remove(pipe)
-        self._record.pipeClosed()
-
-    def forget(self) -> None:
-        self._target = None
-        self._port = None
-        for pipe in self.pipes:
-            pipe.up.stop()
-            pipe.down.stop()
-        self.pipes = []
+        return self._relay.port
 
     # Inside
 
     def _both(self) -> tuple[Direction, Direction]:
         return (self.upstream, self.downstream)
-
-    def _abortAll(self) -> Deferred[None]:
-        waits = []
-        for pipe in list(self.pipes):
-            waiter: Deferred[None] = Deferred()
-            pipe.waiters.append(waiter)
-            waits.append(waiter)
-            pipe.abort()
-        done = DeferredList(waits, consumeErrors=True)
-        return done.addCallback(lambda ignored: None)
-
-    def _listen(self, target: PortRecord | None) -> None:
-        factory = RelayFactory(self)
-        with quietly(self.reactor):
-            if self._unix:
-                port = self.reactor.listenUNIX(self._path, factory, mode=0o600)
-            else:
-                if target is not None:
-                    targetPort: Any = target.port
-                    host = targetPort.getHost().host
-                    self._host = _LOOPBACK.get(host, host)
-                port = self.reactor.listenTCP(
-                    self._number, factory, interface=self._host
-                )
-                self._number = port.getHost().port
-        self._port = port
-        self._registry.addPort(
-            port, self._origin, self.frontTransport, socketPath=self._path
-        )
-        self._registry.noteCrossing(addressKey(port.getHost()), self._crossing())
-
-    def _frontText(self) -> str:
-        return _describe(self.frontAddress())
-
-    def _crossing(self) -> str:
-        return f"link {self._frontText()} -> {self._targetText} (seed {self.seed})"
-
-
-async def _nothing() -> None:
-    pass
-
-
-def _text(name: str | bytes) -> str:
-    return os.fsdecode(name)
-
-
-def _describe(address: object) -> str:
-    if isinstance(address, UNIXAddress) and address.name:
-        return _text(address.name)
-    return describeAddress(address)

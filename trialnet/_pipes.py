@@ -1,0 +1,195 @@
+"""
+The connections through a link: for each, the relay's accepted connection
+from the client and its own connection to the server, joined by one flow
+each way.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from twisted.internet.defer import Deferred
+from twisted.internet.error import ConnectionDone
+from twisted.internet.interfaces import IAddress
+from twisted.internet.protocol import ClientFactory, Protocol, connectionDone
+from twisted.python.failure import Failure
+
+from ._addresses import AddressKey, addressKey
+from ._conditions import ABORT, END, LIMIT, Direction, Flow
+from ._record import fireAll
+from ._transports import releaseSocket
+
+if TYPE_CHECKING:
+    from ._relay import Relay
+
+
+class Side(Protocol):
+    """
+    One of the relay's two connections of a pipe.
+    """
+
+    def __init__(self, pipe: Pipe, inbound: bool) -> None:
+        self._pipe = pipe
+        self._inbound = inbound
+
+    def connectionMade(self) -> None:
+        if self._inbound:
+            self._pipe.inboundMade(self)
+        else:
+            self._pipe.outboundMade(self)
+
+    def dataReceived(self, data: bytes) -> None:
+        self._pipe.received(self._inbound, data)
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        self._pipe.lost(self._inbound, not reason.check(ConnectionDone))
+
+
+class _OutboundFactory(ClientFactory):
+    noisy = False
+
+    def __init__(self, pipe: Pipe) -> None:
+        self._pipe = pipe
+
+    def buildProtocol(self, addr: IAddress | None) -> Side:
+        return self._pipe.outboundBuilt(addr)
+
+    def clientConnectionFailed(self, connector: Any, reason: Failure) -> None:
+        self._pipe.outboundFailed()
+
+
+class Pipe:
+    """
+    One connection through a link: the relay's accepted connection from the
+    client, and its own connection to the server.
+    """
+
+    def __init__(
+        self,
+        relay: Relay,
+        upstream: Direction,
+        downstream: Direction,
+        inboundKey: AddressKey | None,
+    ) -> None:
+        self.relay = relay
+        self.inboundKey = inboundKey
+        self.sides: list[Any] = []
+        self.connector: Any = None
+        self.closed = False
+        self.waiters: list[Deferred[None]] = []
+        self.outboundKey: AddressKey | None = None
+        self._in: Any = None
+        self._out: Any = None
+        self._lost = {True: False, False: False}
+        reactor = relay.reactor
+        self.up = Flow(
+            reactor,
+            upstream,
+            lambda data: self._out.write(data),
+            lambda action: self._act(action, self._out),
+            lambda: self._in.pauseProducing(),
+            lambda: self._in.resumeProducing(),
+        )
+        self.down = Flow(
+            reactor,
+            downstream,
+            lambda data: self._in.write(data),
+            lambda action: self._act(action, self._in),
+            lambda: self._out.pauseProducing(),
+            lambda: self._out.resumeProducing(),
+        )
+
+    def inboundMade(self, side: Side) -> None:
+        self._in = side.transport
+        self.sides.append(self._in)
+        self._in.setTcpNoDelay(True)
+        # Nothing is read until the server side is connected.
+        self._in.pauseProducing()
+        self.connector = self.relay.dial(_OutboundFactory(self))
+
+    def outboundBuilt(self, addr: IAddress | None) -> Side:
+        self.outboundKey = self.relay.outboundKey(addr)
+        return Side(self, False)
+
+    def outboundMade(self, side: Side) -> None:
+        self.connector = None
+        self._out = side.transport
+        self.sides.append(self._out)
+        self._out.setTcpNoDelay(True)
+        key = self.outboundKey or addressKey(self._out.getHost())
+        self.relay.crossed(self.inboundKey, key)
+        if self._lost[True]:
+            self._out.loseConnection()
+        else:
+            self._in.resumeProducing()
+
+    def outboundFailed(self) -> None:
+        self.connector = None
+        self._lost[False] = True
+        if self._in is not None and not self._lost[True]:
+            self._in.abortConnection()
+        self._check()
+
+    def received(self, inbound: bool, data: bytes) -> None:
+        (self.up if inbound else self.down).receive(data)
+
+    def lost(self, inbound: bool, aborted: bool) -> None:
+        self._lost[inbound] = True
+        if inbound:
+            self.down.stop()
+            if self._out is None:
+                if self.connector is not None:
+                    self.connector.disconnect()
+            else:
+                self.up.end(aborted)
+        else:
+            self.up.stop()
+            self.down.end(aborted)
+        self._check()
+
+    def abort(self) -> None:
+        """
+        Abort both of the relay's connections: each peer sees a reset.
+        """
+        self.up.stop()
+        self.down.stop()
+        if self.connector is not None:
+            self.connector.disconnect()
+        for transport in self.sides:
+            transport.abortConnection()
+
+    def passThrough(self) -> None:
+        self.up.passThrough()
+        self.down.passThrough()
+
+    def force(self) -> None:
+        self.up.stop()
+        self.down.stop()
+        for transport in self.sides:
+            if not self._lost[transport is self._in]:
+                releaseSocket(self.relay.reactor, transport)
+        self._lost = {True: True, False: True}
+        self.connector = None
+        self._check()
+
+    def _act(self, action: str, transport: Any) -> None:
+        if action == ABORT:
+            transport.abortConnection()
+        elif action == END:
+            transport.loseConnection()
+        elif action == LIMIT:
+            for side in self.sides:
+                side.loseConnection()
+
+    def _check(self) -> None:
+        if self.closed:
+            return
+        outboundOver = self._lost[False] or (
+            self._out is None and self.connector is None
+        )
+        if self._lost[True] and outboundOver:
+            self.closed = True
+            self.up.stop()
+            self.down.stop()
+            self.relay.pipeClosed(self)
+            fireAll(self.waiters, None)
