@@ -15,14 +15,18 @@ from ._conversation import (
     RecorderFactory,
     WaitTimeoutError,
 )
+from ._datagrams import DatagramLink
 from ._interfaces import INetwork
+from ._links import Link
 from ._network import Network
 from ._report import TeardownError
 from ._tls import TLSAuthority
 
 __all__ = [
     "ClosedWhileWaitingError",
+    "DatagramLink",
     "INetwork",
+    "Link",
     "Network",
     "NetworkTestCase",
     "Recorder",

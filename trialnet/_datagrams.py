@@ -181,7 +181,7 @@ class _Front(DatagramProtocol):
         self._link = link
 
     def datagramReceived(self, datagram: bytes, addr: Any) -> None:
-        self._link.fromClient(datagram, addr)
+        self._link._fromClient(datagram, addr)
 
 
 class _Outbound(DatagramProtocol):
@@ -192,7 +192,7 @@ class _Outbound(DatagramProtocol):
         self._client = client
 
     def datagramReceived(self, datagram: bytes, addr: Any) -> None:
-        self._link.fromServer(datagram, self._client)
+        self._link._fromServer(datagram, self._client)
 
 
 class _DatagramRecord(Record):
@@ -217,7 +217,7 @@ class _DatagramRecord(Record):
 
     def forget(self) -> None:
         if self._link is not None:
-            self._link.forget()
+            self._link._forget()
         self._link = None
 
 
@@ -304,7 +304,7 @@ class DatagramLink:
 
     # The relay
 
-    def fromClient(self, datagram: bytes, client: Any) -> None:
+    def _fromClient(self, datagram: bytes, client: Any) -> None:
         outbound = self._outbound.get(client)
         if outbound is None:
             if self._target is None:
@@ -314,12 +314,12 @@ class DatagramLink:
         if target is not None:
             self.upstream.carry(datagram, lambda data: _send(outbound, data, target))
 
-    def fromServer(self, datagram: bytes, client: Any) -> None:
+    def _fromServer(self, datagram: bytes, client: Any) -> None:
         front = self._front
         if front is not None:
             self.downstream.carry(datagram, lambda data: _send(front, data, client))
 
-    def forget(self) -> None:
+    def _forget(self) -> None:
         self._target = None
         self._front = None
         self._outbound = {}

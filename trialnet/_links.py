@@ -197,9 +197,17 @@ class Link(PortFront):
     # A target, for the opener
 
     def frontAddress(self) -> Any:
+        """
+        @return: L{getHost}'s address: where C{connect()} goes, even while
+            the link is down.
+        """
         return self._relay.address
 
     def frontPort(self) -> IListeningPort | None:
+        """
+        @return: The relay's listening port now, or C{None} while the link
+            is down.
+        """
         return self._relay.port
 
     # Inside
