@@ -5,13 +5,19 @@ mixin of tests.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, cast
 
 from twisted.internet import reactor
 from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectError
-from twisted.internet.interfaces import IListeningPort
+from twisted.internet.interfaces import (
+    IHalfCloseableProtocol,
+    IListeningPort,
+    ITCPTransport,
+)
+from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.task import deferLater
+from zope.interface import implementer
 
 from trialnet import NetworkTestCase, Recorder, RecorderFactory
 from trialnet._links import Link
@@ -245,7 +251,48 @@ class LinkConditionsMixin:
         case.assertEqual(await server.readBytes(9, timeout=5), b"held then")
 
 
-class TCPLinkTests(LinkConditionsMixin, NetworkTestCase):
+@implementer(IHalfCloseableProtocol)
+class Answerer(Protocol):
+    """
+    Reads a question until its peer stops writing, then answers and closes.
+    """
+
+    question = b""
+
+    def dataReceived(self, data: bytes) -> None:
+        self.question += data
+
+    def readConnectionLost(self) -> None:
+        assert self.transport is not None
+        self.transport.write(b"answer to " + self.question)
+        self.transport.loseConnection()
+
+    def writeConnectionLost(self) -> None:
+        pass
+
+
+class HalfCloseMixin:
+    """
+    A link passes a half-close on, where the transport has one.
+    """
+
+    transport: ClassVar[StreamTransport]
+
+    async def test_halfClose(self) -> None:
+        """
+        A client that shuts its writing side still gets the answer the
+        server writes after it read the end of the question.
+        """
+        case: NetworkTestCase = self  # type: ignore[assignment]
+        link = case.link(self.transport.listen(case, Factory.forProtocol(Answerer)))
+        client = await case.connect(link, Recorder())
+        client.send(b"life")
+        cast(ITCPTransport, client.transport).loseWriteConnection()
+        case.assertEqual(await client.readBytes(14), b"answer to life")
+        await client.waitForClose()
+
+
+class TCPLinkTests(HalfCloseMixin, LinkConditionsMixin, NetworkTestCase):
     """
     Links in front of TCP ports.
     """
@@ -253,7 +300,7 @@ class TCPLinkTests(LinkConditionsMixin, NetworkTestCase):
     transport = TCP4()
 
 
-class UNIXLinkTests(LinkConditionsMixin, NetworkTestCase):
+class UNIXLinkTests(HalfCloseMixin, LinkConditionsMixin, NetworkTestCase):
     """
     Links in front of UNIX ports.
     """

@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 from twisted.internet.defer import Deferred
 from twisted.internet.error import ConnectionDone
-from twisted.internet.interfaces import IAddress
+from twisted.internet.interfaces import IAddress, IHalfCloseableProtocol
 from twisted.internet.protocol import ClientFactory, Protocol, connectionDone
 from twisted.python.failure import Failure
+from zope.interface import implementer
 
 from ._addresses import AddressKey, addressKey
 from ._conditions import ABORT, END, LIMIT, Direction, Flow
@@ -23,9 +24,12 @@ if TYPE_CHECKING:
     from ._relay import Relay
 
 
+@implementer(IHalfCloseableProtocol)
 class Side(Protocol):
     """
-    One of the relay's two connections of a pipe.
+    One of the relay's two connections of a pipe.  It is half-closeable, so
+    that a peer that closes only its writing side (C{loseWriteConnection})
+    still gets the answer, as without the link.
     """
 
     def __init__(self, pipe: Pipe, inbound: bool) -> None:
@@ -40,6 +44,12 @@ class Side(Protocol):
 
     def dataReceived(self, data: bytes) -> None:
         self._pipe.received(self._inbound, data)
+
+    def readConnectionLost(self) -> None:
+        self._pipe.readLost(self._inbound)
+
+    def writeConnectionLost(self) -> None:
+        pass
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         self._pipe.lost(self._inbound, not reason.check(ConnectionDone))
@@ -81,12 +91,15 @@ class Pipe:
         self._in: Any = None
         self._out: Any = None
         self._lost = {True: False, False: False}
+        # Per side: whether its peer's writing side, or its own, is shut.
+        self._readDone = {True: False, False: False}
+        self._writeDone = {True: False, False: False}
         reactor = relay.reactor
         self.up = Flow(
             reactor,
             upstream,
             lambda data: self._out.write(data),
-            lambda action: self._act(action, self._out),
+            lambda action: self._act(action, False),
             lambda: self._in.pauseProducing(),
             lambda: self._in.resumeProducing(),
         )
@@ -94,7 +107,7 @@ class Pipe:
             reactor,
             downstream,
             lambda data: self._in.write(data),
-            lambda action: self._act(action, self._in),
+            lambda action: self._act(action, True),
             lambda: self._out.pauseProducing(),
             lambda: self._out.resumeProducing(),
         )
@@ -132,6 +145,15 @@ class Pipe:
 
     def received(self, inbound: bool, data: bytes) -> None:
         (self.up if inbound else self.down).receive(data)
+
+    def readLost(self, inbound: bool) -> None:
+        """
+        The peer of one side shut its writing side: the close goes on to the
+        other side's peer, after the bytes before it.
+        """
+        self._readDone[inbound] = True
+        (self.up if inbound else self.down).end(False)
+        self._closeIfShut(inbound)
 
     def lost(self, inbound: bool, aborted: bool) -> None:
         self._lost[inbound] = True
@@ -172,14 +194,21 @@ class Pipe:
         self.connector = None
         self._check()
 
-    def _act(self, action: str, transport: Any) -> None:
+    def _act(self, action: str, toInbound: bool) -> None:
+        transport = self._in if toInbound else self._out
         if action == ABORT:
             transport.abortConnection()
         elif action == END:
-            transport.loseConnection()
+            self._writeDone[toInbound] = True
+            transport.loseWriteConnection()
+            self._closeIfShut(toInbound)
         elif action == LIMIT:
             for side in self.sides:
                 side.loseConnection()
+
+    def _closeIfShut(self, inbound: bool) -> None:
+        if self._readDone[inbound] and self._writeDone[inbound]:
+            (self._in if inbound else self._out).loseConnection()
 
     def _check(self) -> None:
         if self.closed:
