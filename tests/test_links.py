@@ -22,7 +22,7 @@ from zope.interface import implementer
 from trialnet import NetworkTestCase, Recorder, RecorderFactory
 from trialnet._links import Link
 
-from .transports import TCP4, TLS, UNIX, StreamTransport
+from .transports import TCP4, TCP6, TLS, UNIX, StreamTransport
 
 
 async def pause(seconds: float) -> None:
@@ -298,6 +298,15 @@ class TCPLinkTests(HalfCloseMixin, LinkConditionsMixin, NetworkTestCase):
     """
 
     transport = TCP4()
+
+
+class TCP6LinkTests(HalfCloseMixin, LinkConditionsMixin, NetworkTestCase):
+    """
+    Links in front of TCP ports on the IPv6 loopback.
+    """
+
+    transport = TCP6()
+    skip = transport.skip
 
 
 class UNIXLinkTests(HalfCloseMixin, LinkConditionsMixin, NetworkTestCase):
