@@ -5,7 +5,7 @@ mixin of tests.
 
 from __future__ import annotations
 
-from typing import ClassVar, cast
+from typing import Any, ClassVar, cast
 
 from twisted.internet import reactor
 from twisted.internet.address import IPv4Address
@@ -13,6 +13,7 @@ from twisted.internet.error import ConnectError
 from twisted.internet.interfaces import (
     IHalfCloseableProtocol,
     IListeningPort,
+    IPushProducer,
     ITCPTransport,
 )
 from twisted.internet.protocol import Factory, Protocol
@@ -271,9 +272,39 @@ class Answerer(Protocol):
         pass
 
 
-class HalfCloseMixin:
+@implementer(IPushProducer)
+class Sender:
     """
-    A link passes a half-close on, where the transport has one.
+    A streaming producer that notes when its transport asks it to pause and
+    to resume.
+    """
+
+    def __init__(self) -> None:
+        self.log: list[str] = []
+
+    def pauseProducing(self) -> None:
+        self.log.append("pause")
+
+    def resumeProducing(self) -> None:
+        self.log.append("resume")
+
+    def stopProducing(self) -> None:
+        pass
+
+
+class NotReading(Protocol):
+    """
+    A server end that reads nothing.
+    """
+
+    def connectionMade(self) -> None:
+        cast(Any, self.transport).pauseProducing()
+
+
+class PlainStreamMixin:
+    """
+    What a link passes on where the application's bytes are the stream's:
+    half-closes, and flow control.
     """
 
     transport: ClassVar[StreamTransport]
@@ -291,8 +322,24 @@ class HalfCloseMixin:
         case.assertEqual(await client.readBytes(14), b"answer to life")
         await client.waitForClose()
 
+    async def test_flowControl(self) -> None:
+        """
+        A sender whose peer does not read is paused, and stays paused: the
+        link does not read on for it.
+        """
+        case: NetworkTestCase = self  # type: ignore[assignment]
+        port = self.transport.listen(case, Factory.forProtocol(NotReading))
+        client = await case.connect(case.link(port), Factory.forProtocol(Protocol))
+        transport = cast(Any, client.transport)
+        sender = Sender()
+        transport.registerProducer(sender, True)
+        transport.write(b"x" * 48_000_000)
+        await pause(1.0)
+        case.assertEqual(sender.log, ["pause"])
+        transport.unregisterProducer()
 
-class TCPLinkTests(HalfCloseMixin, LinkConditionsMixin, NetworkTestCase):
+
+class TCPLinkTests(PlainStreamMixin, LinkConditionsMixin, NetworkTestCase):
     """
     Links in front of TCP ports.
     """
@@ -300,7 +347,7 @@ class TCPLinkTests(HalfCloseMixin, LinkConditionsMixin, NetworkTestCase):
     transport = TCP4()
 
 
-class TCP6LinkTests(HalfCloseMixin, LinkConditionsMixin, NetworkTestCase):
+class TCP6LinkTests(PlainStreamMixin, LinkConditionsMixin, NetworkTestCase):
     """
     Links in front of TCP ports on the IPv6 loopback.
     """
@@ -309,7 +356,7 @@ class TCP6LinkTests(HalfCloseMixin, LinkConditionsMixin, NetworkTestCase):
     skip = transport.skip
 
 
-class UNIXLinkTests(HalfCloseMixin, LinkConditionsMixin, NetworkTestCase):
+class UNIXLinkTests(PlainStreamMixin, LinkConditionsMixin, NetworkTestCase):
     """
     Links in front of UNIX ports.
     """

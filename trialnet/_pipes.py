@@ -10,7 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 from twisted.internet.defer import Deferred
 from twisted.internet.error import ConnectionDone
-from twisted.internet.interfaces import IAddress, IHalfCloseableProtocol
+from twisted.internet.interfaces import (
+    IAddress,
+    IHalfCloseableProtocol,
+    IPushProducer,
+)
 from twisted.internet.protocol import ClientFactory, Protocol, connectionDone
 from twisted.python.failure import Failure
 from zope.interface import implementer
@@ -68,6 +72,42 @@ class _OutboundFactory(ClientFactory):
         self._pipe.outboundFailed()
 
 
+@implementer(IPushProducer)
+class _Gate:
+    """
+    Whether the relay reads from one of its connections: it stops while
+    any reason to stop holds (the other side not connected yet, a full
+    queue, a destination that does not keep up), so that a sender through
+    a link is slowed down as it would be without it.  Registered as the
+    producer of the other connection, the destination of what is read.
+    """
+
+    def __init__(self) -> None:
+        self.transport: Any = None
+        self._reasons: set[str] = set()
+
+    def stop(self, reason: str) -> None:
+        if not self._reasons and self.transport is not None:
+            self.transport.pauseProducing()
+        self._reasons.add(reason)
+
+    def go(self, reason: str) -> None:
+        if reason not in self._reasons:
+            return
+        self._reasons.discard(reason)
+        if not self._reasons and self.transport is not None:
+            self.transport.resumeProducing()
+
+    def pauseProducing(self) -> None:
+        self.stop("destination")
+
+    def resumeProducing(self) -> None:
+        self.go("destination")
+
+    def stopProducing(self) -> None:
+        pass
+
+
 class Pipe:
     """
     One connection through a link: the relay's accepted connection from the
@@ -94,22 +134,24 @@ class Pipe:
         # Per side: whether its peer's writing side, or its own, is shut.
         self._readDone = {True: False, False: False}
         self._writeDone = {True: False, False: False}
+        # What reads from the client side, and from the server side.
+        self._gates = {True: _Gate(), False: _Gate()}
         reactor = relay.reactor
         self.up = Flow(
             reactor,
             upstream,
             lambda data: self._out.write(data),
             lambda action: self._act(action, False),
-            lambda: self._in.pauseProducing(),
-            lambda: self._in.resumeProducing(),
+            lambda: self._gates[True].stop("queue"),
+            lambda: self._gates[True].go("queue"),
         )
         self.down = Flow(
             reactor,
             downstream,
             lambda data: self._in.write(data),
             lambda action: self._act(action, True),
-            lambda: self._out.pauseProducing(),
-            lambda: self._out.resumeProducing(),
+            lambda: self._gates[False].stop("queue"),
+            lambda: self._gates[False].go("queue"),
         )
 
     def inboundMade(self, side: Side) -> None:
@@ -117,7 +159,8 @@ class Pipe:
         self.sides.append(self._in)
         self._in.setTcpNoDelay(True)
         # Nothing is read until the server side is connected.
-        self._in.pauseProducing()
+        self._gates[True].transport = self._in
+        self._gates[True].stop("connecting")
         self.connector = self.relay.dial(_OutboundFactory(self))
 
     def outboundBuilt(self, addr: IAddress | None) -> Side:
@@ -133,8 +176,11 @@ class Pipe:
         self.relay.crossed(self.inboundKey, key)
         if self._lost[True]:
             self._out.loseConnection()
-        else:
-            self._in.resumeProducing()
+            return
+        self._gates[False].transport = self._out
+        self._out.registerProducer(self._gates[True], True)
+        self._in.registerProducer(self._gates[False], True)
+        self._gates[True].go("connecting")
 
     def outboundFailed(self) -> None:
         self.connector = None
@@ -156,7 +202,13 @@ class Pipe:
         self._closeIfShut(inbound)
 
     def lost(self, inbound: bool, aborted: bool) -> None:
+        """
+        One side's connection is gone: its close goes on to the other
+        side's peer, and what that peer sends can go nowhere any more.
+        """
         self._lost[inbound] = True
+        other = not inbound
+        self._readDone[other] = True
         if inbound:
             self.down.stop()
             if self._out is None:
@@ -167,6 +219,13 @@ class Pipe:
         else:
             self.up.stop()
             self.down.end(aborted)
+        transport = self._in if other else self._out
+        if self._writeDone[other] and not self._lost[other] and transport:
+            # The close went on already, as a half-close: now close it all.
+            if aborted:
+                transport.abortConnection()
+            else:
+                self._closeIfShut(other)
         self._check()
 
     def abort(self) -> None:
@@ -200,15 +259,20 @@ class Pipe:
             transport.abortConnection()
         elif action == END:
             self._writeDone[toInbound] = True
+            # A registered producer would keep the close from completing.
+            transport.unregisterProducer()
             transport.loseWriteConnection()
             self._closeIfShut(toInbound)
         elif action == LIMIT:
             for side in self.sides:
+                side.unregisterProducer()
                 side.loseConnection()
 
     def _closeIfShut(self, inbound: bool) -> None:
         if self._readDone[inbound] and self._writeDone[inbound]:
-            (self._in if inbound else self._out).loseConnection()
+            transport = self._in if inbound else self._out
+            transport.unregisterProducer()
+            transport.loseConnection()
 
     def _check(self) -> None:
         if self.closed:
