@@ -214,3 +214,38 @@ class Link(PortFront):
 
     def _both(self) -> tuple[Direction, Direction]:
         return (self.upstream, self.downstream)
+
+
+def linkTarget(registry: Any, target: object, method: str, stream: bool) -> PortRecord:
+    """
+    Check what a link is to stand in front of.
+
+    @param method: C{"link"} or C{"datagramLink"}, for the errors.
+    @param stream: Whether it must be a stream port, rather than UDP.
+    @return: The registry's record of C{target}.
+    @raise TypeError: If C{target} is not a port of the registry's network.
+    @raise ValueError: If it is of the other kind, or not listening.
+    """
+    record = registry.portOf(target) if IListeningPort.providedBy(target) else None
+    if record is None:
+        kinds = "a TCP, TLS or UNIX port" if stream else "a UDP port"
+        raise TypeError(
+            f"{method}() takes {kinds} of this test (opened through it, or by "
+            f"the code under test), not {target!r}"
+        )
+    if record.transport.stream != stream:
+        other = "datagramLink()" if stream else "link()"
+        raise ValueError(f"{method}() does not take {target!r}: use {other}")
+    if not record.listening or record.port is None:
+        raise ValueError(f"{method}() takes a listening port; {target!r} is stopped")
+    return record  # type: ignore[no-any-return]
+
+
+def openLink(
+    reactor: Any, registry: Any, origin: Origin, target: object, seed: object
+) -> Link:
+    """
+    Check the arguments of C{link()}, then open the link.
+    """
+    record = linkTarget(registry, target, "link", True)
+    return Link(reactor, registry, origin, record, newSeed(seed))

@@ -25,10 +25,10 @@ if TYPE_CHECKING:
     from twisted.internet.protocol import _ProtoWithFactory
     from twisted.web.client import Agent, HTTPConnectionPool
 
-from ._datagrams import DatagramLink
+from ._datagrams import DatagramLink, openDatagramLink
 from ._endpoints import TrackingClientEndpoint, TrackingServerEndpoint
 from ._interfaces import IBoundedWaits, INetwork
-from ._links import Link, newSeed
+from ._links import Link, openLink
 from ._observe import observe, stopObserving
 from ._opening import Opener
 from ._registry import Registry
@@ -481,42 +481,11 @@ class Network:
     def link(self, target: IListeningPort, seed: int | None = None) -> Link:
         origin = callerOrigin()
         self._checkOpen()
-        record = self._registry.portOf(target)
-        if not IListeningPort.providedBy(target) or record is None:
-            raise TypeError(
-                f"link() takes a TCP, TLS or UNIX port of this test (from "
-                f"listen(), listenTLS(), listenUNIX(), or opened by the code "
-                f"under test), not {target!r}"
-            )
-        if not record.transport.stream:
-            raise ValueError(
-                f"link() makes stream links; {target!r} is a UDP port: use "
-                f"datagramLink()"
-            )
-        if not record.listening or record.port is None:
-            raise ValueError(f"link() takes a listening port; {target!r} is stopped")
-        return Link(self._reactor, self._registry, origin, record, newSeed(seed))
+        return openLink(self._reactor, self._registry, origin, target, seed)
 
     def datagramLink(
         self, target: IListeningPort, seed: int | None = None
     ) -> DatagramLink:
         origin = callerOrigin()
         self._checkOpen()
-        record = self._registry.portOf(target)
-        if not IListeningPort.providedBy(target) or record is None:
-            raise TypeError(
-                f"datagramLink() takes a UDP port of this test (from "
-                f"listenUDP(), or opened by the code under test), not {target!r}"
-            )
-        if record.transport.stream:
-            raise ValueError(
-                f"datagramLink() takes a UDP port; {target!r} is a stream port: "
-                f"use link()"
-            )
-        if not record.listening or record.port is None:
-            raise ValueError(
-                f"datagramLink() takes a listening port; {target!r} is stopped"
-            )
-        return DatagramLink(
-            self._reactor, self._registry, origin, record, newSeed(seed)
-        )
+        return openDatagramLink(self._reactor, self._registry, origin, target, seed)
