@@ -211,16 +211,16 @@ class Opener:
             return target.connect
         kind = TCP
         if isinstance(target, PortFront):
-            kind, address = target.frontTransport, target.frontAddress()
+            # A link: connect to where it listens, as to its port.
+            kind, target = target.frontTransport, target.frontAddress()
         elif IListeningPort.providedBy(target):
             record = self._registry.portOf(target)
             kind = TCP if record is None else record.transport
-        if not kind.stream:
-            raise ValueError(
-                f"connect() makes stream connections; {target!r} is a UDP port"
-            )
-        if not isinstance(target, PortFront):
-            address = listeningAddress(target)
+            if not kind.stream:
+                raise ValueError(
+                    f"connect() makes stream connections; {target!r} is a UDP port"
+                )
+        address = listeningAddress(target)
         reactor = self._reactor
         if isinstance(address, UNIXAddress):
             if tlsOptions is not None:
