@@ -141,7 +141,7 @@ class LinkConditionsMixin:
         """
         case: NetworkTestCase = self  # type: ignore[assignment]
         link, client, _ = await self.pair()
-        link.slice(1, gap=0.01)
+        link.slice(1, gap=0.05)
         server = await case.serverProtocolFor(client, Recorder)
         chunks: list[bytes] = []
         original = server.dataReceived
