@@ -169,6 +169,35 @@ class TLSLinkTeardownTests(LinkTeardownMixin, SynchronousTestCase):
     stuck = Paused
 
 
+class LinkReportTests(SynchronousTestCase):
+    """
+    Both ends of a connection through a link are reported as the
+    application's.
+    """
+
+    def test_bothEnds(self) -> None:
+        """
+        A stuck client and a stuck server are each named with their own
+        class, and each says it crossed the link; nothing else is reported.
+        """
+        events = Events()
+
+        async def body(case: NetworkTestCase) -> None:
+            port = case.listen(LoggingFactory(events, "server", Stuck))
+            link = case.link(port, seed=77)
+            client = await case.connect(link, LoggingFactory(events, "client", Stuck))
+            await case.serverProtocolFor(client)
+
+        error = teardownError(sample(body, disconnectTimeout=0.5))
+        self.assertEqual(
+            sorted((leftover.role, leftover.kind) for leftover in error.leftovers),
+            [("client", "tests.helpers.Stuck"), ("server", "tests.helpers.Stuck")],
+        )
+        for leftover in error.leftovers:
+            self.assertIn("(seed 77)", leftover.via)
+        self.assertEqual(socketsInReactor(), set())
+
+
 class LinkAfterTeardownTests(SynchronousTestCase):
     """
     After the teardown, a link's address refuses connections.
