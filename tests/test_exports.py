@@ -20,7 +20,9 @@ from trialnet._conversation import (
     RecorderFactory,
     WaitTimeoutError,
 )
+from trialnet._datagrams import DatagramLink
 from trialnet._interfaces import INetwork, IUDPPort
+from trialnet._links import Link
 from trialnet._network import Network
 from trialnet._report import TeardownError
 from trialnet._tls import TLSAuthority
@@ -42,8 +44,10 @@ class ExportTests(SynchronousTestCase):
             {name: getattr(trialnet, name) for name in trialnet.__all__},
             {
                 "ClosedWhileWaitingError": ClosedWhileWaitingError,
+                "DatagramLink": DatagramLink,
                 "INetwork": INetwork,
                 "IUDPPort": IUDPPort,
+                "Link": Link,
                 "Network": Network,
                 "NetworkTestCase": NetworkTestCase,
                 "TeardownError": TeardownError,

@@ -81,7 +81,8 @@ class NetworkFixtureMixin(_MixinBase):
         """
         A test that echoes passes and its port is closed afterwards; a test
         with stuck producers gets an error at its teardown that is trialnet's
-        report; and the reactor is left with no socket and no timer.
+        report; a test through a link passes; and the reactor is left with no
+        socket and no timer.
         """
         outcomes, ports, output = runPytest(self.reactor)
 
@@ -90,6 +91,7 @@ class NetworkFixtureMixin(_MixinBase):
         self.assertIn("error: failed on teardown", stuck)
         self.assertIn("TeardownError", output)
         self.assertIn("kept open by a registered producer (NeverFinishes)", output)
+        self.assertEqual(outcomes["test_link"], ["passed"], output)
         self.assertEqual(outcomes["test_reactorClean"], ["passed"], output)
         (port,) = ports
         with socket.socket() as probe:

@@ -15,15 +15,19 @@ from ._conversation import (
     RecorderFactory,
     WaitTimeoutError,
 )
+from ._datagrams import DatagramLink
 from ._interfaces import INetwork, IUDPPort
+from ._links import Link
 from ._network import Network
 from ._report import TeardownError
 from ._tls import TLSAuthority
 
 __all__ = [
     "ClosedWhileWaitingError",
+    "DatagramLink",
     "INetwork",
     "IUDPPort",
+    "Link",
     "Network",
     "NetworkTestCase",
     "Recorder",

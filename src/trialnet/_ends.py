@@ -39,6 +39,8 @@ class EndListener(Protocol):
 
     def endLost(self, end: Record) -> None: ...
 
+    def crossing(self, key: AddressKey | None) -> str: ...
+
 
 class End(Record):
     """
@@ -224,6 +226,7 @@ class End(Record):
             local="" if self._host is None else describeAddress(self._host),
             peer="" if self._peer is None else describeAddress(self._peer),
             cause=self._cause(),
+            via=self._listener.crossing(self.peerKey),
         )
 
     @property

@@ -22,12 +22,15 @@ from twisted.internet.interfaces import (
 from twisted.internet.protocol import AbstractDatagramProtocol, Factory
 
 from ._interfaces import IUDPPort
+from ._targets import PortFront
 from ._tls import TLSAuthority, processAuthority
 
 if TYPE_CHECKING:
     from twisted.internet.protocol import _ProtoWithFactory
     from twisted.web.client import Agent, HTTPConnectionPool
 
+    from ._datagrams import DatagramLink
+    from ._links import Link
     from ._network import Network
 
 _T = TypeVar("_T")
@@ -147,12 +150,14 @@ class NetworkFront:
         return self._network()._agent(pool, connectTimeout)
 
     @overload
-    def url(self, port: IListeningPort, path: bytes = b"/") -> bytes: ...
+    def url(self, port: IListeningPort | PortFront, path: bytes = b"/") -> bytes: ...
 
     @overload
-    def url(self, port: IListeningPort, path: str) -> str: ...
+    def url(self, port: IListeningPort | PortFront, path: str) -> str: ...
 
-    def url(self, port: IListeningPort, path: str | bytes = b"/") -> str | bytes:
+    def url(
+        self, port: IListeningPort | PortFront, path: str | bytes = b"/"
+    ) -> str | bytes:
         return self._network()._url(port, path)
 
     @overload
@@ -210,3 +215,11 @@ class NetworkFront:
 
     def mapName(self, name: str, port: IListeningPort) -> None:
         self._network()._mapName(name, port)
+
+    def link(self, target: IListeningPort, seed: int | None = None) -> Link:
+        return self._network()._link(target, seed)
+
+    def datagramLink(
+        self, target: IListeningPort, seed: int | None = None
+    ) -> DatagramLink:
+        return self._network()._datagramLink(target, seed)

@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from twisted.internet.protocol import AbstractDatagramProtocol
     from twisted.web.client import Agent, HTTPConnectionPool
 
+    from ._datagrams import DatagramLink
+    from ._links import Link
+
 
 class IUDPPort(IUDPTransport, IListeningPort):
     """
@@ -313,7 +316,8 @@ class INetwork(Interface):
         The URL of one of this test's TCP ports, for L{agent} or any client.
 
         @param port: A port of L{listen} or L{listenTLS}, or one the code
-            under test opened on the reactor, listening.
+            under test opened on the reactor, listening; or a L{link} in
+            front of one.
         @param path: The path, with any query, beginning with C{/}.
         @return: C{http://127.0.0.1:N/path}, or C{https://...} for a TLS
             port; an IPv6 host is bracketed (C{http://[::1]:N/}), and a port
@@ -453,4 +457,50 @@ class INetwork(Interface):
         @raise ValueError: If C{name} is an IP literal or not a valid host
             name, or C{port} is not a port of this test, not listening, or a
             UDP or UNIX port.
+        """
+
+    def link(target: IListeningPort, seed: int | None = None) -> Link:
+        """
+        Put a bad network between clients and one of this test's stream
+        ports: an in-process relay, on real sockets, whose conditions the
+        test sets and changes while connections are open (latency and
+        jitter, bandwidth, slices, a byte limit, hold and release,
+        blackhole, reset, down and up; for each direction or both).
+
+        A link is a target wherever a port is (L{connect},
+        L{clientEndpoint}, L{url}), and L{serverProtocolFor} pairs a client
+        of the link with the server end the relay reached.  For a TLS port
+        the relay forwards bytes, so a client still verifies the real
+        server.  The relay's port and connections close with the rest of
+        the teardown (as a clean pass-through, so what closes through it
+        closes in an orderly way) and are aborted at its bound, held or
+        blackholed; a leftover end that crossed a link names it, with its
+        seed.
+
+        @param target: A TCP, TLS or UNIX port of this test, listening.
+        @param seed: The seed of the link's random source (jitter); a
+            random one by default, in C{link.seed}, the link's C{repr} and
+            the test's log, so a run can be replayed.
+        @return: The L{Link<trialnet._links.Link>}.
+        @raise TypeError: If C{target} is not a port of this test, or
+            C{seed} not an int.
+        @raise ValueError: If C{target} is a UDP port or is not listening.
+        """
+
+    def datagramLink(target: IListeningPort, seed: int | None = None) -> DatagramLink:
+        """
+        Put a bad network between clients and one of this test's UDP ports:
+        an in-process relay that drops, duplicates, reorders and delays
+        datagrams, each way or one way, from a seeded random source.
+        Clients send to the link's C{getHost()}; the server sees each client
+        as a socket of the relay's, and its answers go back through the
+        link.  A method of its own, rather than L{link}, so that each gives
+        back one type.
+
+        @param target: A UDP port of this test, listening.
+        @param seed: As for L{link}.
+        @return: The L{DatagramLink<trialnet._datagrams.DatagramLink>}.
+        @raise TypeError: If C{target} is not a port of this test, or
+            C{seed} not an int.
+        @raise ValueError: If C{target} is a stream port or is not listening.
         """

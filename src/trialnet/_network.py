@@ -24,6 +24,8 @@ from zope.interface import implementer
 if TYPE_CHECKING:
     from twisted.web.client import Agent, HTTPConnectionPool
 
+    from ._datagrams import DatagramLink
+    from ._links import Link
     from ._names import NameMap
 
 from ._endpoints import TrackingClientEndpoint
@@ -35,6 +37,7 @@ from ._opening import Opener
 from ._registry import Registry
 from ._report import Origin, callerOrigin
 from ._targets import (
+    PortFront,
     checkIPLiteral,
     checkPortNumber,
     checkPositive,
@@ -215,9 +218,13 @@ class Network(NetworkFront):
         timeout = checkPositive(connectTimeout, "connectTimeout")
         return agentOn(self._opener, self._registry, origin, pool, timeout, self)
 
-    def _url(self, port: IListeningPort, path: str | bytes = b"/") -> str | bytes:
+    def _url(
+        self, port: IListeningPort | PortFront, path: str | bytes = b"/"
+    ) -> str | bytes:
         from ._http import urlOf
 
+        if isinstance(port, PortFront):
+            port = port.frontPort() or port
         return urlOf(self._registry.portOf(port), port, path)
 
     # Waiting
@@ -347,3 +354,21 @@ class Network(NetworkFront):
         """
         address = None if self._names is None else self._names.lookup(name)
         return None if address is None else (address.host, address.port)
+
+    # Links
+
+    def _link(self, target: IListeningPort, seed: int | None = None) -> Link:
+        from ._links import openLink
+
+        origin = callerOrigin()
+        self._checkOpen()
+        return openLink(self._reactor, self._registry, origin, target, seed)
+
+    def _datagramLink(
+        self, target: IListeningPort, seed: int | None = None
+    ) -> DatagramLink:
+        from ._datagrams import openDatagramLink
+
+        origin = callerOrigin()
+        self._checkOpen()
+        return openDatagramLink(self._reactor, self._registry, origin, target, seed)

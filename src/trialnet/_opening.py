@@ -29,6 +29,7 @@ from ._observe import quietly
 from ._registry import Registry
 from ._report import Origin
 from ._targets import (
+    PortFront,
     checkClientTLS,
     checkFactory,
     checkIPLiteral,
@@ -213,7 +214,10 @@ class Opener:
                 )
             return target.connect
         kind = TCP
-        if IListeningPort.providedBy(target):
+        if isinstance(target, PortFront):
+            # A link: connect to where it listens, as to its port.
+            kind, target = target.frontTransport, target.frontAddress()
+        elif IListeningPort.providedBy(target):
             record = self._registry.portOf(target)
             kind = TCP if record is None else record.transport
             if not kind.stream:

@@ -41,6 +41,7 @@ class Pairing:
         self._unclaimed: dict[object, deque[End]] = {}
         self._acceptWaiters: dict[object, deque[Deferred[Any]]] = {}
         self._counts: dict[tuple[str, str], int] = {}
+        self._aliases: dict[AddressKey, AddressKey] = {}
 
     def nextKey(self, role: str, path: str) -> AddressKey:
         """
@@ -86,6 +87,7 @@ class Pairing:
         key = client.hostKey
         if key is None:
             return None
+        key = self._aliases.get(key, key)
         server = self._serversByPeer.get(key)
         if server is not None and server.application is not None:
             server.claimed = True
@@ -93,6 +95,23 @@ class Pairing:
         waiter: Deferred[Any] = Deferred()
         self._serverWaiters.setdefault(key, []).append(waiter)
         return waiter
+
+    def alias(self, client: AddressKey, server: AddressKey) -> None:
+        """
+        A relay (a link) connected the client whose address is C{client} to
+        a port, as a client whose address is C{server}: the client's server
+        end is the one whose peer is C{server}.
+        """
+        self._aliases[client] = server
+        waiting = self._serverWaiters.pop(client, [])
+        if not waiting:
+            return
+        known = self._serversByPeer.get(server)
+        if known is not None and known.application is not None:
+            known.claimed = True
+            fireAll(waiting, known.application)
+        else:
+            self._serverWaiters.setdefault(server, []).extend(waiting)
 
     def accepted(self, port: object) -> Deferred[Any]:
         """
@@ -120,6 +139,7 @@ class Pairing:
         self._serverWaiters.clear()
         self._unclaimed.clear()
         self._acceptWaiters.clear()
+        self._aliases.clear()
         for waiter in waiters:
             releaseWaiter(waiter, self.dropAwaited)
 

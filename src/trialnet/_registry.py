@@ -66,6 +66,7 @@ class Registry:
         self._ports: dict[int, PortRecord] = {}
         self._hooks: dict[int, FactoryHook] = {}
         self._connectors: dict[int, ConnectorRecord] = {}
+        self._crossings: dict[AddressKey, str] = {}
 
     # What the teardown asks
 
@@ -102,6 +103,7 @@ class Registry:
         self._ports.clear()
         self._hooks.clear()
         self._connectors.clear()
+        self._crossings.clear()
         self.readersAtClose = set()
 
     # Looking up
@@ -313,7 +315,8 @@ class Registry:
 
     def addRecord(self, record: Record) -> None:
         """
-        Add a record of a kind the registry does not make itself.
+        Add a record of a kind the registry does not make itself (a name
+        map, a link's connections, a wait for a call).
         """
         self._add(record)
 
@@ -369,3 +372,25 @@ class Registry:
         if isinstance(addr, UNIXAddress) and addr.name:
             return self.pairing.nextKey("client", os.fsdecode(addr.name))
         return None
+
+    # Links
+
+    def recordSettled(self, record: IRecord) -> None:
+        """
+        A record added with L{addRecord} settled.
+        """
+        self._settled(record)
+
+    def noteCrossing(self, key: AddressKey, text: str) -> None:
+        """
+        An end whose peer has address C{key} crossed the link C{text}
+        describes.
+        """
+        self._crossings[key] = text
+
+    def crossing(self, key: AddressKey | None) -> str:
+        """
+        @return: The link an end whose peer has address C{key} crossed, or
+            an empty string.
+        """
+        return "" if key is None else self._crossings.get(key, "")

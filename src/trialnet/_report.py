@@ -95,6 +95,7 @@ class Leftover:
     @ivar local: The local address, as text.
     @ivar peer: The peer address, as text (empty for a port).
     @ivar cause: What kept it open, where known, else an empty string.
+    @ivar via: The link it crossed, if it crossed one, else an empty string.
     """
 
     role: str
@@ -104,11 +105,14 @@ class Leftover:
     local: str = ""
     peer: str = ""
     cause: str = ""
+    via: str = ""
 
     def __str__(self) -> str:
         ends = self.local if not self.peer else f"{self.local} <-> {self.peer}"
         named = " ".join(part for part in (self.role, self.kind, ends) if part)
         text = f"{named}, opened at {self.origin}"
+        if self.via:
+            text += f", through {self.via}"
         if self.cause:
             text += f"; kept open by {self.cause}"
         return f"{text}; {self.action}"

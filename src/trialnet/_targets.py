@@ -245,3 +245,27 @@ def connectionTarget(target: object) -> tuple[str, int]:
     checkIPLiteral(host, "the target host", listening=False)
     checkPortNumber(port, "the target port", allowZero=False)
     return _ANY_TO_LOOPBACK.get(host, host), port
+
+
+class PortFront:
+    """
+    What a test connects to in place of one of its ports (a link): a target
+    wherever a port is.
+
+    @ivar frontTransport: The kind of port it stands for (TCP, TLS, UNIX).
+    """
+
+    frontTransport: Any
+
+    def frontAddress(self) -> Any:
+        """
+        @return: Where clients connect, even while it does not listen (a
+            connect is then refused by the reactor).
+        """
+        raise NotImplementedError
+
+    def frontPort(self) -> IListeningPort | None:
+        """
+        @return: The port it listens with now, if it listens.
+        """
+        raise NotImplementedError

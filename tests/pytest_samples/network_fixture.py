@@ -64,6 +64,16 @@ async def test_stuck(network: Network) -> None:
     await network.connect(port, Factory.forProtocol(Stuck))
 
 
+@pytest_twisted.ensureDeferred
+async def test_link(network: Network) -> None:
+    link = network.link(network.listen(Factory.forProtocol(Echo)), seed=3)
+    link.latency(0.01, jitter=0.005)
+    client = await network.connect(link, Factory.forProtocol(Collector))
+    assert client.transport is not None
+    client.transport.write(b"ping")
+    assert await client.received == b"ping"
+
+
 def test_reactorClean() -> None:
     from twisted.internet import reactor
 

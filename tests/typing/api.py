@@ -20,7 +20,9 @@ from twisted.web.iweb import IPolicyForHTTPS
 
 from trialnet import (
     ClosedWhileWaitingError,
+    DatagramLink,
     IUDPPort,
+    Link,
     Network,
     NetworkTestCase,
     Recorder,
@@ -120,3 +122,25 @@ def errors(
     teardown: TeardownError, timedOut: WaitTimeoutError, closed: ClosedWhileWaitingError
 ) -> tuple[float | None, bytes, str]:
     return teardown.waited, timedOut.received, closed.waitedFor
+
+
+async def links(case: NetworkTestCase, network: Network) -> None:
+    """
+    Links are typed as what each kind of port gets.
+    """
+    link: Link = case.link(case.listen(Factory.forProtocol(Protocol)), seed=1)
+    link.latency(0.05, jitter=0.01)
+    link.upstream.slice(1)
+    link.downstream.bandwidth(1000.0)
+    reset: Deferred[None] = link.reset()
+    down: Deferred[None] = link.down()
+    link.up()
+    client = await case.connect(link, Recorder())
+    url: bytes = case.url(link)
+    datagrams: DatagramLink = network.datagramLink(
+        network.listenUDP(DatagramProtocol()), seed=None
+    )
+    datagrams.drop(0.5)
+    datagrams.upstream.reorder(3)
+    seed: int = link.seed + datagrams.seed
+    del reset, down, client, url, seed
