@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.defer import Deferred
 from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import (
@@ -157,7 +158,7 @@ class Pipe:
     def inboundMade(self, side: Side) -> None:
         self._in = side.transport
         self.sides.append(self._in)
-        self._in.setTcpNoDelay(True)
+        _noDelay(self._in)
         # Nothing is read until the server side is connected.
         self._gates[True].transport = self._in
         self._gates[True].stop("connecting")
@@ -171,7 +172,7 @@ class Pipe:
         self.connector = None
         self._out = side.transport
         self.sides.append(self._out)
-        self._out.setTcpNoDelay(True)
+        _noDelay(self._out)
         key = self.outboundKey or addressKey(self._out.getHost())
         self.relay.crossed(self.inboundKey, key)
         if self._lost[True]:
@@ -286,3 +287,13 @@ class Pipe:
             self.down.stop()
             self.relay.pipeClosed(self)
             fireAll(self.waiters, None)
+
+
+def _noDelay(transport: Any) -> None:
+    """
+    Send small writes at once over TCP (a slice of one byte is one segment).
+    Not over UNIX sockets: Twisted before 25 lets C{unix.Server} inherit
+    C{setTcpNoDelay}, which the kernel refuses there.
+    """
+    if isinstance(transport.getHost(), (IPv4Address, IPv6Address)):
+        transport.setTcpNoDelay(True)
