@@ -163,3 +163,21 @@ class WhenCalledTests(SynchronousTestCase):
         self.assertIn("str", str(errors[0]))
         self.assertIn("noSuchMethod", str(errors[1]))
         self.assertIn("pending", str(errors[2]))
+
+    def test_onAMethodTrialnetWatches(self) -> None:
+        """
+        A wait on a method trialnet patches itself (a port's
+        C{stopListening}), pending when the test ends, leaves the port as
+        the test found it.
+        """
+        ports: list[object] = []
+
+        def body(case: NetworkTestCase) -> None:
+            port = case.listen(Factory.forProtocol(Lines))
+            ports.append(port)
+            case.whenCalled(port, "stopListening", timeout=60)
+
+        result = sample(body)
+
+        assertPassed(self, result)
+        self.assertNotIn("stopListening", vars(ports[0]))

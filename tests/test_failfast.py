@@ -6,14 +6,16 @@ instead of at its bound.
 
 from __future__ import annotations
 
+import gc
 import time
 
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred
 from twisted.internet.protocol import Factory, Protocol
-from twisted.trial.unittest import SynchronousTestCase
+from twisted.python import log
+from twisted.trial.unittest import SynchronousTestCase, TestCase
 
-from trialnet import NetworkTestCase, Recorder, WaitTimeoutError, _failfast
+from trialnet import Network, NetworkTestCase, Recorder, WaitTimeoutError, _failfast
 
 from .helpers import assertPassed, errorTypes, runSample, sample
 
@@ -188,3 +190,55 @@ class FailFastTests(SynchronousTestCase):
         # gave its line.
         self.assertEqual(lines, [b"hi"])
         self.assertEqual(errorTypes(result), [BrokenError, BrokenError])
+
+
+class AfterFailingFastTests(SynchronousTestCase):
+    """
+    A wait that failed fast leaves the pairing as if it had never been made.
+    """
+
+    def test_acceptedAfterFailure(self) -> None:
+        """
+        The next connection to a port whose C{acceptedProtocol} wait failed
+        fast goes to the next wait, not to the failed one.
+        """
+        seen: list[object] = []
+
+        async def body(case: NetworkTestCase) -> None:
+            port = case.listen(Factory.forProtocol(Recorder))
+            first = case.acceptedProtocol(port)
+            log.err(BrokenError("unrelated"), "logged while waiting")
+            try:
+                await first
+            except BrokenError as error:
+                seen.append(error)
+            case.flushLoggedErrors(BrokenError)
+            client = await case.connect(port, Recorder())
+            accepted = await case.acceptedProtocol(port, Recorder)
+            client.send(b"hi")
+            seen.append(await accepted.readBytes(2) == b"hi")
+
+        result = sample(body, timeout=10)
+
+        assertPassed(self, result)
+        self.assertEqual([type(seen[0]), seen[1]], [BrokenError, True])
+
+
+class PlainNetworkTests(TestCase):
+    """
+    Failing fast does not change how a plain L{Network} (the pytest
+    fixture's) gives up a wait nobody awaits.
+    """
+
+    async def test_unawaitedWaitGivenUpQuietly(self) -> None:
+        """
+        A C{serverProtocolFor} wait nobody awaits, pending when the network
+        closes, is cancelled quietly: no unhandled error later.
+        """
+        network = Network()
+        port = network.listen(Factory.forProtocol(Recorder))
+        network.acceptedProtocol(port)
+        await network.close()
+        gc.collect()
+        self.assertEqual(self.flushLoggedErrors(), [])
+        self.assertEqual(_failfast._watched, {})

@@ -5,15 +5,18 @@ fails with the TLS error itself.
 
 from __future__ import annotations
 
+import gc
+
 import trustme
 from OpenSSL.SSL import Error as TLSError
 from service_identity import VerificationError
 from twisted.internet import ssl
-from twisted.internet.protocol import Factory
+from twisted.internet.error import ConnectionAborted, ConnectionDone, ConnectionLost
+from twisted.internet.protocol import Factory, Protocol
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
-from trialnet import NetworkTestCase, Recorder, _handshake
+from trialnet import NetworkTestCase, Recorder, WaitTimeoutError, _handshake
 
 from .helpers import assertPassed, sample
 
@@ -117,7 +120,11 @@ class HandshakeTests(SynchronousTestCase):
         other = ssl.Certificate.loadPEM(trustme.CA().cert_pem.bytes())
         options = ssl.optionsForClientTLS("127.0.0.1", trustRoot=other)
         failure = _failureOf(self.outcomeOfConnecting(options))
-        self.assertNotIsInstance(failure.value, TLSError)
+        # The reason the connection was lost, not the TLS error it hid.
+        self.assertIsNotNone(
+            failure.check(ConnectionLost, ConnectionDone, ConnectionAborted),
+            failure,
+        )
 
     def test_notTLS(self) -> None:
         """
@@ -136,3 +143,98 @@ class HandshakeTests(SynchronousTestCase):
         assertPassed(self, sample(body))
         (error,) = errors
         self.assertIn("TLS", str(error))
+
+
+class StartTLS(Protocol):
+    """
+    A server that switches to TLS as soon as it is connected.
+    """
+
+    def connectionMade(self) -> None:
+        from trialnet._tls import processAuthority
+
+        assert self.transport is not None
+        self.transport.startTLS(processAuthority().serverOptions())  # type: ignore[attr-defined]
+
+
+class HandshakeEdgeTests(SynchronousTestCase):
+    def test_startTLS(self) -> None:
+        """
+        After C{startTLS} on a plain connection, the wait watches the TLS
+        protocol under the socket transport, and fires.
+        """
+        done: list[object] = []
+
+        async def body(case: NetworkTestCase) -> None:
+            port = case.listen(Factory.forProtocol(StartTLS))
+            client = await case.connect(port, Recorder())
+            assert client.transport is not None
+            options = case.tlsAuthority.clientOptions()
+            client.transport.startTLS(options)  # type: ignore[attr-defined]
+            await case.whenHandshakeDone(client)
+            done.append(client.transport.getPeerCertificate())  # type: ignore[attr-defined]
+
+        assertPassed(self, sample(body))
+        self.assertEqual(len(done), 1)
+        self.assertIsNotNone(done[0])
+
+    def test_twoWaits(self) -> None:
+        """
+        Two waits on one end both fire, and Twisted's TLS protocol is left
+        as it was.
+        """
+        seen: list[object] = []
+
+        async def body(case: NetworkTestCase) -> None:
+            port = case.listenTLS(Factory.forProtocol(Recorder))
+            client = await case.connect(port, Recorder())
+            first = case.whenHandshakeDone(client)
+            second = case.whenHandshakeDone(client)
+            await first
+            await second
+            seen.append(sorted(vars(client.transport)))
+
+        assertPassed(self, sample(body))
+        (attributes,) = seen
+        assert isinstance(attributes, list)
+        self.assertNotIn("dataReceived", attributes)
+        self.assertNotIn("connectionLost", attributes)
+
+    def test_pendingAtTeardown(self) -> None:
+        """
+        A wait nobody awaited, still pending when the test ends (the server
+        never answers the handshake), is given up quietly: the test passes
+        and nothing is logged later.
+        """
+
+        async def body(case: NetworkTestCase) -> None:
+            port = case.listen(Factory.forProtocol(Recorder))
+            client = await case.connect(port, Recorder())
+            assert client.transport is not None
+            client.transport.startTLS(case.tlsAuthority.clientOptions())  # type: ignore[attr-defined]
+            case.whenHandshakeDone(client)
+
+        assertPassed(self, sample(body))
+        gc.collect()
+        self.assertEqual(self.flushLoggedErrors(), [])
+
+    def test_bound(self) -> None:
+        """
+        A handshake the server never answers fails the wait with
+        L{WaitTimeoutError} at its bound.
+        """
+        errors: list[BaseException] = []
+
+        async def body(case: NetworkTestCase) -> None:
+            port = case.listen(Factory.forProtocol(Recorder))
+            client = await case.connect(port, Recorder())
+            assert client.transport is not None
+            client.transport.startTLS(case.tlsAuthority.clientOptions())  # type: ignore[attr-defined]
+            try:
+                await case.whenHandshakeDone(client)
+            except WaitTimeoutError as error:
+                errors.append(error)
+
+        # A quarter of the test's timeout bounds the wait.
+        assertPassed(self, sample(body, timeout=1.0))
+        self.assertEqual([type(error) for error in errors], [WaitTimeoutError])

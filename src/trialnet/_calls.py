@@ -69,6 +69,7 @@ class CallWait(Record):
         self.waiter: Deferred[inspect.BoundArguments] = Deferred()
         self._description = f"a call of {qual(type(target))}.{name}"
         self._name = name
+        self._target = target
         self._original = getattr(target, name)
         self._patch: InstancePatch | None = patchable(target, "object")
         self._patch.set(name, self._called)
@@ -111,7 +112,9 @@ class CallWait(Record):
 
     def _restore(self) -> None:
         patch, self._patch = self._patch, None
-        if patch is not None:
+        # Put back only what is still ours: what patched over it since (or
+        # restored what it had patched, under it) puts back its own.
+        if patch is not None and vars(self._target).get(self._name) == self._called:
             patch.restore(self._name)
 
     def forget(self) -> None:
@@ -130,10 +133,10 @@ def _bound(method: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     the method has a signature.
     """
     try:
-        signature = inspect.signature(method)
+        return inspect.signature(method).bind(*args, **kwargs)
     except (TypeError, ValueError):
-        signature = _ANYTHING
-    return signature.bind(*args, **kwargs)
+        # No signature, or one that does not tell the truth (a decorator's).
+        return _ANYTHING.bind(*args, **kwargs)
 
 
 #: The signature of a method that has none to tell.

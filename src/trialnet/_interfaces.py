@@ -83,9 +83,11 @@ class INetwork(Interface):
         "raised in dataReceived or connectionMade, which the reactor logs) "
         "fails that wait at once with the error itself, rather than at its "
         "bound.  On by default, for this network's waits (serverProtocolFor, "
-        "acceptedProtocol, whenClosed) and for the waits of every "
-        "trialnet.Recorder it connects or accepts; turn it off for a test "
-        "that expects the code under test to log an error while it waits."
+        "acceptedProtocol, whenClosed, whenHandshakeDone, whenCalled), read "
+        "at each wait, and for the waits of every trialnet.Recorder it "
+        "connects or accepts, read when the Recorder connects (set the "
+        "Recorder's own failFast after that); turn it off for a test that "
+        "expects the code under test to log an error while it waits."
     )
     tlsAuthority = Attribute(
         "The L{trialnet.TLSAuthority} made for this process (once, on first "
@@ -399,7 +401,10 @@ class INetwork(Interface):
             with C{None} once the handshake is over (at once if it is), or
             fails with the TLS error (an C{OpenSSL.SSL.Error}, or
             C{service_identity}'s C{VerificationError} for a certificate
-            issued to another host name) if the connection is lost first.
+            issued to another host name) if the connection is lost first,
+            or with L{trialnet.WaitTimeoutError} after the bound of a
+            L{trialnet.Recorder}'s waits on this network.  A wait still
+            pending when the teardown begins is given up quietly.
         @raise ValueError: If C{protocol} is not a connected TLS end of this
             network.
         """
@@ -412,7 +417,9 @@ class INetwork(Interface):
         C{lineReceived}, a factory's C{clientConnectionLost}.  The method is
         replaced on that instance until the call, then put back; it runs as
         it would have, and the wait fires after it returned, so the object's
-        state is what the call made it.
+        state is what the call made it.  The wait fires inside the call's
+        caller (the protocol's C{dataReceived}, say): code that resumes
+        from it runs there, as code resumed from a Recorder's wait does.
 
         @param target: The object, such as a server protocol from
             L{serverProtocolFor}; it needs an instance dictionary.

@@ -243,7 +243,9 @@ class Network(NetworkFront):
         return self._waits.closed(protocol)
 
     def _whenHandshakeDone(self, protocol: IProtocol) -> Deferred[None]:
-        return self._waits.handshake(protocol)
+        origin = callerOrigin()
+        self._checkOpen()
+        return self._waits.handshake(protocol, origin)
 
     def _whenCalled(
         self, target: object, name: str, timeout: float | None = None

@@ -64,7 +64,11 @@ class Pairing:
         if end.role != "server":
             return
         port = end.port
-        waiters = self._acceptWaiters.get(port)
+        waiters = self._acceptWaiters.get(port, deque())
+        # A waiter failed already (fast, on a logged error) hands out
+        # nothing: the end goes to the next one, or waits unclaimed.
+        while waiters and waiters[0].called:
+            waiters.popleft()
         if waiters:
             end.claimed = True
             waiters.popleft().callback(end.application)
@@ -74,7 +78,7 @@ class Pairing:
         if key is None:
             return
         self._serversByPeer[key] = end
-        waiting = self._serverWaiters.pop(key, [])
+        waiting = [w for w in self._serverWaiters.pop(key, []) if not w.called]
         if waiting:
             end.claimed = True
         fireAll(waiting, end.application)

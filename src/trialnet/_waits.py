@@ -73,16 +73,22 @@ class Waits:
             end.closeWaiters.append(waiter)
         return self._failFast(waiter)
 
-    def handshake(self, protocol: IProtocol) -> Deferred[None]:
-        from ._handshake import isTLS, whenHandshakeDone
+    def handshake(self, protocol: IProtocol, origin: Origin) -> Deferred[None]:
+        from ._handshake import tlsProtocolOf, whenHandshakeDone
 
         end = self._registry.endOf(protocol)
-        if end is None or not end.open or not isTLS(end.transport):
+        tls = None if end is None or not end.open else tlsProtocolOf(end.transport)
+        if tls is None:
             raise ValueError(
                 f"whenHandshakeDone() takes a connected TLS protocol this network "
                 f"tracks, not {protocol!r}"
             )
-        return self._failFast(whenHandshakeDone(end.transport))
+        waiter, wait = whenHandshakeDone(
+            tls, self._bound(None), self._registry.reactor, origin
+        )
+        if wait is not None:
+            self._registry.addRecord(wait)
+        return self._failFast(waiter)
 
     def called(
         self, target: object, name: str, timeout: float | None, origin: Origin
@@ -90,14 +96,21 @@ class Waits:
         from ._calls import CallWait, checkMethod
 
         checkMethod(target, name)
-        if timeout is None:
-            timeout = self.owner.waitTimeout or DEFAULT_WAIT
-        seconds = checkPositive(timeout, "timeout")
+        seconds = self._bound(timeout)
         wait = CallWait(
             target, name, seconds, self._registry.reactor, origin, self.owner.failFast
         )
         self._registry.addRecord(wait)
         return wait.waiter
+
+    def _bound(self, timeout: float | None) -> float:
+        """
+        A wait's bound: C{timeout}, or the network's C{waitTimeout}, or
+        L{DEFAULT_WAIT}.
+        """
+        if timeout is None:
+            timeout = self.owner.waitTimeout or DEFAULT_WAIT
+        return checkPositive(timeout, "timeout")
 
     def _failFast(self, waiter: Deferred[_T]) -> Deferred[_T]:
         if self.owner.failFast:
