@@ -194,5 +194,9 @@ def releaseWaiter(waiter: Deferred[Any], dropAwaited: bool = False) -> None:
 
 
 def _awaited(waiter: Deferred[Any]) -> bool:
-    # A Deferred's callbacks are its waiters (an await adds one).
-    return bool(getattr(waiter, "callbacks", ()))
+    # A Deferred's callbacks are its waiters (an await adds one).  Twisted
+    # keeps them in "_callbacks" from 25.5 on, where reading the public
+    # "callbacks" warns that it is deprecated, and in "callbacks" before.
+    attributes = vars(waiter)
+    chain = attributes.get("_callbacks", attributes.get("callbacks", ()))
+    return bool(chain)
