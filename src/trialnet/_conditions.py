@@ -31,7 +31,13 @@ ABORT = "abort"
 LIMIT = "limit"
 
 
-def _seconds(value: object, what: str) -> float:
+def checkSeconds(value: object, what: str) -> float:
+    """
+    @return: C{value} as a float, when it is a finite number of seconds,
+        zero or more.
+    @raise TypeError: When it is not a number.
+    @raise ValueError: When it is negative or not finite.
+    """
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         raise TypeError(f"{what} must be a number of seconds, not {value!r}")
     if not math.isfinite(value) or value < 0:
@@ -107,8 +113,8 @@ class Direction:
         @raise TypeError: If either is not a number.
         @raise ValueError: If either is negative or not finite.
         """
-        delay = _seconds(seconds, "latency")
-        spread = _seconds(jitter, "jitter")
+        delay = checkSeconds(seconds, "latency")
+        spread = checkSeconds(jitter, "jitter")
         self.delay, self.jitter = delay, spread
 
     def bandwidth(self, bytesPerSecond: float) -> None:
@@ -118,7 +124,7 @@ class Direction:
         @raise TypeError: If it is not a number.
         @raise ValueError: If it is not positive and finite.
         """
-        rate = _seconds(bytesPerSecond, "bandwidth")
+        rate = checkSeconds(bytesPerSecond, "bandwidth")
         if rate == 0:
             raise ValueError("bandwidth must be positive, not 0")
         self.rate = rate
@@ -132,7 +138,7 @@ class Direction:
         @raise ValueError: If C{size} is below 1 or C{gap} negative.
         """
         self.sliceSize = _count(size, "slice size")
-        self.sliceGap = _seconds(gap, "slice gap")
+        self.sliceGap = checkSeconds(gap, "slice gap")
 
     def limit(self, count: int) -> None:
         """

@@ -13,7 +13,6 @@ also cancels what is still on its way.
 from __future__ import annotations
 
 import contextlib
-import math
 import random
 from collections.abc import Callable
 from typing import Any
@@ -22,6 +21,7 @@ from twisted.internet.interfaces import IAddress, IListeningPort
 from twisted.internet.protocol import DatagramProtocol
 from twisted.python import log
 
+from ._conditions import checkSeconds
 from ._observe import quietly
 from ._ports import PortRecord
 from ._record import Record
@@ -40,14 +40,6 @@ def _probability(value: object, what: str) -> float:
         raise TypeError(f"{what} must be a probability (a number), not {value!r}")
     if not 0 <= value <= 1:
         raise ValueError(f"{what} must be from 0 to 1, not {value!r}")
-    return float(value)
-
-
-def _seconds(value: object, what: str) -> float:
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        raise TypeError(f"{what} must be a number of seconds, not {value!r}")
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{what} must be a finite number >= 0, not {value!r}")
     return float(value)
 
 
@@ -114,8 +106,8 @@ class DatagramDirection:
         @raise TypeError: If either is not a number.
         @raise ValueError: If either is negative or not finite.
         """
-        self.delaySeconds = _seconds(seconds, "delay")
-        self.jitter = _seconds(jitter, "jitter")
+        self.delaySeconds = checkSeconds(seconds, "delay")
+        self.jitter = checkSeconds(jitter, "jitter")
 
     def clear(self) -> None:
         """
