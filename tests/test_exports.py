@@ -21,7 +21,10 @@ from trialnet._conversation import (
     WaitTimeoutError,
 )
 from trialnet._datagrams import DatagramLink
+from trialnet._ilinks import INetworkLinks
 from trialnet._interfaces import INetwork, IUDPPort
+from trialnet._iopening import INetworkOpening
+from trialnet._iwaits import INetworkWaits
 from trialnet._links import Link
 from trialnet._network import Network
 from trialnet._report import TeardownError
@@ -46,6 +49,9 @@ class ExportTests(SynchronousTestCase):
                 "ClosedWhileWaitingError": ClosedWhileWaitingError,
                 "DatagramLink": DatagramLink,
                 "INetwork": INetwork,
+                "INetworkLinks": INetworkLinks,
+                "INetworkOpening": INetworkOpening,
+                "INetworkWaits": INetworkWaits,
                 "IUDPPort": IUDPPort,
                 "Link": Link,
                 "Network": Network,

@@ -16,7 +16,10 @@ from ._conversation import (
     WaitTimeoutError,
 )
 from ._datagrams import DatagramLink
+from ._ilinks import INetworkLinks
 from ._interfaces import INetwork, IUDPPort
+from ._iopening import INetworkOpening
+from ._iwaits import INetworkWaits
 from ._links import Link
 from ._network import Network
 from ._report import TeardownError
@@ -26,6 +29,9 @@ __all__ = [
     "ClosedWhileWaitingError",
     "DatagramLink",
     "INetwork",
+    "INetworkLinks",
+    "INetworkOpening",
+    "INetworkWaits",
     "IUDPPort",
     "Link",
     "Network",

@@ -216,7 +216,7 @@ class _DatagramRecord(Record):
 class DatagramLink:
     """
     A relay in front of a UDP port of the test, made by
-    L{INetwork.datagramLink<trialnet._interfaces.INetwork.datagramLink>}:
+    L{INetworkLinks.datagramLink<trialnet.INetworkLinks.datagramLink>}:
     clients send to L{getHost}.  Every condition applies to both directions;
     set one on L{upstream} or L{downstream} for one direction.
 

@@ -25,7 +25,7 @@ class TrackingClientEndpoint:
     A client endpoint whose every connection is tracked.
 
     @ivar target: What each connection goes to: anything
-        L{trialnet.INetwork.connect} takes.
+        L{trialnet.INetworkOpening.connect} takes.
     @ivar timeout: Seconds each connection attempt may take.
     @ivar tlsOptions: Client TLS options, or C{None}.
     @ivar owner: The network that tracks its connections.
@@ -47,7 +47,7 @@ class TrackingClientEndpoint:
 
     def connect(self, protocolFactory: IProtocolFactory) -> Deferred[IProtocol]:
         """
-        Connect, as L{trialnet.INetwork.connect} does.
+        Connect, as L{trialnet.INetworkOpening.connect} does.
 
         @return: A L{Deferred<twisted.internet.defer.Deferred>} firing with the protocol
             after its C{connectionMade}, or failing (also when the teardown has begun).

@@ -55,7 +55,8 @@ class End(Record):
     @ivar pairKey: For an end paired by order (UNIX), the key given when its
         protocol was built.
     @ivar port: For a server end, the record of the port that accepted it.
-    @ivar attempt: For a client of L{trialnet.INetwork.connect}, its attempt.
+    @ivar attempt: For a client of L{trialnet.INetworkOpening.connect}, its
+        attempt.
     @ivar claimed: Whether it was handed out as a server end already.
     @ivar closed: Whether its connection closed.
     """

@@ -2,7 +2,7 @@
 The host names trialnet accepts where an IP literal goes, without a resolver
 thread: C{localhost}, meaning the loopback address where one of the
 network's ports with that number listens, and the names mapped with
-L{mapName<trialnet._interfaces.INetwork.mapName>}.  Any other name is
+L{mapName<trialnet.INetworkOpening.mapName>}.  Any other name is
 refused.
 """
 

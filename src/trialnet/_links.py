@@ -42,7 +42,7 @@ def newSeed(seed: object) -> int:
 class Link(PortFront):
     """
     A relay in front of a stream port of the test, made by
-    L{INetwork.link<trialnet._interfaces.INetwork.link>}.  A link is a
+    L{INetworkLinks.link<trialnet.INetworkLinks.link>}.  A link is a
     target wherever a port is (C{connect}, C{clientEndpoint}, C{url});
     C{serverProtocolFor} pairs through it.
 

@@ -251,8 +251,8 @@ class Opener:
 
     def track(self, thing: object, origin: Origin) -> object:
         """
-        Adopt what L{trialnet.INetwork.track} was given, or, for an endpoint,
-        return one that tracks what it opens.
+        Adopt what L{trialnet.INetworkOpening.track} was given, or, for an
+        endpoint, return one that tracks what it opens.
         """
         registry = self._registry
         if IListeningPort.providedBy(thing):

@@ -27,8 +27,9 @@ _P = TypeVar("_P", bound=IProtocol)
 
 class Pairing:
     """
-    The ends of one network's connections, for L{trialnet.INetwork.serverProtocolFor}
-    and L{trialnet.INetwork.acceptedProtocol}.
+    The ends of one network's connections, for
+    L{trialnet.INetworkWaits.serverProtocolFor} and
+    L{trialnet.INetworkWaits.acceptedProtocol}.
 
     @ivar dropAwaited: Whether the teardown drops the waiters something still
         awaits rather than cancel them (see L{releaseWaiter}).

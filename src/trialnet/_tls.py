@@ -151,12 +151,12 @@ class TLSAuthority:
     A certificate authority made for this test run, and what clients and
     servers need to use it.
 
-    L{trialnet.INetwork.listenTLS} serves a certificate it signed, for
+    L{trialnet.INetworkOpening.listenTLS} serves a certificate it signed, for
     C{localhost}, C{127.0.0.1} and C{::1}, and for the names mapped to that
-    port with L{trialnet.INetwork.mapName} (asked for by server name
-    indication); L{trialnet.INetwork.connect} verifies against it.  Use it
-    directly for external clients, for C{startTLS} on a plain connection, or
-    for mutual TLS.
+    port with L{trialnet.INetworkOpening.mapName} (asked for by server name
+    indication); L{trialnet.INetworkOpening.connect} verifies against it.
+    Use it directly for external clients, for C{startTLS} on a plain
+    connection, or for mutual TLS.
 
     @ivar caPath: The path of the authority's certificate in PEM, in a
         private directory removed when the process exits (for C{curl
@@ -193,14 +193,14 @@ class TLSAuthority:
         """
         Server options with the run's server certificate; a client that
         asks, by server name indication, for a name mapped to the port it
-        connected to (see L{trialnet.INetwork.mapName}) gets a certificate
-        that covers that name too.
+        connected to (see L{trialnet.INetworkOpening.mapName}) gets a
+        certificate that covers that name too.
 
         @param requireClientCertificate: Refuse clients without a certificate
             signed by this authority (mutual TLS).
         @return: A L{CertificateOptions
             <twisted.internet.ssl.CertificateOptions>}, for C{listenSSL},
-            C{startTLS} or L{trialnet.INetwork.listenTLS}.
+            C{startTLS} or L{trialnet.INetworkOpening.listenTLS}.
         """
         options = self._certificateOptions(self._serverKeys, requireClientCertificate)
 
@@ -248,8 +248,9 @@ class TLSAuthority:
         A TLS policy for an L{Agent<twisted.web.client.Agent>} the code
         under test makes itself, that trusts this authority alone:
         C{Agent(reactor, contextFactory=authority.policyForHTTPS())} then
-        verifies a L{trialnet.INetwork.listenTLS} port for the URL's host
-        (C{localhost}, or a name mapped with L{trialnet.INetwork.mapName}).
+        verifies a L{trialnet.INetworkOpening.listenTLS} port for the URL's
+        host (C{localhost}, or a name mapped with
+        L{trialnet.INetworkOpening.mapName}).
 
         @return: A L{BrowserLikePolicyForHTTPS
             <twisted.web.client.BrowserLikePolicyForHTTPS>}.
