@@ -10,6 +10,7 @@ import sys
 
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementedBy
+from zope.interface.interface import Method
 from zope.interface.verify import verifyObject
 
 import trialnet
@@ -92,13 +93,41 @@ class ExportTests(SynchronousTestCase):
     def test_oneInterface(self) -> None:
         """
         L{trialnet.Network} and L{trialnet.NetworkTestCase} both provide the
-        one public interface, L{trialnet.INetwork}, whose every method is
+        one public interface, L{trialnet.INetwork}, whose every method and
+        attribute, its own or declared by the interfaces it extends, is
         documented.
         """
         verifyObject(trialnet.INetwork, trialnet.Network())
         verifyObject(trialnet.INetwork, trialnet.NetworkTestCase())
-        for name in trialnet.INetwork.names():
+        names = trialnet.INetwork.names(all=True)
+        # names() alone gives only INetwork's own names, its attributes.
+        self.assertIn("listen", names)
+        for name in names:
             self.assertTrue(trialnet.INetwork[name].__doc__, name)
+
+    def test_interfaceBySubject(self) -> None:
+        """
+        L{trialnet.INetwork} extends one interface a subject, which declare
+        its methods, each once; its own names are its attributes.
+        """
+        parts = (
+            trialnet.INetworkOpening,
+            trialnet.INetworkWaits,
+            trialnet.INetworkLinks,
+        )
+        self.assertEqual(trialnet.INetwork.__bases__, parts)
+        declared = [
+            name
+            for interface in (trialnet.INetwork, *parts)
+            for name in interface.names()
+        ]
+        self.assertEqual(len(declared), len(set(declared)))
+        methods = [
+            name
+            for name in trialnet.INetwork.names()
+            if isinstance(trialnet.INetwork[name], Method)
+        ]
+        self.assertEqual(methods, [])
 
 
 class ImportTests(SynchronousTestCase):
