@@ -31,7 +31,7 @@ from twisted.web.client import Agent, readBody
 from twisted.web.resource import Resource
 from twisted.web.server import Request, Site
 
-from trialnet import Network, NetworkTestCase, TeardownError
+from trialnet import Network, NetworkTestCase, TeardownError, _observe
 
 from .helpers import (
     Echo,
@@ -429,6 +429,26 @@ class CodeUnderTestOpensTests(SynchronousTestCase):
         A C{ClientService} started in the test and never stopped, connected
         to a C{listen()} port, is stopped with its connection, leaving no
         reconnection timer; the test passes.
+        """
+        self.assertClientServiceStopped()
+
+    def test_clientServiceWrappingCallLater(self) -> None:
+        """
+        On a reactor without Twisted's list of new timers, the teardown
+        captures the C{ClientService}'s retry by wrapping C{callLater}, and
+        puts the reactor's own back: the test passes, no timer is left, and
+        the reactor has no C{callLater} of trialnet's.
+        """
+        from twisted.internet import reactor
+
+        self.patch(_observe, "_newCalls", lambda reactor: None)
+        self.assertClientServiceStopped()
+        self.assertNotIn("callLater", vars(reactor))
+
+    def assertClientServiceStopped(self) -> None:
+        """
+        Run a sample that starts a C{ClientService} and never stops it:
+        the test passes, leaving no timer, and both ends closed once.
         """
         events = Events()
         serverFactory = LoggingFactory(events, "server", Echo)

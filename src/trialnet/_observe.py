@@ -186,6 +186,11 @@ class TimerCapture:
     C{ClientService}), inside L{retriesOf} for the same owner.  Timers
     scheduled anywhere else, or for another network, are none of its
     business.
+
+    On a reactor that keeps the timers scheduled since its last turn in a
+    list (Twisted's C{ReactorBase}, every real reactor), a scope reads what
+    it added to that list, and the reactor is not touched.  Anywhere else (a
+    C{Clock}) the reactor's C{callLater} is wrapped while a capture runs.
     """
 
     def __init__(self, reactor: Any, owner: object) -> None:
@@ -194,7 +199,7 @@ class TimerCapture:
         self.calls: list[Any] = []
         key = id(reactor)
         captures = _captures.setdefault(key, [])
-        if not captures:
+        if not captures and _newCalls(reactor) is None:
             _saved[key] = vars(reactor).get("callLater", _MISSING)
             original = reactor.callLater
 
@@ -202,9 +207,7 @@ class TimerCapture:
                 call = original(*args, **kwargs)
                 scopes = _scopes.get(key)
                 if scopes:
-                    for capture in _captures.get(key, ()):
-                        if capture._owner is scopes[-1]:
-                            capture.calls.append(call)
+                    _hand(key, scopes[-1].owner, [call])
                 return call
 
             vars(reactor)["callLater"] = callLater
@@ -222,19 +225,34 @@ class TimerCapture:
             captures.remove(self)
         if not captures:
             _captures.pop(key, None)
-            saved = _saved.pop(key, _MISSING)
-            instance = vars(self._reactor)
-            if saved is _MISSING:
-                instance.pop("callLater", None)
-            else:
-                instance["callLater"] = saved
+            if key in _saved:
+                saved = _saved.pop(key)
+                instance = vars(self._reactor)
+                if saved is _MISSING:
+                    instance.pop("callLater", None)
+                else:
+                    instance["callLater"] = saved
         calls, self.calls = self.calls, []
         return [call for call in calls if call.active()]
 
 
 _captures: dict[int, list[TimerCapture]] = {}
 _saved: dict[int, object] = {}
-_scopes: dict[int, list[object]] = {}
+
+
+def _newCalls(reactor: Any) -> list[Any] | None:
+    """
+    The list a reactor appends each new timer to until its next turn
+    (C{ReactorBase._newTimedCalls}), or None if it has none.
+    """
+    calls = getattr(reactor, "_newTimedCalls", None)
+    return calls if type(calls) is list else None
+
+
+def _hand(key: int, owner: object, calls: list[Any]) -> None:
+    for capture in _captures.get(key, ()):
+        if capture._owner is owner:
+            capture.calls.extend(calls)
 
 
 def retriesOf(reactor: Any, owner: object) -> _Retries:
@@ -248,21 +266,53 @@ def retriesOf(reactor: Any, owner: object) -> _Retries:
 
 class _Retries:
     """
-    L{retriesOf}'s context manager.
+    L{retriesOf}'s context manager, and the scope it opens.
+
+    @ivar calls: The reactor's list of new timers when the scope began, or
+        None when timers are captured by wrapping C{callLater}.
+    @ivar start: Its length then.
+    @ivar inner: The timers that scopes inside this one scheduled, which
+        are theirs.
     """
 
     def __init__(self, reactor: Any, owner: object) -> None:
+        self._reactor = reactor
         self._key = id(reactor)
-        self._owner = owner
+        self.owner = owner
+        self.calls: list[Any] | None = None
+        self.start = 0
+        self.inner: set[int] | None = None
 
     def __enter__(self) -> None:
+        self.calls = calls = _newCalls(self._reactor)
+        if calls is not None:
+            self.start = len(calls)
         scopes = _scopes.get(self._key)
         if scopes is None:
             scopes = _scopes[self._key] = []
-        scopes.append(self._owner)
+        scopes.append(self)
 
     def __exit__(self, *exc: object) -> None:
         scopes = _scopes[self._key]
         scopes.pop()
         if not scopes:
             del _scopes[self._key]
+        calls = self.calls
+        if calls is None or len(calls) <= self.start:
+            return
+        # Read only if the reactor did not take its new timers in meanwhile
+        # (a turn inside the scope), and its list is still this one.
+        added = calls[self.start :] if calls is _newCalls(self._reactor) else []
+        if scopes:
+            outer = scopes[-1]
+            if outer.inner is None:
+                outer.inner = set()
+            outer.inner.update(map(id, added))
+        inner = self.inner
+        if inner:
+            added = [call for call in added if id(call) not in inner]
+        if added and self._key in _captures:
+            _hand(self._key, self.owner, added)
+
+
+_scopes: dict[int, list[_Retries]] = {}
