@@ -9,11 +9,13 @@ Observing the reactor leaves it exactly as it was.
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import weakref
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -23,7 +25,8 @@ from twisted.application.internet import ClientService
 from twisted.internet.defer import Deferred, maybeDeferred, succeed
 from twisted.internet.endpoints import TCP4ClientEndpoint, TCP4ServerEndpoint
 from twisted.internet.interfaces import IListeningPort
-from twisted.internet.protocol import DatagramProtocol, Protocol, ServerFactory
+from twisted.internet.protocol import DatagramProtocol, Factory, Protocol, ServerFactory
+from twisted.internet.testing import MemoryReactorClock
 from twisted.spread import pb
 from twisted.trial.reporter import TestResult
 from twisted.trial.unittest import SynchronousTestCase, TestCase
@@ -833,6 +836,43 @@ class ReactorRestoredTests(SynchronousTestCase):
         runObserved(self, body)
         self.assertRestored(names, methods)
         self.assertEqual([refuses(number) for number in numbers], [True, True])
+
+    def test_reactorNotKept(self) -> None:
+        """
+        A reactor a network observed, and that nobody else holds, is freed
+        once the network closed: the observer kept between tests holds it
+        weakly.
+        """
+        reactor = MemoryReactorClock()
+        network = Network(reactor=reactor)
+        network.listen(Factory.forProtocol(Protocol))
+        self.successResultOf(network.close())
+        network.stopObserving()
+        freed = weakref.ref(reactor)
+        del reactor, network
+        gc.collect()
+        self.assertIsNone(freed())
+
+    def test_wrapperPutBackLate(self) -> None:
+        """
+        A wrapper of the observer's that someone put back on the reactor
+        after the last network stopped observing is not taken for the
+        reactor's own method at the next observation: the port opens once,
+        the network is told of it (a strict one reports it left open), and
+        the wrapper goes at the end.
+        """
+        reactor = MemoryReactorClock()
+        first = Network(reactor=reactor)
+        wrapper = reactor.listenTCP
+        first.stopObserving()
+        reactor.listenTCP = wrapper  # type: ignore[method-assign]
+        second = Network(reactor=reactor, strictCleanup=True)
+        reactor.listenTCP(0, Factory.forProtocol(Protocol))
+        self.assertEqual(len(reactor.tcpServers), 1)
+        # Told of the port, the strict network reports it left open.
+        self.failureResultOf(second.close(), TeardownError)
+        second.stopObserving()
+        self.assertNotIn("listenTCP", vars(reactor))
 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

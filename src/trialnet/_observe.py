@@ -35,29 +35,31 @@ class Sink(Protocol):
 class _Observer:
     """
     The patches of one reactor, and the networks observing it, innermost
-    last.
+    last.  Its wrappers are made once per reactor, set while a network
+    observes, and taken off (the reactor's own methods back) when the last
+    one stops.
     """
 
     def __init__(self, reactor: Any) -> None:
-        self.reactor = reactor
+        # Weak: the wrappers are kept between tests, the reactor need not be.
+        self._reactor = weakref.ref(reactor)
         # Weak: a network nobody closed, and nobody holds, stops observing.
         self.sinks: list[weakref.ref[Sink]] = []
         self.quiet = 0
         self._saved: dict[str, object] = {}
-        self._wrappers: list[object] = []
-        instance = vars(reactor)
+        self._wrappers: dict[str, object] = {}
         for name in _LISTEN + _CONNECT:
-            original = getattr(reactor, name, None)
-            if original is None:
-                continue
-            self._saved[name] = instance.get(name, _MISSING)
-            instance[name] = wrapper = self._patched(name, original)
-            self._wrappers.append(wrapper)
+            if getattr(reactor, name, None) is not None:
+                self._wrappers[name] = self._patched(name, name in _LISTEN)
 
-    def _patched(self, name: str, original: Any) -> Any:
-        listening = name in _LISTEN
-
+    def _patched(self, name: str, listening: bool) -> Any:
         def opening(*args: Any, **kwargs: Any) -> Any:
+            # What was there when the wrappers were set: an instance
+            # attribute (a test's patch), or the reactor's own method.
+            original: Any = self._saved.get(name, _MISSING)
+            if original is _MISSING:
+                reactor = self._reactor()
+                original = getattr(type(reactor), name).__get__(reactor)
             # Only this call is trialnet's own: what the application opens
             # from inside it (a factory's startFactory) is the application's.
             quiet, self.quiet = self.quiet, 0
@@ -69,8 +71,7 @@ class _Observer:
                 self._hand(opened, listening)
             return opened
 
-        opening.__name__ = name
-        opening.__wrapped__ = original  # type: ignore[attr-defined]
+        opening.__name__ = opening.__qualname__ = name
         return opening
 
     def _hand(self, opened: Any, listening: bool) -> None:
@@ -87,19 +88,40 @@ class _Observer:
             # The code under test must never see trialnet fail.
             log.err(None, "trialnet could not observe what the code under test opened")
 
+    def install(self) -> None:
+        """
+        Set the wrappers on the reactor, remembering what was there.
+        """
+        instance = vars(self._reactor())
+        for name, wrapper in self._wrappers.items():
+            current = instance.get(name, _MISSING)
+            # One of ours that someone put back after we had left: the
+            # reactor's own method is under it.
+            self._saved[name] = _MISSING if current is wrapper else current
+        instance.update(self._wrappers)
+
     def restore(self) -> None:
-        instance = vars(self.reactor)
+        """
+        Put back what was there before L{install}.
+        """
+        reactor = self._reactor()
+        if reactor is None:
+            return
+        instance = vars(reactor)
         for name, saved in self._saved.items():
-            if instance.get(name) not in self._wrappers:
+            if instance.get(name) is not self._wrappers[name]:
                 # Someone patched it over ours: theirs to put back.
                 continue
             if saved is _MISSING:
-                instance.pop(name, None)
+                del instance[name]
             else:
                 instance[name] = saved
+        self._saved.clear()
 
 
-_observers: dict[int, _Observer] = {}
+# Every reactor observed once, observing or not, by id with a weak
+# reference: a reactor made for one test is not kept alive.
+_observers: dict[int, tuple[weakref.ref[Any], _Observer]] = {}
 
 
 def _call(reference: weakref.ref[Sink]) -> Sink | None:
@@ -113,6 +135,16 @@ def _isTrialnets(factory: object) -> bool:
     return isinstance(applicationFactory(factory), ClientAttempt)
 
 
+def _observing(reactor: Any) -> _Observer | None:
+    """
+    The observer of C{reactor} while a network observes it.
+    """
+    entry = _observers.get(id(reactor))
+    if entry is None or entry[0]() is not reactor or not entry[1].sinks:
+        return None
+    return entry[1]
+
+
 def observe(reactor: Any, sink: Sink) -> None:
     """
     Hand what the code under test opens on C{reactor} to C{sink}, until
@@ -121,12 +153,24 @@ def observe(reactor: Any, sink: Sink) -> None:
     if not hasattr(reactor, "__dict__"):
         return
     key = id(reactor)
-    observer = _observers.get(key)
-    if observer is None:
-        observer = _observers[key] = _Observer(reactor)
+    entry = _observers.get(key)
+    if entry is None or entry[0]() is not reactor:
+
+        def forget(reference: weakref.ref[Any]) -> None:
+            if _observers.get(key, (None,))[0] is reference:
+                del _observers[key]
+
+        try:
+            reference = weakref.ref(reactor, forget)
+        except TypeError:
+            return
+        entry = _observers[key] = (reference, _Observer(reactor))
+    observer = entry[1]
+    if not observer.sinks:
+        observer.install()
 
     def gone(reference: weakref.ref[Sink]) -> None:
-        _remove(key, reference)
+        _remove(observer, reference)
 
     observer.sinks.append(weakref.ref(sink, gone))
 
@@ -135,20 +179,18 @@ def stopObserving(reactor: Any, sink: Sink) -> None:
     """
     Stop handing anything to C{sink}; the last sink of a reactor restores it.
     """
-    observer = _observers.get(id(reactor))
+    observer = _observing(reactor)
     if observer is not None:
         for reference in list(observer.sinks):
             if reference() is sink:
-                _remove(id(reactor), reference)
+                _remove(observer, reference)
 
 
-def _remove(key: int, reference: weakref.ref[Sink]) -> None:
-    observer = _observers.get(key)
-    if observer is None or reference not in observer.sinks:
+def _remove(observer: _Observer, reference: weakref.ref[Sink]) -> None:
+    if reference not in observer.sinks:
         return
     observer.sinks.remove(reference)
     if not observer.sinks:
-        del _observers[key]
         observer.restore()
 
 
@@ -167,7 +209,7 @@ class _Quiet:
     """
 
     def __init__(self, reactor: Any) -> None:
-        self._observer = _observers.get(id(reactor))
+        self._observer = _observing(reactor)
 
     def __enter__(self) -> None:
         if self._observer is not None:
