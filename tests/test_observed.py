@@ -34,7 +34,7 @@ from twisted.web.client import Agent, readBody
 from twisted.web.resource import Resource
 from twisted.web.server import Request, Site
 
-from trialnet import Network, NetworkTestCase, TeardownError, _observe
+from trialnet import Network, NetworkTestCase, TeardownError, _observe, _run
 
 from .helpers import (
     Echo,
@@ -709,6 +709,86 @@ class StrictCleanupTests(SynchronousTestCase):
         self.assertIn(LEFT_OPEN, leftover.action)
         self.assertTrue(refuses(numbers[0]))
         self.assertTrue(refuses(numbers[1]))
+
+
+class TestRunNetworkTests(SynchronousTestCase):
+    """
+    A test's network is made at the first thing opened, by the test or by
+    the code under test, and the run hands it what it observed.
+    """
+
+    def countNetworks(self) -> list[object]:
+        """
+        Count the networks test runs make from now on.
+        """
+        made: list[object] = []
+
+        class Counting(_run._CaseNetwork):
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                made.append(self)
+                super().__init__(*args, **kwargs)
+
+        self.patch(_run, "_CaseNetwork", Counting)
+        return made
+
+    def test_nothingOpened(self) -> None:
+        """
+        A test that opens nothing makes no network, and passes.
+        """
+        made = self.countNetworks()
+
+        async def body(case: NetworkTestCase) -> None:
+            pass
+
+        assertPassed(self, sample(body))
+        self.assertEqual(made, [])
+
+    def test_openedInSetUpByCodeUnderTest(self) -> None:
+        """
+        A port the code under test opens in C{setUp}, before the test opened
+        anything through trialnet, makes the test's one network and joins
+        its teardown: the test passes and the port is closed after it.
+        """
+        made = self.countNetworks()
+        numbers: list[int] = []
+
+        class Sample(NetworkTestCase):
+            def setUp(self) -> None:
+                from twisted.internet import reactor
+
+                port = reactor.listenTCP(0, plainFactory(), interface="127.0.0.1")
+                numbers.append(portNumber(port))
+
+            async def test_it(self) -> None:
+                port = self.listen(plainFactory())
+                await self.connect(port, Protocol())
+
+        assertPassed(self, runSample(Sample))
+        self.assertEqual(len(made), 1)
+        self.assertTrue(refuses(numbers[0]))
+
+    def test_innerNetworkMadeFirst(self) -> None:
+        """
+        A L{Network} the test makes before its first C{listen()} stays the
+        innermost: what the code under test opens while it is open is its,
+        and a strict one reports it.
+        """
+        leftovers: list[TeardownError] = []
+
+        async def body(case: NetworkTestCase) -> None:
+            from twisted.internet import reactor
+
+            inner = Network(strictCleanup=True)
+            case.listen(plainFactory())
+            reactor.listenTCP(0, plainFactory(), interface="127.0.0.1")
+            try:
+                await inner.close()
+            except TeardownError as error:
+                leftovers.append(error)
+
+        assertPassed(self, sample(body))
+        (error,) = leftovers
+        self.assertEqual(len(error.leftovers), 1)
 
 
 class ReactorRestoredTests(SynchronousTestCase):

@@ -24,15 +24,15 @@ class NetworkTestCase(NetworkFront, TestCase):
     connections close by themselves; see
     L{INetwork<trialnet._interfaces.INetwork>} for each method.
 
-    Before C{setUp}, it makes this test's L{Network}, which observes the
-    reactor until the test's run ends.  At the first thing opened (by the
-    test or by the code under test) it registers L{Network.close} with
+    From before C{setUp} until the test's run ends, it observes the reactor.
+    At the first thing opened (by the test or by the code under test) it
+    makes this test's L{Network} and registers L{Network.close} with
     C{addCleanup}: the teardown runs even when C{setUp} fails, after the
-    cleanups the test adds from then on, and before C{tearDown}.  What the
-    code under test opens on the reactor during the test joins the same
-    teardown.  A teardown that had to
-    abort anything fails the test with a L{trialnet.TeardownError} naming each
-    leftover.
+    cleanups the test adds from then on, and before C{tearDown}.  A test
+    that opens nothing makes no network.  What the code under test opens on
+    the reactor during the test joins the same teardown.  A teardown that
+    had to abort anything fails the test with a L{trialnet.TeardownError}
+    naming each leftover.
 
     A network first used in C{tearDown} (after the cleanups ran) is closed
     after C{tearDown}.  Last, a socket left in the reactor by means trialnet
@@ -73,8 +73,9 @@ class NetworkTestCase(NetworkFront, TestCase):
 
     def run(self, result: Any) -> None:  # type: ignore[override]
         """
-        Run the test as trial does, with this test's network open from
-        before C{setUp} to the cleanups; after C{tearDown} (or, when C{setUp}
+        Run the test as trial does, observing the reactor from before
+        C{setUp} to the cleanups, and with this test's network from the
+        first thing opened; after C{tearDown} (or, when C{setUp}
         failed and trial runs no C{tearDown}, after the cleanups), close and
         report every socket left in the reactor by means trialnet cannot see.
         """

@@ -60,6 +60,10 @@ class Network(NetworkFront):
     fixture of another test runner.
     """
 
+    #: Whether it observes the reactor by itself, from its making until its
+    #: teardown ends (a test's network is handed what its run observes).
+    _observesItself = True
+
     def __init__(
         self,
         reactor: Any = None,
@@ -98,7 +102,8 @@ class Network(NetworkFront):
         self._teardown = Teardown(reactor, self._registry, timeout, bool(strictCleanup))
         self._opener = Opener(reactor, self._registry, self._checkOpen, self)
         self._waits = Waits(self._registry, self)
-        observe(reactor, self)
+        if self._observesItself:
+            observe(reactor, self)
 
     @property
     def disconnectTimeout(self) -> float:

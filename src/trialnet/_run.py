@@ -16,6 +16,7 @@ from twisted.python.failure import Failure
 
 from ._conversation import SHARE_OF_TEST_TIMEOUT
 from ._network import Network
+from ._observe import observe, stopObserving
 from ._report import Origin
 from ._untracked import closeUntracked, selectables, untracked
 
@@ -26,13 +27,17 @@ class TestRun:
     """
     The networks of one run of one test case.
 
-    A test's network observes the reactor from before C{setUp} until the
-    run ends.  At the first thing opened it registers its teardown as a
-    cleanup; a network first used in C{tearDown}, after trial ran the
-    cleanups, is closed after C{tearDown}.
+    The run observes the reactor from before C{setUp} until it ends.  The
+    test's network is made at the first thing opened, by the test or by the
+    code under test, and registers its teardown as a cleanup then; from
+    then on the run hands it what it observes.  A network first used in
+    C{tearDown}, after trial ran the cleanups, observes by itself and is
+    closed after C{tearDown}.  A test that opens nothing makes no network.
 
     @ivar case: The test case, a trial C{TestCase}.
     @ivar network: The network of the test, until its teardown began.
+    @ivar handedTo: The network of the test, which what the run observes is
+        handed to (and which declines it once its teardown ended).
     @ivar late: The network first used in C{tearDown}, until it closed.
     @ivar registered: Whether the teardown was registered as a cleanup.
     @ivar cleanedUp: Whether trial ran the cleanups.
@@ -42,11 +47,45 @@ class TestRun:
         self.case = case
         self.reactor = reactor
         self.network: Network | None = None
+        self.handedTo: Network | None = None
         self.late: Network | None = None
         self.registered = False
         self.cleanedUp = False
+        self.watching = False
         self._made: list[Network] = []
         self._before = selectables(reactor)
+
+    def watch(self) -> None:
+        """
+        Observe the reactor until the run ends.
+        """
+        if not self.watching:
+            self.watching = True
+            observe(self.reactor, self)
+
+    def observedPort(self, port: Any, origin: Origin) -> None:
+        """
+        The code under test listened: hand the port to the test's network.
+        """
+        network = self._observer()
+        if network is not None:
+            network.observedPort(port, origin)
+
+    def observedConnector(self, connector: Any, origin: Origin) -> None:
+        """
+        The code under test connected: hand the connector to the test's
+        network.
+        """
+        network = self._observer()
+        if network is not None:
+            network.observedConnector(connector, origin)
+
+    def _observer(self) -> Network | None:
+        if self.handedTo is None and not self.cleanedUp:
+            self.observing()
+        if self.handedTo is not None:
+            self.registerClose()
+        return self.handedTo
 
     def current(self) -> Network:
         """
@@ -57,8 +96,9 @@ class TestRun:
             if self.late is None:
                 # Closed after tearDown by the run, not as a cleanup: trial
                 # already ran those.
-                self.late = self._newNetwork(whenOpened=_nothingToDo)
+                self.late = self._newNetwork(observes=True)
             return self.late
+        self.watch()
         network = self.observing()
         # Read at each use: the test may have changed it since setUp began.
         network.failFast = self.case.failFast
@@ -67,10 +107,10 @@ class TestRun:
 
     def observing(self) -> Network:
         """
-        The test's network, observing the reactor from before C{setUp}.
+        The test's network, made at its first use.
         """
         if self.network is None:
-            self.network = self._newNetwork(whenOpened=self.registerClose)
+            self.network = self.handedTo = self._newNetwork(observes=False)
         return self.network
 
     def registerClose(self) -> None:
@@ -83,10 +123,10 @@ class TestRun:
             self.registered = True
             self.case.addCleanup(self._closeNetwork)
 
-    def _newNetwork(self, whenOpened: Callable[[], None]) -> Network:
+    def _newNetwork(self, observes: bool) -> Network:
         case = self.case
         network = _CaseNetwork(
-            whenOpened,
+            observes,
             disconnectTimeout=case.disconnectTimeout,
             waitTimeout=float(case.getTimeout()) * SHARE_OF_TEST_TIMEOUT,
             strictCleanup=case.strictCleanup,
@@ -99,9 +139,9 @@ class TestRun:
 
     def setUp(self, ownSetUp: Callable[[], object]) -> Deferred[object]:
         """
-        Run the test's own C{setUp} with the network observing.
+        Run the test's own C{setUp} with the run observing.
         """
-        self.observing()
+        self.watch()
         return maybeDeferred(ownSetUp).addErrback(self._setUpFailed, ownSetUp)
 
     def _setUpFailed(self, failure: Failure, ownSetUp: object) -> Failure:
@@ -187,21 +227,24 @@ class TestRun:
         # Observation ends last, after every cleanup and tearDown: a
         # cleanup of trial's (a self.patch of the reactor's connectTCP,
         # say) puts back what it found, which may be the observer's.
+        if self.watching:
+            self.watching = False
+            stopObserving(self.reactor, self)
         made, self._made = self._made, []
         for network in made:
             network.stopObserving()
-        self.network = self.late = None
+        self.network = self.late = self.handedTo = None
 
 
 class _CaseNetwork(Network):
     """
-    A test's network, which registers its teardown as a cleanup at the first
-    thing the code under test opens.
+    A test's network: the test's own, which the run hands what it observes,
+    or one first used in C{tearDown}, which observes by itself.
     """
 
-    def __init__(self, whenOpened: Callable[[], None], **options: Any) -> None:
+    def __init__(self, observes: bool, **options: Any) -> None:
+        self._observesItself = observes
         super().__init__(**options)
-        self._whenOpened = whenOpened
         # Its teardown runs after the test method: what still awaits a
         # server end then is a test that trial timed out.
         self._registry.pairing.dropAwaited = True
@@ -211,14 +254,6 @@ class _CaseNetwork(Network):
         # what the code under test opens after the teardown is declined, and
         # found by the untracked scan.
         return result
-
-    def observedPort(self, port: Any, origin: Origin) -> None:
-        self._whenOpened()
-        super().observedPort(port, origin)
-
-    def observedConnector(self, connector: Any, origin: Origin) -> None:
-        self._whenOpened()
-        super().observedConnector(connector, origin)
 
 
 def _originOf(function: object) -> Origin:
@@ -230,10 +265,6 @@ def _originOf(function: object) -> Origin:
         function = inspect.unwrap(function)
     code = getattr(function, "__code__", None)
     return Origin(getattr(code, "co_filename", "?"), getattr(code, "co_firstlineno", 0))
-
-
-def _nothingToDo() -> None:
-    pass
 
 
 def _after(step: Deferred[None], outcome: object) -> Deferred[Any]:
