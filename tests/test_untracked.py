@@ -133,6 +133,52 @@ class UntrackedTests(SynchronousTestCase):
         self.assertTrue(refuses(numbers[0]))
         self.assertEqual(openFiles() - before, set())
 
+    def test_asyncSetUpFailsWithPortOpen(self) -> None:
+        """
+        A port made by hand in an asynchronous C{setUp} that then fails is
+        stopped, and named in a report beside the C{setUp} error, with
+        C{setUp}'s line.
+        """
+        numbers: list[int] = []
+
+        class Sample(NetworkTestCase):
+            async def setUp(self) -> None:  # type: ignore[override]
+                numbers.append(portNumber(rawPort()))
+                raise RuntimeError("setUp broke")
+
+            def test_it(self) -> None:
+                pass
+
+        result = runSample(Sample)
+
+        self.assertEqual(errorTypes(result), [RuntimeError, TeardownError])
+        (leftover,) = teardownError(result, 1).leftovers
+        self.assertEqual(leftover.origin.lineno, Sample.setUp.__code__.co_firstlineno)
+        self.assertTrue(refuses(numbers[0]))
+
+    def test_tearDownFailsWithPortOpen(self) -> None:
+        """
+        A port made by hand and left open by a test whose own C{tearDown}
+        raises is stopped, and named in a report beside the C{tearDown}
+        error, with the test method's line.
+        """
+        numbers: list[int] = []
+
+        class Sample(NetworkTestCase):
+            def tearDown(self) -> None:
+                raise RuntimeError("tearDown broke")
+
+            def test_it(self) -> None:
+                numbers.append(portNumber(rawPort()))
+
+        result = runSample(Sample)
+
+        # The teardown's report comes first; tearDown's own error is logged.
+        self.assertEqual(errorTypes(result), [TeardownError, RuntimeError])
+        (leftover,) = teardownError(result, 0).leftovers
+        self.assertEqual(leftover.origin.lineno, Sample.test_it.__code__.co_firstlineno)
+        self.assertTrue(refuses(numbers[0]))
+
     def test_connectionLeftOpen(self) -> None:
         """
         A client connected by a connector made by hand and left open is

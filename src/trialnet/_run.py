@@ -10,7 +10,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from twisted.internet.defer import Deferred, maybeDeferred, succeed
+from twisted.internet.defer import Deferred, fail, maybeDeferred, succeed
 from twisted.python import log
 from twisted.python.failure import Failure
 
@@ -137,20 +137,28 @@ class TestRun:
 
     # Around trial's setUp and tearDown
 
-    def setUp(self, ownSetUp: Callable[[], object]) -> Deferred[object]:
+    def setUp(self, ownSetUp: Callable[[], object]) -> Deferred[object] | None:
         """
         Run the test's own C{setUp} with the run observing.
         """
         self.watch()
-        return maybeDeferred(ownSetUp).addErrback(self._setUpFailed, ownSetUp)
+        try:
+            result = ownSetUp()
+        except BaseException:
+            self._setUpFailed(None, ownSetUp)
+            raise
+        if result is None:
+            return None
+        # A Deferred, a coroutine: as trial would take it.
+        return maybeDeferred(lambda: result).addErrback(self._setUpFailed, ownSetUp)
 
-    def _setUpFailed(self, failure: Failure, ownSetUp: object) -> Failure:
+    def _setUpFailed(self, failure: Failure | None, ownSetUp: object) -> Failure | None:
         # Trial runs the cleanups but no tearDown: look after the last
         # cleanup, when everything else had its chance to close.
         self._addLastCleanup(self._afterTearDown, None, ownSetUp)
         return failure
 
-    def tearDown(self, ownTearDown: Callable[[], object]) -> Deferred[object]:
+    def tearDown(self, ownTearDown: Callable[[], object]) -> object:
         """
         Run the test's own C{tearDown}, then close the network it first used
         there and what the test left in the reactor unseen.
@@ -162,10 +170,22 @@ class TestRun:
         if network is not None and not self.registered:
             self.network = None
             network.close()
-        testMethod = getattr(self.case, self.case._testMethodName, None)
-        return maybeDeferred(ownTearDown).addBoth(self._afterTearDown, testMethod)
+        try:
+            result = ownTearDown()
+        except BaseException:
+            return fail().addBoth(self._afterTearDown, None)
+        if result is None:
+            return self._afterTearDown(None, None)
+        # A Deferred, a coroutine: as trial would take it.
+        return maybeDeferred(lambda: result).addBoth(self._afterTearDown, None)
 
     def _afterTearDown(self, outcome: object, function: object) -> object:
+        """
+        After C{tearDown}, or after the last cleanup when C{setUp} failed.
+
+        @param function: The test's method whose line names what is found
+            left open: C{setUp}'s, or None for the test method.
+        """
         late, self.late = self.late, None
         if late is not None:
             return _after(self.closeNetwork(late), outcome).addBoth(
@@ -177,6 +197,8 @@ class TestRun:
         found = untracked(self.reactor, self._before)
         if not found:
             return outcome
+        if function is None:
+            function = getattr(self.case, self.case._testMethodName, None)
         closing = closeUntracked(self.reactor, found, _originOf(function))
         return _after(Deferred.fromCoroutine(closing), outcome)
 

@@ -70,6 +70,10 @@ class Phase(Enum):
     #: Everything settled; the outcome is known and every reference dropped.
     DONE = "done"
 
+    # Each member is its only instance: hash it by identity, in C, rather
+    # than through Enum's Python __hash__ at every transition.
+    __hash__ = object.__hash__
+
 
 class Event(Enum):
     """
@@ -80,6 +84,8 @@ class Event(Enum):
     SETTLED = "every record settled"
     BOUND = "disconnectTimeout passed"
     GRACE = "the grace after aborting passed"
+
+    __hash__ = object.__hash__
 
 
 #: Every transition.  A pair missing here leaves the phase as it is.
