@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 from twisted.internet.defer import maybeDeferred
-from twisted.internet.protocol import Factory
+from twisted.internet.protocol import Factory, Protocol
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -19,6 +19,7 @@ from .helpers import (
     Events,
     LoggingFactory,
     assertCleanRun,
+    assertPassed,
     deferLaterTurn,
     lostCounts,
     openFiles,
@@ -184,3 +185,36 @@ class ClientFactoryCallbackTests(SynchronousTestCase):
 
         self.assertEqual(clientEvents(True), clientEvents(False))
         self.assertIn("clientConnectionFailed", clientEvents(True))
+
+
+class RestartedPortTests(SynchronousTestCase):
+    """
+    C{connect()} reaches a port where it listens now.
+    """
+
+    def test_stoppedThenStarted(self) -> None:
+        """
+        A port listening on port 0 that the test stopped cannot be connected
+        to; started again (on a new number), C{connect()} reaches it there.
+        """
+        numbers: list[int] = []
+        errors: list[str] = []
+
+        async def body(case: NetworkTestCase) -> None:
+            port = case.listen(Factory.forProtocol(Protocol))
+            numbers.append(portNumber(port))
+            await maybeDeferred(port.stopListening)
+            try:
+                await case.connect(port, Protocol())
+            except ValueError as error:
+                errors.append(str(error))
+            port.startListening()
+            numbers.append(portNumber(port))
+            client = await case.connect(port, Protocol())
+            assert client.transport is not None
+            numbers.append(client.transport.getPeer().port)  # type: ignore[attr-defined]
+
+        assertPassed(self, sample(body))
+        self.assertIn("is not listening", errors[0])
+        self.assertNotEqual(numbers[0], numbers[1])
+        self.assertEqual(numbers[1], numbers[2])

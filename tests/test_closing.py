@@ -314,7 +314,8 @@ class StuckTeardownTests(SynchronousTestCase):
     def test_externalClientHoldsOn(self) -> None:
         """
         A server whose peer is not tracked and never reads, while the server
-        holds a producer, is aborted and reported with its role and peer.
+        holds a producer, is aborted and reported with its role, peer and
+        own address.
         """
         events = Events()
         serverFactory = LoggingFactory(events, "server", Stuck)
@@ -327,6 +328,7 @@ class StuckTeardownTests(SynchronousTestCase):
             raw = socket.create_connection(("127.0.0.1", portNumber(port)))
             case.addCleanup(raw.close)
             holder.append(raw.getsockname()[1])
+            holder.append(portNumber(port))
             while not serverFactory.built:
                 await deferLaterTurn()
 
@@ -336,3 +338,5 @@ class StuckTeardownTests(SynchronousTestCase):
         (leftover,) = teardownError(result).leftovers
         self.assertEqual(leftover.role, "server")
         self.assertEqual(leftover.peer, f"127.0.0.1:{holder[0]}")
+        # Asked for only now, for the report.
+        self.assertEqual(leftover.local, f"127.0.0.1:{holder[1]}")

@@ -140,9 +140,12 @@ class End(Record):
 
     def _connected(self, transport: Any) -> None:
         self.transport = transport
-        self._host = transport.getHost()
+        if self.role != "server":
+            # A client's own address pairs it with its server end.  A server
+            # end's (the port's, a system call away) is only for a report.
+            self._host = transport.getHost()
+            self.hostKey = addressKey(self._host)
         self._peer = transport.getPeer()
-        self.hostKey = addressKey(self._host)
         self.peerKey = addressKey(self._peer)
         self.open = True
         # The reactor tells the transport under every wrapping protocol
@@ -193,6 +196,8 @@ class End(Record):
     def force(self, leftover: Leftover | None) -> Leftover | None:
         if not self.open:
             return leftover
+        # Its address, while it still has a socket to ask.
+        self._local()
         releaseSocket(self._listener.reactor, self.transport)
         try:
             self._connectionLost(Failure(ConnectionAborted()))
@@ -224,11 +229,22 @@ class End(Record):
             origin=self.origin,
             action=action,
             kind=self.kind,
-            local="" if self._host is None else describeAddress(self._host),
+            local=self._local(),
             peer="" if self._peer is None else describeAddress(self._peer),
             cause=self._cause(),
             via=self._listener.crossing(self.peerKey),
         )
+
+    def _local(self) -> str:
+        """
+        Describe its own address, asking the transport the first time.
+        """
+        if self._host is None and self.open and self.transport is not None:
+            try:
+                self._host = self.transport.getHost()
+            except Exception:
+                return ""
+        return "" if self._host is None else describeAddress(self._host)
 
     @property
     def peerText(self) -> str:

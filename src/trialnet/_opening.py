@@ -214,6 +214,7 @@ class Opener:
                 )
             return target.connect
         kind = TCP
+        address: Any = None
         if isinstance(target, PortFront):
             # A link: connect to where it listens, as to its port.
             kind, target = target.frontTransport, target.frontAddress()
@@ -224,7 +225,15 @@ class Opener:
                 raise ValueError(
                     f"connect() makes stream connections; {target!r} is a UDP port"
                 )
-        address = listeningAddress(target)
+            if (
+                record is not None
+                and record.listening
+                and getattr(target, "connected", True)
+            ):
+                # Where it listens, as it said when it last began listening.
+                address = record.address
+        if address is None:
+            address = listeningAddress(target)
         reactor = self._reactor
         if isinstance(address, UNIXAddress):
             if tlsOptions is not None:

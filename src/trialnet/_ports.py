@@ -61,6 +61,7 @@ class PortRecord(Record):
         self.socketPath = socketPath
         self.stopFailure: Failure | None = None
         self.hostKey: AddressKey | None = None
+        self.address: Any = None
         self._hostText = ""
         self._kind = qual(type(port))
         self._stopping: Deferred[object] | None = None
@@ -206,6 +207,7 @@ class PortRecord(Record):
         except Exception:
             # A port adopted with track() after it stopped has no address.
             return
+        self.address = address
         self.hostKey = addressKey(address)
         self._hostText = describeAddress(address)
 
