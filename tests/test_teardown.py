@@ -97,6 +97,7 @@ class FakeRecord:
         self.raiseOn = raiseOn
         self.calls: list[str] = []
         self.teardown: Teardown | None = None
+        self.reported = False
 
     def _call(self, name: str) -> None:
         self.calls.append(name)
@@ -122,6 +123,9 @@ class FakeRecord:
         return leftover
 
     def finalReport(self) -> object:
+        self.reported = True
+        if self.raiseOn == "finalReport":
+            raise RuntimeError("finalReport broke")
         return None
 
     def forget(self) -> None:
@@ -285,6 +289,23 @@ class TeardownTests(SynchronousTestCase):
         broken.settle()
         self.assertEqual(teardown.phase, Phase.DONE)
         self.assertLeftovers(results, ["aborted after 5.00s"])
+
+    def test_finalReportRaises(self) -> None:
+        """
+        A record whose final report raises does not stop the others from
+        reporting, nor the teardown from ending: the error is logged, and
+        every record is still forgotten.
+        """
+        broken = FakeRecord(raiseOn="finalReport")
+        fine = FakeRecord()
+        teardown = self.teardown(broken, fine)
+        results = outcome(teardown.close())
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+        self.assertEqual(teardown.phase, Phase.DONE)
+        self.assertEqual(results, [None])
+        self.assertEqual((fine.reported, broken.reported), (True, True))
+        self.assertEqual(fine.calls, ["close", "forget"])
+        self.assertEqual(broken.calls, ["close", "forget"])
 
     def test_openedWhileClosing(self) -> None:
         """

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from enum import Enum
 from functools import partial
+from operator import attrgetter
 from typing import Any, Protocol
 
 from twisted.internet.defer import Deferred
@@ -132,10 +133,17 @@ def guarded(call: Callable[[], object], what: str, record: object = None) -> obj
     try:
         return call()
     except Exception:
-        if record is not None:
-            what = f"{what} {_describe(record)}"
-        log.err(None, f"trialnet teardown: error while {what}")
+        _logStep(what, record)
         return None
+
+
+def _logStep(what: str, record: object) -> None:
+    """
+    Log the exception being handled, raised by one step of the teardown.
+    """
+    if record is not None:
+        what = f"{what} {_describe(record)}"
+    log.err(None, f"trialnet teardown: error while {what}")
 
 
 class Teardown:
@@ -265,15 +273,20 @@ class Teardown:
             else None
         )
         records = sorted(self._records.records(), key=_stage)
+        pending = self._pending
         for record in records:
             if not record.settled:
-                self._pending[id(record)] = record
+                pending[id(record)] = record
                 if self.strict and record.observed and record.leftOpen:
                     self._keep(record, record.leftover(LEFT_OPEN))
         for record in records:
-            guarded(record.close, "closing", record)
+            # guarded(), written out: this loop runs for every record.
+            try:
+                record.close()
+            except Exception:
+                _logStep("closing", record)
             if record.settled:
-                self._pending.pop(id(record), None)
+                pending.pop(id(record), None)
 
     def _abortLeftovers(self) -> None:
         waited = self._reactor.seconds() - self._startedAt
@@ -302,7 +315,14 @@ class Teardown:
         self._timer = None
         self._cancelRetries()
         for record in self._records.records():
-            self._keep(record, guarded(record.finalReport, "reporting"))
+            # guarded(), written out: this loop runs for every record.
+            try:
+                leftover = record.finalReport()
+            except Exception:
+                _logStep("reporting", None)
+            else:
+                if leftover is not None:
+                    self._keep(record, leftover)
         waited = self._reactor.seconds() - self._startedAt
         if self._leftovers:
             self._outcome = Failure(
@@ -364,8 +384,8 @@ def _origin(call: Any) -> Origin:
     return Origin(getattr(code, "co_filename", "?"), getattr(code, "co_firstlineno", 0))
 
 
-def _stage(record: IRecord) -> int:
-    return record.stage  # type: ignore[no-any-return]
+#: A record's stage, for sorting.
+_stage = attrgetter("stage")
 
 
 def _describe(record: Any) -> str:
