@@ -1,15 +1,20 @@
 """
-A smoke run of the benchmark harness: it runs and prints every variant.
+Smoke runs of the benchmark harnesses: they run and print every variant.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import math
+import os
+import subprocess
+import sys
 
+import pyperf
 from twisted.trial.unittest import SynchronousTestCase
 
-from benchmarks import run
+from benchmarks import pertest, run
 
 
 class BenchmarkSmokeTests(SynchronousTestCase):
@@ -49,3 +54,103 @@ class BenchmarkSmokeTests(SynchronousTestCase):
         for name in run.CONCURRENCY:
             self.assertIn(f"growth exponent 5->10, {name}:", text)
         self.assertIn("(h) Peak RSS of 4 tests", text)
+
+
+class PerTestBenchmarkTests(SynchronousTestCase):
+    """
+    C{python -m benchmarks.pertest} runs every variant under pyperf, and its
+    report reads pyperf's results.
+    """
+
+    def test_everyVariantRunAndReported(self) -> None:
+        """
+        With one process of one value of two loops a variant, the JSON file
+        has one benchmark per variant, each with its value, and the report
+        after the run, which gives a ratio to every variant but the empty
+        test, is the one C{--report} prints from the file.
+        """
+        path = os.path.join(os.path.abspath(self.mktemp()), "pertest.json")
+        os.makedirs(os.path.dirname(path))
+        completed = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.pertest",
+                "--no-settle",
+                "--quiet",
+                "--processes",
+                "1",
+                "--values",
+                "1",
+                "--warmups",
+                "0",
+                "--loops",
+                "2",
+                "-o",
+                path,
+            ],
+            cwd=run.PROJECT,
+            env=dict(
+                os.environ,
+                PYTHONPATH=os.pathsep.join(
+                    [run.PROJECT, os.environ.get("PYTHONPATH", "")]
+                ),
+            ),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        self.assertEqual(completed.returncode, 0, completed.stderr)
+
+        suite = pyperf.BenchmarkSuite.load(path)
+        self.assertEqual(suite.get_benchmark_names(), list(pertest.VARIANTS))
+        for benchmark in suite.get_benchmarks():
+            self.assertEqual(benchmark.get_nvalue(), 1)
+            self.assertEqual(benchmark.get_loops(), 2)
+
+        printed = completed.stdout.splitlines()
+        table = printed[printed.index("") + 1 :]
+        labels = [label for _, label in pertest.VARIANTS.values()]
+        self.assertEqual([row[:34].strip() for row in table[2:]], labels)
+        for row in table[3:]:
+            float(row[34:41])
+        output = io.StringIO()
+        with contextlib.redirect_stdout(output):
+            pertest.report(suite)
+        self.assertEqual(output.getvalue().splitlines(), table)
+
+    def test_ratios(self) -> None:
+        """
+        A variant's cost is its mean less the empty test's, and its ratio is
+        that cost over the hand-written test's, with a standard error from
+        the three means.
+        """
+        means = {
+            pertest.EMPTY: 1.0,
+            pertest.BASELINE: 3.0,
+            "trialnet": 4.0,
+            "floor": 3.0,
+            "hand-written-localhost": 5.0,
+        }
+
+        def benchmark(name: str, mean: float) -> pyperf.Benchmark:
+            values = [mean - 0.5, mean + 0.5]
+            metadata = {"name": name, "loops": 1, "unit": "second"}
+            run = pyperf.Run(values, warmups=[], metadata=metadata)
+            return pyperf.Benchmark([run])
+
+        suite = pyperf.BenchmarkSuite(
+            [benchmark(name, mean) for name, mean in means.items()]
+        )
+        found = pertest.rows(suite)
+        self.assertIsNone(found[pertest.EMPTY].ratio)
+        self.assertEqual(found[pertest.BASELINE].ratio, 1.0)
+        self.assertEqual(found[pertest.BASELINE].error, 0.0)
+        self.assertEqual(found["trialnet"].cost, 3.0)
+        self.assertEqual(found["trialnet"].ratio, 1.5)
+        self.assertEqual(found["hand-written-localhost"].ratio, 2.0)
+        # Each mean's squared standard error is 0.5 / 2; the ratio's
+        # variance is (1 + 1.5 ** 2 + 0.5 ** 2) * 0.25 / 2 ** 2.
+        error = found["trialnet"].error
+        assert error is not None
+        self.assertAlmostEqual(error, math.sqrt(3.5 * 0.25 / 4))
