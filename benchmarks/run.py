@@ -16,6 +16,16 @@ this one run.
 2. The teardown of one test holding C connections at once, and how it grows.
 3. The peak RSS of a trialnet suite and of a hand-written one.
 
+L{benchmarks.pertest} measures the per-test cost of the trial variants with
+pyperf (worker processes, calibration, statistics, and C{compare_to} between
+two checkouts).  What stays here is what pyperf cannot do: it runs every
+process of one benchmark before the next, so only this harness interleaves
+the variants and reads each round's ratio against its own empty suite, the
+spread that a noisy machine's drift cannot hide in; the peak RSS is that of
+a whole trial suite in one process, not of a pyperf worker's loops; and the
+teardown of C connections is a single measurement a process, which pyperf's
+repetitions would turn into tens of thousands of TIME_WAIT sockets.
+
 Every closed connection leaves a socket in TIME_WAIT for a minute, and a
 suite of thousands of tests can fill most of the ephemeral port range, which
 slows every later C{bind} and C{connect}.  On Linux, each run therefore
