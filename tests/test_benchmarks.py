@@ -14,7 +14,7 @@ import sys
 import pyperf
 from twisted.trial.unittest import SynchronousTestCase
 
-from benchmarks import pertest, run
+from benchmarks import instructions, pertest, run
 
 
 class BenchmarkSmokeTests(SynchronousTestCase):
@@ -154,3 +154,76 @@ class PerTestBenchmarkTests(SynchronousTestCase):
         error = found["trialnet"].error
         assert error is not None
         self.assertAlmostEqual(error, math.sqrt(3.5 * 0.25 / 4))
+
+
+#: Stands in for valgrind: runs the command after cachegrind's three options
+#: and reports, as cachegrind does on stderr, 1000 instructions plus 100 a
+#: test.
+FAKE_VALGRIND = """#!/bin/sh
+shift 3
+"$@" || exit 1
+echo "==1== I   refs:      $((1000 + 100 * TRIALNET_BENCH_TESTS))" >&2
+"""
+
+
+class InstructionsBenchmarkTests(SynchronousTestCase):
+    """
+    C{python -m benchmarks.instructions} counts each suite's instructions
+    per test under valgrind, and reports them as ratios.
+    """
+
+    def fakeValgrind(self) -> None:
+        """
+        Make L{instructions.valgrind} find L{FAKE_VALGRIND}.
+        """
+        directory = os.path.abspath(self.mktemp())
+        os.makedirs(directory)
+        path = os.path.join(directory, "valgrind")
+        with open(path, "w") as f:
+            f.write(FAKE_VALGRIND)
+        os.chmod(path, 0o755)
+        self.patch(instructions, "valgrind", lambda: path)
+
+    def test_perTest(self) -> None:
+        """
+        A suite's count per test is the difference between a run of a few
+        tests and one of more, over the extra tests: the start-up both share
+        is left out.  The suite really runs, and passes.
+        """
+        self.fakeValgrind()
+        self.assertEqual(instructions.count("EmptyTests", 3).perTest, 100.0)
+
+    def test_failingSuite(self) -> None:
+        """
+        A suite that does not pass raises C{RuntimeError} with its output.
+        """
+        self.fakeValgrind()
+        with self.assertRaises(RuntimeError) as raised:
+            instructions.instructions("NoSuchSuite", 1)
+        self.assertIn("NoSuchSuite", str(raised.exception))
+
+    def test_noValgrind(self) -> None:
+        """
+        Without valgrind, it says so.
+        """
+        self.patch(instructions, "valgrind", lambda: None)
+        with self.assertRaises(RuntimeError) as raised:
+            instructions.instructions("EmptyTests", 1)
+        self.assertIn("needs valgrind", str(raised.exception))
+
+    def test_report(self) -> None:
+        """
+        Each variant's cost is its count less the empty test's, and its
+        ratio is that cost over the hand-written test's.
+        """
+        counts = {
+            instructions.EMPTY: instructions.Count(1000.0),
+            instructions.BASELINE: instructions.Count(3000.0),
+            "floor: trialnet's work by hand": instructions.Count(3000.0),
+            "trialnet": instructions.Count(4000.0),
+        }
+        lines = instructions.report(counts)
+        rows = {line[:34].strip(): line[34:].split() for line in lines[2:]}
+        self.assertEqual(rows[instructions.EMPTY], ["-", "-", "1"])
+        self.assertEqual(rows[instructions.BASELINE], ["1.00", "2", "3"])
+        self.assertEqual(rows["trialnet"], ["1.50", "3", "4"])
