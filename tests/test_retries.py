@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from twisted.internet.base import DelayedCall
+from twisted.internet.base import DelayedCall, ReactorBase
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -18,9 +18,11 @@ from trialnet._observe import TimerCapture, retriesOf
 
 class ListingReactor:
     """
-    A reactor that keeps the timers scheduled since its last turn in
-    C{_newTimedCalls}, as Twisted's C{ReactorBase} does.
+    A reactor with Twisted's C{ReactorBase.callLater}, which keeps the
+    timers scheduled since its last turn in C{_newTimedCalls}.
     """
+
+    callLater = ReactorBase.callLater
 
     def __init__(self) -> None:
         self._newTimedCalls: list[DelayedCall] = []
@@ -28,18 +30,32 @@ class ListingReactor:
     def seconds(self) -> float:
         return 0.0
 
-    def callLater(self, delay: float, f: Any, *args: Any, **kw: Any) -> DelayedCall:
-        call = DelayedCall(
-            delay, f, args, kw, lambda c: None, lambda c: None, self.seconds
-        )
-        self._newTimedCalls.append(call)
-        return call
+    def _cancelCallLater(self, call: DelayedCall) -> None:
+        pass
+
+    def _moveCallLaterSooner(self, call: DelayedCall) -> None:
+        pass
 
     def turn(self) -> None:
         """
         Take the new timers, as a reactor's turn does.
         """
         self._newTimedCalls = []
+
+
+class FlushingReactor(ListingReactor):
+    """
+    A reactor that takes its new timers out of C{_newTimedCalls} as soon
+    as they are scheduled, as asyncio's reactor does to compute its next
+    wake-up.
+    """
+
+    def callLater(  # type: ignore[override]
+        self, delay: float, f: Any, *args: Any, **kw: Any
+    ) -> DelayedCall:
+        call = ReactorBase.callLater(self, delay, f, *args, **kw)  # type: ignore[arg-type]
+        self.turn()
+        return call
 
 
 def later(reactor: Any) -> DelayedCall:
@@ -146,6 +162,27 @@ class ListingReactorTests(CaptureMixin, SynchronousTestCase):
             reactor.turn()
             later(reactor)
         self.assertEqual(capture.stop(), [])
+
+
+class FlushingReactorTests(CaptureMixin, SynchronousTestCase):
+    """
+    On a reactor whose C{callLater} is not C{ReactorBase}'s and takes its
+    new timers out at once, C{callLater} is wrapped while a capture runs,
+    and put back after.
+    """
+
+    def makeReactor(self) -> FlushingReactor:
+        return FlushingReactor()
+
+    def test_restored(self) -> None:
+        """
+        The wrapper is set while a capture runs, and removed after.
+        """
+        reactor = FlushingReactor()
+        capture = TimerCapture(reactor, self)
+        self.assertIn("callLater", vars(reactor))
+        capture.stop()
+        self.assertNotIn("callLater", vars(reactor))
 
 
 class ClockTests(CaptureMixin, SynchronousTestCase):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import weakref
 from typing import Any, Protocol
 
+from twisted.internet.base import ReactorBase
 from twisted.python import log
 
 from ._report import Origin, userOrigin
@@ -230,9 +231,10 @@ class TimerCapture:
     business.
 
     On a reactor that keeps the timers scheduled since its last turn in a
-    list (Twisted's C{ReactorBase}, every real reactor), a scope reads what
-    it added to that list, and the reactor is not touched.  Anywhere else (a
-    C{Clock}) the reactor's C{callLater} is wrapped while a capture runs.
+    list (Twisted's C{ReactorBase} and the reactors that keep its
+    C{callLater}: epoll, poll, select), a scope reads what it added to that
+    list, and the reactor is not touched.  Anywhere else (asyncio's reactor,
+    a C{Clock}) the reactor's C{callLater} is wrapped while a capture runs.
     """
 
     def __init__(self, reactor: Any, owner: object) -> None:
@@ -286,9 +288,18 @@ def _newCalls(reactor: Any) -> list[Any] | None:
     """
     The list a reactor appends each new timer to until its next turn
     (C{ReactorBase._newTimedCalls}), or None if it has none.
+
+    Only a reactor whose C{callLater} is C{ReactorBase}'s own keeps its new
+    timers there until its turn: asyncio's reactor, for one, moves them out
+    at once to compute its next wake-up.
     """
+    if getattr(type(reactor), "callLater", None) is not _LISTING_CALL_LATER:
+        return None
     calls = getattr(reactor, "_newTimedCalls", None)
     return calls if type(calls) is list else None
+
+
+_LISTING_CALL_LATER = getattr(ReactorBase, "callLater", None)
 
 
 def _hand(key: int, owner: object, calls: list[Any]) -> None:
