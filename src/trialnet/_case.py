@@ -90,7 +90,6 @@ class NetworkTestCase(NetworkFront, TestCase):
             self.setUp = partial(run.setUp, ownSetUp)  # type: ignore[method-assign, assignment]
         if not inspect.isgeneratorfunction(ownTearDown):
             self.tearDown = partial(run.tearDown, ownTearDown)  # type: ignore[method-assign, assignment]
-            run.wrapped = "setUp" in vars(self)
         try:
             super().run(result)  # type: ignore[no-untyped-call]
         finally:

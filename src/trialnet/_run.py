@@ -18,7 +18,6 @@ from ._conversation import SHARE_OF_TEST_TIMEOUT
 from ._network import Network
 from ._observe import observe, stopObserving
 from ._report import Origin
-from ._teardown import ABORT_GRACE
 from ._untracked import closeUntracked, selectables, untracked
 
 _T = TypeVar("_T")
@@ -35,22 +34,12 @@ class TestRun:
     C{tearDown}, after trial ran the cleanups, observes by itself and is
     closed after C{tearDown}.  A test that opens nothing makes no network.
 
-    When the test had no cleanup yet, the teardown would be trial's last
-    cleanup, and trial runs C{tearDown} right after its last cleanup: the
-    run then closes the network at the start of C{tearDown} (or, if
-    C{setUp} fails, adds it as the last cleanup after all), which is the
-    same place in the order without trial's cost of running a cleanup.
-
     @ivar case: The test case, a trial C{TestCase}.
     @ivar network: The network of the test, until its teardown began.
     @ivar handedTo: The network of the test, which what the run observes is
         handed to (and which declines it once its teardown ended).
     @ivar late: The network first used in C{tearDown}, until it closed.
-    @ivar registered: Whether the teardown was registered.
-    @ivar closeAtTearDown: Whether it is to run at the start of C{tearDown},
-        in the place of trial's last cleanup.
-    @ivar wrapped: Whether the run wraps the test's C{setUp} and
-        C{tearDown}, as it must to close there.
+    @ivar registered: Whether the teardown was registered as a cleanup.
     @ivar cleanedUp: Whether trial ran the cleanups.
     """
 
@@ -61,8 +50,6 @@ class TestRun:
         self.handedTo: Network | None = None
         self.late: Network | None = None
         self.registered = False
-        self.closeAtTearDown = False
-        self.wrapped = False
         self.cleanedUp = False
         self.watching = False
         self._made: list[Network] = []
@@ -134,19 +121,7 @@ class TestRun:
         """
         if not self.registered:
             self.registered = True
-            case = self.case
-            # Trial and unittest keep the cleanups in _cleanups; should
-            # that ever change, the teardown is a cleanup as any other.
-            cleanups = getattr(case, "_cleanups", None)
-            if (
-                self.wrapped
-                and type(cleanups) is list
-                and not cleanups
-                and _fitsBeforeTearDown(case)
-            ):
-                self.closeAtTearDown = True
-            else:
-                case.addCleanup(self._closeNetwork)
+            self.case.addCleanup(self._closeNetwork)
 
     def _newNetwork(self, observes: bool) -> Network:
         case = self.case
@@ -178,38 +153,16 @@ class TestRun:
         return maybeDeferred(lambda: result).addErrback(self._setUpFailed, ownSetUp)
 
     def _setUpFailed(self, failure: Failure | None, ownSetUp: object) -> Failure | None:
-        # Trial runs the cleanups but no tearDown: close as the last
-        # cleanup, then look, when everything else had its chance to close.
-        if self.closeAtTearDown:
-            self.closeAtTearDown = False
-            self._addLastCleanup(self._closeNetwork)
+        # Trial runs the cleanups but no tearDown: look after the last
+        # cleanup, when everything else had its chance to close.
         self._addLastCleanup(self._afterTearDown, None, ownSetUp)
         return failure
 
     def tearDown(self, ownTearDown: Callable[[], object]) -> object:
         """
         Run the test's own C{tearDown}, then close the network it first used
-        there and what the test left in the reactor unseen; first, close the
-        test's network if it is to close here.
+        there and what the test left in the reactor unseen.
         """
-        if self.closeAtTearDown:
-            self.closeAtTearDown = False
-            return self._closeNetwork().addBoth(self._tearDownAfterClose, ownTearDown)
-        return self._tearDown(ownTearDown)
-
-    def _tearDownAfterClose(
-        self, closed: object, ownTearDown: Callable[[], object]
-    ) -> object:
-        # As after a failing cleanup, tearDown runs, and the teardown's
-        # error is the test's first.
-        outcome = self._tearDown(ownTearDown)
-        if not isinstance(closed, Failure):
-            return outcome
-        if isinstance(outcome, Deferred):
-            return outcome.addBoth(_first, closed)
-        return _first(outcome, closed)
-
-    def _tearDown(self, ownTearDown: Callable[[], object]) -> object:
         # Trial ran the cleanups: a network used from here on is closed
         # after tearDown.
         self.cleanedUp = True
@@ -288,10 +241,6 @@ class TestRun:
         """
         The run ended: close what closed nothing, and stop observing.
         """
-        if self.closeAtTearDown and self.network is not None:
-            # Trial ran no tearDown, and no setUp failed: never, but the
-            # network is closed anyway.
-            self.closeNetwork(self.network)
         if not self.registered:
             for network in (self.network, self.late):
                 if network is not None:
@@ -338,26 +287,6 @@ def _originOf(function: object) -> Origin:
         function = inspect.unwrap(function)
     code = getattr(function, "__code__", None)
     return Origin(getattr(code, "co_filename", "?"), getattr(code, "co_firstlineno", 0))
-
-
-def _fitsBeforeTearDown(case: Any) -> bool:
-    """
-    Whether the teardown, at its full bounds, takes well under half of the
-    C{tearDown} it would run in (trial gives C{tearDown} the test's
-    timeout, as it gives each cleanup).
-    """
-    bound = float(case.disconnectTimeout) + ABORT_GRACE
-    return bound <= float(case.getTimeout()) * 0.4
-
-
-def _first(outcome: object, first: Failure) -> Failure:
-    """
-    Give back C{first}, logging C{outcome} if it failed too (so the test
-    reports both).
-    """
-    if isinstance(outcome, Failure):
-        log.err(outcome)
-    return first
 
 
 def _after(step: Deferred[None], outcome: object) -> Deferred[Any]:
