@@ -791,6 +791,32 @@ class TestRunNetworkTests(SynchronousTestCase):
         self.assertEqual(len(error.leftovers), 1)
 
 
+class Delegating:
+    """
+    A reactor in front of another: every attribute it lacks is the other's.
+    """
+
+    def __init__(self, behind: object) -> None:
+        self._behind = behind
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._behind, name)
+
+
+class DelegatingWithoutWeakrefs:
+    """
+    A L{Delegating} reactor that cannot be referenced weakly.
+    """
+
+    __slots__ = ("__dict__", "_behind")
+
+    def __init__(self, behind: object) -> None:
+        self._behind = behind
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._behind, name)
+
+
 class ReactorRestoredTests(SynchronousTestCase):
     """
     Observing the reactor's methods leaves no trace once a test is over.
@@ -932,6 +958,65 @@ class ReactorRestoredTests(SynchronousTestCase):
         del reactor, network
         gc.collect()
         self.assertIsNone(freed())
+
+    def test_delegatingReactor(self) -> None:
+        """
+        A reactor whose opening methods come from C{__getattr__} (a proxy in
+        front of another reactor), with or without weak references, is
+        observed: what the code under test opens on it reaches the reactor
+        behind it, and the network is told of it.
+        """
+        for proxy in (Delegating, DelegatingWithoutWeakrefs):
+            reactor = MemoryReactorClock()
+            front = proxy(reactor)
+            network = Network(reactor=front, strictCleanup=True)
+            front.listenTCP(0, Factory.forProtocol(Protocol))
+            self.assertEqual(len(reactor.tcpServers), 1, proxy)
+            self.failureResultOf(network.close(), TeardownError)
+            network.stopObserving()
+            self.assertNotIn("listenTCP", vars(front))
+
+    def test_patchedOverThenPutBack(self) -> None:
+        """
+        When someone patches over the observer's wrapper, and puts it back
+        only after the network stopped observing, the wrapper still calls
+        what was under it (here, a patch of the test's): nothing is skipped.
+        """
+        reactor = MemoryReactorClock()
+        calls: list[object] = []
+        own = reactor.listenTCP
+
+        def earlier(*args: Any, **kwargs: Any) -> Any:
+            calls.append("earlier")
+            return own(*args, **kwargs)
+
+        vars(reactor)["listenTCP"] = earlier
+        network = Network(reactor=reactor)
+        wrapper = vars(reactor)["listenTCP"]
+        vars(reactor)["listenTCP"] = lambda *a, **k: wrapper(*a, **k)
+        network.stopObserving()
+        vars(reactor)["listenTCP"] = wrapper
+        reactor.listenTCP(0, Factory.forProtocol(Protocol))
+        self.assertEqual(calls, ["earlier"])
+        self.assertEqual(len(reactor.tcpServers), 1)
+
+    def test_patchedOverForGood(self) -> None:
+        """
+        A patch over the observer's wrapper that is never undone is what the
+        next network's wrapper calls, and it calls the old wrapper, which
+        calls the reactor: the port opens once, with no recursion, and the
+        next network is told of it.
+        """
+        reactor = MemoryReactorClock()
+        first = Network(reactor=reactor)
+        wrapper = vars(reactor)["listenTCP"]
+        vars(reactor)["listenTCP"] = lambda *a, **k: wrapper(*a, **k)
+        first.stopObserving()
+        second = Network(reactor=reactor, strictCleanup=True)
+        reactor.listenTCP(0, Factory.forProtocol(Protocol))
+        self.assertEqual(len(reactor.tcpServers), 1)
+        self.failureResultOf(second.close(), TeardownError)
+        second.stopObserving()
 
     def test_wrapperPutBackLate(self) -> None:
         """

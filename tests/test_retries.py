@@ -149,6 +149,23 @@ class ListingReactorTests(CaptureMixin, SynchronousTestCase):
         capture.stop()
         self.assertEqual(vars(reactor), before)
 
+    def test_callLaterPatchedOnTheInstance(self) -> None:
+        """
+        A C{callLater} patched on the reactor instance (here, one that
+        schedules on a L{Clock}) is wrapped while a capture runs: what it
+        schedules inside the owner's scope is captured, and the patch is
+        put back after.
+        """
+        reactor = ListingReactor()
+        clock = Clock()
+        vars(reactor)["callLater"] = clock.callLater
+        capture = TimerCapture(reactor, self)
+        with retriesOf(reactor, self):
+            mine = later(reactor)
+        self.assertEqual(capture.stop(), [mine])
+        self.assertEqual(clock.getDelayedCalls(), [mine])
+        self.assertEqual(vars(reactor)["callLater"], clock.callLater)
+
     def test_turnInsideTheScope(self) -> None:
         """
         When the reactor takes its new timers inside the scope (a turn),

@@ -10,6 +10,8 @@ network stops observing.
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
+from functools import partial
 from typing import Any, Protocol
 
 from twisted.internet.base import ReactorBase
@@ -39,28 +41,40 @@ class _Observer:
     last.  Its wrappers are made once per reactor, set while a network
     observes, and taken off (the reactor's own methods back) when the last
     one stops.
+
+    Each wrapper keeps, in its own box, what it calls: what the reactor had
+    under it when it was set (a test's patch, or the reactor's own method).
+    A wrapper someone else patched over is theirs to put back, so it keeps
+    its box, and a fresh wrapper serves from then on: that one, put back
+    late or wrapped by their patch, still calls what was under it.
     """
 
-    def __init__(self, reactor: Any) -> None:
-        # Weak: the wrappers are kept between tests, the reactor need not be.
-        self._reactor = weakref.ref(reactor)
+    def __init__(self, reactor: Callable[[], Any]) -> None:
+        # Weak where the reactor allows it: the wrappers are kept between
+        # tests, the reactor need not be.
+        self._reactor = reactor
         # Weak: a network nobody closed, and nobody holds, stops observing.
         self.sinks: list[weakref.ref[Sink]] = []
         self.quiet = 0
         self._saved: dict[str, object] = {}
-        self._wrappers: dict[str, object] = {}
+        self._wrappers: dict[str, tuple[Any, list[Any]]] = {}
         for name in _LISTEN + _CONNECT:
-            if getattr(reactor, name, None) is not None:
-                self._wrappers[name] = self._patched(name, name in _LISTEN)
+            if getattr(reactor(), name, None) is not None:
+                self._wrappers[name] = self._patched(name)
 
-    def _patched(self, name: str, listening: bool) -> Any:
+    def _patched(self, name: str) -> tuple[Any, list[Any]]:
+        listening = name in _LISTEN
+        box: list[Any] = [None]
+
         def opening(*args: Any, **kwargs: Any) -> Any:
-            # What was there when the wrappers were set: an instance
-            # attribute (a test's patch), or the reactor's own method.
-            original: Any = self._saved.get(name, _MISSING)
-            if original is _MISSING:
+            original = box[0]
+            if original is None:
+                # Called after it was taken off (someone kept it): the
+                # reactor's own method.
                 reactor = self._reactor()
-                original = getattr(type(reactor), name).__get__(reactor)
+                original = getattr(reactor, name)
+                if original is opening:
+                    original = getattr(type(reactor), name).__get__(reactor)
             # Only this call is trialnet's own: what the application opens
             # from inside it (a factory's startFactory) is the application's.
             quiet, self.quiet = self.quiet, 0
@@ -73,7 +87,7 @@ class _Observer:
             return opened
 
         opening.__name__ = opening.__qualname__ = name
-        return opening
+        return opening, box
 
     def _hand(self, opened: Any, listening: bool) -> None:
         sink = next((s for s in map(_call, reversed(self.sinks)) if s), None)
@@ -93,13 +107,19 @@ class _Observer:
         """
         Set the wrappers on the reactor, remembering what was there.
         """
-        instance = vars(self._reactor())
-        for name, wrapper in self._wrappers.items():
+        reactor = self._reactor()
+        instance = vars(reactor)
+        for name, (wrapper, box) in self._wrappers.items():
             current = instance.get(name, _MISSING)
-            # One of ours that someone put back after we had left: the
-            # reactor's own method is under it.
-            self._saved[name] = _MISSING if current is wrapper else current
-        instance.update(self._wrappers)
+            if current is wrapper:
+                # Ours, put back by someone after we had left: the reactor's
+                # own method is under it.
+                del instance[name]
+                current = _MISSING
+            self._saved[name] = current
+            box[0] = getattr(reactor, name) if current is _MISSING else current
+            wrapper.__wrapped__ = box[0]
+            instance[name] = wrapper
 
     def restore(self) -> None:
         """
@@ -110,9 +130,14 @@ class _Observer:
             return
         instance = vars(reactor)
         for name, saved in self._saved.items():
-            if instance.get(name) is not self._wrappers[name]:
-                # Someone patched it over ours: theirs to put back.
+            wrapper, box = self._wrappers[name]
+            if instance.get(name) is not wrapper:
+                # Someone patched it over ours: theirs to put back.  Ours
+                # keeps what it calls; a fresh one serves from now on.
+                self._wrappers[name] = self._patched(name)
                 continue
+            box[0] = None
+            del wrapper.__wrapped__
             if saved is _MISSING:
                 del instance[name]
             else:
@@ -122,7 +147,11 @@ class _Observer:
 
 # Every reactor observed once, observing or not, by id with a weak
 # reference: a reactor made for one test is not kept alive.
-_observers: dict[int, tuple[weakref.ref[Any], _Observer]] = {}
+_observers: dict[int, tuple[Callable[[], Any], _Observer]] = {}
+
+
+def _same(thing: object) -> object:
+    return thing
 
 
 def _call(reference: weakref.ref[Sink]) -> Sink | None:
@@ -161,11 +190,14 @@ def observe(reactor: Any, sink: Sink) -> None:
             if _observers.get(key, (None,))[0] is reference:
                 del _observers[key]
 
+        reference: Callable[[], Any]
         try:
             reference = weakref.ref(reactor, forget)
         except TypeError:
-            return
-        entry = _observers[key] = (reference, _Observer(reactor))
+            # A reactor with no weak references is kept, as observing it
+            # once per test used to keep it.
+            reference = partial(_same, reactor)
+        entry = _observers[key] = (reference, _Observer(reference))
     observer = entry[1]
     if not observer.sinks:
         observer.install()
@@ -291,9 +323,12 @@ def _newCalls(reactor: Any) -> list[Any] | None:
 
     Only a reactor whose C{callLater} is C{ReactorBase}'s own keeps its new
     timers there until its turn: asyncio's reactor, for one, moves them out
-    at once to compute its next wake-up.
+    at once to compute its next wake-up; and a C{callLater} patched on the
+    instance (a test's, or a capture's wrapper) may schedule elsewhere.
     """
     if getattr(type(reactor), "callLater", None) is not _LISTING_CALL_LATER:
+        return None
+    if "callLater" in getattr(reactor, "__dict__", ()):
         return None
     calls = getattr(reactor, "_newTimedCalls", None)
     return calls if type(calls) is list else None
