@@ -8,13 +8,25 @@ import contextlib
 import io
 import math
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 
 import pyperf
 from twisted.trial.unittest import SynchronousTestCase
 
 from benchmarks import instructions, pertest, run
+
+
+def privateDirectory(test: SynchronousTestCase) -> str:
+    """
+    A private temporary directory, removed after C{test}: not under the
+    working directory, which is the project's own under pytest and unittest.
+    """
+    directory = tempfile.mkdtemp(prefix="trialnet-benchmarks-")
+    test.addCleanup(shutil.rmtree, directory, True)
+    return directory
 
 
 class BenchmarkSmokeTests(SynchronousTestCase):
@@ -69,8 +81,7 @@ class PerTestBenchmarkTests(SynchronousTestCase):
         after the run, which gives a ratio to every variant but the empty
         test, is the one C{--report} prints from the file.
         """
-        path = os.path.join(os.path.abspath(self.mktemp()), "pertest.json")
-        os.makedirs(os.path.dirname(path))
+        path = os.path.join(privateDirectory(self), "pertest.json")
         completed = subprocess.run(
             [
                 sys.executable,
@@ -176,9 +187,7 @@ class InstructionsBenchmarkTests(SynchronousTestCase):
         """
         Make L{instructions.valgrind} find L{FAKE_VALGRIND}.
         """
-        directory = os.path.abspath(self.mktemp())
-        os.makedirs(directory)
-        path = os.path.join(directory, "valgrind")
+        path = os.path.join(privateDirectory(self), "valgrind")
         with open(path, "w") as f:
             f.write(FAKE_VALGRIND)
         os.chmod(path, 0o755)
