@@ -975,6 +975,9 @@ class ReactorRestoredTests(SynchronousTestCase):
             self.failureResultOf(network.close(), TeardownError)
             network.stopObserving()
             self.assertNotIn("listenTCP", vars(front))
+            if proxy is DelegatingWithoutWeakrefs:
+                # Held strongly while observed: not kept after.
+                self.assertNotIn(id(front), _observe._observers)
 
     def test_patchedOverThenPutBack(self) -> None:
         """

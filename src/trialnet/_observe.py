@@ -194,8 +194,8 @@ def observe(reactor: Any, sink: Sink) -> None:
         try:
             reference = weakref.ref(reactor, forget)
         except TypeError:
-            # A reactor with no weak references is kept, as observing it
-            # once per test used to keep it.
+            # A reactor with no weak references: held while observed, and
+            # forgotten when the last sink leaves (see _remove).
             reference = partial(_same, reactor)
         entry = _observers[key] = (reference, _Observer(reference))
     observer = entry[1]
@@ -225,6 +225,12 @@ def _remove(observer: _Observer, reference: weakref.ref[Sink]) -> None:
     observer.sinks.remove(reference)
     if not observer.sinks:
         observer.restore()
+        reactor = observer._reactor
+        if isinstance(reactor, partial):
+            # Held strongly: not kept past its observation.
+            key = id(reactor())
+            if _observers.get(key, (None,))[0] is reactor:
+                del _observers[key]
 
 
 def quietly(reactor: Any) -> _Quiet:
