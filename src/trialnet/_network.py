@@ -127,12 +127,10 @@ class Network(NetworkFront):
     # Opening (each method is called by its namesake without the underscore,
     # in NetworkFront)
 
+    # The front gives every argument: no defaults here, they are the front's.
+
     def _listen(
-        self,
-        factory: IProtocolFactory,
-        port: int = 0,
-        interface: str = "127.0.0.1",
-        backlog: int = 50,
+        self, factory: IProtocolFactory, port: int, interface: str, backlog: int
     ) -> IListeningPort:
         return self._opener.listenIP(
             callerOrigin(), factory, port, interface, backlog, None
@@ -141,10 +139,10 @@ class Network(NetworkFront):
     def _listenTLS(
         self,
         factory: IProtocolFactory,
-        port: int = 0,
-        interface: str = "127.0.0.1",
-        backlog: int = 50,
-        options: object = None,
+        port: int,
+        interface: str,
+        backlog: int,
+        options: object,
     ) -> IListeningPort:
         origin = callerOrigin()
         if options is None:
