@@ -34,7 +34,7 @@ from twisted.web.client import Agent, readBody
 from twisted.web.resource import Resource
 from twisted.web.server import Request, Site
 
-from trialnet import Network, NetworkTestCase, TeardownError, _observe, _run
+from trialnet import Network, NetworkTestCase, TeardownError, _observe, _retries, _run
 
 from .helpers import (
     Echo,
@@ -444,7 +444,7 @@ class CodeUnderTestOpensTests(SynchronousTestCase):
         """
         from twisted.internet import reactor
 
-        self.patch(_observe, "_newCalls", lambda reactor: None)
+        self.patch(_retries, "_newCalls", lambda reactor: None)
         self.assertClientServiceStopped()
         self.assertNotIn("callLater", vars(reactor))
 

@@ -1,5 +1,5 @@
 """
-Tests for L{trialnet._observe.TimerCapture} and L{trialnet._observe.retriesOf}:
+Tests for L{trialnet._retries.TimerCapture} and L{trialnet._retries.retriesOf}:
 which timers a network's teardown takes as the retries it provoked, on a
 reactor that lists its new timers (read, the reactor untouched) and on one
 that does not (its C{callLater} wrapped while a capture runs).
@@ -13,7 +13,7 @@ from twisted.internet.base import DelayedCall, ReactorBase
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
-from trialnet._observe import TimerCapture, retriesOf
+from trialnet._retries import TimerCapture, retriesOf
 
 
 class ListingReactor:

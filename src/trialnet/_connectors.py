@@ -14,10 +14,10 @@ from twisted.python.failure import Failure
 from twisted.python.reflect import qual
 
 from ._clients import ClientRegistry, stopRetrying
-from ._observe import retriesOf
 from ._patch import patchable
 from ._record import Record
 from ._report import Leftover, Origin
+from ._retries import retriesOf
 from ._transports import applicationFactory, applicationProtocol
 
 

@@ -17,10 +17,10 @@ from twisted.python.failure import Failure
 from twisted.python.reflect import qual
 
 from ._addresses import AddressKey, addressKey
-from ._observe import retriesOf
 from ._patch import InstancePatch, ownedBy, patchable
 from ._record import Record, fireAll
 from ._report import Leftover, Origin, describeAddress
+from ._retries import retriesOf
 from ._transports import applicationProtocol, releaseSocket, socketTransport
 
 

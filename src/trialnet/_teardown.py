@@ -30,9 +30,9 @@ from twisted.internet.interfaces import IDelayedCall
 from twisted.python import log
 from twisted.python.failure import Failure
 
-from ._observe import TimerCapture
 from ._record import IRecord, fireAll
 from ._report import Leftover, Origin, TeardownError
+from ._retries import TimerCapture
 
 #: Seconds to wait, after aborting, for the aborted connections to report
 #: C{connectionLost} before their sockets are closed by force.  Aborting
