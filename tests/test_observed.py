@@ -791,21 +791,10 @@ class TestRunNetworkTests(SynchronousTestCase):
         self.assertEqual(len(error.leftovers), 1)
 
 
-class Delegating:
-    """
-    A reactor in front of another: every attribute it lacks is the other's.
-    """
-
-    def __init__(self, behind: object) -> None:
-        self._behind = behind
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._behind, name)
-
-
 class DelegatingWithoutWeakrefs:
     """
-    A L{Delegating} reactor that cannot be referenced weakly.
+    A reactor in front of another: every attribute it lacks is the other's.
+    It cannot be referenced weakly.
     """
 
     __slots__ = ("__dict__", "_behind")
@@ -815,6 +804,14 @@ class DelegatingWithoutWeakrefs:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._behind, name)
+
+
+class Delegating(DelegatingWithoutWeakrefs):
+    """
+    A L{DelegatingWithoutWeakrefs} that can be referenced weakly.
+    """
+
+    __slots__ = ("__weakref__",)
 
 
 class ReactorRestoredTests(SynchronousTestCase):
