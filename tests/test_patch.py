@@ -67,6 +67,28 @@ class InstancePatchTests(SynchronousTestCase):
         patch.restore("routed")
         self.assertEqual(thing.routed, "class default")
 
+    def test_restoreAllBothWays(self) -> None:
+        """
+        C{restoreAll} puts back what was set in the instance dictionary and
+        what was set through a descriptor, each once: a second
+        C{restoreAll} changes nothing.
+        """
+        thing = _Routed()
+        thing.plain = "mine"  # type: ignore[attr-defined]
+        patch = InstancePatch(thing)
+        patch.set("plain", "trialnet's")
+        patch.set("plain", "trialnet's again")
+        patch.set("routed", "trialnet's")
+        patch.set("added", "trialnet's")
+        patch.restoreAll()
+        self.assertEqual(vars(thing), {"store": {}, "plain": "mine"})
+        self.assertEqual(thing.routed, "class default")
+        thing.plain = "changed since"  # type: ignore[attr-defined]
+        thing.routed = "set since"
+        patch.restoreAll()
+        self.assertEqual(thing.plain, "changed since")  # type: ignore[attr-defined]
+        self.assertEqual(thing.routed, "set since")
+
     def test_classNotKeptAlive(self) -> None:
         """
         Having patched an instance of a class does not keep the class alive

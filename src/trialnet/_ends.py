@@ -17,7 +17,7 @@ from twisted.python.failure import Failure
 from twisted.python.reflect import qual
 
 from ._addresses import AddressKey, addressKey
-from ._patch import InstancePatch, ownedBy, patchable
+from ._patch import InstancePatch, patchable
 from ._record import Record, fireAll
 from ._report import Leftover, Origin, describeAddress
 from ._retries import retriesOf
@@ -91,11 +91,9 @@ class End(Record):
         self.claimed = False
         self.closeWaiters: list[Deferred[None]] = []
         self._listener = listener
-        self._patch = patchable(protocol, "protocol")
+        self._patch = patch = patchable(protocol, "protocol")
         self._lostPatch: InstancePatch | None = None
-        if ownedBy(protocol, "makeConnection", End) or ownedBy(
-            protocol, "connectionLost", End
-        ):
+        if patch.owns("makeConnection", End) or patch.owns("connectionLost", End):
             raise ValueError(
                 f"{self.kind} instance is already connected through trialnet; "
                 f"a protocol instance serves one connection at a time, so pass "

@@ -17,7 +17,7 @@ from twisted.python.failure import Failure
 from twisted.python.reflect import qual
 
 from ._addresses import AddressKey, addressKey
-from ._patch import ownedBy, patchable
+from ._patch import patchable
 from ._record import STOP_ACCEPTING, Record, fireAll
 from ._report import Leftover, Origin, describeAddress
 from ._transports import Transport, ensureSocketFile, releaseSocket
@@ -69,7 +69,7 @@ class PortRecord(Record):
         self._waiters: list[Deferred[None]] = []
         self._recordAddress()
         patch = self._patch = patchable(port, "port")
-        if ownedBy(port, "stopListening", PortRecord):
+        if patch.owns("stopListening", PortRecord):
             raise ValueError(
                 "this port is already tracked by another trialnet Network; "
                 "a port can belong to one Network at a time"
@@ -237,7 +237,7 @@ class FactoryHook:
 
     def __init__(self, factory: IProtocolFactory, registry: ServerBuilds) -> None:
         self._patch = patchable(factory, "factory")
-        if ownedBy(factory, "buildProtocol", FactoryHook):
+        if self._patch.owns("buildProtocol", FactoryHook):
             raise ValueError(
                 "this factory is already tracked by another trialnet Network; "
                 "a factory can belong to one Network at a time"

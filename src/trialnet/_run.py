@@ -127,6 +127,7 @@ class TestRun:
         case = self.case
         network = _CaseNetwork(
             observes,
+            reactor=self.reactor,
             disconnectTimeout=case.disconnectTimeout,
             waitTimeout=float(case.getTimeout()) * SHARE_OF_TEST_TIMEOUT,
             strictCleanup=case.strictCleanup,
