@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from typing import Any
 
 import pyperf
 from twisted.trial.unittest import SynchronousTestCase
@@ -201,6 +202,28 @@ class InstructionsBenchmarkTests(SynchronousTestCase):
         """
         self.fakeValgrind()
         self.assertEqual(instructions.count("EmptyTests", 3).perTest, 100.0)
+
+    def test_compiledFirst(self) -> None:
+        """
+        Before the two counted runs, the suite runs once outside valgrind,
+        so that compiling what it imports is not counted; every run hashes
+        strings alike.
+        """
+        self.fakeValgrind()
+        commands: list[tuple[list[str], str | None]] = []
+        realRun = subprocess.run
+
+        def recordingRun(command: list[str], **kwargs: Any) -> Any:
+            commands.append((command, kwargs["env"].get("PYTHONHASHSEED")))
+            return realRun(command, **kwargs)
+
+        self.patch(subprocess, "run", recordingRun)
+        instructions.count("EmptyTests", 2)
+        self.assertEqual(len(commands), 3)
+        self.assertEqual(commands[0][0][0], sys.executable)
+        self.assertTrue(commands[1][0][0].endswith("valgrind"))
+        self.assertTrue(commands[2][0][0].endswith("valgrind"))
+        self.assertEqual({seed for _, seed in commands}, {"0"})
 
     def test_failingSuite(self) -> None:
         """
