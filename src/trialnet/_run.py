@@ -41,6 +41,8 @@ class TestRun:
     @ivar late: The network first used in C{tearDown}, until it closed.
     @ivar registered: Whether the teardown was registered as a cleanup.
     @ivar cleanedUp: Whether trial ran the cleanups.
+    @ivar ownSetUp: The test's own C{setUp}, which L{setUp} runs.
+    @ivar ownTearDown: The test's own C{tearDown}, which L{tearDown} runs.
     """
 
     def __init__(self, case: Any, reactor: Any) -> None:
@@ -54,6 +56,8 @@ class TestRun:
         self.watching = False
         self._made: list[Network] = []
         self._before = selectables(reactor)
+        self.ownSetUp: Callable[[], object] = case.setUp
+        self.ownTearDown: Callable[[], object] = case.tearDown
 
     def watch(self) -> None:
         """
@@ -138,28 +142,28 @@ class TestRun:
 
     # Around trial's setUp and tearDown
 
-    def setUp(self, ownSetUp: Callable[[], object]) -> Deferred[object] | None:
+    def setUp(self) -> Deferred[object] | None:
         """
         Run the test's own C{setUp} with the run observing.
         """
         self.watch()
         try:
-            result = ownSetUp()
+            result = self.ownSetUp()
         except BaseException:
-            self._setUpFailed(None, ownSetUp)
+            self._setUpFailed(None)
             raise
         if result is None:
             return None
         # A Deferred, a coroutine: as trial would take it.
-        return maybeDeferred(lambda: result).addErrback(self._setUpFailed, ownSetUp)
+        return maybeDeferred(lambda: result).addErrback(self._setUpFailed)
 
-    def _setUpFailed(self, failure: Failure | None, ownSetUp: object) -> Failure | None:
+    def _setUpFailed(self, failure: Failure | None) -> Failure | None:
         # Trial runs the cleanups but no tearDown: look after the last
         # cleanup, when everything else had its chance to close.
-        self._addLastCleanup(self._afterTearDown, None, ownSetUp)
+        self._addLastCleanup(self._afterTearDown, None, self.ownSetUp)
         return failure
 
-    def tearDown(self, ownTearDown: Callable[[], object]) -> object:
+    def tearDown(self) -> object:
         """
         Run the test's own C{tearDown}, then close the network it first used
         there and what the test left in the reactor unseen.
@@ -172,7 +176,7 @@ class TestRun:
             self.network = None
             network.close()
         try:
-            result = ownTearDown()
+            result = self.ownTearDown()
         except BaseException:
             return fail().addBoth(self._afterTearDown, None)
         if result is None:
