@@ -184,9 +184,12 @@ def perTestCosts(tests: int, repeat: int) -> dict[str, list[Run]]:
     return runs
 
 
-def teardownTimes(connections: list[int], repeat: int) -> dict[tuple[str, int], float]:
+def teardownTimes(
+    connections: list[int], repeat: int
+) -> dict[tuple[str, int], list[float]]:
     """
-    The median teardown time of one test holding C connections, per variant.
+    The teardown times of one test holding C connections, per variant and
+    C, one a round, in the order of the rounds.
     """
     samples: dict[tuple[str, int], list[float]] = {}
     for _ in range(repeat):
@@ -195,7 +198,18 @@ def teardownTimes(connections: list[int], repeat: int) -> dict[tuple[str, int], 
                 run = runProcess(("benchmarks.concurrency", name, str(count)), 0)
                 seconds = float(run.output.split()[0])
                 samples.setdefault((name, count), []).append(seconds)
-    return {key: statistics.median(values) for key, values in samples.items()}
+    return samples
+
+
+def roundSpread(ours: list[float], theirs: list[float]) -> str:
+    """
+    The lowest and highest of the ratios of two variants' times, one ratio
+    a round (each against the other variant's time of the same round).
+    """
+    ratios = [a / b for a, b in zip(ours, theirs, strict=True) if b > 0]
+    if not ratios:
+        return "-"
+    return f"{min(ratios):.2f}-{max(ratios):.2f}"
 
 
 def peakMemory(tests: int, repeat: int) -> dict[str, list[Run]]:
@@ -238,7 +252,7 @@ def report(
     repeat: int,
     runs: dict[str, list[Run]],
     connections: list[int],
-    teardowns: dict[tuple[str, int], float],
+    samples: dict[tuple[str, int], list[float]],
     rssTests: int,
     memory: dict[str, list[Run]],
 ) -> None:
@@ -266,15 +280,21 @@ def report(
     print()
     print(f"(g) Teardown of C concurrent connections, median of {repeat} runs")
     print(
-        f"{'C':>6} {'ratio':>7} {'trialnet ms':>12} {'hand-written ms':>16}"
-        f" {'floor ms':>9} {'floor ratio':>12}"
+        f"{'C':>6} {'ratio':>7} {'spread':>11} {'trialnet ms':>12}"
+        f" {'hand-written ms':>16} {'floor ms':>9} {'floor ratio':>12}"
+        f" {'spread':>11}"
     )
+    teardowns = {key: statistics.median(values) for key, values in samples.items()}
     for count in connections:
         ours, theirs = teardowns["trialnet", count], teardowns["hand-written", count]
         least = teardowns["floor", count]
+        hand = samples["hand-written", count]
+        spread = roundSpread(samples["trialnet", count], hand)
+        floorSpread = roundSpread(samples["floor", count], hand)
         print(
-            f"{count:6} {ours / theirs:7.2f} {ours * 1000:12.1f} {theirs * 1000:16.1f}"
-            f" {least * 1000:9.1f} {least / theirs:12.2f}"
+            f"{count:6} {ours / theirs:7.2f} {spread:>11} {ours * 1000:12.1f}"
+            f" {theirs * 1000:16.1f} {least * 1000:9.1f} {least / theirs:12.2f}"
+            f" {floorSpread:>11}"
         )
     if len(connections) > 1:
         low, high = connections[0], connections[-1]

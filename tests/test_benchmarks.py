@@ -63,10 +63,33 @@ class BenchmarkSmokeTests(SynchronousTestCase):
         self.assertTrue(lines[2 + len(run.VARIANTS)].startswith("trialnet / asyncio"))
         text = output.getvalue()
         for count in ("5", "10"):
-            self.assertIn(f"\n{count:>6} ", text)
+            row = next(line for line in lines if line.startswith(f"{count:>6} "))
+            # The ratio, then its spread over the rounds: with one round,
+            # its lowest and highest are the ratio itself.
+            ratio, spread = row.split()[1:3]
+            self.assertEqual(spread, f"{ratio}-{ratio}")
         for name in run.CONCURRENCY:
             self.assertIn(f"growth exponent 5->10, {name}:", text)
         self.assertIn("(h) Peak RSS of 4 tests", text)
+
+
+class RoundSpreadTests(SynchronousTestCase):
+    """
+    L{run.roundSpread} compares two variants round by round.
+    """
+
+    def test_perRound(self) -> None:
+        """
+        Each ratio is of the same round's times; the spread is the lowest
+        and the highest of them, not the ratio of the extremes.
+        """
+        self.assertEqual(run.roundSpread([2.0, 6.0, 3.0], [2.0, 4.0, 1.0]), "1.00-3.00")
+
+    def test_nothingToCompare(self) -> None:
+        """
+        Rounds whose baseline took no time give no ratio.
+        """
+        self.assertEqual(run.roundSpread([1.0], [0.0]), "-")
 
 
 class PerTestBenchmarkTests(SynchronousTestCase):
