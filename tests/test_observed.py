@@ -10,6 +10,7 @@ Observing the reactor leaves it exactly as it was.
 from __future__ import annotations
 
 import gc
+import inspect
 import os
 import shutil
 import subprocess
@@ -876,6 +877,37 @@ class ReactorRestoredTests(SynchronousTestCase):
             raise RuntimeError("the body broke")
 
         self.assertEqual(errorTypes(sample(failing)), [RuntimeError])
+        self.assertRestored(names, methods)
+
+    def test_wrappersUnwrapToTheReactors(self) -> None:
+        """
+        While a test runs, each observed opening method unwraps to the
+        reactor's own (so that C{inspect.signature} and C{inspect.unwrap}
+        show it, not trialnet's wrapper); after the test, the wrapper holds
+        on to nothing.
+        """
+        names, methods = self.snapshot()
+        seen: dict[str, Any] = {}
+
+        def body(case: NetworkTestCase) -> None:
+            from twisted.internet import reactor
+
+            for name in OPENERS:
+                wrapper = getattr(reactor, name)
+                seen[name] = wrapper
+                self.assertIs(inspect.unwrap(wrapper).__func__, methods[name], name)
+                self.assertEqual(
+                    inspect.signature(wrapper),
+                    inspect.signature(getattr(type(reactor), name).__get__(reactor)),
+                    name,
+                )
+
+        assertPassed(self, sample(body))
+        self.assertEqual(set(seen), set(OPENERS))
+        for name, wrapper in seen.items():
+            # trialnet's wrapper, not the reactor's bound method.
+            self.assertFalse(inspect.ismethod(wrapper), name)
+            self.assertFalse(hasattr(wrapper, "__wrapped__"), name)
         self.assertRestored(names, methods)
 
     def test_patchedInSetUp(self) -> None:
