@@ -89,6 +89,31 @@ class InstancePatchTests(SynchronousTestCase):
         self.assertEqual(thing.plain, "changed since")  # type: ignore[attr-defined]
         self.assertEqual(thing.routed, "set since")
 
+    def test_classChangedSince(self) -> None:
+        """
+        What a patch learns of its object's class is filed under the class
+        the object had when the patch was made, even if the object changed
+        class since (as C{twisted.python.rebuild} makes it): other instances
+        of that class are still patched, and put back, as their class wants.
+        """
+
+        class Plain:
+            routed = None
+
+        changing = Plain()
+        changing.store = {}  # type: ignore[attr-defined]
+        patch = InstancePatch(changing)
+        changing.__class__ = _Routed  # type: ignore[assignment]
+        patch.set("routed", 1)
+
+        other = Plain()
+        other.routed = "mine"  # type: ignore[assignment]
+        otherPatch = InstancePatch(other)
+        otherPatch.set("routed", 2)
+        self.assertEqual(vars(other)["routed"], 2)
+        otherPatch.restoreAll()
+        self.assertEqual(vars(other), {"routed": "mine"})
+
     def test_classNotKeptAlive(self) -> None:
         """
         Having patched an instance of a class does not keep the class alive

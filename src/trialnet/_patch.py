@@ -67,7 +67,11 @@ class InstancePatch:
         """
         self._instanceDict = vars(target)
         self._target = target
-        self._known = _descriptorsOf(type(target))
+        # The class it has now: what is learnt of it is filed under it, even
+        # should the object change class later (as twisted.python.rebuild
+        # makes it).
+        self._class = type(target)
+        self._known = _descriptorsOf(self._class)
         self._saved: dict[str, object] = {}
         self._throughDescriptor: set[str] | None = None
 
@@ -85,7 +89,7 @@ class InstancePatch:
         """
         routed = self._known.get(name)
         if routed is None:
-            routed = _isDataDescriptor(type(self._target), self._known, name)
+            routed = _isDataDescriptor(self._class, self._known, name)
         if routed:
             # The class routes this attribute elsewhere (a proxy such as
             # twisted.web's HTTP channel hands it to the object it wraps):
