@@ -259,6 +259,33 @@ class CloseTests(SynchronousTestCase):
         self.assertIn("another trialnet Network", str(error))
         self.assertEqual(len(self.reactor.tcpServers), 1)
 
+    def test_portOfAnotherNetwork(self) -> None:
+        """
+        A port another network tracks is refused by C{track()}: closing one
+        network would undo the other's tracking.  (A port with no factory to
+        observe, so that the port itself is what is refused.)
+        """
+        reactor = MemoryReactorClock()
+        port = reactor.listenTCP(0, Factory.forProtocol(Protocol))
+        Network(reactor).track(port)
+        error = self.assertRaises(ValueError, Network(reactor).track, port)
+        self.assertIn("another trialnet Network", str(error))
+
+    def test_protocolInstanceConnectingAlready(self) -> None:
+        """
+        A protocol instance that one connect() is connecting is refused by a
+        second, in another network, before that one opens anything.
+        """
+        other = Network(self.reactor)
+        protocol = Protocol()
+        other.connect(("127.0.0.1", 1234), protocol)
+        self.reactor.tcpClients[0][2].buildProtocol(None)
+        error = self.assertRaises(
+            ValueError, self.network.connect, ("127.0.0.1", 1234), protocol
+        )
+        self.assertIn("already connected through trialnet", str(error))
+        self.assertEqual(len(self.reactor.tcpClients), 1)
+
 
 class RunAgain(NetworkTestCase):
     """
@@ -311,6 +338,32 @@ class CaseTests(SynchronousTestCase):
             [(result.errors, result.wasSuccessful()) for result in (first, second)],
             [([], True), ([], True)],
         )
+
+    def test_runAgainWithSetUpOnInstance(self) -> None:
+        """
+        A C{setUp} and a C{tearDown} the test set on itself run in every run
+        of it (as C{trial -u} runs it), and are its own again after each.
+        """
+        calls: list[str] = []
+
+        class Sample(NetworkTestCase):
+            def __init__(self, methodName: str) -> None:
+                super().__init__(methodName)
+                self.setUp = lambda: calls.append("setUp")  # type: ignore[method-assign]
+                self.tearDown = lambda: calls.append("tearDown")  # type: ignore[method-assign]
+
+            def test_it(self) -> None:
+                self.listen(Factory.forProtocol(Protocol))
+
+        case = Sample("test_it")
+        ownSetUp, ownTearDown = case.setUp, case.tearDown
+        for _ in range(2):
+            result = TestResult()
+            case.run(result)
+            self.assertTrue(result.wasSuccessful(), result.errors)
+            self.assertIs(case.setUp, ownSetUp)
+            self.assertIs(case.tearDown, ownTearDown)
+        self.assertEqual(calls, ["setUp", "tearDown"] * 2)
 
     def test_listenInTearDown(self) -> None:
         """

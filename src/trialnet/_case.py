@@ -85,7 +85,10 @@ class NetworkTestCase(NetworkFront, TestCase):
         # Trial refuses a generator function (a forgotten inlineCallbacks),
         # and must still see it to do so.  The run's own methods take the
         # test's places (bound methods, which trial inspects at once: a
-        # partial would cost it a signature check each time).
+        # partial would cost it a signature check each time).  What the test
+        # set on itself is put back afterwards, for its next run.
+        instance = vars(self)
+        setOnInstance = instance.get("setUp"), instance.get("tearDown")
         if not inspect.isgeneratorfunction(run.ownSetUp):
             self.setUp = run.setUp  # type: ignore[method-assign, assignment]
         if not inspect.isgeneratorfunction(run.ownTearDown):
@@ -93,7 +96,10 @@ class NetworkTestCase(NetworkFront, TestCase):
         try:
             super().run(result)  # type: ignore[no-untyped-call]
         finally:
-            vars(self).pop("setUp", None)
-            vars(self).pop("tearDown", None)
+            for name, own in zip(("setUp", "tearDown"), setOnInstance, strict=True):
+                if own is None:
+                    instance.pop(name, None)
+                else:
+                    instance[name] = own
             run.finish()
             self._trialnetRun = None
