@@ -66,8 +66,11 @@ class BenchmarkSmokeTests(SynchronousTestCase):
             row = next(line for line in lines if line.startswith(f"{count:>6} "))
             # The ratio, then its spread over the rounds: with one round,
             # its lowest and highest are the ratio itself.
-            ratio, spread = row.split()[1:3]
+            fields = row.split()
+            ratio, spread = fields[1:3]
             self.assertEqual(spread, f"{ratio}-{ratio}")
+            floorRatio, floorSpread = fields[6:8]
+            self.assertEqual(floorSpread, f"{floorRatio}-{floorRatio}")
         for name in run.CONCURRENCY:
             self.assertIn(f"growth exponent 5->10, {name}:", text)
         self.assertIn("(h) Peak RSS of 4 tests", text)
