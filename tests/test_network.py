@@ -13,7 +13,7 @@ from twisted.internet.protocol import Factory, Protocol, connectionDone
 from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.python.failure import Failure
 from twisted.trial.reporter import TestResult
-from twisted.trial.unittest import SynchronousTestCase
+from twisted.trial.unittest import SkipTest, SynchronousTestCase
 from zope.interface import implementer
 from zope.interface.verify import verifyObject
 
@@ -364,6 +364,28 @@ class CaseTests(SynchronousTestCase):
             self.assertIs(case.setUp, ownSetUp)
             self.assertIs(case.tearDown, ownTearDown)
         self.assertEqual(calls, ["setUp", "tearDown"] * 2)
+
+    def test_bareSkipInSetUp(self) -> None:
+        """
+        A C{setUp} that raises C{SkipTest} with no reason skips the test, as
+        trial does without trialnet (which warns that a reason is missing).
+        """
+
+        class Sample(NetworkTestCase):
+            def setUp(self) -> None:
+                raise SkipTest()  # type: ignore[call-arg]  # no reason, on purpose
+
+            def test_it(self) -> None:
+                self.listen(Factory.forProtocol(Protocol))
+
+        case = Sample("test_it")
+        result = TestResult()
+        case.run(result)
+        self.assertEqual([test for test, _ in result.skips], [case])
+        self.assertEqual((result.errors, result.successes), ([], 0))
+        warned = self.flushWarnings()
+        self.assertEqual(len(warned), 1)
+        self.assertIn("SkipTest with no arguments", warned[0]["message"])
 
     def test_listenInTearDown(self) -> None:
         """
