@@ -27,7 +27,7 @@ from twisted.trial.reporter import TestResult
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 from zope.interface import implementer
 
-from trialnet import NetworkTestCase, TeardownError
+from trialnet import Network, NetworkTestCase, TeardownError
 
 
 def runSample(case: type[TestCase], name: str = "test_it") -> TestResult:
@@ -360,3 +360,17 @@ async def deferLaterTurn() -> None:
     from twisted.internet.task import deferLater
 
     await deferLater(reactor, 0.01, lambda: None)
+
+
+def closedNetwork(test: SynchronousTestCase) -> Network:
+    """
+    A network on the global reactor that is closed when C{test} ends.
+
+    A network left open observes the reactor until the garbage collector
+    finds it (its parts refer back to it), and takes over what later tests
+    open there: a test that makes one must close it, even one that opens
+    nothing with it.
+    """
+    network = Network()
+    test.addCleanup(network.close)
+    return network

@@ -21,11 +21,12 @@ from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 from zope.interface.verify import verifyObject
 
-from trialnet import Network, NetworkTestCase
+from trialnet import NetworkTestCase
 
 from .helpers import (
     Events,
     assertCleanRun,
+    closedNetwork,
     errorTypes,
     lostCounts,
     portNumber,
@@ -44,7 +45,7 @@ class TrialnetEndpointTests(SynchronousTestCase):
         """
         The endpoints provide the stream endpoint interfaces.
         """
-        network = Network()
+        network = closedNetwork(self)
         server = network.serverEndpoint()
         self.assertTrue(verifyObject(IStreamServerEndpoint, server))
         client = network.clientEndpoint(("127.0.0.1", 1))

@@ -31,6 +31,8 @@ from trialnet._network import Network
 from trialnet._report import TeardownError
 from trialnet._tls import TLSAuthority
 
+from .helpers import closedNetwork
+
 #: The project, first on the path of a fresh interpreter.
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -97,7 +99,7 @@ class ExportTests(SynchronousTestCase):
         attribute, its own or declared by the interfaces it extends, is
         documented.
         """
-        verifyObject(trialnet.INetwork, trialnet.Network())
+        verifyObject(trialnet.INetwork, closedNetwork(self))
         verifyObject(trialnet.INetwork, trialnet.NetworkTestCase())
         names = trialnet.INetwork.names(all=True)
         # names() alone gives only INetwork's own names, its attributes.

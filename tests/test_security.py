@@ -16,7 +16,7 @@ from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from trialnet import NetworkTestCase
 
-from .helpers import assertCleanRun, sample
+from .helpers import assertCleanRun, closedNetwork, sample
 
 PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -80,9 +80,7 @@ class DefaultsTests(SynchronousTestCase):
         The directory holding the authority's certificate is the owner's
         only, and only the certificate is written, never a key.
         """
-        from trialnet import Network
-
-        authority = Network().tlsAuthority
+        authority = closedNetwork(self).tlsAuthority
         directory = os.path.dirname(authority.caPath)
         self.assertEqual(stat.S_IMODE(os.stat(directory).st_mode) & 0o077, 0)
         self.assertEqual(os.listdir(directory), ["ca.pem"])

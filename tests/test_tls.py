@@ -32,6 +32,7 @@ from .helpers import (
     LoggingProtocol,
     Stuck,
     assertCleanRun,
+    closedNetwork,
     deferLaterTurn,
     errorTypes,
     lostCounts,
@@ -403,14 +404,13 @@ class AuthorityTests(SynchronousTestCase):
         Every test case and network sees the same authority, whose PEM file
         holds its certificate.
         """
-        from trialnet import Network
 
         class Sample(NetworkTestCase):
             def test_it(self) -> None:
                 pass
 
         first = Sample("test_it").tlsAuthority
-        second = Network().tlsAuthority
+        second = closedNetwork(self).tlsAuthority
         self.assertIs(first, second)
         with open(first.caPath, "rb") as f:
             self.assertEqual(f.read(), first.caPEM)
@@ -420,9 +420,7 @@ class AuthorityTests(SynchronousTestCase):
         """
         A client certificate is made once per identity.
         """
-        from trialnet import Network
-
-        authority = Network().tlsAuthority
+        authority = closedNetwork(self).tlsAuthority
         self.assertIs(
             authority.clientCertificate("bob"), authority.clientCertificate("bob")
         )

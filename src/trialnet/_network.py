@@ -57,7 +57,10 @@ class Network(NetworkFront):
     L{INetwork<trialnet._interfaces.INetwork>} for each method.
 
     L{trialnet.NetworkTestCase} makes one per test; use it directly from a
-    fixture of another test runner.
+    fixture of another test runner.  From its making until it is closed, it
+    observes the reactor and takes what the code under test opens there, so
+    close every network you make, even one that opened nothing: one dropped
+    unclosed goes on observing until the garbage collector frees it.
     """
 
     #: Whether it observes the reactor by itself, from its making until its

@@ -52,7 +52,9 @@ class _Observer:
         # Weak where the reactor allows it: the wrappers are kept between
         # tests, the reactor need not be.
         self._reactor = reactor
-        # Weak: a network nobody closed, and nobody holds, stops observing.
+        # Weak: a network nobody closed, and nobody holds, stops observing
+        # once it is freed (by the garbage collector: its parts refer back
+        # to it, so not at once).
         self.sinks: list[weakref.ref[Sink]] = []
         self.quiet = 0
         self._saved: dict[str, object] = {}
