@@ -5,6 +5,9 @@ that implement the real interfaces.
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 from twisted.internet.address import IPv4Address
 from twisted.internet.defer import Deferred
 from twisted.internet.error import ConnectionAborted
@@ -285,6 +288,28 @@ class CloseTests(SynchronousTestCase):
         )
         self.assertIn("already connected through trialnet", str(error))
         self.assertEqual(len(self.reactor.tcpClients), 1)
+
+    def test_droppedUnclosed(self) -> None:
+        """
+        A network dropped without being closed is freed at once (its parts
+        refer back to it weakly), so it stops observing the reactor then,
+        not at some later garbage collection: what is opened on the reactor
+        afterwards is left alone, and the reactor has its own methods back.
+        """
+        if gc.isenabled():
+            gc.disable()
+            self.addCleanup(gc.enable)
+        reactor = MemoryReactorClock()
+        own = set(vars(reactor))
+        network = Network(reactor)
+        network.listen(Factory.forProtocol(Protocol))
+        reference = weakref.ref(network)
+        del network
+        self.assertIsNone(reference())
+        self.assertEqual(set(vars(reactor)), own)
+        factory = Factory.forProtocol(Protocol)
+        reactor.listenTCP(0, factory)
+        self.assertNotIn("buildProtocol", vars(factory))
 
 
 class RunAgain(NetworkTestCase):

@@ -53,8 +53,7 @@ class _Observer:
         # tests, the reactor need not be.
         self._reactor = reactor
         # Weak: a network nobody closed, and nobody holds, stops observing
-        # once it is freed (by the garbage collector: its parts refer back
-        # to it, so not at once).
+        # as it is freed (its parts refer back to it weakly, so at once).
         self.sinks: list[weakref.ref[Sink]] = []
         self.quiet = 0
         self._saved: dict[str, object] = {}

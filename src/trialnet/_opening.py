@@ -62,16 +62,21 @@ class Opener:
         reactor: Any,
         registry: Registry,
         checkOpen: Callable[[], None],
-        owner: object,
+        owner: Callable[[], object],
     ) -> None:
         """
         @param checkOpen: Raises unless the network may still open things.
-        @param owner: The network, which owns the endpoints made here.
+        @param owner: A weak reference to the network, which owns the
+            endpoints made here.
         """
         self._reactor = reactor
         self._registry = registry
         self._checkOpen = checkOpen
-        self._owner = owner
+        self._ownerReference = owner
+
+    @property
+    def _owner(self) -> object:
+        return self._ownerReference()
 
     def listenUDP(
         self,

@@ -7,6 +7,7 @@ what it is given, and fails fast on a logged error when the network says so
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from twisted.internet.defer import Deferred
@@ -27,13 +28,22 @@ class Waits:
     """
     Waits on the records of one network.
 
-    @ivar owner: The network: its C{failFast} and C{waitTimeout} are read
-        at each wait, as the test may change them.
     """
 
-    def __init__(self, registry: Registry, owner: Any) -> None:
+    def __init__(self, registry: Registry, owner: Callable[[], Any]) -> None:
+        """
+        @param owner: A weak reference to the network.
+        """
         self._registry = registry
-        self.owner = owner
+        self._ownerReference = owner
+
+    @property
+    def owner(self) -> Any:
+        """
+        The network: its C{failFast} and C{waitTimeout} are read at each
+        wait, as the test may change them.
+        """
+        return self._ownerReference()
 
     def serverFor(self, client: IProtocol, expected: type[_P] | None) -> Deferred[Any]:
         registry = self._registry
