@@ -103,15 +103,13 @@ class Network(NetworkFront):
         self.waitTimeout = waitTimeout
         self.failFast = bool(failFast)
         self._reactor: Any = reactor
-        # Its parts refer back to it weakly: a network dropped unclosed is
-        # freed at once, and stops observing the reactor then, rather than
-        # at a garbage collection, meanwhile taking what later tests open.
+        # Its parts refer back to it weakly: dropped unclosed, it is freed,
+        # and stops observing, at once (not at a garbage collection).
         owner = weakref.ref(self)
         self._registry = Registry(reactor, _weakMethod(owner, "_configure"))
         self._teardown = Teardown(reactor, self._registry, timeout, bool(strictCleanup))
-        self._opener = Opener(
-            reactor, self._registry, _weakMethod(owner, "_checkOpen"), owner
-        )
+        checkOpen = _weakMethod(owner, "_checkOpen")
+        self._opener = Opener(reactor, self._registry, checkOpen, owner)
         self._waits = Waits(self._registry, owner)
         if self._observesItself:
             observe(reactor, self)
@@ -364,9 +362,7 @@ class Network(NetworkFront):
     def mappedAddress(self, name: str) -> tuple[str, int] | None:
         """
         Where a name this network mapped with C{mapName} leads, for its
-        L{agent}.
-
-        @return: C{(host, port)}, or C{None} for a name it did not map.
+        L{agent}: C{(host, port)}, or C{None} for a name it did not map.
         """
         address = None if self._names is None else self._names.lookup(name)
         return None if address is None else (address.host, address.port)
@@ -392,9 +388,8 @@ class Network(NetworkFront):
 
 def _weakMethod(owner: weakref.ref[Network], name: str) -> Callable[..., None]:
     """
-    Call the method C{name} of the network C{owner} refers to, while it
-    lives; once it is gone, do nothing (a port it left open may still
-    accept, and the code under test must not see trialnet fail).
+    Call a method of the network C{owner} refers to while it lives; then
+    nothing (a port it left open may accept, and must not see trialnet fail).
     """
 
     def call(*args: Any) -> None:
