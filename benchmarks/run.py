@@ -237,14 +237,7 @@ def _spread(runs: dict[str, list[Run]], name: str) -> str:
             r.seconds - e.seconds for r, e in zip(runs[variant], empty, strict=True)
         ]
 
-    ratios = [
-        ours / theirs
-        for ours, theirs in zip(costs(name), costs(BASELINE), strict=True)
-        if theirs > 0
-    ]
-    if not ratios:
-        return "-"
-    return f"{min(ratios):.2f}-{max(ratios):.2f}"
+    return roundSpread(costs(name), costs(BASELINE))
 
 
 def report(
