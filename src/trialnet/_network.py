@@ -103,12 +103,11 @@ class Network(NetworkFront):
         self.waitTimeout = waitTimeout
         self.failFast = bool(failFast)
         self._reactor: Any = reactor
-        # Its parts refer back to it weakly: dropped unclosed, it is freed,
-        # and stops observing, at once (not at a garbage collection).
+        # Its parts refer back weakly: dropped unclosed, it is freed at once.
         owner = weakref.ref(self)
-        self._registry = Registry(reactor, _weakMethod(owner, "_configure"))
+        self._registry = Registry(reactor, _weakMethod(self._configure))
         self._teardown = Teardown(reactor, self._registry, timeout, bool(strictCleanup))
-        checkOpen = _weakMethod(owner, "_checkOpen")
+        checkOpen = _weakMethod(self._checkOpen)
         self._opener = Opener(reactor, self._registry, checkOpen, owner)
         self._waits = Waits(self._registry, owner)
         if self._observesItself:
@@ -386,15 +385,16 @@ class Network(NetworkFront):
         return openDatagramLink(self._reactor, self._registry, origin, target, seed)
 
 
-def _weakMethod(owner: weakref.ref[Network], name: str) -> Callable[..., None]:
+def _weakMethod(method: Callable[..., None]) -> Callable[..., None]:
     """
-    Call a method of the network C{owner} refers to while it lives; then
-    nothing (a port it left open may accept, and must not see trialnet fail).
+    Call a network's C{method} while the network lives; then nothing (a port
+    it left open may accept, and must not see trialnet fail).
     """
+    reference = weakref.WeakMethod(method)
 
     def call(*args: Any) -> None:
-        network = owner()
-        if network is not None:
-            getattr(network, name)(*args)
+        alive = reference()
+        if alive is not None:
+            alive(*args)
 
     return call
