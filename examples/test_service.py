@@ -14,6 +14,7 @@ from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import clientFromString, serverFromString
 from twisted.internet.interfaces import IListeningPort
 from twisted.internet.protocol import Factory
+from twisted.internet.task import deferLater
 from twisted.protocols.basic import LineReceiver
 
 from trialnet import NetworkTestCase, Recorder
@@ -47,16 +48,21 @@ class ShoutService(Service):
         endpoint.listen(Factory.forProtocol(Shout)).chainDeferred(self.listening)
 
 
-def shoutClient(description: str) -> ClientService:
+def shoutClient(description: str, retryAfter: float | None = None) -> ClientService:
     """
     The application's client: a service that keeps a connection to a shout
     server open, reconnecting when it drops.
+
+    @param retryAfter: Seconds between attempts; by default Twisted's
+        backoff.
     """
     from twisted.internet import reactor
 
-    return ClientService(
-        clientFromString(reactor, description), Factory.forProtocol(Recorder)
-    )
+    endpoint = clientFromString(reactor, description)
+    factory = Factory.forProtocol(Recorder)
+    if retryAfter is None:
+        return ClientService(endpoint, factory)
+    return ClientService(endpoint, factory, retryPolicy=lambda _: retryAfter)
 
 
 class ServiceTests(NetworkTestCase):
@@ -90,3 +96,26 @@ class ServiceTests(NetworkTestCase):
         assert isinstance(client, Recorder)
         client.send(b"again\r\n")
         self.assertEqual(await client.readLine(), b"AGAIN")
+
+    async def test_clientReconnects(self) -> None:
+        """
+        A wait for the client's C{connectionLost} fires inside the service's
+        own handling of the loss, before the service heard of it: it still
+        hands out the closed connection.  One turn of the reactor later the
+        service has seen the loss, and hands out its next connection.
+        """
+        from twisted.internet import reactor
+
+        address = self.listen(Factory.forProtocol(Shout)).getHost()
+        assert isinstance(address, IPv4Address)
+        service = shoutClient(f"tcp:127.0.0.1:{address.port}", retryAfter=0)
+        service.startService()
+        first = await service.whenConnected()
+        assert isinstance(first, Recorder)
+        lost = self.whenCalled(first, "connectionLost")
+        assert first.transport is not None
+        first.transport.loseConnection()
+        await lost
+        self.assertIs(await service.whenConnected(), first)
+        await deferLater(reactor, 0)  # let the service's own handling finish
+        self.assertIsNot(await service.whenConnected(), first)

@@ -15,7 +15,12 @@ rm -rf dist
 "$python" -m twine check --strict dist/*
 
 python3 -m venv "$work/venv"
-"$work/venv/bin/pip" install -q dist/*.whl
+# The README's install command, as a user types it, with this checkout's
+# path: the package and its tls extra from a checkout (it is not published).
+install=$(sed -n "s|^    \(pip install '\)/path/to/trialnet\(\[tls\]'\) .*|\1$PWD\2|p" README.rst)
+[ -n "$install" ] || { echo "check-installed: no install command in README.rst" >&2; exit 1; }
+echo "$install"
+eval "$work/venv/bin/$install -q"
 cp -r examples "$work/examples"
 cd "$work"
 "$work/venv/bin/python" - <<'PY'
@@ -23,6 +28,7 @@ import importlib.resources, os, trialnet
 location = os.path.dirname(trialnet.__file__)
 assert "site-packages" in location, location
 assert importlib.resources.files("trialnet").joinpath("py.typed").is_file()
+import trustme, OpenSSL  # the tls extra
 from trialnet import __all__ as names
 assert {"Network", "NetworkTestCase", "TeardownError", "Recorder"} <= set(names), names
 for name in names:

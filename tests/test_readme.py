@@ -100,6 +100,22 @@ class ReadmeTests(SynchronousTestCase):
             command = f.read().rstrip().splitlines()[-1]
         self.assertIn(("sh", command), codeBlocks(readme()))
 
+    def test_installFromCheckout(self) -> None:
+        """
+        The quick start installs trialnet, with its C{tls} extra, from a
+        checkout, in the form C{packaging/check-installed.sh} runs, and never
+        by a bare name: the package is not published.
+        """
+        commands = [text for language, text in codeBlocks(readme()) if language == "sh"]
+        self.assertIn("pip install '/path/to/trialnet[tls]' ", "\n".join(commands))
+        for text in commands:
+            self.assertNotRegex(text, r"pip install (-q )?'?trialnet\b")
+        script = os.path.join(
+            os.path.dirname(README), "packaging", "check-installed.sh"
+        )
+        with open(script, encoding="utf-8") as f:
+            self.assertIn("/path/to/trialnet", f.read())
+
     def test_noTypeIgnore(self) -> None:
         """
         The README's code needs no C{# type: ignore}.
