@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import tracemalloc
+from collections.abc import Generator
 from typing import Any
 
 from twisted.internet import reactor, tcp
@@ -27,7 +28,6 @@ from trialnet._untracked import UNSEEN_LEFT_OPEN
 from .helpers import (
     Events,
     LoggingFactory,
-    LoggingProtocol,
     Stuck,
     assertCleanRun,
     errorTypes,
@@ -112,11 +112,14 @@ class CapturingFactory(ServerFactory):
     @ivar dataConnected: Fires when the data connection is made.
     """
 
-    protocol = CapturingControl
-
     def __init__(self, events: Events) -> None:
         self.events = events
         self.dataConnected: Deferred[None] = Deferred()
+
+    def buildProtocol(self, addr: object) -> CapturingControl:
+        protocol = CapturingControl()
+        protocol.factory = self
+        return protocol
 
 
 class _NotifyingFactory(LoggingFactory):
@@ -358,9 +361,10 @@ class UntrackedTests(SynchronousTestCase):
 
             class Sample(NetworkTestCase):
                 strictCleanup = strict
+                log = events
 
                 async def test_it(self) -> None:
-                    factory = CapturingFactory(events)
+                    factory = CapturingFactory(self.log)
                     port = self.listen(factory)
                     await self.connect(port, Factory.forProtocol(Protocol))
                     await factory.dataConnected
