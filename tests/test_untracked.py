@@ -116,7 +116,7 @@ class CapturingFactory(ServerFactory):
         self.events = events
         self.dataConnected: Deferred[None] = Deferred()
 
-    def buildProtocol(self, addr: object) -> CapturingControl:
+    def buildProtocol(self, addr: object) -> CapturingControl:  # type: ignore[override]
         protocol = CapturingControl()
         protocol.factory = self
         return protocol
