@@ -87,9 +87,13 @@ async def closeUntracked(
     teardown.fitWithin(fitWithin)
     for selectable in sockets:
         try:
-            _adopt(registry, selectable, _leftOpen(selectable, sockets))
+            if not _adopt(registry, selectable, _leftOpen(selectable, sockets)):
+                log.msg(
+                    f"trialnet: {_name(selectable)} is a socket with no protocol "
+                    f"to close it through; left to trial"
+                )
         except Exception:
-            log.err(None, f"trialnet: could not close {_name(selectable)}")
+            log.err(None, f"trialnet: error while closing {_name(selectable)}")
     try:
         await teardown.close()
     except TeardownError as error:
@@ -107,30 +111,32 @@ def _isSocket(selectable: Any) -> bool:
         return False
 
 
-def _adopt(registry: Registry, selectable: Any, leftOpen: bool) -> None:
+def _adopt(registry: Registry, selectable: Any, leftOpen: bool) -> bool:
     """
     Record what was found, as a port, a connector or a connection end.
 
     @param leftOpen: Whether it counts as left open by the code under test
         (for strict cleanup).
+    @return: Whether it could be recorded.
     """
     origin = allocationOrigin(selectable, getattr(selectable, "socket", None))
     if IListeningPort.providedBy(selectable):
         registry.adoptPort(selectable, origin, observed=leftOpen)
-        return
+        return True
     connector = getattr(selectable, "connector", None)
     if IConnector.providedBy(connector):
         # A connector stops its factory from connecting again; its
         # connection, if made, is adopted with it.
         registry.addConnector(connector, origin, observed=leftOpen)
-        return
+        return True
     protocol = getattr(selectable, "protocol", None)
     if protocol is None:
-        raise TypeError(f"{_name(selectable)} has no protocol to close it through")
+        return False
     # The application's protocol, so that TLS closes through TLS.
     registry.adoptProtocol(
         applicationProtocol(protocol), origin, "server", observed=leftOpen
     )
+    return True
 
 
 def _leftOpen(selectable: Any, sockets: Iterable[Any]) -> bool:
