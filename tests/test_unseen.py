@@ -1,8 +1,8 @@
 """
-Real code under test meeting the scan after C{tearDown}: FTP's data
-connections, opened through reactor methods C{twisted.protocols.ftp}
-captured at import; a child process left running on the reactor; a
-selectable whose every attribute fails.
+Code under test meeting the scan after C{tearDown}: sockets opened through
+reactor methods captured at import (FTP's data connections among them); a
+child process left running on the reactor; a selectable whose every
+attribute fails.
 """
 
 from __future__ import annotations
@@ -14,9 +14,17 @@ from typing import Any
 
 from twisted.cred.checkers import AllowAnonymousAccess
 from twisted.cred.portal import Portal
+from twisted.internet import reactor
 from twisted.internet.abstract import FileDescriptor
+from twisted.internet.defer import Deferred
 from twisted.internet.error import ProcessDone
-from twisted.internet.protocol import ProcessProtocol, Protocol
+from twisted.internet.interfaces import IConnector
+from twisted.internet.protocol import (
+    Factory,
+    ProcessProtocol,
+    Protocol,
+    ServerFactory,
+)
 from twisted.protocols.ftp import (
     FTPClient,
     FTPFactory,
@@ -31,6 +39,8 @@ from twisted.trial.util import DirtyReactorAggregateError
 from trialnet import NetworkTestCase
 
 from .helpers import (
+    Events,
+    LoggingFactory,
     assertCleanRun,
     errorTypes,
     errorValues,
@@ -42,6 +52,105 @@ from .helpers import (
     warmUp,
 )
 from .test_untracked import rawPort
+
+
+class CapturingControl(Protocol):
+    """
+    A control connection that, like C{twisted.protocols.ftp}'s, opens a data
+    port and a data connection through reactor methods captured when this
+    module was imported (which observing the reactor's methods during a test
+    does not reach), and closes both when it is itself lost.
+    """
+
+    # Bound at import, as ftp.FTP.listenFactory and FTPClient.connectFactory.
+    listenFactory = reactor.listenTCP
+    connectFactory = reactor.connectTCP
+
+    factory: CapturingFactory
+
+    def connectionMade(self) -> None:
+        events = self.factory.events
+        self.dataPort = self.listenFactory(
+            0, LoggingFactory(events, "data"), interface="127.0.0.1"
+        )
+        dataClient = _NotifyingFactory(events, self.factory.dataConnected)
+        self.connector: IConnector = self.connectFactory(
+            "127.0.0.1", portNumber(self.dataPort), dataClient
+        )
+
+    def connectionLost(self, reason: Failure | None = None) -> None:
+        self.dataPort.stopListening()
+        self.connector.disconnect()
+
+
+class CapturingFactory(ServerFactory):
+    """
+    Builds L{CapturingControl}s.
+
+    @ivar dataConnected: Fires when the data connection is made.
+    """
+
+    def __init__(self, events: Events) -> None:
+        self.events = events
+        self.dataConnected: Deferred[None] = Deferred()
+
+    def buildProtocol(self, addr: object) -> CapturingControl:  # type: ignore[override]
+        protocol = CapturingControl()
+        protocol.factory = self
+        return protocol
+
+
+class _NotifyingFactory(LoggingFactory):
+    """
+    Builds data clients, and fires a Deferred when one connected.
+    """
+
+    def __init__(self, events: Events, connected: Deferred[None]) -> None:
+        super().__init__(events, "data")
+        self._connected = connected
+
+    def buildProtocol(self, addr: object) -> Protocol:
+        protocol = super().buildProtocol(addr)
+        # Told once the protocol's connectionMade ran, a turn later.
+        reactor.callLater(0, self._connected.callback, None)
+        return protocol
+
+
+class CapturedMethodsTests(SynchronousTestCase):
+    """
+    Sockets opened through reactor methods captured before the test.
+    """
+
+    def test_capturedReactorMethods(self) -> None:
+        """
+        Connections a protocol opens through reactor methods it captured at
+        import (as C{twisted.protocols.ftp} does), and closes itself when
+        its own connection is lost, are waited for after the test, which
+        passes, with strict cleanup too: their close was under way.
+        """
+        warmUp()
+        before = openFiles()
+        for strict in (False, True):
+            events = Events()
+
+            class Sample(NetworkTestCase):
+                strictCleanup = strict
+                log = events
+
+                async def test_it(self) -> None:
+                    factory = CapturingFactory(self.log)
+                    port = self.listen(factory)
+                    await self.connect(port, Factory.forProtocol(Protocol))
+                    await factory.dataConnected
+
+            result = runSample(Sample)
+
+            assertCleanRun(self, result)
+            self.assertEqual(events.count("data lost"), 2)
+            # The data port's factory, and the data client's.
+            self.assertEqual(events.count("data factory stopped"), 2)
+            self.assertEqual(socketsInReactor(), set())
+            self.assertEqual(openFiles() - before, set())
 
 
 class _Collect(Protocol):

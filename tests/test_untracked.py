@@ -12,11 +12,10 @@ import tracemalloc
 from collections.abc import Generator
 from typing import Any
 
-from twisted.internet import reactor, tcp
+from twisted.internet import tcp
 from twisted.internet.defer import Deferred, maybeDeferred
-from twisted.internet.interfaces import IConnector, IListeningPort
+from twisted.internet.interfaces import IListeningPort
 from twisted.internet.protocol import ClientFactory, Factory, Protocol, ServerFactory
-from twisted.python.failure import Failure
 from twisted.python.reflect import qual
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.trial.util import DirtyReactorAggregateError
@@ -55,6 +54,8 @@ def rawPort() -> IListeningPort:
     Listen on the IPv4 loopback the way trialnet cannot see: a port made by
     hand rather than by the reactor's C{listenTCP}.
     """
+    from twisted.internet import reactor
+
     port = tcp.Port(0, plainFactory(), interface="127.0.0.1", reactor=reactor)
     port.startListening()
     return port
@@ -73,69 +74,9 @@ def rawClient(port: IListeningPort, factory: ClientFactory) -> None:
     Connect the way trialnet cannot see: a connector made by hand rather than
     by the reactor's C{connectTCP}.
     """
+    from twisted.internet import reactor
+
     tcp.Connector("127.0.0.1", portNumber(port), factory, 30, None, reactor).connect()
-
-
-class CapturingControl(Protocol):
-    """
-    A control connection that, like C{twisted.protocols.ftp}'s, opens a data
-    port and a data connection through reactor methods captured when this
-    module was imported (which observing the reactor's methods during a test
-    does not reach), and closes both when it is itself lost.
-    """
-
-    # Bound at import, as ftp.FTP.listenFactory and FTPClient.connectFactory.
-    listenFactory = reactor.listenTCP
-    connectFactory = reactor.connectTCP
-
-    factory: CapturingFactory
-
-    def connectionMade(self) -> None:
-        events = self.factory.events
-        self.dataPort = self.listenFactory(
-            0, LoggingFactory(events, "data"), interface="127.0.0.1"
-        )
-        dataClient = _NotifyingFactory(events, self.factory.dataConnected)
-        self.connector: IConnector = self.connectFactory(
-            "127.0.0.1", portNumber(self.dataPort), dataClient
-        )
-
-    def connectionLost(self, reason: Failure | None = None) -> None:
-        self.dataPort.stopListening()
-        self.connector.disconnect()
-
-
-class CapturingFactory(ServerFactory):
-    """
-    Builds L{CapturingControl}s.
-
-    @ivar dataConnected: Fires when the data connection is made.
-    """
-
-    def __init__(self, events: Events) -> None:
-        self.events = events
-        self.dataConnected: Deferred[None] = Deferred()
-
-    def buildProtocol(self, addr: object) -> CapturingControl:  # type: ignore[override]
-        protocol = CapturingControl()
-        protocol.factory = self
-        return protocol
-
-
-class _NotifyingFactory(LoggingFactory):
-    """
-    Builds data clients, and fires a Deferred when one connected.
-    """
-
-    def __init__(self, events: Events, connected: Deferred[None]) -> None:
-        super().__init__(events, "data")
-        self._connected = connected
-
-    def buildProtocol(self, addr: object) -> Protocol:
-        protocol = super().buildProtocol(addr)
-        # Told once the protocol's connectionMade ran, a turn later.
-        reactor.callLater(0, self._connected.callback, None)
-        return protocol
 
 
 class UntrackedTests(SynchronousTestCase):
@@ -346,37 +287,6 @@ class UntrackedTests(SynchronousTestCase):
         self.assertIn("aborted after", leftover.action)
         self.assertEqual(events.count("untracked lost"), 1)
         self.assertEqual(socketsInReactor(), set())
-
-    def test_capturedReactorMethods(self) -> None:
-        """
-        Connections a protocol opens through reactor methods it captured at
-        import (as C{twisted.protocols.ftp} does), and closes itself when
-        its own connection is lost, are waited for after the test, which
-        passes, with strict cleanup too: their close was under way.
-        """
-        warmUp()
-        before = openFiles()
-        for strict in (False, True):
-            events = Events()
-
-            class Sample(NetworkTestCase):
-                strictCleanup = strict
-                log = events
-
-                async def test_it(self) -> None:
-                    factory = CapturingFactory(self.log)
-                    port = self.listen(factory)
-                    await self.connect(port, Factory.forProtocol(Protocol))
-                    await factory.dataConnected
-
-            result = runSample(Sample)
-
-            assertCleanRun(self, result)
-            self.assertEqual(events.count("data lost"), 2)
-            # The data port's factory, and the data client's.
-            self.assertEqual(events.count("data factory stopped"), 2)
-            self.assertEqual(socketsInReactor(), set())
-            self.assertEqual(openFiles() - before, set())
 
     def test_closedInTearDown(self) -> None:
         """

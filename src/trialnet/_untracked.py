@@ -124,17 +124,20 @@ def _adopt(registry: Registry, selectable: Any, leftOpen: bool) -> bool:
         registry.adoptPort(selectable, origin, observed=leftOpen)
         return True
     connector = getattr(selectable, "connector", None)
+    role = "server"
     if IConnector.providedBy(connector):
         # A connector stops its factory from connecting again; its
-        # connection, if made, is adopted with it.
+        # connection, if made, is adopted with it (and found known below).
         registry.addConnector(connector, origin, observed=leftOpen)
-        return True
+        role = "client"
     protocol = getattr(selectable, "protocol", None)
     if protocol is None:
-        return False
+        # A client still connecting has no protocol yet: its connector
+        # stops it.
+        return role == "client"
     # The application's protocol, so that TLS closes through TLS.
     registry.adoptProtocol(
-        applicationProtocol(protocol), origin, "server", observed=leftOpen
+        applicationProtocol(protocol), origin, role, observed=leftOpen
     )
     return True
 
