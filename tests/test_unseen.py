@@ -8,8 +8,10 @@ attribute fails.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import sys
+import tempfile
 from typing import Any
 
 from twisted.cred.checkers import AllowAnonymousAccess
@@ -174,8 +176,9 @@ class _FTPSample(NetworkTestCase):
     passive = True
 
     async def connectClient(self) -> FTPClient:
-        root = FilePath(self.mktemp())
-        root.makedirs()
+        # Not mktemp(): under pytest that lands in the working directory.
+        root = FilePath(tempfile.mkdtemp())
+        self.addCleanup(shutil.rmtree, root.path)
         root.child("hello.txt").setContent(b"hello ftp\n")
         portal = Portal(
             FTPRealm(anonymousRoot=root.path, userHome=root.path),
