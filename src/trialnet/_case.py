@@ -35,9 +35,9 @@ class NetworkTestCase(NetworkFront, TestCase):
 
     A network first used in C{tearDown} (after the cleanups ran) is closed
     after C{tearDown}.  Last, a socket left in the reactor by means trialnet
-    cannot see is closed, and the test fails with a report naming it, rather
-    than trial reporting a dirty reactor.  Sockets that existed before the
-    test are left alone.
+    cannot see is closed by the same rules (a report names it only if it had
+    to be aborted, or under strict cleanup), rather than trial reporting a
+    dirty reactor.  Sockets that existed before the test are left alone.
 
     The waits of a L{trialnet.Recorder} connected or accepted here are
     bounded by a quarter of the test's C{timeout} unless told otherwise, so
@@ -75,8 +75,8 @@ class NetworkTestCase(NetworkFront, TestCase):
         Run the test as trial does, observing the reactor from before
         C{setUp} to the cleanups, and with this test's network from the
         first thing opened; after C{tearDown} (or, when C{setUp}
-        failed and trial runs no C{tearDown}, after the cleanups), close and
-        report every socket left in the reactor by means trialnet cannot see.
+        failed and trial runs no C{tearDown}, after the cleanups), close
+        every socket left in the reactor by means trialnet cannot see.
         """
         from twisted.internet import reactor
 

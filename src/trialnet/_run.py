@@ -6,7 +6,6 @@ cannot see.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -160,7 +159,7 @@ class TestRun:
     def _setUpFailed(self, failure: Failure | None) -> Failure | None:
         # Trial runs the cleanups but no tearDown: look after the last
         # cleanup, when everything else had its chance to close.
-        self._addLastCleanup(self._afterTearDown, None, self.ownSetUp)
+        self._addLastCleanup(self._afterTearDown, None)
         return failure
 
     def tearDown(self) -> object:
@@ -178,33 +177,35 @@ class TestRun:
         try:
             result = self.ownTearDown()
         except BaseException:
-            return fail().addBoth(self._afterTearDown, None)
+            return fail().addBoth(self._afterTearDown)
         if result is None:
-            return self._afterTearDown(None, None)
+            return self._afterTearDown(None)
         # A Deferred, a coroutine: as trial would take it.
-        return maybeDeferred(lambda: result).addBoth(self._afterTearDown, None)
+        return maybeDeferred(lambda: result).addBoth(self._afterTearDown)
 
-    def _afterTearDown(self, outcome: object, function: object) -> object:
+    def _afterTearDown(self, outcome: object) -> object:
         """
         After C{tearDown}, or after the last cleanup when C{setUp} failed.
-
-        @param function: The test's method whose line names what is found
-            left open: C{setUp}'s, or None for the test method.
         """
         late, self.late = self.late, None
         if late is not None:
             return _after(self.closeNetwork(late), outcome).addBoth(
-                self._closeUntracked, function
+                self._closeUntracked
             )
-        return self._closeUntracked(outcome, function)
+        return self._closeUntracked(outcome)
 
-    def _closeUntracked(self, outcome: object, function: object) -> object:
+    def _closeUntracked(self, outcome: object) -> object:
         found = untracked(self.reactor, self._before)
         if not found:
             return outcome
-        if function is None:
-            function = getattr(self.case, self.case._testMethodName, None)
-        closing = closeUntracked(self.reactor, found, _originOf(function))
+        case = self.case
+        closing = closeUntracked(
+            self.reactor,
+            found,
+            case.disconnectTimeout,
+            case.strictCleanup,
+            float(case.getTimeout()),
+        )
         return _after(Deferred.fromCoroutine(closing), outcome)
 
     def _addLastCleanup(self, function: Callable[..., object], *args: object) -> None:
@@ -281,17 +282,6 @@ class _CaseNetwork(Network):
         # what the code under test opens after the teardown is declined, and
         # found by the untracked scan.
         return result
-
-
-def _originOf(function: object) -> Origin:
-    """
-    Where a test's method (its test method, or its C{setUp}) begins, inside
-    any decorator that wraps it.
-    """
-    if callable(function):
-        function = inspect.unwrap(function)
-    code = getattr(function, "__code__", None)
-    return Origin(getattr(code, "co_filename", "?"), getattr(code, "co_firstlineno", 0))
 
 
 def _after(step: Deferred[None], outcome: object) -> Deferred[Any]:
