@@ -241,14 +241,14 @@ class Network(NetworkFront):
     # Waiting
 
     def _serverProtocolFor(
-        self, client: IProtocol, expected: type[_P] | None = None
+        self, client: IProtocol, expected: type[_P] | None, unwrap: bool
     ) -> Deferred[Any]:
-        return self._waits.serverFor(client, expected)
+        return self._waits.serverFor(client, expected, unwrap)
 
     def _acceptedProtocol(
-        self, port: IListeningPort, expected: type[_P] | None = None
+        self, port: IListeningPort, expected: type[_P] | None, unwrap: bool
     ) -> Deferred[Any]:
-        return self._waits.accepted(port, expected)
+        return self._waits.accepted(port, expected, unwrap)
 
     def _whenClosed(self, protocol: IProtocol) -> Deferred[None]:
         return self._waits.closed(protocol)

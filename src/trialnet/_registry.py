@@ -109,8 +109,14 @@ class Registry:
     # Looking up
 
     def endOf(self, protocol: object) -> End | None:
+        """
+        The end whose connection C{protocol} serves: its own, the
+        application's inside it, or any protocol between the reactor's
+        transport and the application's (a C{ClientService} gives the
+        protocol inside the proxy it connected).
+        """
         end = self._ends.get(id(protocol))
-        if end is None or protocol not in (end.protocol, end.application):
+        if end is None or not any(known is protocol for known in end.chain):
             return None
         return end
 
@@ -243,10 +249,13 @@ class Registry:
             pairKey=pairKey,
         )
         self._configure(end.application)
-        self._ends[id(protocol)] = end
-        self._ends[id(end.application)] = end
+        self._index(end)
         self._records.append(end)
         return end
+
+    def _index(self, end: End) -> None:
+        for protocol in end.chain:
+            self._ends[id(protocol)] = end
 
     def adoptProtocol(
         self, protocol: IProtocol, origin: Origin, role: str, observed: bool = False
@@ -333,6 +342,8 @@ class Registry:
         self._listener.opened(record)
 
     def endMade(self, end: End) -> None:
+        # Its chain now reaches from what the reactor's transport holds.
+        self._index(end)
         self.pairing.endMade(end)
         if end.attempt is not None:
             end.attempt.made(end)

@@ -24,6 +24,14 @@ _T = TypeVar("_T")
 _P = TypeVar("_P", bound=IProtocol)
 
 
+def checkUnwrap(unwrap: object, what: str) -> None:
+    """
+    @raise TypeError: When C{unwrap} is not a C{bool}.
+    """
+    if not isinstance(unwrap, bool):
+        raise TypeError(f"{what}() takes unwrap=True or unwrap=False, not {unwrap!r}")
+
+
 class Waits:
     """
     Waits on the records of one network.
@@ -45,7 +53,10 @@ class Waits:
         """
         return self._ownerReference()
 
-    def serverFor(self, client: IProtocol, expected: type[_P] | None) -> Deferred[Any]:
+    def serverFor(
+        self, client: IProtocol, expected: type[_P] | None, unwrap: bool
+    ) -> Deferred[Any]:
+        checkUnwrap(unwrap, "serverProtocolFor")
         registry = self._registry
         end = registry.endOf(client)
         if end is None or end.role != "client" or end.hostKey is None:
@@ -57,18 +68,38 @@ class Waits:
             )
         waiter = registry.pairing.serverFor(end)
         assert waiter is not None
-        return expectInstance(self._failFast(waiter), expected, "serverProtocolFor")
+        return self._handOut(waiter, expected, unwrap, "serverProtocolFor")
 
     def accepted(
-        self, port: IListeningPort, expected: type[_P] | None
+        self, port: IListeningPort, expected: type[_P] | None, unwrap: bool
     ) -> Deferred[Any]:
+        checkUnwrap(unwrap, "acceptedProtocol")
         record = self._registry.portOf(port)
         if record is None or not record.transport.stream:
             raise ValueError(
                 f"acceptedProtocol() takes a stream port of this network, not {port!r}"
             )
         accepted = self._registry.pairing.accepted(record)
-        return expectInstance(self._failFast(accepted), expected, "acceptedProtocol")
+        return self._handOut(accepted, expected, unwrap, "acceptedProtocol")
+
+    def _handOut(
+        self,
+        waiter: Deferred[Any],
+        expected: type[_P] | None,
+        unwrap: bool,
+        what: str,
+    ) -> Deferred[Any]:
+        """
+        Hand out the server protocol C{waiter} fires with (the application's),
+        or the outermost one of its connection.
+        """
+        if not unwrap:
+            waiter.addCallback(self._outermost)
+        return expectInstance(self._failFast(waiter), expected, what)
+
+    def _outermost(self, application: object) -> object:
+        end = self._registry.endOf(application)
+        return application if end is None else end.outermost
 
     def closed(self, protocol: IProtocol) -> Deferred[None]:
         end = self._registry.endOf(protocol)
