@@ -222,7 +222,7 @@ class NetworkFront:
     def track(self, thing: object) -> object:
         return self._network()._track(thing)
 
-    def mapName(self, name: str, port: IListeningPort) -> None:
+    def mapName(self, name: str, port: IListeningPort | PortFront) -> None:
         self._network()._mapName(name, port)
 
     def link(self, target: IListeningPort, seed: int | None = None) -> Link:

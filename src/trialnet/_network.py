@@ -345,18 +345,18 @@ class Network(NetworkFront):
 
     _names: NameMap | None = None
 
-    def _mapName(self, name: str, port: IListeningPort) -> None:
-        from ._names import NameMap, NameRecord, checkHostName, portAddress
+    def _mapName(self, name: str, port: IListeningPort | PortFront) -> None:
+        from ._names import NameMap, NameRecord, checkHostName, nameTarget
 
         origin = callerOrigin()
         self._checkOpen()
         hostName = checkHostName(name)
-        address = portAddress(self._registry.portOf(port), port)
+        address, covered = nameTarget(self._registry, port)
         if self._names is None:
             names = NameMap(self._reactor)
             self._registry.addRecord(NameRecord(names, origin))
             self._names = names
-        self._names.map(hostName, address)
+        self._names.map(hostName, address, covered)
 
     def mappedAddress(self, name: str) -> tuple[str, int] | None:
         """

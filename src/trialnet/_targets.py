@@ -269,3 +269,11 @@ class PortFront:
         @return: The port it listens with now, if it listens.
         """
         raise NotImplementedError
+
+    def frontTarget(self) -> IListeningPort | None:
+        """
+        @return: The port it stands in front of, which serves what comes
+            through it (a TLS port's certificate); C{None} once its test
+            closed.
+        """
+        raise NotImplementedError

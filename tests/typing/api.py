@@ -140,6 +140,8 @@ async def links(case: NetworkTestCase, network: Network) -> None:
     link.up()
     client = await case.connect(link, Recorder())
     url: bytes = case.url(link)
+    case.mapName("api.example.com", link)
+    network.mapName("db.internal", network.link(network.listenTLS(Factory())))
     datagrams: DatagramLink = network.datagramLink(
         network.listenUDP(DatagramProtocol()), seed=None
     )
