@@ -18,7 +18,7 @@ from ._failfast import failOnLoggedError
 from ._pairing import expectInstance
 from ._registry import Registry
 from ._report import Origin
-from ._targets import checkPositive
+from ._seconds import checkSeconds
 
 _T = TypeVar("_T")
 _P = TypeVar("_P", bound=IProtocol)
@@ -150,8 +150,11 @@ class Waits:
         L{DEFAULT_WAIT}.
         """
         if timeout is None:
-            timeout = self.owner.waitTimeout or DEFAULT_WAIT
-        return checkPositive(timeout, "timeout")
+            waitTimeout = self.owner.waitTimeout
+            if waitTimeout is None:
+                return DEFAULT_WAIT
+            return checkSeconds(waitTimeout, "waitTimeout")
+        return checkSeconds(timeout, "timeout")
 
     def _failFast(self, waiter: Deferred[_T]) -> Deferred[_T]:
         if self.owner.failFast:
