@@ -10,6 +10,7 @@ a L{TimeoutFactory<twisted.protocols.policies.TimeoutFactory>}) wraps.
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 from twisted.application.internet import ClientService
@@ -84,7 +85,8 @@ class OutermostProtocolTests(SynchronousTestCase):
         """
         For a port of a C{ThrottlingFactory}, C{serverProtocolFor} gives the
         protocol it wraps, and with C{unwrap=False} its C{ThrottlingProtocol}
-        around that protocol.
+        around that protocol, as does an C{acceptedProtocol(unwrap=False)}
+        wait begun before the client connected.
         """
         events = Events()
         serverFactory, clientFactory = recorders(events)
@@ -92,7 +94,9 @@ class OutermostProtocolTests(SynchronousTestCase):
 
         async def body(case: NetworkTestCase) -> None:
             port = case.listen(ThrottlingFactory(serverFactory))
+            pending = case.acceptedProtocol(port, unwrap=False)
             client = await case.connect(port, clientFactory)
+            found.append(await pending)
             inner = await case.serverProtocolFor(client)
             outer = await case.serverProtocolFor(client, unwrap=False)
             typed = await case.serverProtocolFor(client, ThrottlingProtocol, False)
@@ -102,7 +106,8 @@ class OutermostProtocolTests(SynchronousTestCase):
         result = sample(body)
 
         assertCleanRun(self, result)
-        inner, outer, wrapped, typed = found
+        accepted, inner, outer, wrapped, typed = found
+        self.assertIs(accepted, outer)
         self.assertIs(inner, serverFactory.built[0])
         self.assertIsInstance(outer, ThrottlingProtocol)
         self.assertIs(wrapped, inner)
@@ -156,6 +161,22 @@ class OutermostProtocolTests(SynchronousTestCase):
         self.assertIs(first, serverFactory.built[0])
         self.assertIsInstance(second, TimeoutProtocol)
         self.assertIs(wrapped, serverFactory.built[1])
+
+    def test_unawaitedWaitGivenUpQuietly(self) -> None:
+        """
+        An C{acceptedProtocol(unwrap=False)} wait nobody awaits, still
+        pending at the teardown, is given up quietly, as one without
+        C{unwrap}: no unhandled error is logged.
+        """
+        events = Events()
+        serverFactory, _ = recorders(events)
+
+        def body(case: NetworkTestCase) -> None:
+            case.acceptedProtocol(case.listen(serverFactory), unwrap=False)
+
+        assertCleanRun(self, sample(body))
+        gc.collect()
+        self.assertEqual(self.flushLoggedErrors(), [])
 
     def test_unwrapMustBeABool(self) -> None:
         """

@@ -66,9 +66,9 @@ class Waits:
                 f"{client!r} is connected to {end.peerText}, which is not a "
                 f"port of this network"
             )
-        waiter = registry.pairing.serverFor(end)
+        waiter = registry.pairing.serverFor(end, unwrap)
         assert waiter is not None
-        return self._handOut(waiter, expected, unwrap, "serverProtocolFor")
+        return expectInstance(self._failFast(waiter), expected, "serverProtocolFor")
 
     def accepted(
         self, port: IListeningPort, expected: type[_P] | None, unwrap: bool
@@ -79,27 +79,8 @@ class Waits:
             raise ValueError(
                 f"acceptedProtocol() takes a stream port of this network, not {port!r}"
             )
-        accepted = self._registry.pairing.accepted(record)
-        return self._handOut(accepted, expected, unwrap, "acceptedProtocol")
-
-    def _handOut(
-        self,
-        waiter: Deferred[Any],
-        expected: type[_P] | None,
-        unwrap: bool,
-        what: str,
-    ) -> Deferred[Any]:
-        """
-        Hand out the server protocol C{waiter} fires with (the application's),
-        or the outermost one of its connection.
-        """
-        if not unwrap:
-            waiter.addCallback(self._outermost)
-        return expectInstance(self._failFast(waiter), expected, what)
-
-    def _outermost(self, application: object) -> object:
-        end = self._registry.endOf(application)
-        return application if end is None else end.outermost
+        accepted = self._registry.pairing.accepted(record, unwrap)
+        return expectInstance(self._failFast(accepted), expected, "acceptedProtocol")
 
     def closed(self, protocol: IProtocol) -> Deferred[None]:
         end = self._registry.endOf(protocol)
