@@ -109,12 +109,8 @@ class Registry:
     # Looking up
 
     def endOf(self, protocol: object) -> End | None:
-        """
-        The end whose connection C{protocol} serves: its own, the
-        application's inside it, or any protocol between the reactor's
-        transport and the application's (a C{ClientService} gives the
-        protocol inside the proxy it connected).
-        """
+        # Any protocol of its chain: a ClientService hands out the one
+        # inside the proxy it connected.
         end = self._ends.get(id(protocol))
         if end is None or not any(known is protocol for known in end.chain):
             return None
@@ -249,13 +245,9 @@ class Registry:
             pairKey=pairKey,
         )
         self._configure(end.application)
-        self._index(end)
+        self._ends.update((id(protocol), end) for protocol in end.chain)
         self._records.append(end)
         return end
-
-    def _index(self, end: End) -> None:
-        for protocol in end.chain:
-            self._ends[id(protocol)] = end
 
     def adoptProtocol(
         self, protocol: IProtocol, origin: Origin, role: str, observed: bool = False
@@ -343,7 +335,7 @@ class Registry:
 
     def endMade(self, end: End) -> None:
         # Its chain now reaches from what the reactor's transport holds.
-        self._index(end)
+        self._ends.update((id(protocol), end) for protocol in end.chain)
         self.pairing.endMade(end)
         if end.attempt is not None:
             end.attempt.made(end)
