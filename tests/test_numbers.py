@@ -75,8 +75,8 @@ class DisconnectTimeoutTests(SynchronousTestCase):
         )
         self.assertEqual(
             str(error),
-            "disconnectTimeout must be positive, not a negative int of about "
-            "401 digits",
+            "disconnectTimeout must be a finite positive number of seconds (an "
+            "int or a float), not a negative int of about 401 digits",
         )
 
     def test_largestFloat(self) -> None:

@@ -16,6 +16,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from ._seconds import checkAmount, checkSeconds
+
 #: Bytes a flow buffers before it stops reading from its source.
 HIGH_WATER = 256 * 1024
 #: Bytes below which a flow reads from its source again.
@@ -29,20 +31,6 @@ SLICE_GAP = 0.002
 END = "end"
 ABORT = "abort"
 LIMIT = "limit"
-
-
-def checkSeconds(value: object, what: str) -> float:
-    """
-    @return: C{value} as a float, when it is a finite number of seconds,
-        zero or more.
-    @raise TypeError: When it is not a number.
-    @raise ValueError: When it is negative or not finite.
-    """
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        raise TypeError(f"{what} must be a number of seconds, not {value!r}")
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{what} must be a finite number >= 0, not {value!r}")
-    return float(value)
 
 
 def _count(value: object, what: str) -> int:
@@ -110,35 +98,34 @@ class Direction:
         C{jitter} (drawn from the link's seeded random source); the order of
         the bytes is kept, as TCP keeps it.
 
-        @raise TypeError: If either is not a number.
-        @raise ValueError: If either is negative or not finite.
+        @raise TypeError: If either is not an int or a float (a bool is not).
+        @raise ValueError: If either is negative, NaN or infinite.
         """
-        delay = checkSeconds(seconds, "latency")
-        spread = checkSeconds(jitter, "jitter")
+        delay = checkSeconds(seconds, "latency", zero=True)
+        spread = checkSeconds(jitter, "jitter", zero=True)
         self.delay, self.jitter = delay, spread
 
     def bandwidth(self, bytesPerSecond: float) -> None:
         """
         Deliver at most C{bytesPerSecond} bytes a second.
 
-        @raise TypeError: If it is not a number.
-        @raise ValueError: If it is not positive and finite.
+        @raise TypeError: If it is not an int or a float (a bool is not).
+        @raise ValueError: If it is not positive, or NaN or infinite.
         """
-        rate = checkSeconds(bytesPerSecond, "bandwidth")
-        if rate == 0:
-            raise ValueError("bandwidth must be positive, not 0")
-        self.rate = rate
+        self.rate = checkAmount(bytesPerSecond, "bandwidth", "bytes a second")
 
     def slice(self, size: int, gap: float = SLICE_GAP) -> None:
         """
         Deliver in writes of at most C{size} bytes, C{gap} seconds apart, so
         that the reader gets them in as many reads (a parser's worst case).
 
-        @raise TypeError: If C{size} is not an int or C{gap} not a number.
-        @raise ValueError: If C{size} is below 1 or C{gap} negative.
+        @raise TypeError: If C{size} is not an int, or C{gap} not an int or
+            a float.
+        @raise ValueError: If C{size} is below 1, or C{gap} negative, NaN
+            or infinite.
         """
         self.sliceSize = _count(size, "slice size")
-        self.sliceGap = checkSeconds(gap, "slice gap")
+        self.sliceGap = checkSeconds(gap, "slice gap", zero=True)
 
     def limit(self, count: int) -> None:
         """

@@ -17,6 +17,7 @@ from zope.interface import implementer
 
 from ._failfast import Watch
 from ._interfaces import IBoundedWaits
+from ._seconds import checkSeconds
 
 #: Seconds a wait allows when neither the call nor a test sets a bound.
 DEFAULT_WAIT = 10.0
@@ -111,7 +112,10 @@ class Recorder(Protocol):
     @ivar reason: Why it closed, once it has.
     @ivar waitTimeout: The default bound of a wait, in seconds; C{None}
         until a L{trialnet.NetworkTestCase} sets it from its own timeout,
-        when L{DEFAULT_WAIT} applies.
+        when L{DEFAULT_WAIT} applies.  A bound, this one or a wait's own
+        C{timeout}, is a finite positive int or float: anything else (a
+        bool, NaN, infinity) fails the call with C{TypeError} or
+        C{ValueError} before it waits.
     @ivar clock: What schedules the bounds; the global reactor by default.
     @ivar failFast: Whether a logged error fails the pending waits at once;
         C{None} until a network sets it from its own C{failFast}, when it
@@ -282,11 +286,11 @@ class Recorder(Protocol):
         return deferred
 
     def _bound(self, timeout: float | None) -> float:
-        if timeout is None:
-            timeout = self.waitTimeout if self.waitTimeout is not None else DEFAULT_WAIT
-        if not isinstance(timeout, (int, float)) or timeout <= 0:
-            raise ValueError(f"timeout must be a positive number, not {timeout!r}")
-        return float(timeout)
+        if timeout is not None:
+            return checkSeconds(timeout, "timeout")
+        if self.waitTimeout is None:
+            return DEFAULT_WAIT
+        return checkSeconds(self.waitTimeout, "waitTimeout")
 
     def _clock(self) -> Any:
         if self.clock is None:

@@ -21,11 +21,11 @@ from twisted.internet.interfaces import IAddress, IListeningPort
 from twisted.internet.protocol import DatagramProtocol
 from twisted.python import log
 
-from ._conditions import checkSeconds
 from ._observe import quietly
 from ._ports import PortRecord
 from ._record import Record
 from ._report import Origin, describeAddress
+from ._seconds import checkSeconds
 
 #: Seconds a partly filled reorder window waits before it is sent as it is.
 REORDER_FLUSH = 0.05
@@ -103,11 +103,11 @@ class DatagramDirection:
         Delay each datagram by C{seconds}, give or take up to C{jitter}
         (datagrams may then overtake each other, as on a real network).
 
-        @raise TypeError: If either is not a number.
-        @raise ValueError: If either is negative or not finite.
+        @raise TypeError: If either is not an int or a float (a bool is not).
+        @raise ValueError: If either is negative, NaN or infinite.
         """
-        self.delaySeconds = checkSeconds(seconds, "delay")
-        self.jitter = checkSeconds(jitter, "jitter")
+        self.delaySeconds = checkSeconds(seconds, "delay", zero=True)
+        self.jitter = checkSeconds(jitter, "jitter", zero=True)
 
     def clear(self) -> None:
         """

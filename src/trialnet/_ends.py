@@ -7,6 +7,7 @@ then (HTTP Upgrade and HTTP/2 switch protocols midway).
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Protocol
 
 from twisted.internet.defer import Deferred
@@ -21,7 +22,7 @@ from ._patch import InstancePatch, patchable
 from ._record import Record, fireAll
 from ._report import Leftover, Origin, describeAddress
 from ._retries import retriesOf
-from ._transports import applicationProtocol, releaseSocket, socketTransport
+from ._transports import protocolChain, releaseSocket, socketTransport
 
 
 class EndListener(Protocol):
@@ -49,6 +50,9 @@ class End(Record):
     @ivar protocol: The protocol observed; dropped at the teardown.
     @ivar application: The application's protocol inside it (the same, but
         under an endpoint's or TLS's wrapping protocol).
+    @ivar chain: The protocols of its connection, outermost first, down to
+        C{application}: from the one the reactor's transport held when it
+        connected (see L{protocolChain}), else from C{protocol}.
     @ivar transport: The transport the protocol was given, while connected.
     @ivar hostKey: The local address recorded when it connected.
     @ivar peerKey: The peer's address recorded when it connected.
@@ -75,7 +79,8 @@ class End(Record):
         super().__init__(origin, observed, listener.endLost)
         self.role = role  # type: ignore[misc]
         self.protocol: IProtocol | None = protocol
-        self.application: Any = applicationProtocol(protocol)
+        self.chain: list[Any] = protocolChain(protocol)
+        self.application: Any = self.chain[-1]
         self._applicationClass = type(self.application)
         self.attempt = attempt
         self.port = port
@@ -105,6 +110,22 @@ class End(Record):
         # Named at the report, from the class the application's protocol
         # had when the end was made (HTTP/2 and Upgrade replace protocols).
         return qual(self._applicationClass)
+
+    @property
+    def outermost(self) -> Any:
+        """
+        The outermost protocol of its connection above TLS: what the
+        application's factory built, around the application's protocol when
+        that factory wraps another (a
+        L{ThrottlingFactory<twisted.protocols.policies.ThrottlingFactory>}).
+        """
+        tls = getattr(
+            sys.modules.get("twisted.protocols.tls"), "TLSMemoryBIOProtocol", ()
+        )
+        for protocol in self.chain:
+            if not isinstance(protocol, tls):
+                return protocol
+        return self.application
 
     @property
     def settled(self) -> bool:
@@ -146,6 +167,9 @@ class End(Record):
         self._peer = transport.getPeer()
         self.peerKey = addressKey(self._peer)
         self.open = True
+        held = protocolChain(getattr(socketTransport(transport), "protocol", None))
+        if any(outer is self.protocol for outer in held):
+            self.chain = held
         # The reactor tells the transport under every wrapping protocol
         # when the connection is gone; the protocol may have been replaced.
         lostOn: Any = socketTransport(transport)
@@ -214,6 +238,7 @@ class End(Record):
             self._lostPatch.restoreAll()
         self.protocol = None
         self.application = None
+        self.chain = []
         self.transport = None
         self.port = None
         self.attempt = None

@@ -162,18 +162,24 @@ class NetworkFront:
 
     @overload
     def acceptedProtocol(
-        self, port: IListeningPort, expected: type[_P]
+        self, port: IListeningPort, expected: type[_P], unwrap: bool = True
     ) -> Deferred[_P]: ...
 
     @overload
     def acceptedProtocol(
-        self, port: IListeningPort, expected: type[IProtocol] | None = None
+        self,
+        port: IListeningPort,
+        expected: type[IProtocol] | None = None,
+        unwrap: bool = True,
     ) -> Deferred[IProtocol]: ...
 
     def acceptedProtocol(
-        self, port: IListeningPort, expected: type[_P] | None = None
+        self,
+        port: IListeningPort,
+        expected: type[_P] | None = None,
+        unwrap: bool = True,
     ) -> Deferred[Any]:
-        return self._network()._acceptedProtocol(port, expected)
+        return self._network()._acceptedProtocol(port, expected, unwrap)
 
     def whenClosed(self, protocol: IProtocol) -> Deferred[None]:
         return self._network()._whenClosed(protocol)
@@ -188,18 +194,21 @@ class NetworkFront:
 
     @overload
     def serverProtocolFor(
-        self, client: IProtocol, expected: type[_P]
+        self, client: IProtocol, expected: type[_P], unwrap: bool = True
     ) -> Deferred[_P]: ...
 
     @overload
     def serverProtocolFor(
-        self, client: IProtocol, expected: type[IProtocol] | None = None
+        self,
+        client: IProtocol,
+        expected: type[IProtocol] | None = None,
+        unwrap: bool = True,
     ) -> Deferred[IProtocol]: ...
 
     def serverProtocolFor(
-        self, client: IProtocol, expected: type[_P] | None = None
+        self, client: IProtocol, expected: type[_P] | None = None, unwrap: bool = True
     ) -> Deferred[Any]:
-        return self._network()._serverProtocolFor(client, expected)
+        return self._network()._serverProtocolFor(client, expected, unwrap)
 
     @overload
     def track(self, thing: IStreamClientEndpoint) -> IStreamClientEndpoint: ...
@@ -213,7 +222,7 @@ class NetworkFront:
     def track(self, thing: object) -> object:
         return self._network()._track(thing)
 
-    def mapName(self, name: str, port: IListeningPort) -> None:
+    def mapName(self, name: str, port: IListeningPort | PortFront) -> None:
         self._network()._mapName(name, port)
 
     def link(self, target: IListeningPort, seed: int | None = None) -> Link:

@@ -276,13 +276,16 @@ class INetworkOpening(Interface):
 
     def mapName(name: str, port: IListeningPort) -> None:
         """
-        Map a host name to one of this test's ports, for the length of the
-        test, through the reactor's name resolver: code under test
-        configured with C{https://api.example.com/} reaches the port, through
+        Map a host name to one of this test's ports, or to a
+        L{link<trialnet.INetworkLinks.link>} in front of one, for the length
+        of the test, through the reactor's name resolver: code under test
+        configured with C{https://api.example.com/} reaches the port (through
+        the link and its conditions), through
         a L{HostnameEndpoint<twisted.internet.endpoints.HostnameEndpoint>},
         an L{Agent<twisted.web.client.Agent>}, treq, L{agent} or L{connect},
         whatever port number it asks for; its connections join the
-        teardown.  The run's certificate covers the name on that port (by
+        teardown.  The run's certificate covers the name on that port, or
+        on the TLS port behind the link (by
         server name indication; give an C{Agent} of the code under test
         C{tlsAuthority.policyForHTTPS()}).  C{reactor.resolve(name)} gives
         an address without a port, so C{reactor.connectTCP(name, number)}
@@ -295,10 +298,12 @@ class INetworkOpening(Interface):
             C{"localhost"}, case-insensitive (ASCII; the C{xn--} form for an
             internationalised name).
         @param port: A TCP or TLS port of this test (from L{listen},
-            L{listenTLS}, or opened by the code under test), listening.
-        @raise TypeError: If C{name} is not a string or C{port} not a
-            listening port, or the reactor has no pluggable name resolver.
+            L{listenTLS}, or opened by the code under test), listening; or
+            a L{Link<trialnet.Link>} in front of one.
+        @raise TypeError: If C{name} is not a string or C{port} neither a
+            listening port nor a link, or the reactor has no pluggable name
+            resolver.
         @raise ValueError: If C{name} is an IP literal or not a valid host
             name, or C{port} is not a port of this test, not listening, or a
-            UDP or UNIX port.
+            UDP or UNIX port (or a link in front of a UNIX port).
         """

@@ -26,11 +26,20 @@ class INetworkWaits(Interface):
     """
 
     def serverProtocolFor(
-        client: IProtocol, expected: type[IProtocol] | None = None
+        client: IProtocol, expected: type[IProtocol] | None = None, unwrap: bool = True
     ) -> Deferred[IProtocol]:
         """
         Find the protocol one of this network's ports built for the other end
         of a client connection.
+
+        That is the application's protocol: when the port's factory wraps
+        another (a L{ThrottlingFactory
+        <twisted.protocols.policies.ThrottlingFactory>}, a C{TimeoutFactory},
+        C{FTPFactory}), every L{ProtocolWrapper
+        <twisted.protocols.policies.ProtocolWrapper>} is taken off, and the
+        protocol of the factory inside is given.  C{unwrap=False} gives the
+        outermost protocol instead: the wrapper (above TLS, whose protocol
+        is the connection's transport, not the application's).
 
         On UNIX sockets, whose addresses do not tell connections apart, ends
         are paired in the order they connected: every client of that port
@@ -40,20 +49,27 @@ class INetworkWaits(Interface):
 
         @param client: A client protocol of this network, whoever connected
             it (L{connect<trialnet.INetworkOpening.connect>}, or the code
-            under test); it may have closed since (ends are matched on the
-            addresses recorded when it connected).
+            under test), or a protocol inside one (the protocol
+            C{ClientService.whenConnected()} gives, inside the proxy the
+            service connected); it may have closed since (ends are matched
+            on the addresses recorded when it connected).
         @param expected: The class the server protocol should be an instance
             of; the implementations then return a C{Deferred} of that class.
+        @param unwrap: Whether to give the application's protocol inside
+            every wrapper (by default), or with C{False} the outermost one.
         @return: A L{Deferred<twisted.internet.defer.Deferred>} that fires with the
             server protocol once its C{connectionMade} ran.  If the teardown comes
             first, it fails with C{CancelledError}.  It fails with C{TypeError},
             naming both classes, if the protocol is not an C{expected}.
+        @raise TypeError: If C{unwrap} is not a C{bool}.
         @raise ValueError: If C{client} is not a client of this network, or is
             not connected to one of this network's ports.
         """
 
     def acceptedProtocol(
-        port: IListeningPort, expected: type[IProtocol] | None = None
+        port: IListeningPort,
+        expected: type[IProtocol] | None = None,
+        unwrap: bool = True,
     ) -> Deferred[IProtocol]:
         """
         Wait for a protocol a port built, for clients this network did not
@@ -61,12 +77,17 @@ class INetworkWaits(Interface):
 
         @param port: A stream port of this network.
         @param expected: As for L{serverProtocolFor}.
+        @param unwrap: As for L{serverProtocolFor}: the application's
+            protocol inside every L{ProtocolWrapper
+            <twisted.protocols.policies.ProtocolWrapper>} by default, the
+            outermost one with C{False}.
         @return: A L{Deferred<twisted.internet.defer.Deferred>} that fires with the
             oldest server protocol of that port not yet handed out by this method or
             L{serverProtocolFor}, once its C{connectionMade} ran (at once if there is
             one already).  If the teardown comes first, it fails with
             C{CancelledError}.  It fails with C{TypeError} as for
             L{serverProtocolFor}.
+        @raise TypeError: If C{unwrap} is not a C{bool}.
         @raise ValueError: If C{port} is not a stream port of this network.
         """
 
@@ -75,7 +96,8 @@ class INetworkWaits(Interface):
         Wait for one tracked connection end to close.
 
         @param protocol: A client or server protocol of this network, or one
-            adopted with L{track<trialnet.INetworkOpening.track>}.
+            adopted with L{track<trialnet.INetworkOpening.track>}, or a
+            protocol inside one (as for L{serverProtocolFor}).
         @return: A L{Deferred<twisted.internet.defer.Deferred>} that fires with C{None}
             after the protocol's C{connectionLost} ran, at once if it already has.
         @raise ValueError: If this network does not track C{protocol}.

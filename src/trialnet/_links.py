@@ -210,6 +210,13 @@ class Link(PortFront):
         """
         return self._relay.port
 
+    def frontTarget(self) -> IListeningPort | None:
+        """
+        @return: The port the link stands in front of, until its test
+            closed.
+        """
+        return self._relay.target
+
     # Inside
 
     def _both(self) -> tuple[Direction, Direction]:

@@ -41,7 +41,7 @@ from zope.interface import implementer
 from ._ports import PortRecord
 from ._record import Record
 from ._report import Origin
-from ._targets import listeningAddress
+from ._targets import PortFront, listeningAddress
 from ._tls import coverName, uncoverName
 
 #: One label of a host name: letters, digits and inner hyphens.
@@ -88,39 +88,57 @@ def checkHostName(name: object) -> str:
     return text
 
 
-def portAddress(record: PortRecord | None, port: object) -> Address:
+def nameTarget(registry: Any, target: object) -> tuple[Address, int]:
     """
-    The address a name mapped to C{port} resolves to.
+    Where a name mapped to C{target} leads.
 
-    @param record: The network's record of C{port}, if it has one.
-    @param port: What the user passed, for the errors.
-    @return: Where C{port} listens; loopback for a port listening on every
-        interface.
-    @raise TypeError: If C{port} is not a listening port.
+    @param registry: The network's registry, which knows its ports.
+    @param target: What the user passed: a port, or a link in front of one.
+    @return: The address the name resolves to (where C{target} listens;
+        loopback for a port listening on every interface), and the number
+        of the port whose certificate is to cover the name: the port's own,
+        or for a link the port behind it, which serves its TLS.
+    @raise TypeError: If C{target} is neither a listening port nor a link.
     @raise ValueError: If it is not a port of the network, not listening,
-        or not a TCP or TLS port.
+        or not a TCP or TLS port (or a link in front of one).
     """
-    if not IListeningPort.providedBy(port):
+    if isinstance(target, PortFront):
+        behind = target.frontTarget()
+        if behind is None:
+            raise ValueError(f"{target!r} is closed with its test")
+        address = _ipAddress(target, target.frontAddress(), target.frontTransport.name)
+        return address, listeningAddress(behind).port
+    if not IListeningPort.providedBy(target):
         raise TypeError(
             f"mapName() takes a listening port of this test (from listen() or "
-            f"listenTLS()), not {port!r}"
+            f"listenTLS()) or a link in front of one, not {target!r}"
         )
+    record: PortRecord | None = registry.portOf(target)
     if record is None:
         raise ValueError(
             f"mapName() takes a port of this test (from listen(), listenTLS() "
-            f"or opened by the code under test), not {port!r}"
+            f"or opened by the code under test), not {target!r}"
         )
-    if getattr(port, "disconnecting", False):
-        raise ValueError(f"{port!r} is not listening")
-    address = listeningAddress(port)
+    if getattr(target, "disconnecting", False):
+        raise ValueError(f"{target!r} is not listening")
+    address = _ipAddress(target, listeningAddress(target), record.transport.name)
+    return address, address.port
+
+
+def _ipAddress(target: object, address: object, kind: str) -> Address:
+    """
+    @return: C{address}, a TCP address, with loopback for every interface.
+    @raise ValueError: For another kind of address, naming C{kind}.
+    """
     if (
-        not record.transport.stream
+        kind == "udp"
         or not isinstance(address, (IPv4Address, IPv6Address))
         or address.type != "TCP"
     ):
         raise ValueError(
-            f"mapName() maps names to TCP or TLS ports; {port!r} is a "
-            f"{record.transport.name.upper()} port"
+            f"mapName() maps names to TCP or TLS ports and links in front of "
+            f"them; {target!r} is a {kind.upper()} "
+            f"{'link' if isinstance(target, PortFront) else 'port'}"
         )
     host = _LOOPBACK.get(address.host, address.host)
     return type(address)("TCP", host, address.port)
@@ -143,17 +161,23 @@ class NameMap:
             )
         self._reactor = reactor
         self._addresses: dict[str, Address] = {}
+        self._covered: dict[str, int] = {}
         self._resolver: MappingResolver | None = None
 
-    def map(self, name: str, address: Address) -> None:
+    def map(self, name: str, address: Address, covered: int) -> None:
         """
         Map C{name} (checked) to C{address}, instead of where it went before.
+
+        @param covered: The number of the port whose certificate is to
+            cover C{name}: C{address}'s, or the TLS port behind a link.
         """
-        previous = self._addresses.pop(name, None)
+        previous = self._covered.pop(name, None)
+        self._addresses.pop(name, None)
         if previous is not None:
-            uncoverName(name, previous.port)
+            uncoverName(name, previous)
         self._addresses[name] = address
-        coverName(name, address.port)
+        self._covered[name] = covered
+        coverName(name, covered)
         if self._resolver is None:
             self._resolver = MappingResolver.on(self._reactor)
             self._resolver.add(self)
@@ -170,9 +194,10 @@ class NameMap:
         """
         Unmap every name.
         """
-        addresses, self._addresses = self._addresses, {}
-        for name, address in addresses.items():
-            uncoverName(name, address.port)
+        self._addresses = {}
+        covered, self._covered = self._covered, {}
+        for name, number in covered.items():
+            uncoverName(name, number)
         resolver, self._resolver = self._resolver, None
         if resolver is not None:
             resolver.remove(self)

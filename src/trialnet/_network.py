@@ -38,11 +38,11 @@ from ._observe import observe, stopObserving
 from ._opening import Opener
 from ._registry import Registry
 from ._report import Origin, callerOrigin
+from ._seconds import checkSeconds
 from ._targets import (
     PortFront,
     checkIPLiteral,
     checkPortNumber,
-    checkPositive,
     checkServerTLS,
 )
 from ._teardown import Phase, Teardown
@@ -93,9 +93,9 @@ class Network(NetworkFront):
         @raise TypeError: If C{disconnectTimeout} is not a number.
         @raise ValueError: If it is not positive and finite.
         """
-        timeout = checkPositive(disconnectTimeout, "disconnectTimeout")
+        timeout = checkSeconds(disconnectTimeout, "disconnectTimeout")
         if waitTimeout is not None:
-            waitTimeout = checkPositive(waitTimeout, "waitTimeout")
+            waitTimeout = checkSeconds(waitTimeout, "waitTimeout")
         if reactor is None:
             from twisted.internet import reactor as globalReactor  # noqa: N812
 
@@ -119,7 +119,7 @@ class Network(NetworkFront):
 
     @disconnectTimeout.setter
     def disconnectTimeout(self, seconds: float) -> None:
-        self._teardown.disconnectTimeout = checkPositive(seconds, "disconnectTimeout")
+        self._teardown.disconnectTimeout = checkSeconds(seconds, "disconnectTimeout")
 
     @property
     def strictCleanup(self) -> bool:
@@ -202,7 +202,7 @@ class Network(NetworkFront):
         self, target: object, timeout: float = 30.0, tlsOptions: object = None
     ) -> IStreamClientEndpoint:
         origin = callerOrigin()
-        checkPositive(timeout, "timeout")
+        checkSeconds(timeout, "timeout")
         self._opener.dialer(target, timeout, tlsOptions)
 
         def connect(factory: IProtocolFactory) -> Deferred[IProtocol]:
@@ -226,7 +226,7 @@ class Network(NetworkFront):
 
         origin = callerOrigin()
         self._checkOpen()
-        timeout = checkPositive(connectTimeout, "connectTimeout")
+        timeout = checkSeconds(connectTimeout, "connectTimeout")
         return agentOn(self._opener, self._registry, origin, pool, timeout, self)
 
     def _url(
@@ -241,14 +241,14 @@ class Network(NetworkFront):
     # Waiting
 
     def _serverProtocolFor(
-        self, client: IProtocol, expected: type[_P] | None = None
+        self, client: IProtocol, expected: type[_P] | None, unwrap: bool
     ) -> Deferred[Any]:
-        return self._waits.serverFor(client, expected)
+        return self._waits.serverFor(client, expected, unwrap)
 
     def _acceptedProtocol(
-        self, port: IListeningPort, expected: type[_P] | None = None
+        self, port: IListeningPort, expected: type[_P] | None, unwrap: bool
     ) -> Deferred[Any]:
-        return self._waits.accepted(port, expected)
+        return self._waits.accepted(port, expected, unwrap)
 
     def _whenClosed(self, protocol: IProtocol) -> Deferred[None]:
         return self._waits.closed(protocol)
@@ -345,18 +345,18 @@ class Network(NetworkFront):
 
     _names: NameMap | None = None
 
-    def _mapName(self, name: str, port: IListeningPort) -> None:
-        from ._names import NameMap, NameRecord, checkHostName, portAddress
+    def _mapName(self, name: str, port: IListeningPort | PortFront) -> None:
+        from ._names import NameMap, NameRecord, checkHostName, nameTarget
 
         origin = callerOrigin()
         self._checkOpen()
         hostName = checkHostName(name)
-        address = portAddress(self._registry.portOf(port), port)
+        address, covered = nameTarget(self._registry, port)
         if self._names is None:
             names = NameMap(self._reactor)
             self._registry.addRecord(NameRecord(names, origin))
             self._names = names
-        self._names.map(hostName, address)
+        self._names.map(hostName, address, covered)
 
     def mappedAddress(self, name: str) -> tuple[str, int] | None:
         """

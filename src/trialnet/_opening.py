@@ -28,13 +28,13 @@ from ._interfaces import IUDPPort
 from ._observe import quietly
 from ._registry import Registry
 from ._report import Origin
+from ._seconds import checkSeconds
 from ._targets import (
     PortFront,
     checkClientTLS,
     checkFactory,
     checkIPLiteral,
     checkPortNumber,
-    checkPositive,
     checkSocketPath,
     checkUnconnected,
     connectionTarget,
@@ -190,7 +190,7 @@ class Opener:
             endpoint = target
             target = endpoint.target
             timeout, tlsOptions = endpoint.timeout, endpoint.tlsOptions
-        checkPositive(timeout, "timeout")
+        checkSeconds(timeout, "timeout")
         dial = self.dialer(target, timeout, tlsOptions)
         factory, protocol = splitFactoryOrProtocol(factoryOrProtocol)
         if protocol is not None:

@@ -43,6 +43,10 @@ class Pairing:
         self._acceptWaiters: dict[object, deque[Deferred[Any]]] = {}
         self._counts: dict[tuple[str, str], int] = {}
         self._aliases: dict[AddressKey, AddressKey] = {}
+        # The waiters that asked for the outermost protocol (unwrap=False):
+        # chosen when fired, for a callback on a waiter would make it look
+        # awaited (see releaseWaiter).
+        self._outermost: set[Deferred[Any]] = set()
 
     def nextKey(self, role: str, path: str) -> AddressKey:
         """
@@ -72,7 +76,7 @@ class Pairing:
             waiters.popleft()
         if waiters:
             end.claimed = True
-            waiters.popleft().callback(end.application)
+            self._give([waiters.popleft()], end)
         else:
             self._unclaimed.setdefault(port, deque()).append(end)
         key = end.peerKey
@@ -82,10 +86,12 @@ class Pairing:
         waiting = [w for w in self._serverWaiters.pop(key, []) if not w.called]
         if waiting:
             end.claimed = True
-        fireAll(waiting, end.application)
+        self._give(waiting, end)
 
-    def serverFor(self, client: End) -> Deferred[Any] | None:
+    def serverFor(self, client: End, unwrap: bool = True) -> Deferred[Any] | None:
         """
+        @param unwrap: Whether to give the application's protocol, or the
+            outermost one of its connection (see L{End.outermost}).
         @return: A L{Deferred} for the server end of C{client}, or C{None}
             when the client's own address is unknown.
         """
@@ -96,8 +102,8 @@ class Pairing:
         server = self._serversByPeer.get(key)
         if server is not None and server.application is not None:
             server.claimed = True
-            return succeed(server.application)
-        waiter: Deferred[Any] = Deferred()
+            return succeed(server.application if unwrap else server.outermost)
+        waiter = self._waiter(unwrap)
         self._serverWaiters.setdefault(key, []).append(waiter)
         return waiter
 
@@ -114,12 +120,13 @@ class Pairing:
         known = self._serversByPeer.get(server)
         if known is not None and known.application is not None:
             known.claimed = True
-            fireAll(waiting, known.application)
+            self._give(waiting, known)
         else:
             self._serverWaiters.setdefault(server, []).extend(waiting)
 
-    def accepted(self, port: object) -> Deferred[Any]:
+    def accepted(self, port: object, unwrap: bool = True) -> Deferred[Any]:
         """
+        @param unwrap: As for L{serverFor}.
         @return: A L{Deferred} for the oldest server end of C{port} not yet
             handed out.
         """
@@ -128,10 +135,26 @@ class Pairing:
             end = unclaimed.popleft()
             if not end.claimed and end.application is not None:
                 end.claimed = True
-                return succeed(end.application)
-        waiter: Deferred[Any] = Deferred()
+                return succeed(end.application if unwrap else end.outermost)
+        waiter = self._waiter(unwrap)
         self._acceptWaiters.setdefault(port, deque()).append(waiter)
         return waiter
+
+    def _waiter(self, unwrap: bool) -> Deferred[Any]:
+        waiter: Deferred[Any] = Deferred()
+        if not unwrap:
+            self._outermost.add(waiter)
+        return waiter
+
+    def _give(self, waiters: list[Deferred[Any]], end: End) -> None:
+        """
+        Fire each of C{waiters} with C{end}'s protocol, the application's or
+        the outermost one, as it asked.
+        """
+        outermost = [w for w in waiters if w in self._outermost]
+        self._outermost.difference_update(outermost)
+        fireAll([w for w in waiters if w not in outermost], end.application)
+        fireAll(outermost, end.outermost)
 
     def release(self) -> None:
         """
@@ -145,6 +168,7 @@ class Pairing:
         self._unclaimed.clear()
         self._acceptWaiters.clear()
         self._aliases.clear()
+        self._outermost.clear()
         for waiter in waiters:
             releaseWaiter(waiter, self.dropAwaited)
 

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ._network import Network
-from ._targets import checkPositive
+from ._seconds import checkSeconds
 
 #: The ini option that sets C{disconnectTimeout} for every test.
 TIMEOUT_OPTION = "trialnet_disconnect_timeout"
@@ -51,7 +51,7 @@ def _iniTimeout(config: Any) -> float:
     """
     text = config.getini(TIMEOUT_OPTION)
     try:
-        return checkPositive(float(text), TIMEOUT_OPTION)
+        return checkSeconds(float(text), TIMEOUT_OPTION)
     except (TypeError, ValueError):
         raise ValueError(
             f"the ini option {TIMEOUT_OPTION} must be a finite positive number "

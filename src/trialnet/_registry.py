@@ -109,8 +109,10 @@ class Registry:
     # Looking up
 
     def endOf(self, protocol: object) -> End | None:
+        # Any protocol of its chain: a ClientService hands out the one
+        # inside the proxy it connected.
         end = self._ends.get(id(protocol))
-        if end is None or protocol not in (end.protocol, end.application):
+        if end is None or not any(known is protocol for known in end.chain):
             return None
         return end
 
@@ -243,8 +245,7 @@ class Registry:
             pairKey=pairKey,
         )
         self._configure(end.application)
-        self._ends[id(protocol)] = end
-        self._ends[id(end.application)] = end
+        self._ends.update((id(protocol), end) for protocol in end.chain)
         self._records.append(end)
         return end
 
@@ -333,6 +334,8 @@ class Registry:
         self._listener.opened(record)
 
     def endMade(self, end: End) -> None:
+        # Its chain now reaches from what the reactor's transport holds.
+        self._ends.update((id(protocol), end) for protocol in end.chain)
         self.pairing.endMade(end)
         if end.attempt is not None:
             end.attempt.made(end)

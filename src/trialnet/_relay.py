@@ -93,6 +93,13 @@ class Relay:
         return kind("TCP", self._host, self._number)
 
     @property
+    def target(self) -> IListeningPort | None:
+        """
+        The port it relays to, until the teardown forgets it.
+        """
+        return self._target  # type: ignore[no-any-return]
+
+    @property
     def frontText(self) -> str:
         """
         The link's address, as text.

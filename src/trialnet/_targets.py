@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import functools
 import ipaddress
-import math
 import os
 from typing import Any
 
@@ -71,40 +70,6 @@ def checkPortNumber(port: object, what: str, allowZero: bool) -> int:
     if not lowest <= port <= 65535:
         raise ValueError(f"{what} must be from {lowest} to 65535, not {port!r}")
     return port
-
-
-def checkPositive(value: object, what: str) -> float:
-    """
-    @return: C{value} as a float, when it is a finite positive number of
-        seconds.
-    @raise TypeError: When it is not a number.
-    @raise ValueError: When it is not positive, not finite (infinite or
-        NaN, which would leave a bound unbounded), or an int too large for a
-        float.
-    """
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        raise TypeError(f"{what} must be a number of seconds, not {value!r}")
-    try:
-        seconds = float(value)
-    except OverflowError:
-        # Only an int overflows, with too many digits to show (repr even
-        # refuses past 4300 of them).
-        digits = int(int(value).bit_length() * math.log10(2)) + 1
-        if value < 0:
-            raise ValueError(
-                f"{what} must be positive, not a negative int of about {digits} digits"
-            ) from None
-        raise ValueError(
-            f"{what} must be a finite positive number of seconds, not an int "
-            f"of about {digits} digits, too large for a float"
-        ) from None
-    if not math.isfinite(seconds):
-        raise ValueError(
-            f"{what} must be a finite positive number of seconds, not {value!r}"
-        )
-    if not seconds > 0:
-        raise ValueError(f"{what} must be positive, not {value!r}")
-    return seconds
 
 
 def checkFactory(factory: object) -> IProtocolFactory:
@@ -267,5 +232,13 @@ class PortFront:
     def frontPort(self) -> IListeningPort | None:
         """
         @return: The port it listens with now, if it listens.
+        """
+        raise NotImplementedError
+
+    def frontTarget(self) -> IListeningPort | None:
+        """
+        @return: The port it stands in front of, which serves what comes
+            through it (a TLS port's certificate); C{None} once its test
+            closed.
         """
         raise NotImplementedError

@@ -97,15 +97,43 @@ def removeSocketDirectory(path: str) -> None:
 def applicationProtocol(protocol: Any) -> Any:
     """
     The application's protocol inside wrapping ones (a TLS connection's
-    protocol wraps the application's; an endpoint wraps it too).
+    protocol wraps the application's; an endpoint wraps it too, and a
+    C{ClientService} hands out the protocol its proxy wraps).
     """
+    return protocolChain(protocol)[-1]
+
+
+def protocolChain(protocol: Any) -> list[Any]:
+    """
+    C{protocol} and each protocol inside it, outermost first, down to the
+    application's: a L{ProtocolWrapper} (TLS, a
+    L{ThrottlingFactory<twisted.protocols.policies.ThrottlingFactory>}'s...)
+    wraps one, so does an endpoint's wrapping protocol, and so does a
+    C{ClientService}'s proxy, whose C{whenConnected()} gives the protocol
+    inside.
+    """
+    chain = [protocol]
     while True:
         if isinstance(protocol, ProtocolWrapper):
             protocol = protocol.wrappedProtocol
         elif _isEndpointWrapper(protocol, "_WrappingProtocol"):
             protocol = protocol._wrappedProtocol
+        elif _isServiceProxy(protocol):
+            protocol = protocol._protocol
         else:
-            return protocol
+            return chain
+        chain.append(protocol)
+
+
+def _isServiceProxy(protocol: object) -> bool:
+    # Looked up where the service's module put it (its private module, or
+    # application.internet in releases before that module), only once the
+    # service is imported.
+    for name in ("twisted.application._client_service", "twisted.application.internet"):
+        proxy = getattr(sys.modules.get(name), "_ReconnectingProtocolProxy", None)
+        if proxy is not None and isinstance(protocol, proxy):
+            return True
+    return False
 
 
 def applicationFactory(factory: Any) -> Any:

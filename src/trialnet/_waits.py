@@ -18,10 +18,18 @@ from ._failfast import failOnLoggedError
 from ._pairing import expectInstance
 from ._registry import Registry
 from ._report import Origin
-from ._targets import checkPositive
+from ._seconds import checkSeconds
 
 _T = TypeVar("_T")
 _P = TypeVar("_P", bound=IProtocol)
+
+
+def checkUnwrap(unwrap: object, what: str) -> None:
+    """
+    @raise TypeError: When C{unwrap} is not a C{bool}.
+    """
+    if not isinstance(unwrap, bool):
+        raise TypeError(f"{what}() takes unwrap=True or unwrap=False, not {unwrap!r}")
 
 
 class Waits:
@@ -45,7 +53,10 @@ class Waits:
         """
         return self._ownerReference()
 
-    def serverFor(self, client: IProtocol, expected: type[_P] | None) -> Deferred[Any]:
+    def serverFor(
+        self, client: IProtocol, expected: type[_P] | None, unwrap: bool
+    ) -> Deferred[Any]:
+        checkUnwrap(unwrap, "serverProtocolFor")
         registry = self._registry
         end = registry.endOf(client)
         if end is None or end.role != "client" or end.hostKey is None:
@@ -55,19 +66,20 @@ class Waits:
                 f"{client!r} is connected to {end.peerText}, which is not a "
                 f"port of this network"
             )
-        waiter = registry.pairing.serverFor(end)
+        waiter = registry.pairing.serverFor(end, unwrap)
         assert waiter is not None
         return expectInstance(self._failFast(waiter), expected, "serverProtocolFor")
 
     def accepted(
-        self, port: IListeningPort, expected: type[_P] | None
+        self, port: IListeningPort, expected: type[_P] | None, unwrap: bool
     ) -> Deferred[Any]:
+        checkUnwrap(unwrap, "acceptedProtocol")
         record = self._registry.portOf(port)
         if record is None or not record.transport.stream:
             raise ValueError(
                 f"acceptedProtocol() takes a stream port of this network, not {port!r}"
             )
-        accepted = self._registry.pairing.accepted(record)
+        accepted = self._registry.pairing.accepted(record, unwrap)
         return expectInstance(self._failFast(accepted), expected, "acceptedProtocol")
 
     def closed(self, protocol: IProtocol) -> Deferred[None]:
@@ -119,8 +131,11 @@ class Waits:
         L{DEFAULT_WAIT}.
         """
         if timeout is None:
-            timeout = self.owner.waitTimeout or DEFAULT_WAIT
-        return checkPositive(timeout, "timeout")
+            waitTimeout = self.owner.waitTimeout
+            if waitTimeout is None:
+                return DEFAULT_WAIT
+            return checkSeconds(waitTimeout, "waitTimeout")
+        return checkSeconds(timeout, "timeout")
 
     def _failFast(self, waiter: Deferred[_T]) -> Deferred[_T]:
         if self.owner.failFast:

@@ -91,11 +91,14 @@ async def typedProtocols(case: NetworkTestCase, network: Network) -> None:
     server: Deferred[Greeter] = case.serverProtocolFor(client, Greeter)
     accepted: Deferred[Greeter] = network.acceptedProtocol(port, Greeter)
     untyped: Deferred[IProtocol] = case.serverProtocolFor(client)
+    outermost: Deferred[IProtocol] = case.serverProtocolFor(client, unwrap=False)
+    wrapper: Deferred[Greeter] = network.acceptedProtocol(port, Greeter, False)
     reader = await recorder
     reader.send(b"x")
     line: bytes = await reader.readLine()
     chunk: bytes = await reader.readBytes(2, timeout=1.0)
     del fromInstance, onNetwork, greeting, server, accepted, untyped, line, chunk
+    del outermost, wrapper
 
 
 class Typed(NetworkTestCase):
@@ -137,6 +140,8 @@ async def links(case: NetworkTestCase, network: Network) -> None:
     link.up()
     client = await case.connect(link, Recorder())
     url: bytes = case.url(link)
+    case.mapName("api.example.com", link)
+    network.mapName("db.internal", network.link(network.listenTLS(Factory())))
     datagrams: DatagramLink = network.datagramLink(
         network.listenUDP(DatagramProtocol()), seed=None
     )
