@@ -153,6 +153,28 @@ class ClientServiceRetryTests(SynchronousTestCase):
         """
         self.assertStoppedQuietly(closedService)
 
+    def test_connected(self) -> None:
+        """
+        A service still connected when the test ends: the teardown closes
+        its connection, the retry it then schedules is stopped with the
+        service, and no timer is left.
+        """
+
+        def connectedService(services: list[ClientService]) -> Any:
+            async def body(case: NetworkTestCase) -> None:
+                from twisted.internet import reactor
+
+                port = case.listen(ServerFactory.forProtocol(Protocol))
+                endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", portNumber(port))
+                service = ClientService(endpoint, Factory.forProtocol(Protocol))
+                services.append(service)
+                service.startService()
+                await service.whenConnected()
+
+            return body
+
+        self.assertStoppedQuietly(connectedService)
+
     def assertNamedStrictly(self, makeBody: Any, marker: str) -> None:
         """
         Under strict cleanup the sample fails with one leftover: the
