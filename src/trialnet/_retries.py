@@ -4,9 +4,10 @@ The timers the code under test leaves: those it schedules while it hears
 that a connection of a network was lost or failed (a
 C{ReconnectingClientFactory}'s or a C{ClientService}'s retry), during the
 test or during its teardown, which the teardown stops with their owner or
-cancels and, with strict cleanup, reports.  The test runner's timers and
-trialnet's own are never among them, whatever code they were scheduled
-from.
+cancels and, with strict cleanup, reports; and the expiry timers of the
+network's connections that an C{HTTPConnectionPool} cached, which the pool
+is made to forget.  The test runner's timers and trialnet's own are never
+among them, whatever code they were scheduled from.
 """
 
 from __future__ import annotations
@@ -76,7 +77,10 @@ class TimerCapture:
         self.calls: list[Captured] = []
         self._prunedAt = 16
         self._closingAt: int | None = None
-        _captures.setdefault(id(reactor), []).append(self)
+        captures = _captures.setdefault(id(reactor), [])
+        # Those of networks dropped unclosed go.
+        captures[:] = [capture for capture in captures if capture.owner() is not None]
+        captures.append(self)
 
     def closing(self) -> None:
         """
@@ -233,7 +237,12 @@ class _Retries:
             self._take(scopes)
         finally:
             for callback in _afterDeliveries.pop(self._key, ()):
-                callback()
+                try:
+                    callback()
+                except Exception:
+                    log.err(
+                        None, "trialnet: error after a delivery of a lost connection"
+                    )
 
     def _take(self, scopes: list[_Retries]) -> None:
         calls = self.calls
