@@ -15,10 +15,17 @@ import socket
 from typing import Any
 
 from twisted.application.internet import ClientService
+from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import TCP4ClientEndpoint
 from twisted.internet.error import ConnectionRefusedError
-from twisted.internet.protocol import Factory, Protocol, ServerFactory
+from twisted.internet.protocol import (
+    Factory,
+    Protocol,
+    ReconnectingClientFactory,
+    ServerFactory,
+)
 from twisted.internet.task import deferLater
+from twisted.python.failure import Failure
 from twisted.trial.reporter import TestResult
 from twisted.trial.unittest import SynchronousTestCase, TestSuite
 from twisted.web.resource import Resource
@@ -207,6 +214,55 @@ class ClientServiceRetryTests(SynchronousTestCase):
         named at the line that started the service, and fails the test.
         """
         self.assertNamedStrictly(closedService, "closed")
+
+
+class Retrying(ReconnectingClientFactory):
+    """
+    A reconnecting factory that tells when a connection attempt failed.
+    """
+
+    protocol = Protocol
+
+    def __init__(self) -> None:
+        self.failed: Deferred[None] = Deferred()
+
+    def clientConnectionFailed(self, connector: Any, reason: Failure) -> None:
+        super().clientConnectionFailed(connector, reason)
+        if not self.failed.called:
+            self.failed.callback(None)
+
+
+class ReconnectingFactoryTests(SynchronousTestCase):
+    """
+    A C{ReconnectingClientFactory} waiting to retry when the test ends is
+    stopped with the test, and named under strict cleanup like a service.
+    """
+
+    def test_refusedStrict(self) -> None:
+        """
+        Under strict cleanup, the retry of a refused reconnecting factory is
+        named at the line that connected it, and no timer is left.
+        """
+
+        async def body(case: NetworkTestCase) -> None:
+            from twisted.internet import reactor
+
+            factory = Retrying()
+            # schedules on the next line: reconnecting
+            reactor.connectTCP("127.0.0.1", closedPort(), factory)
+            await factory.failed
+            await deferLater(reactor, 0, lambda: None)
+
+        before = pendingCalls()
+        result = sample(body, strictCleanup=True)
+        (leftover,) = teardownError(result).leftovers
+        self.assertEqual(leftover.role, "timer")
+        self.assertEqual(
+            (leftover.origin.filename, leftover.origin.lineno),
+            (__file__.replace(".pyc", ".py"), markedLine("reconnecting")),
+        )
+        self.assertIn(LEFT_PENDING, leftover.action)
+        self.assertEqual(pendingCalls() - before, set())
 
 
 class SaysBye(Protocol):

@@ -278,6 +278,12 @@ class Teardown:
         )
         if self._timers is not None:
             self._timers.closing()
+            if self.strict:
+                # Described now: an owner closed below cancels its timer,
+                # and a cancelled call forgets its function.
+                for captured in self._timers.pending():
+                    leftover = timerLeftover(captured, TIMER_LEFT)
+                    self._leftovers[id(captured.call)] = leftover
         records = sorted(self._records.records(), key=_stage)
         pending = self._pending
         for record in records:
@@ -355,7 +361,7 @@ class Teardown:
             leftover = timerLeftover(captured, action)
             closeOwner(captured.call)
             if self.strict:
-                self._leftovers[id(captured.call)] = leftover
+                self._leftovers.setdefault(id(captured.call), leftover)
 
     def _checkSettled(self) -> None:
         if self._pending or self._phase in (Phase.OPEN, Phase.DONE):
