@@ -1077,11 +1077,11 @@ SAMPLES = os.path.join(ROOT, "tests", "pytest_samples", "observed_fixture.py")
 
 
 def runPytest(
-    reactor: str, *options: str
+    reactor: str, *options: str, samples: str = SAMPLES
 ) -> tuple[dict[str, list[str]], list[int], str]:
     """
-    Run the observed-fixture samples under pytest-twisted with C{reactor}
-    and extra command-line C{options}.
+    Run the observed-fixture samples (or those of the file C{samples})
+    under pytest-twisted with C{reactor} and extra command-line C{options}.
 
     @return: For each test, its outcomes (C{"passed"}, or C{"error: ..."}
         with its message); the port numbers the samples listened on; and
@@ -1102,7 +1102,7 @@ def runPytest(
                 f"--junitxml={report}",
                 "-q",
                 *options,
-                SAMPLES,
+                samples,
             ],
             env=dict(
                 os.environ,

@@ -1,19 +1,26 @@
 """
 Tests for L{trialnet._retries.TimerCapture} and L{trialnet._retries.retriesOf}:
-which timers a network's teardown takes as the retries it provoked, on a
-reactor that lists its new timers (read, the reactor untouched) and on one
-that does not (its C{callLater} wrapped while a capture runs).
+which timers a network's teardown takes as the code under test's retries, on
+a reactor that lists its new timers (read, the reactor untouched) and on one
+that does not (its C{callLater} wrapped inside scopes while a capture runs).
 """
 
 from __future__ import annotations
 
+import gc
+from functools import partial
 from typing import Any
 
+from twisted.internet import tcp, udp
 from twisted.internet.base import DelayedCall, ReactorBase
-from twisted.internet.task import Clock
-from twisted.trial.unittest import SynchronousTestCase
+from twisted.internet.protocol import DatagramProtocol, Factory
+from twisted.internet.task import Clock, deferLater
+from twisted.internet.utils import suppressWarnings
+from twisted.trial.unittest import SynchronousTestCase, TestCase
 
-from trialnet._retries import TimerCapture, retriesOf
+from trialnet import Recorder, _retries
+from trialnet._report import Origin
+from trialnet._retries import Captured, TimerCapture, afterDeliveries, retriesOf
 
 
 class ListingReactor:
@@ -62,6 +69,13 @@ def later(reactor: Any) -> DelayedCall:
     return reactor.callLater(1, lambda: None)  # type: ignore[no-any-return]
 
 
+def stopped(capture: TimerCapture) -> list[Any]:
+    """
+    Stop C{capture}, and give the timers it captured that are still pending.
+    """
+    return [entry.call for entry in capture.stop()]
+
+
 class CaptureMixin:
     """
     The tests, for any reactor L{makeReactor} makes.
@@ -84,7 +98,7 @@ class CaptureMixin:
             mine = later(reactor)
         with retriesOf(reactor, other):
             later(reactor)
-        self.assertEqual(capture.stop(), [mine])
+        self.assertEqual(stopped(capture), [mine])
 
     def test_nested(self: Any) -> None:
         """
@@ -100,8 +114,8 @@ class CaptureMixin:
             with retriesOf(reactor, inner):
                 nested = later(reactor)
             last = later(reactor)
-        self.assertEqual(innerCapture.stop(), [nested])
-        self.assertEqual(outerCapture.stop(), [first, last])
+        self.assertEqual(stopped(innerCapture), [nested])
+        self.assertEqual(stopped(outerCapture), [first, last])
 
     def test_onlyPending(self: Any) -> None:
         """
@@ -114,7 +128,106 @@ class CaptureMixin:
             cancelled = later(reactor)
             kept = later(reactor)
         cancelled.cancel()
-        self.assertEqual(capture.stop(), [kept])
+        self.assertEqual(stopped(capture), [kept])
+
+    def test_runnersTimers(self: Any) -> None:
+        """
+        A timer whose function is trial's (its timeout of each step, wrapped
+        by C{suppressWarnings}) or trialnet's is never captured, even
+        inside the owner's scope.
+        """
+        reactor = self.makeReactor()
+        capture = TimerCapture(reactor, self)
+        onTimeout = suppressWarnings(TestCase._run)
+        with retriesOf(reactor, self):
+            reactor.callLater(1, onTimeout)
+            reactor.callLater(1, partial(Recorder().readLine))
+            mine = later(reactor)
+        self.assertEqual(stopped(capture), [mine])
+
+    def test_socketSteps(self: Any) -> None:
+        """
+        A timer that is the reactor's own next step of a socket, scheduled
+        inside the owner's scope (a TCP port's stop, through C{deferLater};
+        a UDP port's, directly), is never captured: cancelled, it would
+        leave the socket open.  A retry due as soon is.
+        """
+        reactor = self.makeReactor()
+        capture = TimerCapture(reactor, self)
+        tcpPort = tcp.Port(0, Factory(), reactor=reactor)
+        udpPort = udp.Port(0, DatagramProtocol(), reactor=reactor)
+        with retriesOf(reactor, self):
+            deferLater(reactor, 0, tcpPort.connectionLost, None)
+            reactor.callLater(0, udpPort.connectionLost)
+            retry = reactor.callLater(0, lambda: None)
+            deferred = deferLater(reactor, 0, lambda: None)
+        calls = stopped(capture)
+        # deferLater of the code under test's own function is a retry too.
+        self.assertEqual((len(calls), retry in calls), (2, True))
+        deferred.addErrback(lambda _: None).cancel()
+
+    def test_originAndWhen(self: Any) -> None:
+        """
+        A captured timer keeps the origin its scope was given, and whether
+        the scope began before the capture's teardown did.
+        """
+        reactor = self.makeReactor()
+        capture = TimerCapture(reactor, self)
+        origin = Origin("test.py", 7)
+        with retriesOf(reactor, self, origin):
+            before = later(reactor)
+            capture.closing()
+            sameScope = later(reactor)
+        with retriesOf(reactor, self, origin):
+            after = later(reactor)
+        self.assertEqual(
+            capture.stop(),
+            [
+                Captured(before, origin, True),
+                Captured(sameScope, origin, True),
+                Captured(after, origin, False),
+            ],
+        )
+
+    def test_afterDeliveries(self: Any) -> None:
+        """
+        C{afterDeliveries} calls back once the outermost scope ended, after
+        what it scheduled was captured; outside any scope it declines.
+        """
+        reactor = self.makeReactor()
+        capture = TimerCapture(reactor, self)
+        seen: list[int] = []
+        self.assertFalse(afterDeliveries(reactor, lambda: seen.append(0)))
+        with retriesOf(reactor, self):
+            with retriesOf(reactor, self):
+                self.assertTrue(
+                    afterDeliveries(
+                        reactor, lambda: seen.append(len(capture.pending()))
+                    )
+                )
+            self.assertEqual(seen, [])
+            later(reactor)
+        self.assertEqual(seen, [1])
+        capture.stop()
+
+    def test_droppedOwner(self: Any) -> None:
+        """
+        A capture whose owner was freed (a network dropped unclosed) is
+        stopped at the next scope, and holds nothing.
+        """
+
+        class Owner:
+            pass
+
+        reactor = self.makeReactor()
+        owner = Owner()
+        capture = TimerCapture(reactor, owner)
+        del owner
+        gc.collect()
+        with retriesOf(reactor, Owner()):
+            later(reactor)
+        self.assertEqual(capture.calls, [])
+        self.assertNotIn(id(reactor), _retries._captures)
 
     def test_noCapture(self: Any) -> None:
         """
@@ -126,7 +239,7 @@ class CaptureMixin:
         with retriesOf(reactor, owner):
             later(reactor)
         capture = TimerCapture(reactor, owner)
-        self.assertEqual(capture.stop(), [])
+        self.assertEqual(stopped(capture), [])
 
 
 class ListingReactorTests(CaptureMixin, SynchronousTestCase):
@@ -152,7 +265,7 @@ class ListingReactorTests(CaptureMixin, SynchronousTestCase):
     def test_callLaterPatchedOnTheInstance(self) -> None:
         """
         A C{callLater} patched on the reactor instance (here, one that
-        schedules on a L{Clock}) is wrapped while a capture runs: what it
+        schedules on a L{Clock}) is wrapped inside a scope: what it
         schedules inside the owner's scope is captured, and the patch is
         put back after.
         """
@@ -162,7 +275,7 @@ class ListingReactorTests(CaptureMixin, SynchronousTestCase):
         capture = TimerCapture(reactor, self)
         with retriesOf(reactor, self):
             mine = later(reactor)
-        self.assertEqual(capture.stop(), [mine])
+        self.assertEqual(stopped(capture), [mine])
         self.assertEqual(clock.getDelayedCalls(), [mine])
         self.assertEqual(vars(reactor)["callLater"], clock.callLater)
 
@@ -178,49 +291,48 @@ class ListingReactorTests(CaptureMixin, SynchronousTestCase):
             later(reactor)
             reactor.turn()
             later(reactor)
-        self.assertEqual(capture.stop(), [])
+        self.assertEqual(stopped(capture), [])
 
 
-class FlushingReactorTests(CaptureMixin, SynchronousTestCase):
+class WrappedMixin(CaptureMixin):
+    """
+    The tests for a reactor whose C{callLater} is wrapped inside scopes.
+    """
+
+    def test_wrappedOnlyInsideScopes(self: Any) -> None:
+        """
+        While a capture runs, C{callLater} is wrapped on the instance only
+        inside the outermost scope, and put back as it ends; with no
+        capture, a scope does not wrap it.
+        """
+        reactor = self.makeReactor()
+        with retriesOf(reactor, self):
+            self.assertNotIn("callLater", vars(reactor))
+        capture = TimerCapture(reactor, self)
+        self.assertNotIn("callLater", vars(reactor))
+        with retriesOf(reactor, self):
+            with retriesOf(reactor, object()):
+                self.assertIn("callLater", vars(reactor))
+            self.assertIn("callLater", vars(reactor))
+        self.assertNotIn("callLater", vars(reactor))
+        capture.stop()
+
+
+class FlushingReactorTests(WrappedMixin, SynchronousTestCase):
     """
     On a reactor whose C{callLater} is not C{ReactorBase}'s and takes its
-    new timers out at once, C{callLater} is wrapped while a capture runs,
-    and put back after.
+    new timers out at once, C{callLater} is wrapped inside scopes.
     """
 
     def makeReactor(self) -> FlushingReactor:
         return FlushingReactor()
 
-    def test_restored(self) -> None:
-        """
-        The wrapper is set while a capture runs, and removed after.
-        """
-        reactor = FlushingReactor()
-        capture = TimerCapture(reactor, self)
-        self.assertIn("callLater", vars(reactor))
-        capture.stop()
-        self.assertNotIn("callLater", vars(reactor))
 
-
-class ClockTests(CaptureMixin, SynchronousTestCase):
+class ClockTests(WrappedMixin, SynchronousTestCase):
     """
     On a reactor without a list of new timers (a L{Clock}), C{callLater} is
-    wrapped while a capture runs, and put back after.
+    wrapped inside scopes.
     """
 
     def makeReactor(self) -> Clock:
         return Clock()
-
-    def test_restored(self) -> None:
-        """
-        The wrapper is set while a capture runs, and the last capture to
-        stop removes it.
-        """
-        clock = Clock()
-        first = TimerCapture(clock, self)
-        second = TimerCapture(clock, object())
-        self.assertIn("callLater", vars(clock))
-        first.stop()
-        self.assertIn("callLater", vars(clock))
-        second.stop()
-        self.assertNotIn("callLater", vars(clock))

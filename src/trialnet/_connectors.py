@@ -55,7 +55,7 @@ class ConnectorRecord(Record):
             if original is not None:
                 self._originals[name] = original
                 if name in ("connectionLost", "connectionFailed"):
-                    original = _retrying(connector, registry, original)
+                    original = _retrying(connector, registry, origin, original)
                 patch.set(name, _calling(original, replacement))
 
     @property
@@ -128,7 +128,7 @@ class ConnectorRecord(Record):
 
 
 def _retrying(
-    connector: Any, owner: object, original: Callable[..., Any]
+    connector: Any, owner: object, origin: Origin, original: Callable[..., Any]
 ) -> Callable[..., Any]:
     """
     A connector's C{connectionLost} or C{connectionFailed}, which tells its
@@ -136,7 +136,7 @@ def _retrying(
     """
 
     def method(*args: Any, **kwargs: Any) -> Any:
-        with retriesOf(getattr(connector, "reactor", None), owner):
+        with retriesOf(getattr(connector, "reactor", None), owner, origin):
             return original(*args, **kwargs)
 
     return method

@@ -184,7 +184,7 @@ class End(Record):
         self._lostPatch.restore("connectionLost")
         self._losing = True
         try:
-            with retriesOf(self._listener.reactor, self._listener):
+            with retriesOf(self._listener.reactor, self._listener, self.origin):
                 self._originalLost(reason)
         except BaseException:
             if self.attempt is not None:

@@ -74,9 +74,9 @@ class INetwork(INetworkOpening, INetworkWaits, INetworkLinks):
     strictCleanup = Attribute(
         "Whether what the code under test opened by itself, and left open when "
         "the teardown began (a port it never stopped, a connection it never "
-        "closed), fails the teardown with a report naming the line that opened "
-        "it.  Off by default: such things are closed quietly, and reported only "
-        "when they had to be aborted."
+        "closed, a retry it left pending), fails the teardown with a report "
+        "naming the line that opened it.  Off by default: such things are "
+        "closed quietly, and reported only when they had to be aborted."
     )
     failFast = Attribute(
         "Whether an error logged while a wait is pending (a protocol that "

@@ -24,6 +24,7 @@ from ._patch import ownedBy
 from ._ports import FactoryHook, PortRecord
 from ._record import IRecord, PendingListen, PoolRecord, Record, ServiceRecord
 from ._report import Origin
+from ._retries import forgetPooled
 from ._transports import (
     Transport,
     applicationFactory,
@@ -87,6 +88,9 @@ class Registry:
         Undo every observation, remove private directories, and drop every
         reference to what was open.
         """
+        if self._ends:
+            # Pools that cached this network's connections let them go too.
+            forgetPooled(self.reactor, self.endOf)
         for record in self._records:
             try:
                 record.forget()

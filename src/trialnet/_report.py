@@ -13,14 +13,23 @@ from dataclasses import dataclass
 _PACKAGE_DIRECTORY = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
-def _twistedDirectory() -> str:
+def _twistedDirectories() -> tuple[str, ...]:
+    """
+    Twisted's package, and automat's: Twisted's state machines
+    (C{ClientService}'s) run the user's calls through it.
+    """
+    import automat
     import twisted
 
-    return os.path.dirname(os.path.abspath(twisted.__file__)) + os.sep
+    return tuple(
+        os.path.dirname(os.path.abspath(package.__file__ or "")) + os.sep
+        for package in (twisted, automat)
+    )
 
 
-_TWISTED_DIRECTORY = _twistedDirectory()
 _STANDARD_LIBRARY = os.path.dirname(os.path.abspath(os.__file__)) + os.sep
+#: Where the frames between the user's code and a socket are.
+_LIBRARIES = (*_twistedDirectories(), _STANDARD_LIBRARY)
 
 
 @dataclass(frozen=True)
@@ -68,7 +77,8 @@ def callerOrigin() -> Origin:
 def userOrigin() -> Origin:
     """
     Find the line of the user's code that made Twisted open something: the
-    innermost frame outside trialnet, Twisted and the standard library.  When
+    innermost frame outside trialnet, Twisted (and automat, which runs its
+    state machines) and the standard library.  When
     Twisted opened it from a reactor callback, with no user code on the
     stack, the innermost frame outside trialnet is named instead.
     """
@@ -79,9 +89,9 @@ def userOrigin() -> Origin:
         if not filename.startswith(_PACKAGE_DIRECTORY):
             if first is None:
                 first = frame
-            if not filename.startswith(
-                (_TWISTED_DIRECTORY, _STANDARD_LIBRARY)
-            ) and not filename.startswith("<frozen"):
+            if not filename.startswith(_LIBRARIES) and not filename.startswith(
+                "<frozen"
+            ):
                 return Origin(filename, frame.f_lineno)
         frame = frame.f_back  # type: ignore[assignment]
     if first is None:
@@ -116,9 +126,7 @@ def allocationOrigin(*things: object) -> Origin:
         origin = Origin(frame.filename, frame.lineno)
         if first is None:
             first = origin
-        if not frame.filename.startswith(
-            (_TWISTED_DIRECTORY, _STANDARD_LIBRARY, "<frozen")
-        ):
+        if not frame.filename.startswith((*_LIBRARIES, "<frozen")):
             return origin
     return UNKNOWN_ORIGIN if first is None else first
 

@@ -31,8 +31,8 @@ from twisted.python import log
 from twisted.python.failure import Failure
 
 from ._record import IRecord, fireAll
-from ._report import Leftover, Origin, TeardownError
-from ._retries import TimerCapture
+from ._report import Leftover, TeardownError
+from ._retries import TimerCapture, afterDeliveries, closeOwner, timerLeftover
 
 #: Seconds to wait, after aborting, for the aborted connections to report
 #: C{connectionLost} before their sockets are closed by force.  Aborting
@@ -46,6 +46,12 @@ FIT_SHARE = 0.8
 RETRY_CANCELLED = (
     "scheduled while the teardown closed its connections (a client that "
     "reconnects?); cancelled"
+)
+
+#: A timer the code under test left pending when the test ended.
+TIMER_LEFT = (
+    "left pending by the code under test when the test ended (a client "
+    "waiting to retry?); stopped with the teardown"
 )
 
 #: What the code under test left open, for a network with strict cleanup.
@@ -174,7 +180,10 @@ class Teardown:
         self._leftovers: dict[int, Leftover] = {}
         # What has not settled yet, as far as the records told.
         self._pending: dict[int, IRecord] = {}
-        self._timers: TimerCapture | None = None
+        # From the start: a retry the code under test schedules during the
+        # test is as much the teardown's business as one it provokes.
+        self._timers: TimerCapture | None = TimerCapture(reactor, records)
+        self._waitingForDelivery = False
         self._outcome: Failure | None = None
         self._waiters: list[Deferred[None]] = []
         self._entries: dict[Phase, Callable[[], None]] = {
@@ -267,11 +276,14 @@ class Teardown:
         self._timer = self._reactor.callLater(
             self.disconnectTimeout, self.handle, Event.BOUND
         )
-        self._timers = (
-            TimerCapture(self._reactor, self._records)
-            if hasattr(self._reactor, "__dict__")
-            else None
-        )
+        if self._timers is not None:
+            self._timers.closing()
+            if self.strict:
+                # Described now: an owner closed below cancels its timer,
+                # and a cancelled call forgets its function.
+                for captured in self._timers.pending():
+                    leftover = timerLeftover(captured, TIMER_LEFT)
+                    self._leftovers[id(captured.call)] = leftover
         records = sorted(self._records.records(), key=_stage)
         pending = self._pending
         for record in records:
@@ -343,24 +355,13 @@ class Teardown:
         timers, self._timers = self._timers, None
         if timers is None:
             return
-        now = self._reactor.seconds()
-        for call in timers.stop():
-            if call.getTime() <= now:
-                # Due at once: the reactor's own next step of a close the
-                # code under test began (a port's stop, which FTP's data
-                # port takes when its control connection is lost), not a
-                # retry; cancelled, it would leave that socket open.
-                continue
+        for captured in timers.stop():
             # A cancelled call forgets its function: describe it first.
-            leftover = Leftover(
-                role="timer",
-                origin=_origin(call),
-                action=RETRY_CANCELLED,
-                kind=getattr(call.func, "__qualname__", repr(call.func)),
-            )
-            call.cancel()
+            action = TIMER_LEFT if captured.duringTest else RETRY_CANCELLED
+            leftover = timerLeftover(captured, action)
+            closeOwner(captured.call)
             if self.strict:
-                self._leftovers[id(call)] = leftover
+                self._leftovers.setdefault(id(captured.call), leftover)
 
     def _checkSettled(self) -> None:
         if self._pending or self._phase in (Phase.OPEN, Phase.DONE):
@@ -379,16 +380,23 @@ class Teardown:
         for record in self._records.records():
             if not record.settled:
                 self._pending[id(record)] = record
-        return not self._pending
+        if self._pending:
+            return False
+        # Begun from a test resumed inside the code under test's delivery of
+        # a lost connection: end once the delivery, and its retries, are over.
+        if not self._waitingForDelivery:
+            self._waitingForDelivery = afterDeliveries(
+                self._reactor, self._deliveryOver
+            )
+        return not self._waitingForDelivery
+
+    def _deliveryOver(self) -> None:
+        self._waitingForDelivery = False
+        self.handle(Event.SETTLED)
 
     def _keep(self, record: IRecord, leftover: object) -> None:
         if isinstance(leftover, Leftover):
             self._leftovers[id(record)] = leftover
-
-
-def _origin(call: Any) -> Origin:
-    code = getattr(getattr(call, "func", None), "__code__", None)
-    return Origin(getattr(code, "co_filename", "?"), getattr(code, "co_firstlineno", 0))
 
 
 #: A record's stage, for sorting.
