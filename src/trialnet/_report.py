@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 _PACKAGE_DIRECTORY = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
@@ -19,8 +20,40 @@ def _twistedDirectory() -> str:
     return os.path.dirname(os.path.abspath(twisted.__file__)) + os.sep
 
 
+def _installedDirectories() -> tuple[str, ...]:
+    """
+    Where installed libraries live: the environment's site-packages (which
+    may be inside the standard library's directory, outside a virtual
+    environment), and the user's.
+    """
+    import site
+    import sysconfig
+
+    paths = {sysconfig.get_path("purelib"), sysconfig.get_path("platlib")}
+    paths.update(getattr(site, "getsitepackages", list)())
+    if site.ENABLE_USER_SITE:
+        paths.add(site.getusersitepackages())
+    return tuple(sorted(os.path.abspath(path) + os.sep for path in paths if path))
+
+
 _TWISTED_DIRECTORY = _twistedDirectory()
 _STANDARD_LIBRARY = os.path.dirname(os.path.abspath(os.__file__)) + os.sep
+_INSTALLED = _installedDirectories()
+
+#: The top-level packages of the libraries Twisted itself requires: their
+#: frames are Twisted's doing, never the user's.
+_TWISTED_RUNS_ON = frozenset(
+    {
+        "attr",
+        "attrs",
+        "automat",
+        "constantly",
+        "hyperlink",
+        "incremental",
+        "typing_extensions",
+        "zope",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -58,25 +91,44 @@ def callerOrigin() -> Origin:
 def userOrigin() -> Origin:
     """
     Find the line of the user's code that made Twisted open something: the
-    innermost frame outside trialnet, Twisted and the standard library.  When
-    Twisted opened it from a reactor callback, with no user code on the
-    stack, the innermost frame outside trialnet is named instead.
+    innermost frame outside trialnet, Twisted (with the libraries Twisted
+    runs on, such as automat, whose state machines run a C{ClientService}),
+    the standard library and the installed libraries (treq, say).
+
+    Where no such frame is left but an installed library's (the user's own
+    code, installed into the environment the tests run in), the innermost
+    of those is named; when Twisted opened it from a reactor callback, with
+    neither on the stack, the innermost frame outside trialnet.
     """
     frame = sys._getframe(1)
-    first = None
+    first = installed = None
     while frame is not None:
         filename = frame.f_code.co_filename
         if not filename.startswith(_PACKAGE_DIRECTORY):
             if first is None:
                 first = frame
-            if not filename.startswith(
-                (_TWISTED_DIRECTORY, _STANDARD_LIBRARY)
-            ) and not filename.startswith("<frozen"):
-                return Origin(filename, frame.f_lineno)
+            if not _isTwisteds(frame, filename):
+                if filename.startswith(_INSTALLED):
+                    if installed is None:
+                        installed = frame
+                elif not filename.startswith((_STANDARD_LIBRARY, "<frozen")):
+                    return Origin(filename, frame.f_lineno)
         frame = frame.f_back  # type: ignore[assignment]
-    if first is None:
+    named = installed or first
+    if named is None:
         return Origin("?", 0)
-    return Origin(first.f_code.co_filename, first.f_lineno)
+    return Origin(named.f_code.co_filename, named.f_lineno)
+
+
+def _isTwisteds(frame: Any, filename: str) -> bool:
+    """
+    Whether a frame runs Twisted's code, or that of a library Twisted runs
+    on.
+    """
+    if filename.startswith(_TWISTED_DIRECTORY):
+        return True
+    module = frame.f_globals.get("__name__")
+    return isinstance(module, str) and module.partition(".")[0] in _TWISTED_RUNS_ON
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -96,6 +148,9 @@ class Leftover:
     @ivar peer: The peer address, as text (empty for a port).
     @ivar cause: What kept it open, where known, else an empty string.
     @ivar via: The link it crossed, if it crossed one, else an empty string.
+    @ivar leftOpen: Whether it is named only because the test class asked
+        for strict cleanup: the code under test left it open, and the
+        teardown closed it (or cancelled it) in an orderly way.
     """
 
     role: str
@@ -106,6 +161,7 @@ class Leftover:
     peer: str = ""
     cause: str = ""
     via: str = ""
+    leftOpen: bool = False
 
     def __str__(self) -> str:
         ends = self.local if not self.peer else f"{self.local} <-> {self.peer}"
@@ -121,10 +177,13 @@ class Leftover:
 class TeardownError(Exception):
     """
     The teardown of a L{trialnet.Network} had to abort or force-close
-    something, or a port failed to stop.
+    something, or a port failed to stop; or, with strict cleanup, the code
+    under test left something open.
 
     Every socket has been closed by the time this is raised; the error only
-    names what did not close in an orderly way.
+    names what did not close in an orderly way, and under strict cleanup
+    what the code under test left open (each such leftover's C{leftOpen} is
+    true).
 
     @ivar leftovers: One L{Leftover} for each thing that did not close.
     @ivar waited: Seconds the teardown waited for an orderly close, or
@@ -139,18 +198,35 @@ class TeardownError(Exception):
         super().__init__(self._describe())
 
     def _describe(self) -> str:
-        count = len(self.leftovers)
-        noun = "thing" if count == 1 else "things"
         if self.waited is None:
-            header = f"trialnet: {count} {noun} left open after the test:"
-        else:
             header = (
-                f"trialnet teardown: {count} {noun} did not close in an orderly "
-                f"way (waited {self.waited:.2f}s):"
+                f"trialnet: {_things(len(self.leftovers))} left open after the test:"
             )
-        lines = [header]
-        lines.extend(f"  - {leftover}" for leftover in self.leftovers)
-        return "\n".join(lines)
+            return _listed(header, self.leftovers)
+        stuck = [leftover for leftover in self.leftovers if not leftover.leftOpen]
+        leftOpen = [leftover for leftover in self.leftovers if leftover.leftOpen]
+        parts = []
+        if stuck:
+            parts.append(
+                f"{_things(len(stuck))} did not close in an orderly way "
+                f"(waited {self.waited:.2f}s)"
+            )
+        if leftOpen:
+            parts.append(
+                f"{_things(len(leftOpen))} left open by the code under test "
+                f"(strictCleanup); closed by the teardown"
+            )
+        return _listed(f"trialnet teardown: {'; '.join(parts)}:", stuck + leftOpen)
+
+
+def _things(count: int) -> str:
+    return f"{count} thing" if count == 1 else f"{count} things"
+
+
+def _listed(header: str, leftovers: Sequence[Leftover]) -> str:
+    lines = [header]
+    lines.extend(f"  - {leftover}" for leftover in leftovers)
+    return "\n".join(lines)
 
 
 def describeAddress(address: object) -> str:
