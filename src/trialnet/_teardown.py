@@ -20,7 +20,6 @@ phases::
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 from enum import Enum
 from functools import partial
 from operator import attrgetter
@@ -279,7 +278,9 @@ class Teardown:
             if not record.settled:
                 pending[id(record)] = record
                 if self.strict and record.observed and record.leftOpen:
-                    self._keep(record, _leftOpen(record))
+                    leftover = record.leftover(LEFT_OPEN)
+                    if isinstance(leftover, Leftover):
+                        self._keep(record, leftover.asLeftOpen())
         for record in records:
             # guarded(), written out: this loop runs for every record.
             try:
@@ -379,19 +380,6 @@ class Teardown:
     def _keep(self, record: IRecord, leftover: object) -> None:
         if isinstance(leftover, Leftover):
             self._leftovers[id(record)] = leftover
-
-
-def _leftOpen(record: IRecord) -> object:
-    """
-    Describe what the code under test left open, before it is closed: what
-    would keep it open is no concern of the report unless it has to be
-    aborted (an idle pooled connection is paused on purpose), and then the
-    abort's own report, with its cause, takes this one's place.
-    """
-    leftover = record.leftover(LEFT_OPEN)
-    if isinstance(leftover, Leftover):
-        return replace(leftover, cause="", leftOpen=True)
-    return leftover
 
 
 def _origin(call: Any) -> Origin:
