@@ -9,12 +9,6 @@ whatever the application did to their transport.
 from __future__ import annotations
 
 import os
-import select
-import shutil
-import subprocess
-import sys
-import tempfile
-from typing import IO
 
 from twisted.internet.task import deferLater
 from twisted.trial.reporter import TestResult
@@ -22,16 +16,17 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.client import Agent, HTTPConnectionPool, readBody
 from twisted.web.iweb import IPolicyForHTTPS
 
-from trialnet import NetworkTestCase, TLSAuthority
+from trialnet import NetworkTestCase
 
+from . import childServer
 from .childServer import BODY
 from .helpers import assertPassed, closedNetwork, sample, socketsInReactor
+from .test_plugin import runPytest
 
-#: The script the child runs.
-CHILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "childServer.py")
-
-#: Seconds a child may take to say its port: a bound, not an expectation.
-STARTUP = 30.0
+#: The sample under pytest.
+PYTEST_SAMPLES = os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "pytest_samples", "other_process.py"
+)
 
 
 def startServer(test: SynchronousTestCase, scheme: str) -> int:
@@ -42,58 +37,12 @@ def startServer(test: SynchronousTestCase, scheme: str) -> int:
 
     @return: The number of the port it listens on, on the IPv4 loopback.
     """
-    # -I: not the script's directory on the path, where tests/typing would
-    # hide the standard library's typing.
-    argv = [sys.executable, "-I", CHILD, scheme]
+    pem = b""
     if scheme == "https":
-        directory = tempfile.mkdtemp(prefix="trialnet-child-")
-        test.addCleanup(shutil.rmtree, directory, True)
-        path = os.path.join(directory, "server.pem")
-        private = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with open(private, "wb") as f:
-            f.write(serverPEM(closedNetwork(test).tlsAuthority))
-        argv.append(path)
-    child = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-    test.addCleanup(_stop, child)
-    assert child.stdout is not None
-    return _readPort(test, child.stdout)
-
-
-def serverPEM(authority: TLSAuthority) -> bytes:
-    """
-    A key and a certificate for C{127.0.0.1} signed by C{authority}, in PEM,
-    for a server the test does not run itself.  (The authority issues them
-    as client certificates, which serve a server as well: they are for
-    both uses.)
-    """
-    from cryptography.hazmat.primitives.serialization import (
-        Encoding,
-        NoEncryption,
-        PrivateFormat,
-    )
-
-    issued = authority.clientCertificate("127.0.0.1")
-    key = issued.privateKey.original.to_cryptography_key()
-    certificate = issued.original.to_cryptography()
-    pem: bytes = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
-    pem += certificate.public_bytes(Encoding.PEM)
-    return pem
-
-
-def _readPort(test: SynchronousTestCase, output: IO[bytes]) -> int:
-    ready, _, _ = select.select([output], [], [], STARTUP)
-    line = output.readline() if ready else b""
-    if not line.strip().isdigit():
-        test.fail(f"the child server did not say its port: {line!r}")
-    return int(line)
-
-
-def _stop(child: subprocess.Popen[bytes]) -> None:
-    child.kill()
-    child.wait()
-    for pipe in (child.stdin, child.stdout):
-        if pipe is not None:
-            pipe.close()
+        pem = childServer.serverPEM(closedNetwork(test).tlsAuthority)
+    child, port = childServer.start(scheme, pem)
+    test.addCleanup(childServer.stop, child)
+    return port
 
 
 def oneShotAgent(policy: IPolicyForHTTPS) -> Agent:
@@ -173,3 +122,19 @@ class PeerInAnotherProcessTests(SynchronousTestCase):
         self.assertEqual(seen, [200])
         assertPassed(self, result)
         self.assertEqual(socketsInReactor(), set())
+
+
+class PytestFixtureTests(SynchronousTestCase):
+    """
+    The same under pytest, with the C{network} fixture.
+    """
+
+    def test_tlsBodyNotRead(self) -> None:
+        """
+        Under pytest-twisted, with the default and the asyncio reactor, an
+        HTTPS client of the C{network} fixture that never reads the body
+        closes in an orderly way with a server in another process.
+        """
+        for reactor in ("default", "asyncio"):
+            outcomes, _, output = runPytest(reactor, PYTEST_SAMPLES)
+            self.assertEqual(outcomes, {"test_bodyNotRead": ["passed"]}, output)
