@@ -167,9 +167,9 @@ class Leftover:
         """
         This leftover as strict cleanup names what the code under test left
         open, before the teardown closes it: with no cause, since what
-        would keep it open matters only if it has to be aborted (an idle
-        pooled connection is paused on purpose), and then the abort's own
-        report takes this one's place.
+        could keep it open (a paused transport, bytes still buffered)
+        matters only if it has to be aborted, and then the abort's own
+        report, with its cause, takes this one's place.
         """
         return replace(self, cause="", leftOpen=True)
 
