@@ -21,9 +21,13 @@ SAMPLES = os.path.join(
 )
 
 
-def runPytest(reactor: str) -> tuple[dict[str, list[str]], list[int], str]:
+def runPytest(
+    reactor: str, samples: str = SAMPLES
+) -> tuple[dict[str, list[str]], list[int], str]:
     """
     Run the sample tests under pytest-twisted with C{reactor}.
+
+    @param samples: The file of sample tests to run.
 
     @return: For each test, the kinds of its outcomes (C{"passed"},
         C{"error"}, ...) with their messages; the port numbers the echo test
@@ -43,7 +47,7 @@ def runPytest(reactor: str) -> tuple[dict[str, list[str]], list[int], str]:
                 f"--reactor={reactor}",
                 f"--junitxml={report}",
                 "-q",
-                SAMPLES,
+                samples,
             ],
             env=dict(os.environ, TRIALNET_SAMPLE_PORTS=ports),
             cwd=directory,

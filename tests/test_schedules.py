@@ -212,9 +212,10 @@ ORDERLY = (DoesNothing, ClosesFirst, Aborts, RaisesWhenLost)
 #: drain.
 UNCLOSABLE = (NeverFinishesProducing, Floods)
 
-#: Ends that do not read: over TLS, whose orderly close waits for the
-#: peer's close_notify, they can never finish it.
-NOT_READING = (PausesReading, Floods)
+#: Ends that close in an orderly way over TLS when both ends are asked to,
+#: whatever the other end does among these: a TLS close waits for the
+#: peer's close_notify, which the teardown lets even a paused end read.
+READS_TO_CLOSE = (*ORDERLY, PausesReading)
 
 
 TRANSPORTS: tuple[StreamTransport, ...] = tuple(
@@ -361,9 +362,7 @@ def expectedAbort(
     if mine in UNCLOSABLE and peer in UNCLOSABLE:
         return True
     if transport.kind == "tls":
-        if mine in NOT_READING and peer is not Aborts:
-            return True
-        if mine in ORDERLY and peer in ORDERLY:
+        if mine in READS_TO_CLOSE and peer in READS_TO_CLOSE:
             return False
         return None
     # Without TLS, an end with nothing to write closes when asked, and one

@@ -205,6 +205,7 @@ class End(Record):
     def close(self) -> None:
         if self.open:
             self.transport.loseConnection()
+            _readUntilClosed(self.transport)
 
     def abort(self, waited: float) -> Leftover:
         leftover = self.leftover(f"aborted after {waited:.2f}s")
@@ -292,6 +293,13 @@ class End(Record):
                 f"a registered producer ({type(producer).__qualname__}) that was "
                 f"never unregistered"
             )
+        if _closingAboveSocket(underlying):
+            # A TLS close, which reads until the peer's close_notify: the
+            # teardown resumed reading, unless the application paused it
+            # again since.
+            if underlying not in self._listener.reactor.getReaders():
+                return "a transport that was not reading (paused)"
+            return "a TLS close_notify the peer never answered"
         if underlying not in self._listener.readersAtClose:
             if IHalfCloseableProtocol.providedBy(self.application):
                 return (
@@ -299,9 +307,36 @@ class End(Record):
                     "the protocol (IHalfCloseableProtocol) never closed its own"
                 )
             return "a transport that was not reading (paused)"
-        if underlying is not transport and getattr(transport, "_tlsConnection", None):
-            return "a TLS close_notify the peer never answered"
         return ""
+
+
+def _readUntilClosed(transport: object) -> None:
+    """
+    Let an end that was asked to close read until its close completes.
+
+    A TLS close completes once the peer's close_notify is read, and only
+    then closes the socket.  A transport the application paused (an HTTP
+    client pauses the one whose response body it has not read yet) would
+    never read it: its close would wait for the bound, and be aborted, with
+    a peer that trialnet does not close itself (in another process).  A
+    socket transport whose own close has begun (TCP stops reading at
+    C{loseConnection}, and needs no more) is left as it is.
+    """
+    underlying = socketTransport(transport)
+    if _closingAboveSocket(underlying):
+        underlying.resumeProducing()
+
+
+def _closingAboveSocket(underlying: Any) -> bool:
+    """
+    Whether a connected socket transport has not begun to close although
+    its end was asked to: a layer above it (TLS) waits for its peer first.
+    """
+    return bool(
+        getattr(underlying, "connected", False)
+        and not getattr(underlying, "disconnecting", True)
+        and callable(getattr(underlying, "resumeProducing", None))
+    )
 
 
 def _applicationProducer(transport: object) -> object:

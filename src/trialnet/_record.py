@@ -150,7 +150,7 @@ class Record:
     def forget(self) -> None:
         pass
 
-    def leftover(self, action: str, **details: str) -> Leftover:
+    def leftover(self, action: str, **details: Any) -> Leftover:
         return Leftover(
             role=self.role, origin=self.origin, action=action, kind=self.kind, **details
         )

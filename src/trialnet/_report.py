@@ -5,31 +5,75 @@ names whatever would not close.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 _PACKAGE_DIRECTORY = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
+#: The top-level packages of the libraries Twisted itself runs on: their
+#: frames are Twisted's doing, never the user's (automat runs the state
+#: machine of a C{ClientService}).
+_TWISTED_RUNS_ON = (
+    "twisted",
+    "attr",
+    "attrs",
+    "automat",
+    "constantly",
+    "hyperlink",
+    "incremental",
+    "typing_extensions",
+    "zope",
+)
 
-def _twistedDirectories() -> tuple[str, ...]:
+
+def _locations(names: Sequence[str]) -> tuple[str, ...]:
     """
-    Twisted's package, and automat's: Twisted's state machines
-    (C{ClientService}'s) run the user's calls through it.
+    Where the named top-level packages (or single-file modules) are: a
+    directory ending in a separator, or a module's file.
     """
-    import automat
-    import twisted
+    found: list[str] = []
+    for name in names:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            spec = None
+        if spec is None:
+            continue
+        if spec.submodule_search_locations is not None:
+            found.extend(
+                os.path.abspath(path) + os.sep
+                for path in spec.submodule_search_locations
+            )
+        elif spec.origin:
+            found.append(os.path.abspath(spec.origin))
+    return tuple(found)
 
-    return tuple(
-        os.path.dirname(os.path.abspath(package.__file__ or "")) + os.sep
-        for package in (twisted, automat)
-    )
+
+def _installedDirectories() -> tuple[str, ...]:
+    """
+    Where installed libraries live: the environment's site-packages (which
+    may be inside the standard library's directory, outside a virtual
+    environment), and the user's.
+    """
+    import site
+    import sysconfig
+
+    paths = {sysconfig.get_path("purelib"), sysconfig.get_path("platlib")}
+    paths.update(getattr(site, "getsitepackages", list)())
+    if site.ENABLE_USER_SITE:
+        paths.add(site.getusersitepackages())
+    return tuple(sorted(os.path.abspath(path) + os.sep for path in paths if path))
 
 
-_STANDARD_LIBRARY = os.path.dirname(os.path.abspath(os.__file__)) + os.sep
-#: Where the frames between the user's code and a socket are.
-_LIBRARIES = (*_twistedDirectories(), _STANDARD_LIBRARY)
+#: Frames that are never the user's: Twisted's and the libraries it runs
+#: on, then the standard library's (which may hold site-packages: installed
+#: libraries are told apart before it).
+_TWISTED = _locations(_TWISTED_RUNS_ON)
+_INSTALLED = _installedDirectories()
+_STANDARD_LIBRARY = (os.path.dirname(os.path.abspath(os.__file__)) + os.sep, "<frozen")
 
 
 @dataclass(frozen=True)
@@ -76,27 +120,15 @@ def callerOrigin() -> Origin:
 
 def userOrigin() -> Origin:
     """
-    Find the line of the user's code that made Twisted open something: the
-    innermost frame outside trialnet, Twisted (and automat, which runs its
-    state machines) and the standard library.  When
-    Twisted opened it from a reactor callback, with no user code on the
-    stack, the innermost frame outside trialnet is named instead.
+    Find the line of the user's code that made Twisted open something, on
+    the stack as it is now (see L{_pickOrigin}).
     """
+    frames = []
     frame = sys._getframe(1)
-    first = None
     while frame is not None:
-        filename = frame.f_code.co_filename
-        if not filename.startswith(_PACKAGE_DIRECTORY):
-            if first is None:
-                first = frame
-            if not filename.startswith(_LIBRARIES) and not filename.startswith(
-                "<frozen"
-            ):
-                return Origin(filename, frame.f_lineno)
+        frames.append((frame.f_code.co_filename, frame.f_lineno))
         frame = frame.f_back  # type: ignore[assignment]
-    if first is None:
-        return Origin("?", 0)
-    return Origin(first.f_code.co_filename, first.f_lineno)
+    return _pickOrigin(frames) or Origin("?", 0)
 
 
 def allocationOrigin(*things: object) -> Origin:
@@ -104,9 +136,8 @@ def allocationOrigin(*things: object) -> Origin:
     Find the line of the user's code that made something, from its own
     history: where C{tracemalloc}, if it was tracing then, saw the first of
     C{things} it knows allocated (a selectable, then its socket: Python 3.11
-    has no history of objects with a managed dictionary).  The innermost
-    frame outside trialnet, Twisted and the standard library is named, else
-    the innermost outside trialnet.
+    has no history of objects with a managed dictionary), picked as
+    L{_pickOrigin} does.
 
     @return: That line, or L{UNKNOWN_ORIGIN} when nothing recorded it.
     """
@@ -118,17 +149,36 @@ def allocationOrigin(*things: object) -> Origin:
             break
     else:
         return UNKNOWN_ORIGIN
-    first = None
     # Oldest frame first: look from the innermost outwards.
-    for frame in reversed(traceback):
-        if frame.filename.startswith(_PACKAGE_DIRECTORY):
+    frames = [(frame.filename, frame.lineno) for frame in reversed(traceback)]
+    return _pickOrigin(frames) or UNKNOWN_ORIGIN
+
+
+def _pickOrigin(frames: Sequence[tuple[str, int]]) -> Origin | None:
+    """
+    The line of the user's code among C{frames} (innermost first): the
+    innermost outside trialnet, Twisted (with the libraries Twisted runs
+    on), the standard library and the installed libraries (treq, say).
+    Where none is left but an installed library's (the user's own code,
+    installed into the environment the tests run in), the innermost of
+    those; when Twisted opened it from a reactor callback, with neither on
+    the stack, the innermost frame outside trialnet; None for no frame at
+    all.
+    """
+    first = installed = None
+    for filename, lineno in frames:
+        if filename.startswith(_PACKAGE_DIRECTORY):
             continue
-        origin = Origin(frame.filename, frame.lineno)
         if first is None:
-            first = origin
-        if not frame.filename.startswith((*_LIBRARIES, "<frozen")):
-            return origin
-    return UNKNOWN_ORIGIN if first is None else first
+            first = Origin(filename, lineno)
+        if filename.startswith(_TWISTED):
+            continue
+        if filename.startswith(_INSTALLED):
+            if installed is None:
+                installed = Origin(filename, lineno)
+        elif not filename.startswith(_STANDARD_LIBRARY):
+            return Origin(filename, lineno)
+    return installed or first
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -148,6 +198,9 @@ class Leftover:
     @ivar peer: The peer address, as text (empty for a port).
     @ivar cause: What kept it open, where known, else an empty string.
     @ivar via: The link it crossed, if it crossed one, else an empty string.
+    @ivar leftOpen: Whether it is named only because the test class asked
+        for strict cleanup: the code under test left it open, and the
+        teardown closed it (or cancelled it) in an orderly way.
     """
 
     role: str
@@ -158,6 +211,17 @@ class Leftover:
     peer: str = ""
     cause: str = ""
     via: str = ""
+    leftOpen: bool = False
+
+    def asLeftOpen(self) -> Leftover:
+        """
+        This leftover as strict cleanup names what the code under test left
+        open, before the teardown closes it: with no cause, since what
+        could keep it open (a paused transport, bytes still buffered)
+        matters only if it has to be aborted, and then the abort's own
+        report, with its cause, takes this one's place.
+        """
+        return replace(self, cause="", leftOpen=True)
 
     def __str__(self) -> str:
         ends = self.local if not self.peer else f"{self.local} <-> {self.peer}"
@@ -173,10 +237,13 @@ class Leftover:
 class TeardownError(Exception):
     """
     The teardown of a L{trialnet.Network} had to abort or force-close
-    something, or a port failed to stop.
+    something, or a port failed to stop; or, with strict cleanup, the code
+    under test left something open.
 
     Every socket has been closed by the time this is raised; the error only
-    names what did not close in an orderly way.
+    names what did not close in an orderly way, and under strict cleanup
+    what the code under test left open (each such leftover's C{leftOpen} is
+    true).
 
     @ivar leftovers: One L{Leftover} for each thing that did not close.
     @ivar waited: Seconds the teardown waited for an orderly close, or
@@ -191,18 +258,35 @@ class TeardownError(Exception):
         super().__init__(self._describe())
 
     def _describe(self) -> str:
-        count = len(self.leftovers)
-        noun = "thing" if count == 1 else "things"
         if self.waited is None:
-            header = f"trialnet: {count} {noun} left open after the test:"
-        else:
             header = (
-                f"trialnet teardown: {count} {noun} did not close in an orderly "
-                f"way (waited {self.waited:.2f}s):"
+                f"trialnet: {_things(len(self.leftovers))} left open after the test:"
             )
-        lines = [header]
-        lines.extend(f"  - {leftover}" for leftover in self.leftovers)
-        return "\n".join(lines)
+            return _listed(header, self.leftovers)
+        stuck = [leftover for leftover in self.leftovers if not leftover.leftOpen]
+        leftOpen = [leftover for leftover in self.leftovers if leftover.leftOpen]
+        parts = []
+        if stuck:
+            parts.append(
+                f"{_things(len(stuck))} did not close in an orderly way "
+                f"(waited {self.waited:.2f}s)"
+            )
+        if leftOpen:
+            parts.append(
+                f"{_things(len(leftOpen))} left open by the code under test "
+                f"(strictCleanup); closed by the teardown"
+            )
+        return _listed(f"trialnet teardown: {'; '.join(parts)}:", stuck + leftOpen)
+
+
+def _things(count: int) -> str:
+    return f"{count} thing" if count == 1 else f"{count} things"
+
+
+def _listed(header: str, leftovers: Sequence[Leftover]) -> str:
+    lines = [header]
+    lines.extend(f"  - {leftover}" for leftover in leftovers)
+    return "\n".join(lines)
 
 
 def describeAddress(address: object) -> str:

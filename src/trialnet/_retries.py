@@ -389,7 +389,10 @@ def timerLeftover(captured: Captured, action: str) -> Leftover:
         kind = "ClientService retry"
     else:
         kind = str(getattr(function, "__qualname__", repr(function)))
-    return Leftover(role="timer", origin=origin, action=action, kind=kind)
+    # Named only under strict cleanup: the code under test left it.
+    return Leftover(
+        role="timer", origin=origin, action=action, kind=kind, leftOpen=True
+    )
 
 
 def forgetPooled(reactor: Any, ours: Callable[[object], object]) -> None:

@@ -282,15 +282,17 @@ class Teardown:
                 # Described now: an owner closed below cancels its timer,
                 # and a cancelled call forgets its function.
                 for captured in self._timers.pending():
-                    leftover = timerLeftover(captured, TIMER_LEFT)
-                    self._leftovers[id(captured.call)] = leftover
+                    timer = timerLeftover(captured, TIMER_LEFT)
+                    self._leftovers[id(captured.call)] = timer
         records = sorted(self._records.records(), key=_stage)
         pending = self._pending
         for record in records:
             if not record.settled:
                 pending[id(record)] = record
                 if self.strict and record.observed and record.leftOpen:
-                    self._keep(record, record.leftover(LEFT_OPEN))
+                    leftover = record.leftover(LEFT_OPEN)
+                    if isinstance(leftover, Leftover):
+                        self._keep(record, leftover.asLeftOpen())
         for record in records:
             # guarded(), written out: this loop runs for every record.
             try:
