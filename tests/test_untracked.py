@@ -21,7 +21,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted.trial.util import DirtyReactorAggregateError
 
 from trialnet import NetworkTestCase, TeardownError
-from trialnet._report import UNKNOWN_ORIGIN
+from trialnet._report import LATE_STEP, SCAN_STEP, UNKNOWN_ORIGIN
 from trialnet._untracked import UNSEEN_LEFT_OPEN
 
 from .helpers import (
@@ -123,8 +123,7 @@ class UntrackedTests(SynchronousTestCase):
 
         self.assertEqual(errorTypes(result), [TeardownError])
         error = teardownError(result)
-        self.assertIsNone(error.waited)
-        self.assertIn("left open after the test", str(error))
+        self.assertTrue(str(error).startswith(SCAN_STEP + ": 1 thing left open"))
         (leftover,) = error.leftovers
         self.assertEqual(leftover.role, "untracked port")
         self.assertEqual(leftover.local, f"127.0.0.1:{numbers[0]}")
@@ -232,6 +231,32 @@ class UntrackedTests(SynchronousTestCase):
 
         self.assertEqual(errorTypes(result), [RuntimeError])
         self.assertTrue(refuses(numbers[0]))
+
+    def test_lateNetworkNamesItsStep(self) -> None:
+        """
+        What a network first used in C{tearDown} reports, after C{tearDown},
+        says so, and that it is not the test's own C{tearDown} failing: its
+        traceback runs through trial's C{tearDown}.
+        """
+        events = Events()
+
+        class Sample(NetworkTestCase):
+            disconnectTimeout = 0.2
+
+            def test_it(self) -> None:
+                pass
+
+            async def tearDown(self) -> None:  # type: ignore[override]
+                port = self.listen(plainFactory())
+                await self.connect(port, LoggingFactory(events, "stuck", Stuck))
+
+        result = runSample(Sample)
+
+        self.assertEqual(errorTypes(result), [TeardownError])
+        error = teardownError(result)
+        self.assertTrue(str(error).startswith(LATE_STEP + ": 1 thing did not close"))
+        self.assertIn("not the test's own tearDown failing", LATE_STEP)
+        self.assertEqual(socketsInReactor(), set())
 
     def test_connectionLeftOpen(self) -> None:
         """

@@ -234,6 +234,18 @@ class Leftover:
         return f"{text}; {self.action}"
 
 
+#: The steps of trialnet that a L{TeardownError} may come from.
+TEARDOWN_STEP = "trialnet teardown"
+LATE_STEP = (
+    "trialnet, after tearDown, closing what was first opened in tearDown "
+    "(not the test's own tearDown failing)"
+)
+SCAN_STEP = (
+    "trialnet's last check, after tearDown, of the reactor's sockets that "
+    "trialnet could not see opened (not the test's own tearDown failing)"
+)
+
+
 class TeardownError(Exception):
     """
     The teardown of a L{trialnet.Network} had to abort or force-close
@@ -247,36 +259,39 @@ class TeardownError(Exception):
 
     @ivar leftovers: One L{Leftover} for each thing that did not close.
     @ivar waited: Seconds the teardown waited for an orderly close, or
-        C{None} for sockets found after the test, which nothing waited for.
+        C{None} where that is not known.
+    @ivar step: Which of trialnet's steps found them, as the error's text
+        begins: the test's teardown (a cleanup), or one of the steps trialnet
+        runs after C{tearDown}, which a traceback through trial's
+        C{tearDown} would otherwise seem to blame on the test's own.
     """
 
     def __init__(
-        self, leftovers: Sequence[Leftover], waited: float | None = None
+        self,
+        leftovers: Sequence[Leftover],
+        waited: float | None = None,
+        step: str = TEARDOWN_STEP,
     ) -> None:
         self.leftovers = tuple(leftovers)
         self.waited = waited
+        self.step = step
         super().__init__(self._describe())
 
     def _describe(self) -> str:
-        if self.waited is None:
-            header = (
-                f"trialnet: {_things(len(self.leftovers))} left open after the test:"
-            )
-            return _listed(header, self.leftovers)
         stuck = [leftover for leftover in self.leftovers if not leftover.leftOpen]
         leftOpen = [leftover for leftover in self.leftovers if leftover.leftOpen]
         parts = []
         if stuck:
+            waited = "" if self.waited is None else f" (waited {self.waited:.2f}s)"
             parts.append(
-                f"{_things(len(stuck))} did not close in an orderly way "
-                f"(waited {self.waited:.2f}s)"
+                f"{_things(len(stuck))} did not close in an orderly way{waited}"
             )
         if leftOpen:
             parts.append(
                 f"{_things(len(leftOpen))} left open by the code under test "
                 f"(strictCleanup); closed by the teardown"
             )
-        return _listed(f"trialnet teardown: {'; '.join(parts)}:", stuck + leftOpen)
+        return _listed(f"{self.step}: {'; '.join(parts)}:", stuck + leftOpen)
 
 
 def _things(count: int) -> str:

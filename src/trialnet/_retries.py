@@ -350,8 +350,8 @@ def closeOwner(call: Any) -> None:
     stays consistent, and stopping it again later does nothing.  Any other
     timer is cancelled.
     """
-    owner: Any = getattr(call.func, "__self__", None)
-    if _isClientMachine(owner):
+    owner: Any = _clientMachineOf(call.func)
+    if owner is not None:
         try:
             owner.stop()
         except Exception:
@@ -360,16 +360,30 @@ def closeOwner(call: Any) -> None:
         call.cancel()
 
 
-def _isClientMachine(owner: object) -> bool:
+def _clientMachineOf(function: object) -> object:
     """
-    Whether C{owner} is the state machine of a C{ClientService}, whose
-    C{stop()} is what the service's C{stopService} calls.
+    The state machine of a C{ClientService} whose retry C{function} is, the
+    one whose C{stop()} the service's C{stopService} calls; else None.
+
+    In recent Twisted the retry is a bound method of the machine (a
+    typified automat machine, C{_client_service._Core} within); in older
+    ones (24.7), it
+    was a function of automat's, its machine a variable of its closure.
     """
-    module = sys.modules.get("twisted.application._client_service")
-    core = getattr(module, "_Core", None)
-    return core is not None and isinstance(
-        getattr(owner, "__automat_core__", None), core
+    owner = getattr(function, "__self__", None)
+    core = getattr(
+        sys.modules.get("twisted.application._client_service"), "_Core", None
     )
+    if core is not None and isinstance(getattr(owner, "__automat_core__", None), core):
+        return owner
+    machine = getattr(
+        sys.modules.get("twisted.application.internet"), "_ClientMachine", None
+    )
+    if machine is not None and inspect.isfunction(function):
+        owner = inspect.getclosurevars(function).nonlocals.get("oself")
+        if isinstance(owner, machine):
+            return owner
+    return None
 
 
 def timerLeftover(captured: Captured, action: str) -> Leftover:
@@ -385,7 +399,7 @@ def timerLeftover(captured: Captured, action: str) -> Leftover:
         origin = Origin(
             getattr(code, "co_filename", "?"), getattr(code, "co_firstlineno", 0)
         )
-    if _isClientMachine(getattr(function, "__self__", None)):
+    if _clientMachineOf(function) is not None:
         kind = "ClientService retry"
     else:
         kind = str(getattr(function, "__qualname__", repr(function)))

@@ -16,7 +16,7 @@ from twisted.python.failure import Failure
 from ._conversation import SHARE_OF_TEST_TIMEOUT
 from ._network import Network
 from ._observe import observe, stopObserving
-from ._report import Origin
+from ._report import LATE_STEP, Origin, TeardownError
 from ._untracked import closeUntracked, selectables, untracked
 
 _T = TypeVar("_T")
@@ -189,9 +189,8 @@ class TestRun:
         """
         late, self.late = self.late, None
         if late is not None:
-            return _after(self.closeNetwork(late), outcome).addBoth(
-                self._closeUntracked
-            )
+            closing = self.closeNetwork(late).addErrback(_fromStep, LATE_STEP)
+            return _after(closing, outcome).addBoth(self._closeUntracked)
         return self._closeUntracked(outcome)
 
     def _closeUntracked(self, outcome: object) -> object:
@@ -282,6 +281,16 @@ class _CaseNetwork(Network):
         # what the code under test opens after the teardown is declined, and
         # found by the untracked scan.
         return result
+
+
+def _fromStep(failure: Failure, step: str) -> Failure:
+    """
+    Say which of trialnet's steps an error of a teardown comes from.
+    """
+    error = failure.value
+    if isinstance(error, TeardownError):
+        return Failure(TeardownError(error.leftovers, error.waited, step))
+    return failure
 
 
 def _after(step: Deferred[None], outcome: object) -> Deferred[Any]:

@@ -22,7 +22,7 @@ from twisted.internet.interfaces import IConnector, IListeningPort
 from twisted.python import log
 
 from ._registry import Registry
-from ._report import Leftover, TeardownError, allocationOrigin
+from ._report import SCAN_STEP, Leftover, TeardownError, allocationOrigin
 from ._teardown import LEFT_OPEN, Teardown
 from ._transports import applicationProtocol
 
@@ -98,7 +98,9 @@ async def closeUntracked(
         await teardown.close()
     except TeardownError as error:
         raise TeardownError(
-            [_unseen(leftover) for leftover in error.leftovers]
+            [_unseen(leftover) for leftover in error.leftovers],
+            error.waited,
+            SCAN_STEP,
         ) from None
 
 
