@@ -367,8 +367,8 @@ def _clientMachineOf(function: object) -> object:
 
     In recent Twisted the retry is a bound method of the machine (a
     typified automat machine, C{_client_service._Core} within); in older
-    ones (24.7), it
-    was a function of automat's, its machine a variable of its closure.
+    ones (24.7) it is a function of automat's, with the machine a variable
+    of its closure.
     """
     owner = getattr(function, "__self__", None)
     core = getattr(
