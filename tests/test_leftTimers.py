@@ -23,8 +23,9 @@ from twisted.internet.protocol import (
     Protocol,
     ReconnectingClientFactory,
     ServerFactory,
+    connectionDone,
 )
-from twisted.internet.task import deferLater
+from twisted.internet.task import Clock, deferLater
 from twisted.python.failure import Failure
 from twisted.trial.reporter import TestResult
 from twisted.trial.unittest import SynchronousTestCase, TestSuite
@@ -32,6 +33,7 @@ from twisted.web.resource import Resource
 from twisted.web.server import Request, Site
 
 from trialnet import NetworkTestCase, Recorder
+from trialnet._owners import forgetPooled
 
 from .helpers import assertPassed, portNumber, sample, teardownError
 from .test_observed import ROOT, runPytest
@@ -351,6 +353,23 @@ class PooledConnectionTests(SynchronousTestCase):
         for body, number, hello in served:
             self.assertEqual((body, len(hello.channels)), (b"%d" % (number,), 1))
 
+    def test_poolNotAsExpected(self) -> None:
+        """
+        A pool whose private state is not as trialnet expects (a later
+        Twisted's, say) gets its timer cancelled and the error logged, and
+        nothing else is kept from being forgotten.
+        """
+        from twisted.web.client import HTTPConnectionPool
+
+        clock = Clock()
+        pool = HTTPConnectionPool(clock)
+        connection = object()
+        pool._connections = None  # type: ignore[assignment]
+        call = clock.callLater(240, pool._removeConnection, "key", connection)
+        forgetPooled(clock, {connection: True}.get)
+        self.assertFalse(call.active())
+        self.assertEqual(len(self.flushLoggedErrors(AttributeError)), 1)
+
 
 class ClientServiceFixtureTests(SynchronousTestCase):
     """
@@ -367,3 +386,118 @@ class ClientServiceFixtureTests(SynchronousTestCase):
             outcomes, _, output = runPytest(reactor, samples=LEFT_TIMERS)
             self.assertEqual(outcomes.get("test_refused"), ["passed"], output)
             self.assertEqual(outcomes.get("test_reactorClean"), ["passed"], output)
+
+
+def emptyCellCall(reactor: Any, viaDeferred: bool) -> Any:
+    """
+    Schedule, in 5 seconds, a closure one of whose variables was never set
+    (C{inspect.getclosurevars} raises on such a cell), directly or as the
+    first callback of a Deferred that the timer fires.
+    """
+
+    never: object  # a variable of the closure, never set
+
+    def inner(*args: object) -> object:
+        return never  # noqa: F821 (its cell is empty, on purpose)
+
+    if viaDeferred:
+        return reactor.callLater(5, Deferred().addCallback(inner).callback, None)
+    return reactor.callLater(5, inner)
+
+
+class SchedulesOddTimer(Protocol):
+    """
+    A client that, as it hears of its connection's loss, schedules a timer
+    whose function has a variable never set.
+    """
+
+    viaDeferred = False
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        from twisted.internet import reactor
+
+        emptyCellCall(reactor, self.viaDeferred)
+
+
+class SchedulesOddDeferred(SchedulesOddTimer):
+    viaDeferred = True
+
+
+class Chat(Protocol):
+    """
+    A server that tells the others when one of its members leaves.
+    """
+
+    def connectionMade(self) -> None:
+        self.members().append(self)
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        self.members().remove(self)
+        for other in self.members():
+            other.transport.write(b"someone left\r\n")  # type: ignore[union-attr]
+
+    def members(self) -> list[Chat]:
+        assert isinstance(self.factory, ChatFactory)
+        return self.factory.members
+
+
+class ChatFactory(ServerFactory):
+    protocol = Chat
+
+    def __init__(self) -> None:
+        self.members: list[Chat] = []
+
+
+class OddTimersTests(SynchronousTestCase):
+    """
+    What the code under test schedules as it hears of a loss never breaks
+    the teardown, whatever its function is; and the TLS transport's own
+    flush of a write made then is not taken for a retry.
+    """
+
+    def test_unsetClosureVariable(self) -> None:
+        """
+        A timer whose function, or whose Deferred's first callback, is a
+        closure with a variable never set is cancelled as a retry, with or
+        without strict cleanup (where it is named), and the teardown ends.
+        """
+        import twisted.application.internet  # noqa: F401 (as a service user)
+
+        for protocol in (SchedulesOddTimer, SchedulesOddDeferred):
+            for strict in (False, True):
+
+                async def body(
+                    case: NetworkTestCase, protocol: type[Protocol] = protocol
+                ) -> None:
+                    port = case.listen(ServerFactory.forProtocol(Protocol))
+                    await case.connect(port, Factory.forProtocol(protocol))
+
+                before = pendingCalls()
+                result = sample(body, strictCleanup=strict, timeout=10)
+                if strict:
+                    (leftover,) = teardownError(result).leftovers
+                    self.assertEqual(leftover.role, "timer")
+                else:
+                    assertPassed(self, result)
+                self.assertEqual(pendingCalls() - before, set())
+
+    def test_tlsWriteInConnectionLost(self) -> None:
+        """
+        Under strict cleanup, a TLS server that writes to its other members
+        as one of them leaves passes: the TLS transport flushes that write
+        with a timer of its own, which is no retry of the code under test.
+        """
+
+        async def body(case: NetworkTestCase) -> None:
+            port = case.listenTLS(ChatFactory())
+            first = await case.connect(port, Recorder())
+            second = await case.connect(port, Recorder())
+            server = await case.serverProtocolFor(first)
+            await case.serverProtocolFor(second)
+            assert first.transport is not None
+            first.transport.loseConnection()
+            await case.whenClosed(server)
+
+        before = pendingCalls()
+        assertPassed(self, sample(body, strictCleanup=True))
+        self.assertEqual(pendingCalls() - before, set())

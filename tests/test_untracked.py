@@ -22,7 +22,7 @@ from twisted.trial.util import DirtyReactorAggregateError
 
 from trialnet import NetworkTestCase, TeardownError
 from trialnet._report import LATE_STEP, SCAN_STEP, UNKNOWN_ORIGIN
-from trialnet._untracked import UNSEEN_LEFT_OPEN
+from trialnet._untracked import UNSEEN_LEFT_OPEN, untracked
 
 from .helpers import (
     Events,
@@ -257,6 +257,52 @@ class UntrackedTests(SynchronousTestCase):
         self.assertTrue(str(error).startswith(LATE_STEP + ": 1 thing did not close"))
         self.assertIn("not the test's own tearDown failing", LATE_STEP)
         self.assertEqual(socketsInReactor(), set())
+
+    def test_badDisconnectTimeout(self) -> None:
+        """
+        A test whose C{disconnectTimeout} is not a number of seconds fails
+        with the one error that says so, and what it left unseen is still
+        closed (within the default bound).
+        """
+        numbers: list[int] = []
+
+        class Sample(NetworkTestCase):
+            disconnectTimeout = float("nan")
+
+            def test_it(self) -> None:
+                numbers.append(portNumber(rawPort()))
+
+        result = runSample(Sample)
+
+        self.assertEqual(errorTypes(result), [ValueError])
+        self.assertIn("disconnectTimeout must be", str(errorValues(result)[0]))
+        self.assertTrue(refuses(numbers[0]))
+
+    def test_reactorsOwnWakers(self) -> None:
+        """
+        What the reactor watches that has no address (its wakers: trial's
+        run of the reactor adds a C{SIGCHLD} waker after a test began) is
+        not among what the scan looks at.
+        """
+
+        class Waker:
+            def fileno(self) -> int:
+                return 0
+
+        class Port:
+            def getHost(self) -> None:
+                return None
+
+        waker, port = Waker(), Port()
+
+        class Reactor:
+            def getReaders(self) -> list[object]:
+                return [waker, port]
+
+            def getWriters(self) -> list[object]:
+                return []
+
+        self.assertEqual(untracked(Reactor(), set()), [port])
 
     def test_connectionLeftOpen(self) -> None:
         """

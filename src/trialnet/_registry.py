@@ -19,12 +19,12 @@ from ._addresses import AddressKey, portServes
 from ._clients import ClientAttempt
 from ._connectors import ConnectorRecord
 from ._ends import End
+from ._owners import forgetPooled
 from ._pairing import Pairing
 from ._patch import ownedBy
 from ._ports import FactoryHook, PortRecord
 from ._record import IRecord, PendingListen, PoolRecord, Record, ServiceRecord
 from ._report import Origin
-from ._retries import forgetPooled
 from ._transports import (
     Transport,
     applicationFactory,

@@ -3,11 +3,10 @@
 The timers the code under test leaves: those it schedules while it hears
 that a connection of a network was lost or failed (a
 C{ReconnectingClientFactory}'s or a C{ClientService}'s retry), during the
-test or during its teardown, which the teardown stops with their owner or
-cancels and, with strict cleanup, reports; and the expiry timers of the
-network's connections that an C{HTTPConnectionPool} cached, which the pool
-is made to forget.  The test runner's timers and trialnet's own are never
-among them, whatever code they were scheduled from.
+test or during its teardown, which the teardown stops with their owner
+(L{trialnet._owners}) or cancels and, with strict cleanup, reports.  The
+test runner's timers, trialnet's own, and the reactor's own next steps of
+a socket are never among them, whatever code they were scheduled from.
 """
 
 from __future__ import annotations
@@ -25,6 +24,7 @@ from twisted.internet.base import ReactorBase
 from twisted.internet.defer import Deferred
 from twisted.python import log
 
+from ._owners import clientMachineOf
 from ._report import Leftover, Origin
 
 _MISSING = object()
@@ -156,22 +156,33 @@ def _socketStep(call: Any) -> bool:
     Whether a timer is the reactor's own next step of a socket, which a
     close or a connect begun in the code under test scheduled: a TCP or UNIX
     port's stop (C{deferLater(reactor, 0, port.connectionLost)}), a UDP
-    port's, a client's connect.  Such a timer finishes what was begun, and
+    port's, a client's connect, a TLS transport's flush of its small
+    writes.  Such a timer finishes what was begun, and
     is never a retry: cancelled, it would leave its socket open (FTP stops
     its data port as it hears that its control connection was lost).
     """
-    function = getattr(call, "func", None)
-    deferred = getattr(function, "__self__", None)
-    if isinstance(deferred, Deferred):
-        # deferLater's timer fires its Deferred, whose first callback calls
-        # the function deferLater was given (a variable of its closure).
-        chain = getattr(deferred, "_callbacks", None)  # Twisted 25.5 and later
-        if chain is None:
-            chain = vars(deferred).get("callbacks", ())
-        function = None
-        if chain and inspect.isfunction(chain[0][0][0]):
-            function = inspect.getclosurevars(chain[0][0][0]).nonlocals.get("callable")
-    return isinstance(getattr(function, "__self__", None), FileDescriptor)
+    try:
+        function = getattr(call, "func", None)
+        deferred = getattr(function, "__self__", None)
+        if isinstance(deferred, Deferred):
+            # deferLater's timer fires its Deferred, whose first callback
+            # calls the function deferLater was given (a variable of its
+            # closure).
+            chain = getattr(deferred, "_callbacks", None)  # Twisted 25.5 and later
+            if chain is None:
+                chain = vars(deferred).get("callbacks", ())
+            function = None
+            if chain and inspect.isfunction(chain[0][0][0]):
+                variables = inspect.getclosurevars(chain[0][0][0]).nonlocals
+                function = variables.get("callable")
+        owner = getattr(function, "__self__", None)
+        # TLS's own transport flushes the small writes of a turn at once.
+        tls = sys.modules.get("twisted.protocols.tls")
+        aggregate = getattr(tls, "_AggregateSmallWrites", ())
+        return isinstance(owner, (FileDescriptor, aggregate))
+    except Exception:
+        # A closure with a variable never set, say: not a step we know.
+        return False
 
 
 def _newCalls(reactor: Any) -> list[Any] | None:
@@ -342,50 +353,6 @@ def _restoreCallLater(reactor: Any, saved: object) -> None:
         instance["callLater"] = saved
 
 
-def closeOwner(call: Any) -> None:
-    """
-    Stop a pending timer the code under test left, through its owner where
-    trialnet knows it: a C{ClientService} waiting to retry is stopped (as
-    C{stopService} would stop it), so that it cancels its own retry and
-    stays consistent, and stopping it again later does nothing.  Any other
-    timer is cancelled.
-    """
-    owner: Any = _clientMachineOf(call.func)
-    if owner is not None:
-        try:
-            owner.stop()
-        except Exception:
-            log.err(None, "trialnet teardown: error while stopping a ClientService")
-    if call.active():
-        call.cancel()
-
-
-def _clientMachineOf(function: object) -> object:
-    """
-    The state machine of a C{ClientService} whose retry C{function} is, the
-    one whose C{stop()} the service's C{stopService} calls; else None.
-
-    In recent Twisted the retry is a bound method of the machine (a
-    typified automat machine, C{_client_service._Core} within); in older
-    ones (24.7) it is a function of automat's, with the machine a variable
-    of its closure.
-    """
-    owner = getattr(function, "__self__", None)
-    core = getattr(
-        sys.modules.get("twisted.application._client_service"), "_Core", None
-    )
-    if core is not None and isinstance(getattr(owner, "__automat_core__", None), core):
-        return owner
-    machine = getattr(
-        sys.modules.get("twisted.application.internet"), "_ClientMachine", None
-    )
-    if machine is not None and inspect.isfunction(function):
-        owner = inspect.getclosurevars(function).nonlocals.get("oself")
-        if isinstance(owner, machine):
-            return owner
-    return None
-
-
 def timerLeftover(captured: Captured, action: str) -> Leftover:
     """
     A captured timer, for the report: named with the line that opened the
@@ -399,7 +366,7 @@ def timerLeftover(captured: Captured, action: str) -> Leftover:
         origin = Origin(
             getattr(code, "co_filename", "?"), getattr(code, "co_firstlineno", 0)
         )
-    if _clientMachineOf(function) is not None:
+    if clientMachineOf(function) is not None:
         kind = "ClientService retry"
     else:
         kind = str(getattr(function, "__qualname__", repr(function)))
@@ -407,34 +374,3 @@ def timerLeftover(captured: Captured, action: str) -> Leftover:
     return Leftover(
         role="timer", origin=origin, action=action, kind=kind, leftOpen=True
     )
-
-
-def forgetPooled(reactor: Any, ours: Callable[[object], object]) -> None:
-    """
-    Make every C{HTTPConnectionPool} forget the cached connections that are
-    a network's (C{ours} says which, by the protocol): their expiry timers
-    cancelled and their entries removed, as the pool's own expiry would.
-    The pool never notices that a cached connection closed: it would keep
-    the timer for minutes, and hand the dead connection to a later test.
-    """
-    client = sys.modules.get("twisted.web.client")
-    poolType = getattr(client, "HTTPConnectionPool", None)
-    delayedCalls = getattr(reactor, "getDelayedCalls", None)
-    if poolType is None or delayedCalls is None:
-        return
-    for call in delayedCalls():
-        function = call.func
-        pool = getattr(function, "__self__", None)
-        if (
-            getattr(function, "__name__", None) != "_removeConnection"
-            or not isinstance(pool, poolType)
-            or len(call.args) != 2
-            or ours(call.args[1]) is None
-        ):
-            continue
-        key, connection = call.args
-        call.cancel()
-        cached = pool._connections.get(key)
-        if cached is not None and connection in cached:
-            cached.remove(connection)
-        pool._timeouts.pop(connection, None)

@@ -14,9 +14,11 @@ from twisted.python import log
 from twisted.python.failure import Failure
 
 from ._conversation import SHARE_OF_TEST_TIMEOUT
+from ._defaults import DISCONNECT_TIMEOUT
 from ._network import Network
 from ._observe import observe, stopObserving
 from ._report import LATE_STEP, Origin, TeardownError
+from ._seconds import checkSeconds
 from ._untracked import closeUntracked, selectables, untracked
 
 _T = TypeVar("_T")
@@ -198,14 +200,22 @@ class TestRun:
         if not found:
             return outcome
         case = self.case
+        refused = None
+        try:
+            # The test's own setting, checked here as the network checks it.
+            bound = checkSeconds(case.disconnectTimeout, "disconnectTimeout")
+        except (TypeError, ValueError):
+            # Still close what was found, within the default bound; then
+            # the test fails with the refusal.
+            refused = Failure()
+            bound = DISCONNECT_TIMEOUT
         closing = closeUntracked(
-            self.reactor,
-            found,
-            case.disconnectTimeout,
-            case.strictCleanup,
-            float(case.getTimeout()),
+            self.reactor, found, bound, case.strictCleanup, float(case.getTimeout())
         )
-        return _after(Deferred.fromCoroutine(closing), outcome)
+        result = _after(Deferred.fromCoroutine(closing), outcome)
+        if refused is not None:
+            result.addBoth(lambda closed: _after(fail(refused), closed))
+        return result
 
     def _addLastCleanup(self, function: Callable[..., object], *args: object) -> None:
         """

@@ -30,9 +30,10 @@ from twisted.internet.interfaces import IDelayedCall
 from twisted.python import log
 from twisted.python.failure import Failure
 
+from ._owners import closeOwner
 from ._record import IRecord, fireAll
 from ._report import Leftover, TeardownError
-from ._retries import TimerCapture, afterDeliveries, closeOwner, timerLeftover
+from ._retries import Captured, TimerCapture, afterDeliveries, timerLeftover
 
 #: Seconds to wait, after aborting, for the aborted connections to report
 #: C{connectionLost} before their sockets are closed by force.  Aborting
@@ -282,8 +283,12 @@ class Teardown:
                 # Described now: an owner closed below cancels its timer,
                 # and a cancelled call forgets its function.
                 for captured in self._timers.pending():
-                    timer = timerLeftover(captured, TIMER_LEFT)
-                    self._leftovers[id(captured.call)] = timer
+                    timer = guarded(
+                        partial(timerLeftover, captured, TIMER_LEFT),
+                        "describing a timer",
+                    )
+                    if isinstance(timer, Leftover):
+                        self._leftovers[id(captured.call)] = timer
         records = sorted(self._records.records(), key=_stage)
         pending = self._pending
         for record in records:
@@ -327,7 +332,7 @@ class Teardown:
         if self._timer is not None and self._timer.active():
             self._timer.cancel()
         self._timer = None
-        self._cancelRetries()
+        guarded(self._cancelRetries, "cancelling the retries")
         for record in self._records.records():
             # guarded(), written out: this loop runs for every record.
             try:
@@ -358,12 +363,15 @@ class Teardown:
         if timers is None:
             return
         for captured in timers.stop():
-            # A cancelled call forgets its function: describe it first.
-            action = TIMER_LEFT if captured.duringTest else RETRY_CANCELLED
-            leftover = timerLeftover(captured, action)
-            closeOwner(captured.call)
-            if self.strict:
-                self._leftovers.setdefault(id(captured.call), leftover)
+            guarded(partial(self._stopTimer, captured), "stopping a timer")
+
+    def _stopTimer(self, captured: Captured) -> None:
+        # A cancelled call forgets its function: describe it first.
+        action = TIMER_LEFT if captured.duringTest else RETRY_CANCELLED
+        leftover = timerLeftover(captured, action)
+        closeOwner(captured.call)
+        if self.strict:
+            self._leftovers.setdefault(id(captured.call), leftover)
 
     def _checkSettled(self) -> None:
         if self._pending or self._phase in (Phase.OPEN, Phase.DONE):

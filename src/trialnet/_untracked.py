@@ -45,11 +45,18 @@ def selectables(reactor: Any) -> set[Any]:
 
 def untracked(reactor: Any, before: set[Any]) -> list[Any]:
     """
-    What the reactor watches that it did not watch before the test.
+    What the reactor watches that it did not watch before the test, and
+    has addresses: a socket, or a process's pipe (whose C{getHost} raises).
+    The reactor's own wakers (its C{SIGCHLD} waker, which trial's run of
+    the reactor adds after the test began) have none, and are its business.
 
     @param before: What L{selectables} gave before the test began.
     """
-    return list(selectables(reactor) - before)
+    return [
+        selectable
+        for selectable in selectables(reactor) - before
+        if callable(getattr(selectable, "getHost", None))
+    ]
 
 
 async def closeUntracked(
