@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_exports -*-
 """
 trialnet: end-to-end tests of Twisted network code that clean up after
 themselves.
@@ -9,21 +10,22 @@ a test case.
 """
 
 from ._case import NetworkTestCase
-from ._conversation import (
+from ._core._report import TeardownError
+from ._ilinks import INetworkLinks
+from ._interfaces import INetwork
+from ._iopening import INetworkOpening
+from ._iwaits import INetworkWaits
+from ._links._datagrams import DatagramLink
+from ._links._links import Link
+from ._network import Network
+from ._sockets._interfaces import IUDPPort
+from ._sockets._tls import TLSAuthority
+from ._waits._conversation import (
     ClosedWhileWaitingError,
     Recorder,
     RecorderFactory,
     WaitTimeoutError,
 )
-from ._datagrams import DatagramLink
-from ._ilinks import INetworkLinks
-from ._interfaces import INetwork, IUDPPort
-from ._iopening import INetworkOpening
-from ._iwaits import INetworkWaits
-from ._links import Link
-from ._network import Network
-from ._report import TeardownError
-from ._tls import TLSAuthority
 
 __all__ = [
     "ClosedWhileWaitingError",

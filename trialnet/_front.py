@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_exports -*-
 """
 The public API's signatures, typed once for both fronts: L{trialnet.Network}
 and L{trialnet.NetworkTestCase} inherit them, and each hands its arguments
@@ -21,16 +22,16 @@ from twisted.internet.interfaces import (
 )
 from twisted.internet.protocol import AbstractDatagramProtocol, Factory
 
-from ._interfaces import IUDPPort
-from ._targets import PortFront
-from ._tls import TLSAuthority, processAuthority
+from ._sockets._interfaces import IUDPPort
+from ._sockets._targets import PortFront
+from ._sockets._tls import TLSAuthority, processAuthority
 
 if TYPE_CHECKING:
     from twisted.internet.protocol import _ProtoWithFactory
     from twisted.web.client import Agent, HTTPConnectionPool
 
-    from ._datagrams import DatagramLink
-    from ._links import Link
+    from ._links._datagrams import DatagramLink
+    from ._links._links import Link
     from ._network import Network
 
 _T = TypeVar("_T")

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_exports -*-
 """
 L{INetworkLinks<trialnet.INetworkLinks>}: the part of the public API that
 puts a bad network in front of a port.
@@ -12,8 +13,8 @@ from zope.interface import Interface
 if TYPE_CHECKING:
     from twisted.internet.interfaces import IListeningPort
 
-    from ._datagrams import DatagramLink
-    from ._links import Link
+    from ._links._datagrams import DatagramLink
+    from ._links._links import Link
 
 
 class INetworkLinks(Interface):
@@ -48,7 +49,7 @@ class INetworkLinks(Interface):
         @param seed: The seed of the link's random source (jitter); a
             random one by default, in C{link.seed}, the link's C{repr} and
             the test's log, so a run can be replayed.
-        @return: The L{Link<trialnet._links.Link>}.
+        @return: The L{Link<trialnet._links._links.Link>}.
         @raise TypeError: If C{target} is not a port of this test, or
             C{seed} not an int.
         @raise ValueError: If C{target} is a UDP port or is not listening.
@@ -66,7 +67,7 @@ class INetworkLinks(Interface):
 
         @param target: A UDP port of this test, listening.
         @param seed: As for L{link}.
-        @return: The L{DatagramLink<trialnet._datagrams.DatagramLink>}.
+        @return: The L{DatagramLink<trialnet._links._datagrams.DatagramLink>}.
         @raise TypeError: If C{target} is not a port of this test, or
             C{seed} not an int.
         @raise ValueError: If C{target} is a stream port or is not listening.

@@ -1,7 +1,9 @@
+# -*- test-case-name: tests.test_exports -*-
 """
 The interfaces of trialnet: its public API (L{INetwork}), written once for
 L{trialnet.Network} and L{trialnet.NetworkTestCase}, and the types it hands
-out (L{IUDPPort}).  L{INetwork} declares its methods by subject in the
+out (L{IUDPPort<trialnet.IUDPPort>}, declared with the sockets that make
+it).  L{INetwork} declares its methods by subject in the
 interfaces it extends, each in a module of its own:
 L{INetworkOpening<trialnet._iopening.INetworkOpening>},
 L{INetworkWaits<trialnet._iwaits.INetworkWaits>} and
@@ -10,37 +12,11 @@ L{INetworkLinks<trialnet._ilinks.INetworkLinks>}.
 
 from __future__ import annotations
 
-from twisted.internet.interfaces import IListeningPort, IUDPTransport
-from zope.interface import Attribute, Interface
+from zope.interface import Attribute
 
 from ._ilinks import INetworkLinks
 from ._iopening import INetworkOpening
 from ._iwaits import INetworkWaits
-
-
-class IUDPPort(IUDPTransport, IListeningPort):
-    """
-    What L{INetworkOpening.listenUDP} returns: the reactor's UDP port, which both
-    listens and writes datagrams (C{write(datagram, (host, port))}).  It
-    names, for type checkers, what every reactor's UDP port has; the port
-    itself declares only Twisted's own interfaces.
-    """
-
-
-class IBoundedWaits(Interface):
-    """
-    A protocol whose waits are bounded by a number of seconds that the
-    network that connects or accepts it may set (a L{trialnet.Recorder}).
-    """
-
-    waitTimeout = Attribute(
-        "The default bound of its waits, in seconds, or None for a default "
-        "the network may set."
-    )
-    failFast = Attribute(
-        "Whether an error logged while it waits fails its waits at once, or "
-        "None for what the network says."
-    )
 
 
 class INetwork(INetworkOpening, INetworkWaits, INetworkLinks):

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_exports -*-
 """
 L{INetworkOpening<trialnet.INetworkOpening>}: the part of the public API
 that opens ports and connections, hands out endpoints and an HTTP client,
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from twisted.internet.protocol import AbstractDatagramProtocol
     from twisted.web.client import Agent, HTTPConnectionPool
 
-    from ._interfaces import IUDPPort
+    from ._sockets._interfaces import IUDPPort
 
 
 class INetworkOpening(Interface):

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_exports -*-
 """
 L{INetworkWaits<trialnet.INetworkWaits>}: the part of the public API that
 waits for what happens on a network's connections.

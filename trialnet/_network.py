@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.core.test_network -*-
 """
 L{Network}, the front of trialnet's core: it checks arguments once, records
 the calling line, picks a transport and delegates to the registry of what is
@@ -26,27 +27,29 @@ from zope.interface import implementer
 if TYPE_CHECKING:
     from twisted.web.client import Agent, HTTPConnectionPool
 
-    from ._datagrams import DatagramLink
-    from ._links import Link
-    from ._names import NameMap
+    from ._http._names import NameMap
+    from ._links._datagrams import DatagramLink
+    from ._links._links import Link
 
-from ._endpoints import TrackingClientEndpoint
-from ._failfast import stopWatching
+from ._core._report import Origin, callerOrigin
+from ._core._seconds import checkSeconds
+from ._core._teardown import Phase, Teardown
 from ._front import NetworkFront
-from ._interfaces import IBoundedWaits, INetwork, IUDPPort
-from ._observe import observe, stopObserving
-from ._opening import Opener
-from ._registry import Registry
-from ._report import Origin, callerOrigin
-from ._seconds import checkSeconds
-from ._targets import (
+from ._interfaces import INetwork
+from ._sockets._endpoints import TrackingClientEndpoint
+from ._sockets._interfaces import IUDPPort
+from ._sockets._observe import observe, stopObserving
+from ._sockets._opening import Opener
+from ._sockets._registry import Registry
+from ._sockets._targets import (
     PortFront,
     checkIPLiteral,
     checkPortNumber,
     checkServerTLS,
 )
-from ._teardown import Phase, Teardown
-from ._waits import Waits
+from ._waits._failfast import stopWatching
+from ._waits._interfaces import IBoundedWaits
+from ._waits._waits import Waits
 
 _T = TypeVar("_T")
 _P = TypeVar("_P", bound=IProtocol)
@@ -222,7 +225,7 @@ class Network(NetworkFront):
     ) -> Agent:
         # twisted.web is imported by the tests that use HTTP, not by every
         # test that imports trialnet.
-        from ._http import agentOn
+        from ._http._http import agentOn
 
         origin = callerOrigin()
         self._checkOpen()
@@ -232,7 +235,7 @@ class Network(NetworkFront):
     def _url(
         self, port: IListeningPort | PortFront, path: str | bytes = b"/"
     ) -> str | bytes:
-        from ._http import urlOf
+        from ._http._http import urlOf
 
         if isinstance(port, PortFront):
             port = port.frontPort() or port
@@ -346,7 +349,7 @@ class Network(NetworkFront):
     _names: NameMap | None = None
 
     def _mapName(self, name: str, port: IListeningPort | PortFront) -> None:
-        from ._names import NameMap, NameRecord, checkHostName, nameTarget
+        from ._http._names import NameMap, NameRecord, checkHostName, nameTarget
 
         origin = callerOrigin()
         self._checkOpen()
@@ -369,7 +372,7 @@ class Network(NetworkFront):
     # Links
 
     def _link(self, target: IListeningPort, seed: int | None = None) -> Link:
-        from ._links import openLink
+        from ._links._links import openLink
 
         origin = callerOrigin()
         self._checkOpen()
@@ -378,7 +381,7 @@ class Network(NetworkFront):
     def _datagramLink(
         self, target: IListeningPort, seed: int | None = None
     ) -> DatagramLink:
-        from ._datagrams import openDatagramLink
+        from ._links._datagrams import openDatagramLink
 
         origin = callerOrigin()
         self._checkOpen()

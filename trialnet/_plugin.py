@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_plugin -*-
 """
 trialnet's pytest plugin: the C{network} fixture, for tests run by
 U{pytest-twisted<https://github.com/pytest-dev/pytest-twisted>}.
@@ -21,8 +22,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from ._core._seconds import checkSeconds
 from ._network import Network
-from ._seconds import checkSeconds
 
 #: The ini option that sets C{disconnectTimeout} for every test.
 TIMEOUT_OPTION = "trialnet_disconnect_timeout"

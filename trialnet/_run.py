@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.sockets.test_observedReactor,tests.core.test_timeouts -*-
 """
 One run of a L{trialnet.NetworkTestCase}: its networks, from before C{setUp}
 to after C{tearDown}, and the sockets left in the reactor by means trialnet
@@ -13,11 +14,11 @@ from twisted.internet.defer import Deferred, fail, maybeDeferred, succeed
 from twisted.python import log
 from twisted.python.failure import Failure
 
-from ._conversation import SHARE_OF_TEST_TIMEOUT
+from ._core._report import LATE_STEP, Origin, TeardownError
 from ._network import Network
-from ._observe import observe, stopObserving
-from ._report import LATE_STEP, Origin, TeardownError
-from ._untracked import closeUntracked, selectables, untracked
+from ._sockets._observe import observe, stopObserving
+from ._sockets._untracked import closeUntracked, selectables, untracked
+from ._waits._conversation import SHARE_OF_TEST_TIMEOUT
 
 _T = TypeVar("_T")
 

@@ -41,9 +41,9 @@ from twisted.trial.util import DirtyReactorAggregateError
 from zope.interface import implementer
 
 from trialnet import Network, NetworkTestCase, TeardownError
-from trialnet._report import Leftover
+from trialnet._core._report import Leftover
 
-from .helpers import (
+from ..helpers import (
     Echo,
     Events,
     LoggingFactory,

@@ -33,8 +33,8 @@ from twisted.web.server import Request, Site
 
 from trialnet import NetworkTestCase, Recorder
 
-from .helpers import assertPassed, portNumber, sample, teardownError
-from .test_observed import ROOT, runPytest
+from ..helpers import assertPassed, portNumber, sample, teardownError
+from ..sockets.test_observedFixture import ROOT, runPytest
 
 #: The pytest samples of a service waiting to retry when its test ends.
 LEFT_TIMERS = os.path.join(ROOT, "tests", "pytest_samples", "left_timers.py")

@@ -21,10 +21,10 @@ from zope.interface import implementer
 from zope.interface.verify import verifyObject
 
 from trialnet import Network, NetworkTestCase, TeardownError
-from trialnet._report import Leftover
-from trialnet._teardown import ABORT_GRACE
+from trialnet._core._report import Leftover
+from trialnet._core._teardown import ABORT_GRACE
 
-from .helpers import errorValues, refuses, runSample
+from ..helpers import errorValues, refuses, runSample
 
 
 @implementer(IListeningPort)

@@ -20,7 +20,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from trialnet import Network, NetworkTestCase
 from trialnet._plugin import TIMEOUT_OPTION, _iniTimeout
 
-from .helpers import (
+from ..helpers import (
     Events,
     LoggingFactory,
     assertCleanRun,
@@ -42,7 +42,9 @@ EXPECTED = "must be a finite positive number of seconds"
 
 #: The pytest sample whose one test takes the C{network} fixture.
 SAMPLE = os.path.join(
-    os.path.dirname(__file__), "pytest_samples", "disconnect_timeout.py"
+    os.path.dirname(os.path.dirname(__file__)),
+    "pytest_samples",
+    "disconnect_timeout.py",
 )
 
 

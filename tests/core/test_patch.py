@@ -1,5 +1,5 @@
 """
-Tests for L{trialnet._patch}: attributes set on an application's objects and
+Tests for L{trialnet._core._patch}: attributes set on an application's objects and
 put back exactly.
 """
 
@@ -10,7 +10,7 @@ import weakref
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from trialnet._patch import InstancePatch, patchable
+from trialnet._core._patch import InstancePatch, patchable
 
 
 class _Routed:

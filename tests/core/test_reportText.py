@@ -16,7 +16,7 @@ from zope.interface import implementer
 
 from trialnet import NetworkTestCase, TeardownError
 
-from .helpers import (
+from ..helpers import (
     Events,
     LoggingFactory,
     LoggingProtocol,

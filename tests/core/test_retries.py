@@ -1,5 +1,6 @@
 """
-Tests for L{trialnet._retries.TimerCapture} and L{trialnet._retries.retriesOf}:
+Tests for L{trialnet._core._retries.TimerCapture} and
+L{trialnet._core._retries.retriesOf}:
 which timers a network's teardown takes as the code under test's retries, on
 a reactor that lists its new timers (read, the reactor untouched) and on one
 that does not (its C{callLater} wrapped inside scopes while a capture runs).
@@ -18,9 +19,10 @@ from twisted.internet.task import Clock, deferLater
 from twisted.internet.utils import suppressWarnings
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
-from trialnet import Recorder, _retries
-from trialnet._report import Origin
-from trialnet._retries import Captured, TimerCapture, afterDeliveries, retriesOf
+from trialnet import Recorder
+from trialnet._core import _retries
+from trialnet._core._report import Origin
+from trialnet._core._retries import Captured, TimerCapture, afterDeliveries, retriesOf
 
 
 class ListingReactor:

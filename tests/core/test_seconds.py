@@ -18,7 +18,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from trialnet import Network, NetworkTestCase, Recorder
 
-from .helpers import Events, LoggingFactory, assertCleanRun, sample
+from ..helpers import Events, LoggingFactory, assertCleanRun, sample
 
 #: The values no number of seconds may be, and the error each one gets.
 BAD: list[tuple[object, type[Exception]]] = [

@@ -20,10 +20,10 @@ from twisted.trial.unittest import SkipTest, SynchronousTestCase
 from twisted.web.client import Agent, HTTPConnectionPool, readBody
 
 from trialnet import NetworkTestCase, TeardownError
-from trialnet._report import _INSTALLED, Leftover, Origin, userOrigin
+from trialnet._core._report import _INSTALLED, Leftover, Origin, userOrigin
 
-from .helpers import assertPassed, errorValues, portNumber, sample
-from .test_http import Hello, quietSite
+from ..helpers import assertPassed, errorValues, portNumber, sample
+from ..http.test_http import Hello, quietSite
 
 #: What strict cleanup says of what the code under test left open.
 LEFT_OPEN = (

@@ -1,5 +1,5 @@
 """
-Tests for L{trialnet._teardown}: the phase machine alone, then the teardown
+Tests for L{trialnet._core._teardown}: the phase machine alone, then the teardown
 step by step on a L{MemoryReactorClock}, with records that settle, or not,
 when the test says so.
 """
@@ -15,9 +15,9 @@ from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 from zope.interface.verify import verifyObject
 
-from trialnet._record import IRecord
-from trialnet._report import Leftover, Origin, TeardownError
-from trialnet._teardown import (
+from trialnet._core._record import IRecord
+from trialnet._core._report import Leftover, Origin, TeardownError
+from trialnet._core._teardown import (
     ABORT_GRACE,
     LEFT_OPEN,
     TRANSITIONS,

@@ -23,8 +23,8 @@ from twisted.web.server import NOT_DONE_YET, Request, Site
 
 from trialnet import NetworkTestCase
 
-from .helpers import assertPassed, ipv6Missing, sample
-from .test_guarded import Leaves
+from ..core.test_guarded import Leaves
+from ..helpers import assertPassed, ipv6Missing, sample
 
 
 class Hello(Resource):

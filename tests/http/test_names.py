@@ -30,7 +30,7 @@ from zope.interface.verify import verifyObject
 
 from trialnet import Network, NetworkTestCase
 
-from .helpers import (
+from ..helpers import (
     Events,
     LoggingFactory,
     assertPassed,

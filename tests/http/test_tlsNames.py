@@ -18,7 +18,7 @@ from twisted.web.client import Agent
 
 from trialnet import NetworkTestCase
 
-from .helpers import assertPassed, sample
+from ..helpers import assertPassed, sample
 from .test_names import fetch, quietSite
 
 

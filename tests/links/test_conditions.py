@@ -8,7 +8,7 @@ from __future__ import annotations
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
-from trialnet._conditions import END, LIMIT, Direction, Flow
+from trialnet._links._conditions import END, LIMIT, Direction, Flow
 
 
 class _Destination:

@@ -16,9 +16,9 @@ from twisted.internet.task import deferLater
 from twisted.trial.unittest import SynchronousTestCase
 
 from trialnet import NetworkTestCase
-from trialnet._datagrams import DatagramLink
+from trialnet._links._datagrams import DatagramLink
 
-from .helpers import assertPassed, openFiles, sample, socketsInReactor, warmUp
+from ..helpers import assertPassed, openFiles, sample, socketsInReactor, warmUp
 
 
 class Collector(DatagramProtocol):

@@ -16,8 +16,8 @@ from twisted.web.client import Agent
 
 from trialnet import NetworkTestCase
 
-from .helpers import assertPassed, deferLaterTurn, portNumber, sample
-from .test_names import fetch, quietSite
+from ..helpers import assertPassed, deferLaterTurn, portNumber, sample
+from ..http.test_names import fetch, quietSite
 
 
 class NameThroughLinkTests(SynchronousTestCase):

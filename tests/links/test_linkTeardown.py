@@ -17,7 +17,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from trialnet import Network, NetworkTestCase, Recorder, RecorderFactory
 
-from .helpers import (
+from ..helpers import (
     Events,
     LoggingFactory,
     LoggingProtocol,
@@ -30,7 +30,7 @@ from .helpers import (
     teardownError,
     warmUp,
 )
-from .transports import TCP4, TLS, UNIX, StreamTransport
+from ..transports import TCP4, TLS, UNIX, StreamTransport
 
 
 class Paused(LoggingProtocol):

@@ -21,9 +21,9 @@ from twisted.internet.task import deferLater
 from zope.interface import implementer
 
 from trialnet import NetworkTestCase, Recorder, RecorderFactory
-from trialnet._links import Link
+from trialnet._links._links import Link
 
-from .transports import TCP4, TCP6, TLS, UNIX, StreamTransport
+from ..transports import TCP4, TCP6, TLS, UNIX, StreamTransport
 
 
 async def pause(seconds: float) -> None:

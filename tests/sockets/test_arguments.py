@@ -16,9 +16,9 @@ from twisted.internet.testing import MemoryReactorClock
 from twisted.trial.unittest import SynchronousTestCase
 
 from trialnet import Network, NetworkTestCase
-from trialnet._targets import MAX_SOCKET_PATH
+from trialnet._sockets._targets import MAX_SOCKET_PATH
 
-from .helpers import assertCleanRun, sample
+from ..helpers import assertCleanRun, sample
 
 
 class ListenArgumentTests(SynchronousTestCase):

@@ -17,7 +17,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from trialnet import NetworkTestCase
 
-from .helpers import (
+from ..helpers import (
     Events,
     LoggingProtocol,
     assertPassed,

@@ -23,7 +23,7 @@ from zope.interface.verify import verifyObject
 
 from trialnet import NetworkTestCase
 
-from .helpers import (
+from ..helpers import (
     Events,
     assertCleanRun,
     closedNetwork,

@@ -10,7 +10,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from trialnet import NetworkTestCase, Recorder
 
-from .helpers import assertCleanRun, sample
+from ..helpers import assertCleanRun, sample
 
 
 class Served(Protocol):

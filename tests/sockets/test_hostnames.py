@@ -12,7 +12,7 @@ from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from trialnet import NetworkTestCase, Recorder
 
-from .helpers import assertPassed, ipv6Missing, portNumber, sample
+from ..helpers import assertPassed, ipv6Missing, portNumber, sample
 
 
 class ConnectByNameTests(SynchronousTestCase):

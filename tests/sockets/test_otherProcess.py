@@ -18,14 +18,16 @@ from twisted.web.iweb import IPolicyForHTTPS
 
 from trialnet import NetworkTestCase
 
-from . import childServer
-from .childServer import BODY
-from .helpers import assertPassed, closedNetwork, sample, socketsInReactor
-from .test_plugin import runPytest
+from .. import childServer
+from ..childServer import BODY
+from ..helpers import assertPassed, closedNetwork, sample, socketsInReactor
+from ..test_plugin import runPytest
 
 #: The sample under pytest.
 PYTEST_SAMPLES = os.path.join(
-    os.path.dirname(os.path.abspath(__file__)), "pytest_samples", "other_process.py"
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+    "pytest_samples",
+    "other_process.py",
 )
 
 

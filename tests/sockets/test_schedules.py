@@ -6,7 +6,8 @@ sample test, and checks the teardown's promises every time.
 The default number of schedules keeps the suite fast; ask for more with
 C{TRIALNET_SCHEDULES=N}:
 
-    TRIALNET_SCHEDULES=500 .venv/bin/python -m twisted.trial tests.test_schedules
+    TRIALNET_SCHEDULES=500 .venv/bin/python -m twisted.trial \
+        tests.sockets.test_schedules
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ from zope.interface import implementer
 
 from trialnet import NetworkTestCase, TeardownError
 
-from .helpers import NeverFinishes, errorValues, openFiles, runSample, warmUp
-from .transports import TCP4, TCP6, TLS, UNIX, StreamTransport
+from ..helpers import NeverFinishes, errorValues, openFiles, runSample, warmUp
+from ..transports import TCP4, TCP6, TLS, UNIX, StreamTransport
 
 #: How many schedules one run generates.
 SCHEDULES = int(os.environ.get("TRIALNET_SCHEDULES", "12"))

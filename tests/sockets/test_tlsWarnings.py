@@ -18,7 +18,7 @@ from zope.interface import implementer
 
 from trialnet import NetworkTestCase, TeardownError
 
-from .helpers import (
+from ..helpers import (
     Echo,
     Events,
     LoggingFactory,

@@ -13,7 +13,7 @@ from zope.interface import implementer
 
 from trialnet import NetworkTestCase
 
-from .helpers import (
+from ..helpers import (
     Events,
     LoggingFactory,
     LoggingProtocol,

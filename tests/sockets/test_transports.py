@@ -19,8 +19,8 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from trialnet import NetworkTestCase, TeardownError
 
-from . import transports
-from .helpers import (
+from .. import transports
+from ..helpers import (
     Echo,
     Events,
     LoggingFactory,
@@ -34,7 +34,7 @@ from .helpers import (
     sample,
     teardownError,
 )
-from .transports import TCP4, TCP6, TLS, UNIX, StreamTransport
+from ..transports import TCP4, TCP6, TLS, UNIX, StreamTransport
 
 if TYPE_CHECKING:
     _MixinBase = SynchronousTestCase

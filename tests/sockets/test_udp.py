@@ -11,7 +11,7 @@ from zope.interface.verify import verifyObject
 
 from trialnet import IUDPPort, NetworkTestCase
 
-from .helpers import (
+from ..helpers import (
     assertCleanRun,
     openFiles,
     portNumber,

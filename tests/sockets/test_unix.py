@@ -13,10 +13,10 @@ from twisted.internet.defer import maybeDeferred
 from twisted.trial.unittest import SynchronousTestCase
 
 from trialnet import NetworkTestCase
-from trialnet._targets import MAX_SOCKET_PATH
-from trialnet._transports import privateSocketPath
+from trialnet._sockets._targets import MAX_SOCKET_PATH
+from trialnet._sockets._transports import privateSocketPath
 
-from .helpers import (
+from ..helpers import (
     Events,
     LoggingFactory,
     assertCleanRun,

@@ -40,7 +40,7 @@ from twisted.trial.util import DirtyReactorAggregateError
 
 from trialnet import NetworkTestCase
 
-from .helpers import (
+from ..helpers import (
     Events,
     LoggingFactory,
     assertCleanRun,

@@ -21,10 +21,10 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted.trial.util import DirtyReactorAggregateError
 
 from trialnet import NetworkTestCase, TeardownError
-from trialnet._report import LATE_STEP, SCAN_STEP, UNKNOWN_ORIGIN
-from trialnet._untracked import UNSEEN_LEFT_OPEN
+from trialnet._core._report import LATE_STEP, SCAN_STEP, UNKNOWN_ORIGIN
+from trialnet._sockets._untracked import UNSEEN_LEFT_OPEN
 
-from .helpers import (
+from ..helpers import (
     Events,
     LoggingFactory,
     Stuck,

@@ -10,7 +10,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from trialnet import NetworkTestCase, Recorder, WaitTimeoutError
 
-from .helpers import assertPassed, sample
+from ..helpers import assertPassed, sample
 
 
 class Lines(LineReceiver):

@@ -20,7 +20,7 @@ from trialnet import (
     WaitTimeoutError,
 )
 
-from .helpers import assertCleanRun, sample
+from ..helpers import assertCleanRun, sample
 
 
 def connected() -> tuple[Recorder, Clock]:

@@ -15,9 +15,10 @@ from twisted.internet.protocol import Factory, Protocol
 from twisted.python import log
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
-from trialnet import Network, NetworkTestCase, Recorder, WaitTimeoutError, _failfast
+from trialnet import Network, NetworkTestCase, Recorder, WaitTimeoutError
+from trialnet._waits import _failfast
 
-from .helpers import assertPassed, errorTypes, runSample, sample
+from ..helpers import assertPassed, errorTypes, runSample, sample
 
 #: Long enough that a wait which ran to its bound fails the "does not hang"
 #: check below: a fast failure took well under it.

@@ -16,9 +16,10 @@ from twisted.internet.protocol import Factory, Protocol
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
-from trialnet import NetworkTestCase, Recorder, WaitTimeoutError, _handshake
+from trialnet import NetworkTestCase, Recorder, WaitTimeoutError
+from trialnet._waits import _handshake
 
-from .helpers import assertPassed, sample
+from ..helpers import assertPassed, sample
 
 
 def _failureOf(outcomes: list[object]) -> Failure:
@@ -81,7 +82,7 @@ class HandshakeTests(SynchronousTestCase):
         A certificate issued to another host name fails the wait with the
         verification error, not with a close that has no reason.
         """
-        from trialnet._tls import processAuthority
+        from trialnet._sockets._tls import processAuthority
 
         options = processAuthority().clientOptions(hostname="wrong.example")
         failure = _failureOf(self.outcomeOfConnecting(options))
@@ -151,7 +152,7 @@ class StartTLS(Protocol):
     """
 
     def connectionMade(self) -> None:
-        from trialnet._tls import processAuthority
+        from trialnet._sockets._tls import processAuthority
 
         assert self.transport is not None
         self.transport.startTLS(processAuthority().serverOptions())  # type: ignore[attr-defined]

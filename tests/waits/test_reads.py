@@ -18,7 +18,7 @@ from trialnet import (
     WaitTimeoutError,
 )
 
-from .helpers import assertCleanRun, sample
+from ..helpers import assertCleanRun, sample
 from .test_conversation import connected
 
 

@@ -17,7 +17,7 @@ from twisted.web.server import Request, Site
 
 from trialnet import Network, NetworkTestCase
 
-from .helpers import (
+from ..helpers import (
     Events,
     LoggingFactory,
     LoggingProtocol,

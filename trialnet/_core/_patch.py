@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.core.test_patch -*-
 """
 Attributes set on the instances of objects trialnet observes (a protocol's
 C{makeConnection}, a transport's C{connectionLost}, a factory's

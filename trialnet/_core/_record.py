@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.core.test_teardown -*-
 """
 What the teardown closes, as records of one shape: each knows how to close
 in an orderly way, abort, force, describe itself as a leftover, and say when
@@ -37,7 +38,8 @@ class IRecord(Interface):
         "0 for what stops accepting (ports), closed first; 1 for the rest."
     )
     origin = Attribute(
-        "The L{Origin<trialnet._report.Origin>} of the line that opened or adopted it."
+        "The L{Origin<trialnet._core._report.Origin>} of the line that opened "
+        "or adopted it."
     )
     observed = Attribute(
         "Whether the code under test opened it by itself (not through "
@@ -60,7 +62,7 @@ class IRecord(Interface):
         The bound passed and it has not settled: abort it.
 
         @param waited: Seconds the teardown waited.
-        @return: The L{trialnet._report.Leftover} that describes it, or C{None}.
+        @return: The L{trialnet._core._report.Leftover} that describes it, or C{None}.
         """
 
     def force(leftover: object) -> object:
@@ -68,12 +70,13 @@ class IRecord(Interface):
         Even the abort did not settle it: release it by force, and settle.
 
         @param leftover: What L{abort} returned.
-        @return: The L{trialnet._report.Leftover} that describes it now, or C{None}.
+        @return: The L{trialnet._core._report.Leftover} that describes it
+            now, or C{None}.
         """
 
     def finalReport() -> object:
         """
-        @return: A L{trialnet._report.Leftover} for a problem found although
+        @return: A L{trialnet._core._report.Leftover} for a problem found although
             it settled (a port whose stop failed), or C{None}.
         """
 
@@ -88,7 +91,7 @@ class IRecord(Interface):
         Describe it for the report.
 
         @param action: What the teardown did about it.
-        @return: A L{trialnet._report.Leftover}.
+        @return: A L{trialnet._core._report.Leftover}.
         """
 
 

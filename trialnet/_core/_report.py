@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.core.test_reportText,tests.core.test_origins -*-
 """
 The leftover report: where each tracked thing was opened, and the error that
 names whatever would not close.
@@ -11,7 +12,12 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-_PACKAGE_DIRECTORY = os.path.dirname(os.path.abspath(__file__)) + os.sep
+#: The directory of the whole trialnet package (this module is in its
+#: C{_core} subpackage): a frame in any of its modules, subpackages included,
+#: is trialnet's, never the user's.
+_PACKAGE_DIRECTORY = (
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+)
 
 #: The top-level packages of the libraries Twisted itself runs on: their
 #: frames are Twisted's doing, never the user's (automat runs the state

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_retries,tests.test_leftTimers -*-
+# -*- test-case-name: tests.core.test_retries,tests.core.test_leftTimers -*-
 """
 The timers the code under test leaves: those it schedules while it hears
 that a connection of a network was lost or failed (a

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_seconds -*-
+# -*- test-case-name: tests.core.test_seconds,tests.core.test_numbers -*-
 """
 The one check of a number of seconds, wherever trialnet takes one: a bound
 (C{disconnectTimeout}, a connection attempt's C{timeout}, a wait's), a

@@ -1,10 +1,11 @@
+# -*- test-case-name: tests.core.test_teardown,tests.core.test_network -*-
 """
 The teardown, as an explicit phase machine.
 
 Every rule that moves the teardown from one phase to the next is in
 L{TRANSITIONS}; L{Teardown} runs each phase's action on entering it and owns
 the timer, the bounds, the outcome and the waiters.  It treats every record
-alike (see L{trialnet._record.IRecord}) and guards every call it makes
+alike (see L{trialnet._core._record.IRecord}) and guards every call it makes
 to one: what a record raises is logged and the rest still runs.  The
 phases::
 

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.http.test_http -*-
 """
 HTTP as Go's C{httptest} does it, on top of the core: the URL of one of a
 network's ports, and an L{Agent<twisted.web.client.Agent>} whose pool and
@@ -21,11 +22,11 @@ from twisted.web.client import URI, Agent, HTTPConnectionPool
 from twisted.web.iweb import IAgentEndpointFactory
 from zope.interface import implementer
 
-from ._endpoints import TrackingClientEndpoint
-from ._hostnames import ipAddress, resolveName
-from ._ports import PortRecord
-from ._report import Origin, userOrigin
-from ._tls import processAuthority
+from .._core._report import Origin, userOrigin
+from .._sockets._endpoints import TrackingClientEndpoint
+from .._sockets._hostnames import ipAddress, resolveName
+from .._sockets._ports import PortRecord
+from .._sockets._tls import processAuthority
 
 #: Where a port listening on every interface is reached.
 _LOOPBACK = {"0.0.0.0": "127.0.0.1", "::": "::1"}

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.http.test_names,tests.http.test_tlsNames -*-
 """
 Host names mapped to a network's ports for the length of a test: the code
 under test connects to C{api.example.com}, as its configuration says, and
@@ -38,11 +39,11 @@ from twisted.internet.interfaces import (
 )
 from zope.interface import implementer
 
-from ._ports import PortRecord
-from ._record import Record
-from ._report import Origin
-from ._targets import PortFront, listeningAddress
-from ._tls import coverName, uncoverName
+from .._core._record import Record
+from .._core._report import Origin
+from .._sockets._ports import PortRecord
+from .._sockets._targets import PortFront, listeningAddress
+from .._sockets._tls import coverName, uncoverName
 
 #: One label of a host name: letters, digits and inner hyphens.
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.links.test_conditions -*-
 """
 The conditions of one direction of a link, and how bytes flow under them.
 
@@ -16,7 +17,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from ._seconds import checkAmount, checkSeconds
+from .._core._seconds import checkAmount, checkSeconds
 
 #: Bytes a flow buffers before it stops reading from its source.
 HIGH_WATER = 256 * 1024

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.links.test_datagramLinks -*-
 """
 Datagram links: an in-process relay in front of a UDP port of a test, that
 drops, duplicates, reorders and delays datagrams, each direction on its own,
@@ -21,11 +22,11 @@ from twisted.internet.interfaces import IAddress, IListeningPort
 from twisted.internet.protocol import DatagramProtocol
 from twisted.python import log
 
-from ._observe import quietly
-from ._ports import PortRecord
-from ._record import Record
-from ._report import Origin, describeAddress
-from ._seconds import checkSeconds
+from .._core._record import Record
+from .._core._report import Origin, describeAddress
+from .._core._seconds import checkSeconds
+from .._sockets._observe import quietly
+from .._sockets._ports import PortRecord
 
 #: Seconds a partly filled reorder window waits before it is sent as it is.
 REORDER_FLUSH = 0.05

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.links.test_links,tests.links.test_linkTeardown -*-
 """
 Links: an in-process relay in front of a stream port of a test (TCP, TLS,
 UNIX), whose conditions the test sets per direction while connections are
@@ -20,11 +21,11 @@ from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IAddress, IListeningPort
 from twisted.python import log
 
+from .._core._report import Origin
+from .._sockets._ports import PortRecord
+from .._sockets._targets import PortFront
 from ._conditions import Direction
-from ._ports import PortRecord
 from ._relay import Relay
-from ._report import Origin
-from ._targets import PortFront
 
 
 def newSeed(seed: object) -> int:
@@ -89,7 +90,8 @@ class Link(PortFront):
         """
         Delay each direction by C{seconds} (one way), give or take up to
         C{jitter}, drawn from the link's seeded random source per chunk of
-        bytes read; see L{Direction.latency<trialnet._conditions.Direction.latency>}.
+        bytes read; see
+        L{Direction.latency<trialnet._links._conditions.Direction.latency>}.
         """
         for direction in self._both():
             direction.latency(seconds, jitter)

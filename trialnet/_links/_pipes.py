@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.links.test_links -*-
 """
 The connections through a link: for each, the relay's accepted connection
 from the client and its own connection to the server, joined by one flow
@@ -6,7 +7,8 @@ each way.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
+from typing import Protocol as StructuralType
 
 from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.defer import Deferred
@@ -20,13 +22,40 @@ from twisted.internet.protocol import ClientFactory, Protocol, connectionDone
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from ._addresses import AddressKey, addressKey
+from .._core._record import fireAll
+from .._sockets._addresses import AddressKey, addressKey
+from .._sockets._transports import releaseSocket
 from ._conditions import ABORT, END, LIMIT, Direction, Flow
-from ._record import fireAll
-from ._transports import releaseSocket
 
-if TYPE_CHECKING:
-    from ._relay import Relay
+
+class PipeRelay(StructuralType):
+    """
+    What a pipe needs of the L{relay<trialnet._links._relay.Relay>} that
+    accepted it (declared here, so that the relay imports its pipes and not
+    the other way round).
+    """
+
+    reactor: Any
+
+    def dial(self, factory: ClientFactory) -> Any:
+        """
+        Connect to the server behind the link.
+        """
+
+    def outboundKey(self, addr: IAddress | None) -> AddressKey | None:
+        """
+        The key of the relay's own address towards the server.
+        """
+
+    def crossed(self, inbound: AddressKey | None, outbound: AddressKey | None) -> None:
+        """
+        Note that the connection C{inbound} goes on as C{outbound}.
+        """
+
+    def pipeClosed(self, pipe: Pipe) -> None:
+        """
+        Forget C{pipe}, both of whose connections are closed.
+        """
 
 
 @implementer(IHalfCloseableProtocol)
@@ -117,7 +146,7 @@ class Pipe:
 
     def __init__(
         self,
-        relay: Relay,
+        relay: PipeRelay,
         upstream: Direction,
         downstream: Direction,
         inboundKey: AddressKey | None,

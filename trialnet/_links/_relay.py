@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.links.test_links,tests.links.test_linkTeardown -*-
 """
 The relay behind a link: its listening port (a port of the test), the
 connections through it, how it reaches the target port, and the record
@@ -15,14 +16,14 @@ from twisted.internet.defer import Deferred, DeferredList
 from twisted.internet.interfaces import IAddress, IListeningPort
 from twisted.internet.protocol import ClientFactory, Factory
 
-from ._addresses import AddressKey, addressKey
+from .._core._record import Record
+from .._core._report import Leftover, Origin, describeAddress
+from .._sockets._addresses import AddressKey, addressKey
+from .._sockets._observe import quietly
+from .._sockets._ports import PortRecord
+from .._sockets._transports import UNIX, privateSocketPath
 from ._conditions import Direction
-from ._observe import quietly
 from ._pipes import Pipe, Side
-from ._ports import PortRecord
-from ._record import Record
-from ._report import Leftover, Origin, describeAddress
-from ._transports import UNIX, privateSocketPath
 
 _LOOPBACK = {"0.0.0.0": "127.0.0.1", "::": "::1"}
 

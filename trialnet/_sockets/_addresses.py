@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.sockets.test_pairing,tests.sockets.test_transports -*-
 """
 What identifies one end of a connection, or a port: the keys that pairing
 and the report use.

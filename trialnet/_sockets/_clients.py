@@ -1,7 +1,8 @@
+# -*- test-case-name: tests.sockets.test_clients -*-
 """
 Client connections of trialnet's own: one C{connect()}, seen through a
 factory of trialnet's that hands every call on to the application's factory.
-(A connector the code under test made itself is in L{trialnet._connectors}.)
+(A connector the code under test made itself is in L{trialnet._sockets._connectors}.)
 """
 
 from __future__ import annotations
@@ -24,10 +25,10 @@ from twisted.python.failure import Failure
 from twisted.python.reflect import qual
 from zope.interface import alsoProvides, implementer
 
+from .._core._record import Record
+from .._core._report import Leftover, Origin
 from ._addresses import AddressKey
 from ._ends import End
-from ._record import Record
-from ._report import Leftover, Origin
 from ._transports import applicationFactory
 
 

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.sockets.test_clients -*-
 """
 A connector the code under test made itself, or adopted with C{track()},
 observed on the connector instance.
@@ -13,11 +14,11 @@ from twisted.python import log
 from twisted.python.failure import Failure
 from twisted.python.reflect import qual
 
+from .._core._patch import patchable
+from .._core._record import Record
+from .._core._report import Leftover, Origin
+from .._core._retries import retriesOf
 from ._clients import ClientRegistry, stopRetrying
-from ._patch import patchable
-from ._record import Record
-from ._report import Leftover, Origin
-from ._retries import retriesOf
 from ._transports import applicationFactory, applicationProtocol
 
 

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.sockets.test_endpoints -*-
 """
 Endpoints whose ports and connections join a L{trialnet.Network}'s teardown,
 for code under test that takes endpoints rather than addresses.

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.sockets.test_closing,tests.sockets.test_transports -*-
 """
 One end of a connection, observed without wrapping it: the protocol's
 C{makeConnection} tells when it connected, and the reactor's transport's
@@ -17,11 +18,11 @@ from twisted.python import log
 from twisted.python.failure import Failure
 from twisted.python.reflect import qual
 
+from .._core._patch import InstancePatch, patchable
+from .._core._record import Record, fireAll
+from .._core._report import Leftover, Origin, describeAddress
+from .._core._retries import retriesOf
 from ._addresses import AddressKey, addressKey
-from ._patch import InstancePatch, patchable
-from ._record import Record, fireAll
-from ._report import Leftover, Origin, describeAddress
-from ._retries import retriesOf
 from ._transports import protocolChain, releaseSocket, socketTransport
 
 

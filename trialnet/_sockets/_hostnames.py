@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.sockets.test_hostnames -*-
 """
 The host names trialnet accepts where an IP literal goes, without a resolver
 thread: C{localhost}, meaning the loopback address where one of the

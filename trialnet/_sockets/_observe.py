@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.sockets.test_observed,tests.sockets.test_observedReactor -*-
 """
 Observing a reactor for the length of a test: every port and connector the
 code under test opens through the reactor's C{listen*} and C{connect*}
@@ -16,7 +17,7 @@ from typing import Any, Protocol
 
 from twisted.python import log
 
-from ._report import Origin, userOrigin
+from .._core._report import Origin, userOrigin
 from ._transports import applicationFactory
 
 _LISTEN = ("listenTCP", "listenSSL", "listenUNIX", "listenUDP")

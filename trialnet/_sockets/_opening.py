@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.sockets.test_transparency,tests.sockets.test_arguments -*-
 """
 Opening for a L{Network<trialnet._network.Network>}: each port and
 connection is checked, opened on the reactor without being handed to the
@@ -21,14 +22,14 @@ from twisted.internet.interfaces import (
 )
 from twisted.internet.protocol import AbstractDatagramProtocol
 
+from .._core._report import Origin
+from .._core._seconds import checkSeconds
 from ._clients import failingAttempts
 from ._endpoints import TrackingClientEndpoint, TrackingServerEndpoint
 from ._hostnames import resolveName
 from ._interfaces import IUDPPort
 from ._observe import quietly
 from ._registry import Registry
-from ._report import Origin
-from ._seconds import checkSeconds
 from ._targets import (
     PortFront,
     checkClientTLS,

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.sockets.test_pairing,tests.sockets.test_expected -*-
 """
 Pairing: which server end is the other end of a client, and which server
 ends a port accepted that nobody asked for yet.
@@ -17,10 +18,10 @@ from typing import Any, TypeVar
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IProtocol
 
+from .._core._record import fireAll
 from ._addresses import AddressKey
 from ._clients import cancelQuietly
 from ._ends import End
-from ._record import fireAll
 
 _P = TypeVar("_P", bound=IProtocol)
 

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.sockets.test_closing,tests.sockets.test_transports -*-
 """
 Listening ports, observed on the port instance itself: its C{stopListening}
 (and C{loseConnection}, the same call) so that it is stopped exactly once
@@ -16,10 +17,10 @@ from twisted.internet.interfaces import IAddress, IListeningPort, IProtocolFacto
 from twisted.python.failure import Failure
 from twisted.python.reflect import qual
 
+from .._core._patch import patchable
+from .._core._record import STOP_ACCEPTING, Record, fireAll
+from .._core._report import Leftover, Origin, describeAddress
 from ._addresses import AddressKey, addressKey
-from ._patch import patchable
-from ._record import STOP_ACCEPTING, Record, fireAll
-from ._report import Leftover, Origin, describeAddress
 from ._transports import Transport, ensureSocketFile, releaseSocket
 
 # The tracked ports accepting a connection right now, innermost last: a

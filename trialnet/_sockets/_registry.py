@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.sockets.test_track,tests.sockets.test_closing -*-
 """
 The registry of what one network has open: a record for every port,
 connection end, client attempt, connector, pool, service and pending listen,
@@ -15,16 +16,16 @@ from twisted.internet.address import UNIXAddress
 from twisted.internet.interfaces import IConnector, IListeningPort, IProtocol
 from twisted.python import log
 
+from .._core._patch import ownedBy
+from .._core._record import IRecord, PendingListen, PoolRecord, Record, ServiceRecord
+from .._core._report import Origin
+from .._core._retries import forgetPooled
 from ._addresses import AddressKey, portServes
 from ._clients import ClientAttempt
 from ._connectors import ConnectorRecord
 from ._ends import End
 from ._pairing import Pairing
-from ._patch import ownedBy
 from ._ports import FactoryHook, PortRecord
-from ._record import IRecord, PendingListen, PoolRecord, Record, ServiceRecord
-from ._report import Origin
-from ._retries import forgetPooled
 from ._transports import (
     Transport,
     applicationFactory,

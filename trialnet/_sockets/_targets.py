@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.sockets.test_arguments,tests.sockets.test_badInput -*-
 """
 Checks of what users pass in, made before anything is opened.
 """

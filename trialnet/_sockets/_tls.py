@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.sockets.test_tls,tests.sockets.test_tlsWarnings -*-
 """
 The certificate authority made at run time for TLS tests.
 
@@ -28,7 +29,7 @@ SERVER_NAMES = ("localhost", "127.0.0.1", "::1")
 
 _authority: TLSAuthority | None = None
 
-#: The names mapped now (see L{trialnet._names}), beyond L{SERVER_NAMES}:
+#: The names mapped now (see L{trialnet._http._names}), beyond L{SERVER_NAMES}:
 #: for each, how many times it is mapped to each port number.
 _covered: dict[str, dict[int, int]] = {}
 

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.sockets.test_transports,tests.sockets.test_unix -*-
 """
 What differs between transports (TCP, TLS, UNIX, UDP), as one small object
 each: where a UNIX socket lives, how to reach the socket under a wrapping

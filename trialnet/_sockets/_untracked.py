@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.sockets.test_untracked,tests.sockets.test_unseen -*-
 """
 The last safety net: sockets left in the reactor by means trialnet could not
 see (a port made by hand, or opened through a reactor method captured before
@@ -21,9 +22,9 @@ from typing import Any
 from twisted.internet.interfaces import IConnector, IListeningPort
 from twisted.python import log
 
+from .._core._report import SCAN_STEP, Leftover, TeardownError, allocationOrigin
+from .._core._teardown import LEFT_OPEN, Teardown
 from ._registry import Registry
-from ._report import SCAN_STEP, Leftover, TeardownError, allocationOrigin
-from ._teardown import LEFT_OPEN, Teardown
 from ._transports import applicationProtocol
 
 #: What the report says of every socket the scan found.

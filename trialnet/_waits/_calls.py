@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.waits.test_calls -*-
 """
 Waiting for a method call, not only for bytes: the next call of a named
 method on one object (a protocol's C{lineReceived}, a factory's
@@ -14,11 +15,11 @@ from twisted.python.failure import Failure
 from twisted.python.reflect import qual
 from zope.interface import implementer
 
+from .._core._patch import InstancePatch, ownedBy, patchable
+from .._core._record import IRecord, Record
+from .._core._report import Origin
 from ._conversation import WaitTimeoutError
 from ._failfast import Watch
-from ._patch import InstancePatch, ownedBy, patchable
-from ._record import IRecord, Record
-from ._report import Origin
 
 
 def checkMethod(target: object, name: object) -> str:

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.waits.test_conversation,tests.waits.test_reads -*-
 """
 Conversation helpers: a protocol that records what it receives and waits,
 event-driven and with a bound, for the other side.
@@ -15,9 +16,9 @@ from twisted.internet.protocol import Factory, Protocol, connectionDone
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from .._core._seconds import checkSeconds
 from ._failfast import Watch
 from ._interfaces import IBoundedWaits
-from ._seconds import checkSeconds
 
 #: Seconds a wait allows when neither the call nor a test sets a bound.
 DEFAULT_WAIT = 10.0

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.waits.test_failfast -*-
 """
 Waits that fail at once when an error is logged: when a protocol raises (in
 C{dataReceived}, C{connectionMade}, ...), the reactor logs the error and

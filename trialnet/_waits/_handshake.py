@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.waits.test_handshake -*-
 """
 Waiting for a connection's TLS handshake.  C{connect()} fires at
 C{connectionMade}, as the reactor does, before the handshake: a certificate
@@ -24,11 +25,11 @@ from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from ._clients import cancelQuietly
+from .._core._patch import InstancePatch, patchable
+from .._core._record import STOP_ACCEPTING, IRecord, Record
+from .._core._report import Origin
+from .._sockets._clients import cancelQuietly
 from ._conversation import WaitTimeoutError
-from ._patch import InstancePatch, patchable
-from ._record import STOP_ACCEPTING, IRecord, Record
-from ._report import Origin
 
 #: Twisted's private flag of a finished handshake, and the TLS error kept
 #: until the connection is lost (names, so that a test can take the

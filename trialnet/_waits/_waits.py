@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.waits.test_waiting -*-
 """
 The waits of one network, behind L{trialnet.Network}'s front: each checks
 what it is given, and fails fast on a logged error when the network says so
@@ -13,12 +14,12 @@ from typing import Any, TypeVar
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IListeningPort, IProtocol
 
+from .._core._report import Origin
+from .._core._seconds import checkSeconds
+from .._sockets._pairing import expectInstance
+from .._sockets._registry import Registry
 from ._conversation import DEFAULT_WAIT
 from ._failfast import failOnLoggedError
-from ._pairing import expectInstance
-from ._registry import Registry
-from ._report import Origin
-from ._seconds import checkSeconds
 
 _T = TypeVar("_T")
 _P = TypeVar("_P", bound=IProtocol)
