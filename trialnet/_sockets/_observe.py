@@ -186,10 +186,14 @@ def observe(reactor: Any, sink: Sink) -> None:
     key = id(reactor)
     entry = _observers.get(key)
     if entry is None or entry[0]() is not reactor:
+        # The table itself, not the module's global: a reactor that lives
+        # until the interpreter exits dies after the module's globals are
+        # cleared.
+        observers = _observers
 
         def forget(reference: weakref.ref[Any]) -> None:
-            if _observers.get(key, (None,))[0] is reference:
-                del _observers[key]
+            if observers.get(key, (None,))[0] is reference:
+                del observers[key]
 
         reference: Callable[[], Any]
         try:
