@@ -70,7 +70,7 @@ pydoctor_args = [
     f"--project-base-dir={ROOT}",
     f"--intersphinx-file={_inventory}::{TWISTED_API}",
     "--html-output={outdir}/api",
-    os.path.join(ROOT, "src", "trialnet"),
+    os.path.join(ROOT, "trialnet"),
 ]
 # Relative: the how-to pages link into the API pages of the same site.
 pydoctor_url_path = "api/"

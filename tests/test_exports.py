@@ -15,21 +15,22 @@ from zope.interface.verify import verifyObject
 
 import trialnet
 from trialnet._case import NetworkTestCase
-from trialnet._conversation import (
+from trialnet._core._report import TeardownError
+from trialnet._ilinks import INetworkLinks
+from trialnet._interfaces import INetwork
+from trialnet._iopening import INetworkOpening
+from trialnet._iwaits import INetworkWaits
+from trialnet._links._datagrams import DatagramLink
+from trialnet._links._links import Link
+from trialnet._network import Network
+from trialnet._sockets._interfaces import IUDPPort
+from trialnet._sockets._tls import TLSAuthority
+from trialnet._waits._conversation import (
     ClosedWhileWaitingError,
     Recorder,
     RecorderFactory,
     WaitTimeoutError,
 )
-from trialnet._datagrams import DatagramLink
-from trialnet._ilinks import INetworkLinks
-from trialnet._interfaces import INetwork, IUDPPort
-from trialnet._iopening import INetworkOpening
-from trialnet._iwaits import INetworkWaits
-from trialnet._links import Link
-from trialnet._network import Network
-from trialnet._report import TeardownError
-from trialnet._tls import TLSAuthority
 
 from .helpers import closedNetwork
 

@@ -1,7 +1,7 @@
 """
 Sample tests of the C{network} fixture with a C{ClientService} that waits to
 retry when its test ends, run in a pytest process by
-C{tests/test_leftTimers.py}, which checks that the retry does not survive
+C{tests/core/test_leftTimers.py}, which checks that the retry does not survive
 into the next test.  The file name does not start with C{test_}, so neither
 trial nor pytest collects it from the suite.
 """

@@ -1,9 +1,9 @@
 """
 Sample tests of the C{network} fixture with a port the code under test opened
-by itself, run in a pytest process by C{tests/test_observed.py}, which checks
-their outcomes (with and without C{trialnet_strict_cleanup}).  The file name
-does not start with C{test_}, so neither trial nor pytest collects it from
-the suite.
+by itself, run in a pytest process by
+C{tests/sockets/test_observedFixture.py}, which checks their outcomes (with
+and without C{trialnet_strict_cleanup}).  The file name does not start with
+C{test_}, so neither trial nor pytest collects it from the suite.
 """
 
 from __future__ import annotations

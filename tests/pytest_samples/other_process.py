@@ -1,7 +1,7 @@
 """
 A sample test of trialnet's C{network} fixture with a server in another
 process (C{tests/childServer.py}), run in a pytest process by
-C{tests/test_otherProcess.py}, which checks its outcome.  The file name does
+C{tests/sockets/test_otherProcess.py}, which checks its outcome.  The file name does
 not start with C{test_}, so neither trial nor pytest collects it from the
 suite.
 """
@@ -42,7 +42,7 @@ childServer = _childServer()
 def httpsPort() -> Iterator[int]:
     # For the module: the server outlives the network's teardown, as one in
     # another process that the test does not stop would.
-    from trialnet._tls import processAuthority
+    from trialnet._sockets._tls import processAuthority
 
     child, port = childServer.start("https", childServer.serverPEM(processAuthority()))
     try:

@@ -1,0 +1,80 @@
+"""
+The origin of what a test opened skips every frame inside trialnet, in its
+top-level modules and in each of its subpackages alike.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+from twisted.trial.unittest import SynchronousTestCase
+
+import trialnet
+from trialnet._core import _report
+from trialnet._links import _relay
+from trialnet._sockets import _opening
+
+
+def thisFile() -> str:
+    """
+    @return: The source file of this module.
+    """
+    return __file__.replace(".pyc", ".py")
+
+
+def inside(module: str, call: Callable[[], _report.Origin]) -> _report.Origin:
+    """
+    Call C{call} from a frame whose code is in the file C{module} (a path
+    inside trialnet), as a function of that module would.
+
+    @return: What C{call} returned.
+    """
+    namespace: dict[str, object] = {"call": call}
+    code = compile("def fromInside():\n    return call()\n", module, "exec")
+    exec(code, namespace)
+    fromInside = namespace["fromInside"]
+    assert callable(fromInside)
+    result = fromInside()
+    assert isinstance(result, _report.Origin)
+    return result
+
+
+class PackageDirectoryTests(SynchronousTestCase):
+    """
+    The directory whose frames an origin skips is the whole package's.
+    """
+
+    def test_packageRoot(self) -> None:
+        """
+        It is the directory of C{trialnet/__init__.py}, not of the
+        subpackage the report module is in.
+        """
+        self.assertEqual(
+            _report._PACKAGE_DIRECTORY,
+            os.path.dirname(os.path.abspath(trialnet.__file__)) + os.sep,
+        )
+
+
+class OriginSkipsSubpackagesTests(SynchronousTestCase):
+    """
+    A frame in any subpackage of trialnet is never the origin.
+    """
+
+    def test_callerSkipsSubpackageFrame(self) -> None:
+        """
+        C{callerOrigin} called from a frame in C{trialnet._sockets} names this
+        test's line, the first frame outside the package.
+        """
+        line = inside(_opening.__file__, _report.callerOrigin)
+        self.assertEqual(line.filename, thisFile())
+
+    def test_pickSkipsSubpackageFrames(self) -> None:
+        """
+        Of a stack whose innermost frames are in C{trialnet._links} and
+        C{trialnet._sockets}, the origin is the first frame outside them.
+        """
+        origin = _report._pickOrigin(
+            [(_relay.__file__, 10), (_opening.__file__, 20), (thisFile(), 30)]
+        )
+        self.assertEqual(origin, _report.Origin(thisFile(), 30))

@@ -1,0 +1,155 @@
+"""
+Tests for L{trialnet._core._patch}: attributes set on an application's objects and
+put back exactly.
+"""
+
+from __future__ import annotations
+
+import gc
+import weakref
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from trialnet._core._patch import InstancePatch, patchable
+
+
+class _Routed:
+    """
+    A class whose C{routed} attribute is a data descriptor, as a proxy's is.
+    """
+
+    def __init__(self) -> None:
+        self.store: dict[str, object] = {}
+
+    @property
+    def routed(self) -> object:
+        return self.store.get("routed", "class default")
+
+    @routed.setter
+    def routed(self, value: object) -> None:
+        self.store["routed"] = value
+
+    @routed.deleter
+    def routed(self) -> None:
+        self.store.pop("routed", None)
+
+
+class InstancePatchTests(SynchronousTestCase):
+    def test_restoresWhatWasThere(self) -> None:
+        """
+        C{restore} puts back the instance attribute set before, and removes
+        one that was not there.
+        """
+
+        class Thing:
+            pass
+
+        thing = Thing()
+        thing.before = "mine"  # type: ignore[attr-defined]
+        patch = InstancePatch(thing)
+        patch.set("before", "trialnet's")
+        patch.set("added", "trialnet's")
+        self.assertEqual(vars(thing), {"before": "trialnet's", "added": "trialnet's"})
+        patch.restoreAll()
+        self.assertEqual(vars(thing), {"before": "mine"})
+
+    def test_throughDescriptor(self) -> None:
+        """
+        An attribute the class defines as a data descriptor is set through
+        it (an instance attribute would never be seen), and deleted through
+        it on restore.
+        """
+        thing = _Routed()
+        patch = InstancePatch(thing)
+        patch.set("routed", "trialnet's")
+        self.assertEqual(thing.routed, "trialnet's")
+        self.assertNotIn("routed", vars(thing))
+        patch.restore("routed")
+        self.assertEqual(thing.routed, "class default")
+
+    def test_restoreAllBothWays(self) -> None:
+        """
+        C{restoreAll} puts back what was set in the instance dictionary and
+        what was set through a descriptor, each once: a second
+        C{restoreAll} changes nothing.
+        """
+        thing = _Routed()
+        thing.plain = "mine"  # type: ignore[attr-defined]
+        patch = InstancePatch(thing)
+        patch.set("plain", "trialnet's")
+        patch.set("plain", "trialnet's again")
+        patch.set("routed", "trialnet's")
+        patch.set("added", "trialnet's")
+        patch.restoreAll()
+        self.assertEqual(vars(thing), {"store": {}, "plain": "mine"})
+        self.assertEqual(thing.routed, "class default")
+        thing.plain = "changed since"  # type: ignore[attr-defined]
+        thing.routed = "set since"
+        patch.restoreAll()
+        self.assertEqual(thing.plain, "changed since")  # type: ignore[attr-defined]
+        self.assertEqual(thing.routed, "set since")
+
+    def test_classChangedSince(self) -> None:
+        """
+        What a patch learns of its object's class is filed under the class
+        the object had when the patch was made, even if the object changed
+        class since (as C{twisted.python.rebuild} makes it): other instances
+        of that class are still patched, and put back, as their class wants.
+        """
+
+        class Plain:
+            routed = None
+
+        changing = Plain()
+        changing.store = {}  # type: ignore[attr-defined]
+        patch = InstancePatch(changing)
+        changing.__class__ = _Routed  # type: ignore[assignment]
+        patch.set("routed", 1)
+
+        other = Plain()
+        other.routed = "mine"  # type: ignore[assignment]
+        otherPatch = InstancePatch(other)
+        otherPatch.set("routed", 2)
+        self.assertEqual(vars(other)["routed"], 2)
+        otherPatch.restoreAll()
+        self.assertEqual(vars(other), {"routed": "mine"})
+
+    def test_classNotKeptAlive(self) -> None:
+        """
+        Having patched an instance of a class does not keep the class alive
+        (a class defined inside a test is collected after it), and a new
+        class that reuses its id gets answers of its own.
+        """
+
+        def makeClass(routed: bool) -> type:
+            if routed:
+                return type("Made", (_Routed,), {})
+            return type("Made", (), {"routed": None})
+
+        made = makeClass(routed=False)
+        patch = InstancePatch(made())
+        patch.set("routed", 1)
+        reference = weakref.ref(made)
+        del made, patch
+        gc.collect()
+        self.assertIsNone(reference())
+        # Whatever id a new class gets, it is asked about afresh.
+        for _ in range(20):
+            routedClass = makeClass(routed=True)
+            instance = routedClass()
+            InstancePatch(instance).set("routed", 2)
+            self.assertNotIn("routed", vars(instance))
+            self.assertEqual(instance.routed, 2)
+
+    def test_slotsRefused(self) -> None:
+        """
+        An object without an instance dictionary cannot be observed, and
+        L{patchable} says why, with the class's name.
+        """
+
+        class Slotted:
+            __slots__ = ("a",)
+
+        error = self.assertRaises(TypeError, patchable, Slotted(), "protocol")
+        self.assertIn("__slots__", str(error))
+        self.assertIn("Slotted", str(error))

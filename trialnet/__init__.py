@@ -1,0 +1,46 @@
+# -*- test-case-name: tests.test_exports -*-
+"""
+trialnet: end-to-end tests of Twisted network code that clean up after
+themselves.
+
+Inherit L{NetworkTestCase}, call C{self.listen()} and C{self.connect()}, and
+every port, connection attempt and connection end is closed, waited for and,
+after a bound, aborted and reported by name.  L{Network} is the same without
+a test case.
+"""
+
+from ._case import NetworkTestCase
+from ._core._report import TeardownError
+from ._ilinks import INetworkLinks
+from ._interfaces import INetwork
+from ._iopening import INetworkOpening
+from ._iwaits import INetworkWaits
+from ._links._datagrams import DatagramLink
+from ._links._links import Link
+from ._network import Network
+from ._sockets._interfaces import IUDPPort
+from ._sockets._tls import TLSAuthority
+from ._waits._conversation import (
+    ClosedWhileWaitingError,
+    Recorder,
+    RecorderFactory,
+    WaitTimeoutError,
+)
+
+__all__ = [
+    "ClosedWhileWaitingError",
+    "DatagramLink",
+    "INetwork",
+    "INetworkLinks",
+    "INetworkOpening",
+    "INetworkWaits",
+    "IUDPPort",
+    "Link",
+    "Network",
+    "NetworkTestCase",
+    "Recorder",
+    "RecorderFactory",
+    "TLSAuthority",
+    "TeardownError",
+    "WaitTimeoutError",
+]

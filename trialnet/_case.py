@@ -1,0 +1,106 @@
+# -*- test-case-name: tests.sockets.test_closing,tests.core.test_timeouts -*-
+"""
+L{NetworkTestCase}: a trial test case with a L{Network} per test.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from twisted.trial.unittest import TestCase
+from zope.interface import implementer
+
+from ._front import NetworkFront
+from ._interfaces import INetwork
+from ._network import Network
+from ._run import TestRun
+
+
+@implementer(INetwork)
+class NetworkTestCase(NetworkFront, TestCase):
+    """
+    A trial L{TestCase<twisted.trial.unittest.TestCase>} whose ports and
+    connections close by themselves; see
+    L{INetwork<trialnet._interfaces.INetwork>} for each method.
+
+    From before C{setUp} until the test's run ends, it observes the reactor.
+    At the first thing opened (by the test or by the code under test) it
+    makes this test's L{Network} and registers L{Network.close} with
+    C{addCleanup}: the teardown runs even when C{setUp} fails, after the
+    cleanups the test adds from then on, and before C{tearDown}.  A test
+    that opens nothing makes no network.  What the code under test opens on
+    the reactor during the test joins the same teardown.  A teardown that
+    had to abort anything fails the test with a L{trialnet.TeardownError}
+    naming each leftover.
+
+    A network first used in C{tearDown} (after the cleanups ran) is closed
+    after C{tearDown}.  Last, a socket left in the reactor by means trialnet
+    cannot see is closed by the same rules (a report names it only if it had
+    to be aborted, or under strict cleanup), rather than trial reporting a
+    dirty reactor.  Sockets that existed before the test are left alone.
+
+    The waits of a L{trialnet.Recorder} connected or accepted here are
+    bounded by a quarter of the test's C{timeout} unless told otherwise, so
+    that a stuck wait fails with its own message before trial's timeout.
+
+    @cvar disconnectTimeout: Seconds allowed for an orderly close before the
+        teardown aborts what is left; read when the teardown begins, and
+        shortened when the test's own C{timeout} is too short for it, so that
+        the teardown and its report always finish first.
+    @cvar strictCleanup: Whether what the code under test left open when the
+        test ended fails the test, with the line that opened it (see
+        L{INetwork.strictCleanup<trialnet._interfaces.INetwork.strictCleanup>}).
+    @cvar failFast: Whether an error logged while a wait is pending fails
+        the wait at once (see
+        L{INetwork.failFast<trialnet._interfaces.INetwork.failFast>}).
+    """
+
+    disconnectTimeout: float = 5.0
+    strictCleanup: bool = False
+    failFast: bool = True
+    _trialnetRun: TestRun | None = None
+
+    def _network(self) -> Network:
+        run = self._trialnetRun
+        if run is None:
+            # Used outside run(): a run that nobody finishes, whose teardown
+            # is still a cleanup.
+            from twisted.internet import reactor
+
+            run = self._trialnetRun = TestRun(self, reactor)
+        return run.current()
+
+    def run(self, result: Any) -> None:  # type: ignore[override]
+        """
+        Run the test as trial does, observing the reactor from before
+        C{setUp} to the cleanups, and with this test's network from the
+        first thing opened; after C{tearDown} (or, when C{setUp}
+        failed and trial runs no C{tearDown}, after the cleanups), close
+        every socket left in the reactor by means trialnet cannot see.
+        """
+        from twisted.internet import reactor
+
+        # The same instance may run again (trial -u): a run of its own.
+        run = self._trialnetRun = TestRun(self, reactor)
+        # Trial refuses a generator function (a forgotten inlineCallbacks),
+        # and must still see it to do so.  The run's own methods take the
+        # test's places (bound methods, which trial inspects at once: a
+        # partial would cost it a signature check each time).  What the test
+        # set on itself is put back afterwards, for its next run.
+        instance = vars(self)
+        setOnInstance = instance.get("setUp"), instance.get("tearDown")
+        if not inspect.isgeneratorfunction(run.ownSetUp):
+            self.setUp = run.setUp  # type: ignore[method-assign, assignment]
+        if not inspect.isgeneratorfunction(run.ownTearDown):
+            self.tearDown = run.tearDown  # type: ignore[method-assign, assignment]
+        try:
+            super().run(result)  # type: ignore[no-untyped-call]
+        finally:
+            for name, own in zip(("setUp", "tearDown"), setOnInstance, strict=True):
+                if own is None:
+                    instance.pop(name, None)
+                else:
+                    instance[name] = own
+            run.finish()
+            self._trialnetRun = None

@@ -1,0 +1,173 @@
+# -*- test-case-name: tests.core.test_patch -*-
+"""
+Attributes set on the instances of objects trialnet observes (a protocol's
+C{makeConnection}, a transport's C{connectionLost}, a factory's
+C{buildProtocol}, a port's C{stopListening}), each restorable to exactly what
+was there before, so that nothing the application owns keeps a reference to
+trialnet after the teardown.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import weakref
+
+from twisted.python.reflect import qual
+
+_MISSING = object()
+
+# By the class's id, each with a weak reference to the class: a class defined
+# in a test is not kept alive by having been observed once, and a lookup makes
+# no weak reference (a WeakKeyDictionary makes one on every get).  Each class
+# maps an attribute name to whether the class defines it as a data
+# descriptor.
+_dataDescriptors: dict[int, tuple[weakref.ref[type], dict[str, bool]]] = {}
+
+
+def _descriptorsOf(cls: type) -> dict[str, bool]:
+    """
+    What is known of C{cls}'s data descriptors: a dictionary of attribute
+    names, each to whether C{cls} defines it as one.
+    """
+    key = id(cls)
+    entry = _dataDescriptors.get(key)
+    if entry is None or entry[0]() is not cls:
+
+        def gone(reference: weakref.ref[type]) -> None:
+            if _dataDescriptors.get(key, (None,))[0] is reference:
+                del _dataDescriptors[key]
+
+        entry = _dataDescriptors[key] = (weakref.ref(cls, gone), {})
+    return entry[1]
+
+
+def _isDataDescriptor(cls: type, known: dict[str, bool], name: str) -> bool:
+    """
+    Whether C{cls} defines C{name} as a data descriptor, which takes
+    precedence over an instance attribute of the same name; learnt once and
+    kept in C{known}, C{cls}'s entry.
+    """
+    attribute = inspect.getattr_static(cls, name, None)
+    answer = known[name] = hasattr(type(attribute), "__set__")
+    return answer
+
+
+class InstancePatch:
+    """
+    Attributes set on one object's instance dictionary, each restorable to
+    exactly what was there before.
+
+    It runs for every end and port a test opens, so each step is written
+    out rather than delegated.
+    """
+
+    def __init__(self, target: object) -> None:
+        """
+        @raise TypeError: When C{target} has no instance dictionary.
+        """
+        self._instanceDict = vars(target)
+        self._target = target
+        # The class it has now: what is learnt of it is filed under it, even
+        # should the object change class later (as twisted.python.rebuild
+        # makes it).
+        self._class = type(target)
+        self._known = _descriptorsOf(self._class)
+        self._saved: dict[str, object] = {}
+        self._throughDescriptor: set[str] | None = None
+
+    def owns(self, name: str, owner: type) -> bool:
+        """
+        Whether the instance attribute C{name} is a method of an C{owner}
+        instance (see L{ownedBy}).
+        """
+        attribute = self._instanceDict.get(name)
+        return isinstance(getattr(attribute, "__self__", None), owner)
+
+    def set(self, name: str, value: object) -> None:
+        """
+        Set C{name} on the instance, remembering what was there.
+        """
+        routed = self._known.get(name)
+        if routed is None:
+            routed = _isDataDescriptor(self._class, self._known, name)
+        if routed:
+            # The class routes this attribute elsewhere (a proxy such as
+            # twisted.web's HTTP channel hands it to the object it wraps):
+            # an instance attribute would never be seen, so set it the way
+            # the class wants it set.
+            if self._throughDescriptor is None:
+                self._throughDescriptor = set()
+            self._throughDescriptor.add(name)
+            setattr(self._target, name, value)
+            return
+        saved = self._saved
+        instanceDict = self._instanceDict
+        if name not in saved:
+            saved[name] = instanceDict.get(name, _MISSING)
+        instanceDict[name] = value
+
+    def restore(self, name: str) -> None:
+        """
+        Put back what C{name} was before L{set}.
+        """
+        through = self._throughDescriptor
+        if through and name in through:
+            through.discard(name)
+            with contextlib.suppress(AttributeError):
+                delattr(self._target, name)
+            return
+        saved = self._saved
+        previous = _MISSING
+        if name in saved:
+            previous = saved[name]
+            del saved[name]
+        instanceDict = self._instanceDict
+        if previous is not _MISSING:
+            instanceDict[name] = previous
+        elif name in instanceDict:
+            del instanceDict[name]
+
+    def restoreAll(self) -> None:
+        """
+        Put back everything set.
+        """
+        saved = self._saved
+        if saved:
+            instanceDict = self._instanceDict
+            for name, previous in saved.items():
+                if previous is not _MISSING:
+                    instanceDict[name] = previous
+                elif name in instanceDict:
+                    del instanceDict[name]
+            saved.clear()
+        if self._throughDescriptor:
+            for name in list(self._throughDescriptor):
+                self.restore(name)
+
+
+def patchable(thing: object, what: str) -> InstancePatch:
+    """
+    @raise TypeError: When C{thing} has no instance dictionary (its class
+        defines C{__slots__}), so trialnet cannot observe it.
+    """
+    try:
+        return InstancePatch(thing)
+    except TypeError:
+        raise TypeError(
+            f"trialnet cannot observe {what} {qual(type(thing))}: its instances "
+            f"have no __dict__ (the class defines __slots__); add '__dict__' to "
+            f"__slots__ or use a class without __slots__"
+        ) from None
+
+
+def ownedBy(thing: object, name: str, owner: type) -> bool:
+    """
+    Whether the instance attribute C{name} of C{thing} is a method of an
+    C{owner} instance: whether a trialnet record already observes it.
+    """
+    try:
+        attribute = vars(thing).get(name)
+    except TypeError:
+        return False
+    return isinstance(getattr(attribute, "__self__", None), owner)

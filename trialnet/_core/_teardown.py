@@ -1,0 +1,418 @@
+# -*- test-case-name: tests.core.test_teardown,tests.core.test_network -*-
+"""
+The teardown, as an explicit phase machine.
+
+Every rule that moves the teardown from one phase to the next is in
+L{TRANSITIONS}; L{Teardown} runs each phase's action on entering it and owns
+the timer, the bounds, the outcome and the waiters.  It treats every record
+alike (see L{trialnet._core._record.IRecord}) and guards every call it makes
+to one: what a record raises is logged and the rest still runs.  The
+phases::
+
+    OPEN --close--> CLOSING --settled--> DONE
+                       |bound
+                       v
+                    ABORTED --settled--> DONE
+                       |grace
+                       v
+                    FORCED --settled--> DONE
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from enum import Enum
+from functools import partial
+from operator import attrgetter
+from typing import Any, Protocol
+
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IDelayedCall
+from twisted.python import log
+from twisted.python.failure import Failure
+
+from ._owners import closeOwner
+from ._record import IRecord, fireAll
+from ._report import Leftover, TeardownError
+from ._retries import Captured, TimerCapture, afterDeliveries, timerLeftover
+
+#: Seconds to wait, after aborting, for the aborted connections to report
+#: C{connectionLost} before their sockets are closed by force.  Aborting
+#: delivers C{connectionLost} one reactor turn later, so this is generous.
+ABORT_GRACE = 1.0
+
+#: How much of a runner's timeout L{Teardown.fitWithin} lets the teardown use.
+FIT_SHARE = 0.8
+
+#: A retry timer cancelled at the end of the teardown.
+RETRY_CANCELLED = (
+    "scheduled while the teardown closed its connections (a client that "
+    "reconnects?); cancelled"
+)
+
+#: A timer the code under test left pending when the test ended.
+TIMER_LEFT = (
+    "left pending by the code under test when the test ended (a client "
+    "waiting to retry?); stopped with the teardown"
+)
+
+#: What the code under test left open, for a network with strict cleanup.
+LEFT_OPEN = (
+    "left open by the code under test when the test ended; closed by the teardown"
+)
+
+
+class Phase(Enum):
+    """
+    The phases of a teardown.
+    """
+
+    #: Nothing closes yet: the test runs.
+    OPEN = "open"
+    #: Ports stopped accepting, everything was asked to close, and the
+    #: teardown waits for it.
+    CLOSING = "orderly close"
+    #: The bound passed: what had not closed was aborted.
+    ABORTED = "aborted"
+    #: Even aborting did not close it all: the rest was released by force.
+    FORCED = "forced"
+    #: Everything settled; the outcome is known and every reference dropped.
+    DONE = "done"
+
+    # Each member is its only instance: hash it by identity, in C, rather
+    # than through Enum's Python __hash__ at every transition.
+    __hash__ = object.__hash__
+
+
+class Event(Enum):
+    """
+    What moves a teardown.
+    """
+
+    CLOSE = "close requested"
+    SETTLED = "every record settled"
+    BOUND = "disconnectTimeout passed"
+    GRACE = "the grace after aborting passed"
+
+    __hash__ = object.__hash__
+
+
+#: Every transition.  A pair missing here leaves the phase as it is.
+TRANSITIONS: dict[tuple[Phase, Event], Phase] = {
+    (Phase.OPEN, Event.CLOSE): Phase.CLOSING,
+    (Phase.CLOSING, Event.SETTLED): Phase.DONE,
+    (Phase.CLOSING, Event.BOUND): Phase.ABORTED,
+    (Phase.ABORTED, Event.SETTLED): Phase.DONE,
+    (Phase.ABORTED, Event.GRACE): Phase.FORCED,
+    (Phase.FORCED, Event.SETTLED): Phase.DONE,
+}
+
+
+def nextPhase(phase: Phase, event: Event) -> Phase:
+    """
+    The phase a teardown in C{phase} moves to on C{event}.
+    """
+    return TRANSITIONS.get((phase, event), phase)
+
+
+class Records(Protocol):
+    """
+    What the teardown closes: a registry of records.
+    """
+
+    def records(self) -> Iterable[IRecord]: ...
+
+    def subscribe(self, teardown: Teardown) -> None: ...
+
+    def beginClose(self) -> None: ...
+
+    def forget(self) -> None: ...
+
+
+def guarded(call: Callable[[], object], what: str, record: object = None) -> object:
+    """
+    Run one step on one record; what it raises is logged (so the test
+    reports it) and the teardown goes on.
+
+    @param what: What the step does, for the log.
+    @param record: The record it does it to, described in the log after
+        C{what} (only then: describing it takes time every step would pay).
+    """
+    try:
+        return call()
+    except Exception:
+        _logStep(what, record)
+        return None
+
+
+def _logStep(what: str, record: object) -> None:
+    """
+    Log the exception being handled, raised by one step of the teardown.
+    """
+    if record is not None:
+        what = f"{what} {_describe(record)}"
+    log.err(None, f"trialnet teardown: error while {what}")
+
+
+class Teardown:
+    """
+    The teardown of one network.
+
+    @ivar disconnectTimeout: Seconds allowed for an orderly close.
+    @ivar strict: Whether what the code under test left open is reported.
+    """
+
+    def __init__(
+        self,
+        reactor: Any,
+        records: Records,
+        disconnectTimeout: float,
+        strict: bool = False,
+    ) -> None:
+        self.disconnectTimeout = disconnectTimeout
+        self.abortGrace = ABORT_GRACE
+        self.strict = strict
+        self._reactor = reactor
+        self._records = records
+        self._phase = Phase.OPEN
+        self._events: list[Event] = []
+        self._handling = False
+        self._timer: IDelayedCall | None = None
+        self._startedAt = 0.0
+        self._leftovers: dict[int, Leftover] = {}
+        # What has not settled yet, as far as the records told.
+        self._pending: dict[int, IRecord] = {}
+        # From the start: a retry the code under test schedules during the
+        # test is as much the teardown's business as one it provokes.
+        self._timers: TimerCapture | None = TimerCapture(reactor, records)
+        self._waitingForDelivery = False
+        self._outcome: Failure | None = None
+        self._waiters: list[Deferred[None]] = []
+        self._entries: dict[Phase, Callable[[], None]] = {
+            Phase.CLOSING: self._closeEverything,
+            Phase.ABORTED: self._abortLeftovers,
+            Phase.FORCED: self._forceLeftovers,
+            Phase.DONE: self._finish,
+        }
+        records.subscribe(self)
+
+    @property
+    def phase(self) -> Phase:
+        """
+        Where the teardown is.
+        """
+        return self._phase
+
+    def close(self) -> Deferred[None]:
+        """
+        Begin the teardown, or join it.
+
+        @return: A new L{Deferred} on each call, firing with C{None} when all
+            closed in an orderly way, or failing with L{TeardownError}.
+        """
+        result: Deferred[None] = Deferred()
+        if self._phase is Phase.DONE:
+            result.callback(self._outcome)
+            return result
+        self._waiters.append(result)
+        self.handle(Event.CLOSE)
+        return result
+
+    def fitWithin(self, seconds: float) -> None:
+        """
+        Shorten the bounds, if need be, so that the whole teardown ends well
+        within C{seconds}.
+        """
+        budget = seconds * FIT_SHARE
+        if self.disconnectTimeout + self.abortGrace > budget:
+            self.abortGrace = min(self.abortGrace, budget / 4)
+            self.disconnectTimeout = budget - self.abortGrace
+
+    def handle(self, event: Event) -> None:
+        """
+        Move on C{event}.  An event that comes while a phase's action runs
+        waits until the action is over: a phase is never left midway.
+        """
+        self._events.append(event)
+        if self._handling:
+            return
+        self._handling = True
+        try:
+            while self._events:
+                event = self._events.pop(0)
+                if event is Event.SETTLED and not self._allSettled():
+                    continue
+                phase = nextPhase(self._phase, event)
+                if phase is not self._phase:
+                    self._phase = phase
+                    self._entries[phase]()
+                    self._checkSettled()
+        finally:
+            self._handling = False
+
+    # What the records tell, through the registry
+
+    def opened(self, record: IRecord) -> None:
+        """
+        Something new was opened, or opened again: while closing, close it
+        at once.
+        """
+        if self._phase in (Phase.CLOSING, Phase.ABORTED, Phase.FORCED):
+            self._pending[id(record)] = record
+            guarded(record.close, "closing", record)
+            self.settled(record)
+
+    def settled(self, record: IRecord) -> None:
+        """
+        A record settled.
+        """
+        if record.settled:
+            self._pending.pop(id(record), None)
+            self._checkSettled()
+
+    # The phases' actions
+
+    def _closeEverything(self) -> None:
+        self._startedAt = self._reactor.seconds()
+        self._records.beginClose()
+        self._timer = self._reactor.callLater(
+            self.disconnectTimeout, self.handle, Event.BOUND
+        )
+        if self._timers is not None:
+            self._timers.closing()
+            if self.strict:
+                # Described now: an owner closed below cancels its timer,
+                # and a cancelled call forgets its function.
+                for captured in self._timers.pending():
+                    timer = guarded(
+                        partial(timerLeftover, captured, TIMER_LEFT),
+                        "describing a timer",
+                    )
+                    if isinstance(timer, Leftover):
+                        self._leftovers[id(captured.call)] = timer
+        records = sorted(self._records.records(), key=_stage)
+        pending = self._pending
+        for record in records:
+            if not record.settled:
+                pending[id(record)] = record
+                if self.strict and record.observed and record.leftOpen:
+                    leftover = record.leftover(LEFT_OPEN)
+                    if isinstance(leftover, Leftover):
+                        self._keep(record, leftover.asLeftOpen())
+        for record in records:
+            # guarded(), written out: this loop runs for every record.
+            try:
+                record.close()
+            except Exception:
+                _logStep("closing", record)
+            if record.settled:
+                pending.pop(id(record), None)
+
+    def _abortLeftovers(self) -> None:
+        waited = self._reactor.seconds() - self._startedAt
+        for record in list(self._pending.values()):
+            if not record.settled:
+                self._keep(
+                    record,
+                    guarded(partial(record.abort, waited), "aborting", record),
+                )
+        self._timer = self._reactor.callLater(self.abortGrace, self.handle, Event.GRACE)
+
+    def _forceLeftovers(self) -> None:
+        for record in list(self._pending.values()):
+            if not record.settled:
+                previous = self._leftovers.get(id(record))
+                self._keep(
+                    record,
+                    guarded(partial(record.force, previous), "forcing", record),
+                )
+            # Whatever it did, nothing more is waited for.
+            self._pending.pop(id(record), None)
+
+    def _finish(self) -> None:
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None
+        guarded(self._cancelRetries, "cancelling the retries")
+        for record in self._records.records():
+            # guarded(), written out: this loop runs for every record.
+            try:
+                leftover = record.finalReport()
+            except Exception:
+                _logStep("reporting", None)
+            else:
+                if leftover is not None:
+                    self._keep(record, leftover)
+        waited = self._reactor.seconds() - self._startedAt
+        if self._leftovers:
+            self._outcome = Failure(
+                TeardownError(list(self._leftovers.values()), waited)
+            )
+        self._leftovers = {}
+        self._pending = {}
+        guarded(self._records.forget, "forgetting what was closed")
+        fireAll(self._waiters, self._outcome)
+
+    # Inside
+
+    def _cancelRetries(self) -> None:
+        """
+        Cancel the timers the code under test scheduled while its connections
+        were closed, which would call it again after the test.
+        """
+        timers, self._timers = self._timers, None
+        if timers is None:
+            return
+        for captured in timers.stop():
+            guarded(partial(self._stopTimer, captured), "stopping a timer")
+
+    def _stopTimer(self, captured: Captured) -> None:
+        # A cancelled call forgets its function: describe it first.
+        action = TIMER_LEFT if captured.duringTest else RETRY_CANCELLED
+        leftover = timerLeftover(captured, action)
+        closeOwner(captured.call)
+        if self.strict:
+            self._leftovers.setdefault(id(captured.call), leftover)
+
+    def _checkSettled(self) -> None:
+        if self._pending or self._phase in (Phase.OPEN, Phase.DONE):
+            return
+        if self._handling and self._events:
+            return
+        self.handle(Event.SETTLED)
+
+    def _allSettled(self) -> bool:
+        """
+        Check every record, not only those that told: one may have opened
+        again without telling.
+        """
+        if self._phase is Phase.FORCED:
+            return True
+        for record in self._records.records():
+            if not record.settled:
+                self._pending[id(record)] = record
+        if self._pending:
+            return False
+        # Begun from a test resumed inside the code under test's delivery of
+        # a lost connection: end once the delivery, and its retries, are over.
+        if not self._waitingForDelivery:
+            self._waitingForDelivery = afterDeliveries(
+                self._reactor, self._deliveryOver
+            )
+        return not self._waitingForDelivery
+
+    def _deliveryOver(self) -> None:
+        self._waitingForDelivery = False
+        self.handle(Event.SETTLED)
+
+    def _keep(self, record: IRecord, leftover: object) -> None:
+        if isinstance(leftover, Leftover):
+            self._leftovers[id(record)] = leftover
+
+
+#: A record's stage, for sorting.
+_stage = attrgetter("stage")
+
+
+def _describe(record: Any) -> str:
+    return f"{record.role} {record.kind}".strip()

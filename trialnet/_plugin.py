@@ -1,0 +1,104 @@
+# -*- test-case-name: tests.test_plugin -*-
+"""
+trialnet's pytest plugin: the C{network} fixture, for tests run by
+U{pytest-twisted<https://github.com/pytest-dev/pytest-twisted>}.
+
+pytest finds it through the C{pytest11} entry point; nothing needs to be
+configured.  Trial users never import it, and importing it without pytest
+installed defines no fixture and fails nothing.
+
+pytest-twisted runs the reactor for the whole session (in a greenlet, with
+C{--reactor=default} or C{--reactor=asyncio}); the fixture gives each test a
+L{trialnet.Network} on that reactor, and at the test's teardown waits for
+L{trialnet.Network.close}, so a teardown that had to abort anything is the
+test's error, with the same report as under trial.
+
+Set the bound with the C{trialnet_disconnect_timeout} ini option (seconds,
+5 by default) or per test, by setting C{network.disconnectTimeout}.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from ._core._seconds import checkSeconds
+from ._network import Network
+
+#: The ini option that sets C{disconnectTimeout} for every test.
+TIMEOUT_OPTION = "trialnet_disconnect_timeout"
+
+#: The ini option that sets C{strictCleanup} for every test.
+STRICT_OPTION = "trialnet_strict_cleanup"
+
+
+def _closeAndWait(network: Network) -> None:
+    try:
+        import pytest_twisted
+    except ImportError:
+        raise RuntimeError(
+            "trialnet's network fixture waits for its teardown on the reactor "
+            "that pytest-twisted runs: install pytest-twisted"
+        ) from None
+    pytest_twisted.blockon(network.close())
+
+
+def _iniTimeout(config: Any) -> float:
+    """
+    The C{trialnet_disconnect_timeout} ini option, in seconds.
+
+    @raise ValueError: Naming the option, when its value is not a finite
+        positive number (C{abc}, C{-1}, C{inf}, C{nan}, C{1e400}).
+    """
+    text = config.getini(TIMEOUT_OPTION)
+    try:
+        return checkSeconds(float(text), TIMEOUT_OPTION)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"the ini option {TIMEOUT_OPTION} must be a finite positive number "
+            f"of seconds, not {text!r}"
+        ) from None
+
+
+def network(request: Any) -> Iterator[Network]:
+    """
+    A L{trialnet.Network} for one test, closed (and waited for) when the
+    test ends.
+
+    @return: An iterator that yields the network, as pytest wants of a
+        fixture with a teardown.
+    """
+    timeout = _iniTimeout(request.config)
+    strict = bool(request.config.getini(STRICT_OPTION))
+    opened = Network(disconnectTimeout=timeout, strictCleanup=strict)
+    try:
+        yield opened
+    finally:
+        _closeAndWait(opened)
+
+
+def pytest_addoption(parser: Any) -> None:
+    """
+    Add the C{trialnet_disconnect_timeout} and C{trialnet_strict_cleanup} ini
+    options.
+    """
+    parser.addini(
+        STRICT_OPTION,
+        "whether what the code under test left open when a test ended fails "
+        "that test (the network fixture's strictCleanup)",
+        type="bool",
+        default=False,
+    )
+    parser.addini(
+        TIMEOUT_OPTION,
+        "seconds the network fixture's teardown allows for an orderly close",
+        default="5.0",
+    )
+
+
+try:
+    import pytest
+except ImportError:  # Trial users need not have pytest.
+    pass
+else:
+    network = pytest.fixture(network)

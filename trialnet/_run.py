@@ -1,0 +1,322 @@
+# -*- test-case-name: tests.sockets.test_observedReactor,tests.core.test_timeouts -*-
+"""
+One run of a L{trialnet.NetworkTestCase}: its networks, from before C{setUp}
+to after C{tearDown}, and the sockets left in the reactor by means trialnet
+cannot see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from twisted.internet.defer import Deferred, fail, maybeDeferred, succeed
+from twisted.python import log
+from twisted.python.failure import Failure
+
+from ._core._defaults import DISCONNECT_TIMEOUT
+from ._core._report import LATE_STEP, Origin, TeardownError
+from ._core._seconds import checkSeconds
+from ._network import Network
+from ._sockets._observe import observe, stopObserving
+from ._sockets._untracked import closeUntracked, selectables, untracked
+from ._waits._conversation import SHARE_OF_TEST_TIMEOUT
+
+_T = TypeVar("_T")
+
+
+class TestRun:
+    """
+    The networks of one run of one test case.
+
+    The run observes the reactor from before C{setUp} until it ends.  The
+    test's network is made at the first thing opened, by the test or by the
+    code under test, and registers its teardown as a cleanup then; from
+    then on the run hands it what it observes.  A network first used in
+    C{tearDown}, after trial ran the cleanups, observes by itself and is
+    closed after C{tearDown}.  A test that opens nothing makes no network.
+
+    @ivar case: The test case, a trial C{TestCase}.
+    @ivar network: The network of the test, until its teardown began.
+    @ivar handedTo: The network of the test, which what the run observes is
+        handed to (and which declines it once its teardown ended).
+    @ivar late: The network first used in C{tearDown}, until it closed.
+    @ivar registered: Whether the teardown was registered as a cleanup.
+    @ivar cleanedUp: Whether trial ran the cleanups.
+    @ivar ownSetUp: The test's own C{setUp}, which L{setUp} runs.
+    @ivar ownTearDown: The test's own C{tearDown}, which L{tearDown} runs.
+    """
+
+    def __init__(self, case: Any, reactor: Any) -> None:
+        self.case = case
+        self.reactor = reactor
+        self.network: Network | None = None
+        self.handedTo: Network | None = None
+        self.late: Network | None = None
+        self.registered = False
+        self.cleanedUp = False
+        self.watching = False
+        self._made: list[Network] = []
+        self._before = selectables(reactor)
+        self.ownSetUp: Callable[[], object] = case.setUp
+        self.ownTearDown: Callable[[], object] = case.tearDown
+
+    def watch(self) -> None:
+        """
+        Observe the reactor until the run ends.
+        """
+        if not self.watching:
+            self.watching = True
+            observe(self.reactor, self)
+
+    def observedPort(self, port: Any, origin: Origin) -> None:
+        """
+        The code under test listened: hand the port to the test's network.
+        """
+        network = self._observer()
+        if network is not None:
+            network.observedPort(port, origin)
+
+    def observedConnector(self, connector: Any, origin: Origin) -> None:
+        """
+        The code under test connected: hand the connector to the test's
+        network.
+        """
+        network = self._observer()
+        if network is not None:
+            network.observedConnector(connector, origin)
+
+    def _observer(self) -> Network | None:
+        if self.handedTo is None and not self.cleanedUp:
+            self.observing()
+        if self.handedTo is not None:
+            self.registerClose()
+        return self.handedTo
+
+    def current(self) -> Network:
+        """
+        The network that what the test opens now belongs to; the teardown is
+        registered at the first use.
+        """
+        if self.cleanedUp:
+            if self.late is None:
+                # Closed after tearDown by the run, not as a cleanup: trial
+                # already ran those.
+                self.late = self._newNetwork(observes=True)
+            return self.late
+        self.watch()
+        network = self.observing()
+        # Read at each use: the test may have changed it since setUp began.
+        network.failFast = self.case.failFast
+        self.registerClose()
+        return network
+
+    def observing(self) -> Network:
+        """
+        The test's network, made at its first use.
+        """
+        if self.network is None:
+            self.network = self.handedTo = self._newNetwork(observes=False)
+        return self.network
+
+    def registerClose(self) -> None:
+        """
+        At the first thing opened, register the teardown as a cleanup: it
+        runs after the cleanups the test adds later, as trial runs them last
+        in, first out.
+        """
+        if not self.registered:
+            self.registered = True
+            self.case.addCleanup(self._closeNetwork)
+
+    def _newNetwork(self, observes: bool) -> Network:
+        case = self.case
+        network = _CaseNetwork(
+            observes,
+            reactor=self.reactor,
+            disconnectTimeout=case.disconnectTimeout,
+            waitTimeout=float(case.getTimeout()) * SHARE_OF_TEST_TIMEOUT,
+            strictCleanup=case.strictCleanup,
+            failFast=case.failFast,
+        )
+        self._made.append(network)
+        return network
+
+    # Around trial's setUp and tearDown
+
+    def setUp(self) -> Deferred[object] | None:
+        """
+        Run the test's own C{setUp} with the run observing.
+        """
+        self.watch()
+        try:
+            result = self.ownSetUp()
+        except BaseException:
+            self._setUpFailed(None)
+            raise
+        if result is None:
+            return None
+        # A Deferred, a coroutine: as trial would take it.
+        return maybeDeferred(lambda: result).addErrback(self._setUpFailed)
+
+    def _setUpFailed(self, failure: Failure | None) -> Failure | None:
+        # Trial runs the cleanups but no tearDown: look after the last
+        # cleanup, when everything else had its chance to close.
+        self._addLastCleanup(self._afterTearDown, None)
+        return failure
+
+    def tearDown(self) -> object:
+        """
+        Run the test's own C{tearDown}, then close the network it first used
+        there and what the test left in the reactor unseen.
+        """
+        # Trial ran the cleanups: a network used from here on is closed
+        # after tearDown.
+        self.cleanedUp = True
+        network = self.network
+        if network is not None and not self.registered:
+            self.network = None
+            network.close()
+        try:
+            result = self.ownTearDown()
+        except BaseException:
+            return fail().addBoth(self._afterTearDown)
+        if result is None:
+            return self._afterTearDown(None)
+        # A Deferred, a coroutine: as trial would take it.
+        return maybeDeferred(lambda: result).addBoth(self._afterTearDown)
+
+    def _afterTearDown(self, outcome: object) -> object:
+        """
+        After C{tearDown}, or after the last cleanup when C{setUp} failed.
+        """
+        late, self.late = self.late, None
+        if late is not None:
+            closing = self.closeNetwork(late).addErrback(_fromStep, LATE_STEP)
+            return _after(closing, outcome).addBoth(self._closeUntracked)
+        return self._closeUntracked(outcome)
+
+    def _closeUntracked(self, outcome: object) -> object:
+        found = untracked(self.reactor, self._before)
+        if not found:
+            return outcome
+        case = self.case
+        refused = None
+        try:
+            # The test's own setting, checked here as the network checks it.
+            bound = checkSeconds(case.disconnectTimeout, "disconnectTimeout")
+        except (TypeError, ValueError):
+            # Still close what was found, within the default bound; then
+            # the test fails with the refusal.
+            refused = Failure()
+            bound = DISCONNECT_TIMEOUT
+        closing = closeUntracked(
+            self.reactor, found, bound, case.strictCleanup, float(case.getTimeout())
+        )
+        result = _after(Deferred.fromCoroutine(closing), outcome)
+        if refused is not None:
+            result.addBoth(lambda closed: _after(fail(refused), closed))
+        return result
+
+    def _addLastCleanup(self, function: Callable[..., object], *args: object) -> None:
+        """
+        Register a cleanup to run after every other one (trial runs them last
+        in, first out).  Trial keeps them in C{_cleanups}, as the standard
+        library's C{unittest} does; should that ever change, nothing is
+        added: run any earlier, the cleanup would find what the others are
+        still to close.
+        """
+        cleanups = getattr(self.case, "_cleanups", None)
+        if isinstance(cleanups, list):
+            cleanups.insert(0, (function, args, {}))
+
+    # Closing
+
+    def _closeNetwork(self) -> Deferred[None]:
+        network, self.network = self.network, None
+        self.cleanedUp = True
+        if network is None:
+            return succeed(None)
+        return self.closeNetwork(network)
+
+    def closeNetwork(self, network: Network) -> Deferred[None]:
+        """
+        Close one of the run's networks with the test's settings as they are
+        now.
+        """
+        case = self.case
+        # What the test set on itself since, it meant for its teardown.
+        network.disconnectTimeout = case.disconnectTimeout
+        network.strictCleanup = case.strictCleanup
+        # Trial gives each cleanup the test's timeout: end, and report,
+        # before it would.
+        network.fitWithin(float(case.getTimeout()))
+        return network.close()
+
+    def finish(self) -> None:
+        """
+        The run ended: close what closed nothing, and stop observing.
+        """
+        if not self.registered:
+            for network in (self.network, self.late):
+                if network is not None:
+                    # Nothing was opened: closing is immediate.
+                    network.close()
+        # Observation ends last, after every cleanup and tearDown: a
+        # cleanup of trial's (a self.patch of the reactor's connectTCP,
+        # say) puts back what it found, which may be the observer's.
+        if self.watching:
+            self.watching = False
+            stopObserving(self.reactor, self)
+        made, self._made = self._made, []
+        for network in made:
+            network.stopObserving()
+        self.network = self.late = self.handedTo = None
+
+
+class _CaseNetwork(Network):
+    """
+    A test's network: the test's own, which the run hands what it observes,
+    or one first used in C{tearDown}, which observes by itself.
+    """
+
+    def __init__(self, observes: bool, **options: Any) -> None:
+        self._observesItself = observes
+        super().__init__(**options)
+        # Its teardown runs after the test method: what still awaits a
+        # server end then is a test that trial timed out.
+        self._registry.pairing.dropAwaited = True
+
+    def _closed(self, result: _T) -> _T:
+        # Observing goes on until the test's run ends (see TestRun.finish);
+        # what the code under test opens after the teardown is declined, and
+        # found by the untracked scan.
+        return result
+
+
+def _fromStep(failure: Failure, step: str) -> Failure:
+    """
+    Say which of trialnet's steps an error of a teardown comes from.
+    """
+    error = failure.value
+    if isinstance(error, TeardownError):
+        return Failure(TeardownError(error.leftovers, error.waited, step))
+    return failure
+
+
+def _after(step: Deferred[None], outcome: object) -> Deferred[Any]:
+    """
+    Wait for C{step}, then give back C{outcome} (a failure of the step
+    before it still fails the test); a failure of C{step} itself comes
+    first.
+    """
+
+    def done(stepOutcome: object) -> object:
+        if isinstance(stepOutcome, Failure):
+            if isinstance(outcome, Failure):
+                # Both failed: report the earlier failure too.
+                log.err(outcome)
+            return stepOutcome
+        return outcome
+
+    return step.addBoth(done)

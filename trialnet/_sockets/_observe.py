@@ -1,0 +1,264 @@
+# -*- test-case-name: tests.sockets.test_observed,tests.sockets.test_observedReactor -*-
+"""
+Observing a reactor for the length of a test: every port and connector the
+code under test opens through the reactor's C{listen*} and C{connect*}
+methods (directly, or through endpoints, strports, an C{Agent}, PB or a
+service) is handed to the innermost open network, so that it joins the same
+teardown.  The reactor's own methods are restored exactly when the last
+network stops observing.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from functools import partial
+from typing import Any, Protocol
+
+from twisted.python import log
+
+from .._core._report import Origin, userOrigin
+from ._transports import applicationFactory
+
+_LISTEN = ("listenTCP", "listenSSL", "listenUNIX", "listenUDP")
+_CONNECT = ("connectTCP", "connectSSL", "connectUNIX")
+_MISSING = object()
+
+
+class Sink(Protocol):
+    """
+    What receives what the code under test opened.
+    """
+
+    def observedPort(self, port: Any, origin: Origin) -> None: ...
+
+    def observedConnector(self, connector: Any, origin: Origin) -> None: ...
+
+
+class _Observer:
+    """
+    The patches of one reactor, and the networks observing it, innermost
+    last.  Its wrappers are made once per reactor, set while a network
+    observes, and taken off (the reactor's own methods back) when the last
+    one stops.
+
+    Each wrapper keeps, in its own box, what it calls: what the reactor had
+    under it when it was set (a test's patch, or the reactor's own method).
+    A wrapper someone else patched over is theirs to put back, so it keeps
+    its box, and a fresh wrapper serves from then on: that one, put back
+    late or wrapped by their patch, still calls what was under it.
+    """
+
+    def __init__(self, reactor: Callable[[], Any]) -> None:
+        # Weak where the reactor allows it: the wrappers are kept between
+        # tests, the reactor need not be.
+        self._reactor = reactor
+        # Weak: a network nobody closed, and nobody holds, stops observing
+        # as it is freed (its parts refer back to it weakly, so at once).
+        self.sinks: list[weakref.ref[Sink]] = []
+        self.quiet = 0
+        self._saved: dict[str, object] = {}
+        self._wrappers: dict[str, tuple[Any, list[Any]]] = {}
+        for name in _LISTEN + _CONNECT:
+            if getattr(reactor(), name, None) is not None:
+                self._wrappers[name] = self._patched(name)
+
+    def _patched(self, name: str) -> tuple[Any, list[Any]]:
+        listening = name in _LISTEN
+        box: list[Any] = [None]
+
+        def opening(*args: Any, **kwargs: Any) -> Any:
+            original = box[0]
+            if original is None:
+                # Called after it was taken off (someone kept it): the
+                # reactor's own method.
+                reactor = self._reactor()
+                original = getattr(reactor, name)
+                if original is opening:
+                    original = getattr(type(reactor), name).__get__(reactor)
+            # Only this call is trialnet's own: what the application opens
+            # from inside it (a factory's startFactory) is the application's.
+            quiet, self.quiet = self.quiet, 0
+            try:
+                opened = original(*args, **kwargs)
+            finally:
+                self.quiet = quiet
+            if not quiet:
+                self._hand(opened, listening)
+            return opened
+
+        opening.__name__ = opening.__qualname__ = name
+        return opening, box
+
+    def _hand(self, opened: Any, listening: bool) -> None:
+        sink = next((s for s in map(_call, reversed(self.sinks)) if s), None)
+        if sink is None:
+            return
+        try:
+            origin = userOrigin()
+            if listening:
+                sink.observedPort(opened, origin)
+            elif not _isTrialnets(getattr(opened, "factory", None)):
+                sink.observedConnector(opened, origin)
+        except Exception:
+            # The code under test must never see trialnet fail.
+            log.err(None, "trialnet could not observe what the code under test opened")
+
+    def install(self) -> None:
+        """
+        Set the wrappers on the reactor, remembering what was there.
+        """
+        reactor = self._reactor()
+        instance = vars(reactor)
+        for name, (wrapper, box) in self._wrappers.items():
+            current = instance.get(name, _MISSING)
+            if current is wrapper:
+                # Ours, put back by someone after we had left: the reactor's
+                # own method is under it.
+                del instance[name]
+                current = _MISSING
+            self._saved[name] = current
+            box[0] = getattr(reactor, name) if current is _MISSING else current
+            wrapper.__wrapped__ = box[0]
+            instance[name] = wrapper
+
+    def restore(self) -> None:
+        """
+        Put back what was there before L{install}.
+        """
+        reactor = self._reactor()
+        if reactor is None:
+            return
+        instance = vars(reactor)
+        for name, saved in self._saved.items():
+            wrapper, box = self._wrappers[name]
+            if instance.get(name) is not wrapper:
+                # Someone patched it over ours: theirs to put back.  Ours
+                # keeps what it calls; a fresh one serves from now on.
+                self._wrappers[name] = self._patched(name)
+                continue
+            box[0] = None
+            del wrapper.__wrapped__
+            if saved is _MISSING:
+                del instance[name]
+            else:
+                instance[name] = saved
+        self._saved.clear()
+
+
+# Every reactor observed once, observing or not, by id with a weak
+# reference: a reactor made for one test is not kept alive.
+_observers: dict[int, tuple[Callable[[], Any], _Observer]] = {}
+
+
+def _same(thing: object) -> object:
+    return thing
+
+
+def _call(reference: weakref.ref[Sink]) -> Sink | None:
+    return reference()
+
+
+def _isTrialnets(factory: object) -> bool:
+    # A connect of trialnet's own, made later by an endpoint it was given.
+    from ._clients import ClientAttempt
+
+    return isinstance(applicationFactory(factory), ClientAttempt)
+
+
+def _observing(reactor: Any) -> _Observer | None:
+    """
+    The observer of C{reactor} while a network observes it.
+    """
+    entry = _observers.get(id(reactor))
+    if entry is None or entry[0]() is not reactor or not entry[1].sinks:
+        return None
+    return entry[1]
+
+
+def observe(reactor: Any, sink: Sink) -> None:
+    """
+    Hand what the code under test opens on C{reactor} to C{sink}, until
+    L{stopObserving}; the innermost sink gets it.
+    """
+    if not hasattr(reactor, "__dict__"):
+        return
+    key = id(reactor)
+    entry = _observers.get(key)
+    if entry is None or entry[0]() is not reactor:
+        # The table itself, not the module's global: a reactor that lives
+        # until the interpreter exits dies after the module's globals are
+        # cleared.
+        observers = _observers
+
+        def forget(reference: weakref.ref[Any]) -> None:
+            if observers.get(key, (None,))[0] is reference:
+                del observers[key]
+
+        reference: Callable[[], Any]
+        try:
+            reference = weakref.ref(reactor, forget)
+        except TypeError:
+            # A reactor with no weak references: held while observed, and
+            # forgotten when the last sink leaves (see _remove).
+            reference = partial(_same, reactor)
+        entry = _observers[key] = (reference, _Observer(reference))
+    observer = entry[1]
+    if not observer.sinks:
+        observer.install()
+
+    def gone(reference: weakref.ref[Sink]) -> None:
+        _remove(observer, reference)
+
+    observer.sinks.append(weakref.ref(sink, gone))
+
+
+def stopObserving(reactor: Any, sink: Sink) -> None:
+    """
+    Stop handing anything to C{sink}; the last sink of a reactor restores it.
+    """
+    observer = _observing(reactor)
+    if observer is not None:
+        for reference in list(observer.sinks):
+            if reference() is sink:
+                _remove(observer, reference)
+
+
+def _remove(observer: _Observer, reference: weakref.ref[Sink]) -> None:
+    if reference not in observer.sinks:
+        return
+    observer.sinks.remove(reference)
+    if not observer.sinks:
+        observer.restore()
+        reactor = observer._reactor
+        if isinstance(reactor, partial):
+            # Held strongly: not kept past its observation.
+            key = id(reactor())
+            if _observers.get(key, (None,))[0] is reactor:
+                del _observers[key]
+
+
+def quietly(reactor: Any) -> _Quiet:
+    """
+    Open something for trialnet itself, inside C{with quietly(reactor):}: it
+    is recorded by whoever opens it, not handed to a sink.
+    """
+    return _Quiet(reactor)
+
+
+class _Quiet:
+    """
+    L{quietly}'s context manager (a class rather than a generator: it runs
+    at every port and connection).
+    """
+
+    def __init__(self, reactor: Any) -> None:
+        self._observer = _observing(reactor)
+
+    def __enter__(self) -> None:
+        if self._observer is not None:
+            self._observer.quiet += 1
+
+    def __exit__(self, *exc: object) -> None:
+        if self._observer is not None:
+            self._observer.quiet -= 1

@@ -1,0 +1,267 @@
+# -*- test-case-name: tests.sockets.test_closing,tests.sockets.test_transports -*-
+"""
+Listening ports, observed on the port instance itself: its C{stopListening}
+(and C{loseConnection}, the same call) so that it is stopped exactly once
+whoever asks first; its C{startListening}, so that a port started again is
+stopped again; and its C{doRead}, so that a protocol its factory builds is
+known to be a server end of this very port.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from twisted.internet.defer import Deferred, maybeDeferred, succeed
+from twisted.internet.interfaces import IAddress, IListeningPort, IProtocolFactory
+from twisted.python.failure import Failure
+from twisted.python.reflect import qual
+
+from .._core._patch import patchable
+from .._core._record import STOP_ACCEPTING, Record, fireAll
+from .._core._report import Leftover, Origin, describeAddress
+from ._addresses import AddressKey, addressKey
+from ._transports import Transport, ensureSocketFile, releaseSocket
+
+# The tracked ports accepting a connection right now, innermost last: a
+# factory's buildProtocol called from there builds a server end of that port.
+_accepting: list[PortRecord] = []
+
+
+class PortRecord(Record):
+    """
+    A tracked listening port.
+
+    @ivar port: The port; dropped at the teardown.
+    @ivar transport: Which kind of port it is.
+    @ivar listening: Whether the teardown has to stop it.
+    @ivar stopFailure: How stopping failed, if it did.
+    @ivar socketPath: A UNIX port's socket path in its private directory.
+    @ivar hostKey: Its address, when it listened.
+    """
+
+    stage = STOP_ACCEPTING
+    role = "port"
+
+    def __init__(
+        self,
+        port: IListeningPort,
+        origin: Origin,
+        transport: Transport,
+        onSettled: Callable[[Record], None],
+        reactor: Any,
+        observed: bool = False,
+        socketPath: str = "",
+        listening: bool = True,
+    ) -> None:
+        super().__init__(origin, observed, onSettled)
+        self.port: IListeningPort | None = port
+        self.transport = transport
+        self._reactor = reactor
+        self.listening = listening
+        self.socketPath = socketPath
+        self.stopFailure: Failure | None = None
+        self.hostKey: AddressKey | None = None
+        self.address: Any = None
+        self._hostText = ""
+        self._kind = qual(type(port))
+        self._stopping: Deferred[object] | None = None
+        self._stopped = not listening
+        self._waiters: list[Deferred[None]] = []
+        self._recordAddress()
+        patch = self._patch = patchable(port, "port")
+        if patch.owns("stopListening", PortRecord):
+            raise ValueError(
+                "this port is already tracked by another trialnet Network; "
+                "a port can belong to one Network at a time"
+            )
+        cls = type(port)
+        self._originalStop: Callable[[], object] = port.stopListening
+        patch.set("stopListening", self.stopListening)
+        if getattr(cls, "loseConnection", None) is getattr(cls, "stopListening", 0):
+            patch.set("loseConnection", self.stopListening)
+        self._originalStart = getattr(port, "startListening", None)
+        if self._originalStart is not None:
+            patch.set("startListening", self._startListening)
+        self._originalRead = getattr(port, "doRead", None)
+        if transport.stream and self._originalRead is not None:
+            patch.set("doRead", self._doRead)
+
+    @property
+    def kind(self) -> str:
+        return self._kind
+
+    @property
+    def settled(self) -> bool:
+        return self._stopped
+
+    # What the application calls
+
+    def stopListening(self, *args: object) -> Deferred[None]:
+        """
+        Stop the port, once.
+
+        @return: A new L{Deferred<twisted.internet.defer.Deferred>} with the
+            outcome of the one real stop.
+        """
+        self._beginStop()
+        return self._whenStopped().addCallback(self._raiseStopFailure)
+
+    def _startListening(self) -> None:
+        assert self._originalStart is not None
+        self._originalStart()
+        self._recordAddress()
+        self.listening = True
+        self._stopping = None
+        self._stopped = False
+        self.stopFailure = None
+
+    def _doRead(self) -> object:
+        assert self._originalRead is not None
+        _accepting.append(self)
+        try:
+            return self._originalRead()
+        finally:
+            _accepting.pop()
+
+    # The teardown
+
+    def close(self) -> None:
+        if self.listening:
+            self._beginStop()
+        elif self._stopping is None:
+            self._stopped = True
+
+    def abort(self, waited: float) -> Leftover:
+        return self.leftover(f"still listening after {waited:.2f}s")
+
+    def force(self, leftover: Leftover | None) -> Leftover | None:
+        if not self._stopped:
+            releaseSocket(self._reactor, self.port)
+            self._stopDone(None)
+        return leftover
+
+    def finalReport(self) -> Leftover | None:
+        failure = self.stopFailure
+        if failure is None:
+            return None
+        releaseSocket(self._reactor, self.port)
+        return self.leftover(f"failed to stop: {failure.getErrorMessage()}")
+
+    def forget(self) -> None:
+        self._patch.restoreAll()
+        self.port = None
+
+    def leftover(self, action: str, **details: str) -> Leftover:
+        return Leftover(
+            role="port",
+            origin=self.origin,
+            action=action,
+            kind=self.kind,
+            local=self._hostText,
+        )
+
+    # Inside
+
+    def _beginStop(self) -> None:
+        if self._stopping is not None:
+            return
+        self.listening = False
+        self._stopped = False
+        if self.socketPath:
+            # Stopping a UNIX port unlinks its socket file first; were the
+            # file gone, the stop would fail midway and leak the socket.
+            try:
+                ensureSocketFile(self.socketPath)
+            except OSError:
+                # Not even a placeholder fits (its directory was replaced):
+                # the port's own stop would fail, so close its socket here.
+                self._stopping = succeed(None)
+                failure = Failure()
+                releaseSocket(self._reactor, self.port)
+                self._stopDone(failure)
+                return
+        self._stopping = maybeDeferred(self._originalStop)
+        self._stopping.addBoth(self._stopDone)
+
+    def _stopDone(self, result: object) -> None:
+        self._stopped = True
+        self.stopFailure = result if isinstance(result, Failure) else None
+        fireAll(self._waiters, None)
+        self._settle()
+
+    def _whenStopped(self) -> Deferred[None]:
+        result: Deferred[None] = Deferred()
+        if self._stopped:
+            result.callback(None)
+        else:
+            self._waiters.append(result)
+        return result
+
+    def _raiseStopFailure(self, ignored: None) -> None:
+        if self.stopFailure is not None:
+            self.stopFailure.raiseException()
+
+    def _recordAddress(self) -> None:
+        try:
+            address = self.port.getHost()  # type: ignore[union-attr]
+        except Exception:
+            # A port adopted with track() after it stopped has no address.
+            return
+        self.address = address
+        self.hostKey = addressKey(address)
+        self._hostText = describeAddress(address)
+
+
+class ServerBuilds(Protocol):
+    """
+    What a factory hook tells its registry.
+    """
+
+    def serverAccepting(self, port: PortRecord) -> AddressKey | None: ...
+
+    def serverBuilt(
+        self, port: PortRecord, protocol: Any, pairKey: AddressKey | None
+    ) -> Any: ...
+
+
+class FactoryHook:
+    """
+    Observes the protocols a server factory builds for the tracked ports
+    that use it, by setting C{buildProtocol} on the factory instance; the
+    factory itself stays what the port holds.  A protocol it builds for
+    anything else (the same factory used to connect, peer to peer) is left
+    alone.
+
+    @ivar ports: The tracked ports that use this factory.
+    """
+
+    def __init__(self, factory: IProtocolFactory, registry: ServerBuilds) -> None:
+        self._patch = patchable(factory, "factory")
+        if self._patch.owns("buildProtocol", FactoryHook):
+            raise ValueError(
+                "this factory is already tracked by another trialnet Network; "
+                "a factory can belong to one Network at a time"
+            )
+        self._originalBuild = factory.buildProtocol
+        self._registry = registry
+        self.ports: list[PortRecord] = []
+        self._patch.set("buildProtocol", self._buildProtocol)
+
+    def _buildProtocol(self, addr: IAddress) -> Any:
+        port = _accepting[-1] if _accepting else None
+        if port is None or port not in self.ports:
+            return self._originalBuild(addr)
+        # Counted before building: the kernel connected, whatever comes of it.
+        pairKey = self._registry.serverAccepting(port)
+        protocol = self._originalBuild(addr)
+        if protocol is None:
+            return None
+        return self._registry.serverBuilt(port, protocol, pairKey)
+
+    def remove(self) -> None:
+        """
+        Restore the factory's own C{buildProtocol}.
+        """
+        self._patch.restoreAll()
+        self.ports.clear()

@@ -1,0 +1,214 @@
+# -*- test-case-name: tests.sockets.test_transports,tests.sockets.test_unix -*-
+"""
+What differs between transports (TCP, TLS, UNIX, UDP), as one small object
+each: where a UNIX socket lives, how to reach the socket under a wrapping
+transport such as TLS, and which kind a port of the reactor is.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from typing import Any
+
+from twisted.internet.address import UNIXAddress
+from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
+
+from ._targets import MAX_SOCKET_PATH
+
+
+@dataclass(frozen=True)
+class Transport:
+    """
+    One kind of transport.
+
+    @ivar name: Its name in reports and errors.
+    @ivar stream: Whether it carries connections (all but UDP).
+    @ivar secure: Whether a client must speak TLS to it.
+    @ivar pairsInOrder: Whether its connection ends are paired by the order
+        they connected rather than by address (UNIX sockets are unnamed).
+    """
+
+    name: str
+    stream: bool = True
+    secure: bool = False
+    pairsInOrder: bool = False
+
+
+TCP = Transport("tcp")
+TLS = Transport("tls", secure=True)
+UNIX = Transport("unix", pairsInOrder=True)
+UDP = Transport("udp", stream=False)
+
+_SOCKET_NAME = "s"
+
+
+def privateSocketPath() -> str:
+    """
+    Make a private directory (mode 0700) for one UNIX socket.
+
+    The system's temporary directory is used when its paths are short
+    enough, else C{/tmp}: a deep C{TMPDIR} (macOS, CI runners) would make
+    the path too long to bind.
+
+    @return: The path for the socket, inside the new directory.
+    """
+    root = tempfile.gettempdir()
+    # mkdtemp adds the prefix and 8 random characters.
+    if len(os.path.join(root, "tn-12345678", _SOCKET_NAME)) > MAX_SOCKET_PATH:
+        root = "/tmp"
+    directory = tempfile.mkdtemp(prefix="tn-", dir=root)
+    return os.path.join(directory, _SOCKET_NAME)
+
+
+def ensureSocketFile(path: str) -> None:
+    """
+    Put a placeholder where a UNIX port's socket file was, if the test
+    removed it.
+
+    Stopping a UNIX port unlinks its socket file first; when the file is
+    gone, the stop fails midway and the port's socket stays open.
+
+    @param path: The port's socket path, in a directory of L{privateSocketPath}.
+    """
+    if os.path.lexists(path):
+        return
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    with open(path, "x"):
+        pass
+
+
+def removeSocketDirectory(path: str) -> None:
+    """
+    Remove the private directory of a socket path from L{privateSocketPath},
+    or whatever the test put in its place.
+    """
+    directory = os.path.dirname(path)
+    if os.path.isdir(directory) and not os.path.islink(directory):
+        shutil.rmtree(directory, ignore_errors=True)
+    else:
+        with contextlib.suppress(OSError):
+            os.unlink(directory)
+
+
+def applicationProtocol(protocol: Any) -> Any:
+    """
+    The application's protocol inside wrapping ones (a TLS connection's
+    protocol wraps the application's; an endpoint wraps it too, and a
+    C{ClientService} hands out the protocol its proxy wraps).
+    """
+    return protocolChain(protocol)[-1]
+
+
+def protocolChain(protocol: Any) -> list[Any]:
+    """
+    C{protocol} and each protocol inside it, outermost first, down to the
+    application's: a L{ProtocolWrapper} (TLS, a
+    L{ThrottlingFactory<twisted.protocols.policies.ThrottlingFactory>}'s...)
+    wraps one, so does an endpoint's wrapping protocol, and so does a
+    C{ClientService}'s proxy, whose C{whenConnected()} gives the protocol
+    inside.
+    """
+    chain = [protocol]
+    while True:
+        if isinstance(protocol, ProtocolWrapper):
+            protocol = protocol.wrappedProtocol
+        elif _isEndpointWrapper(protocol, "_WrappingProtocol"):
+            protocol = protocol._wrappedProtocol
+        elif _isServiceProxy(protocol):
+            protocol = protocol._protocol
+        else:
+            return chain
+        chain.append(protocol)
+
+
+def _isServiceProxy(protocol: object) -> bool:
+    # Looked up where the service's module put it (its private module, or
+    # application.internet in releases before that module), only once the
+    # service is imported.
+    for name in ("twisted.application._client_service", "twisted.application.internet"):
+        proxy = getattr(sys.modules.get(name), "_ReconnectingProtocolProxy", None)
+        if proxy is not None and isinstance(protocol, proxy):
+            return True
+    return False
+
+
+def applicationFactory(factory: Any) -> Any:
+    """
+    The application's factory inside wrapping ones (C{listenSSL} wraps it in
+    a L{TLSMemoryBIOFactory<twisted.protocols.tls.TLSMemoryBIOFactory>}; a
+    client endpoint wraps it too).
+    """
+    while True:
+        if isinstance(factory, WrappingFactory):
+            factory = factory.wrappedFactory
+        elif _isEndpointWrapper(factory, "_WrappingFactory"):
+            factory = factory._wrappedFactory
+        else:
+            return factory
+
+
+def _isEndpointWrapper(thing: object, name: str) -> bool:
+    endpoints = sys.modules.get("twisted.internet.endpoints")
+    wrapper = getattr(endpoints, name, None)
+    return wrapper is not None and isinstance(thing, wrapper)
+
+
+def transportOf(port: Any) -> Transport:
+    """
+    Say what kind of port of the reactor C{port} is.
+    """
+    try:
+        address = port.getHost()
+    except Exception:
+        return TCP
+    if isinstance(address, UNIXAddress):
+        return UNIX
+    if getattr(address, "type", "TCP") == "UDP":
+        return UDP
+    # Only a reactor that did listenSSL has imported the TLS module.
+    tls = sys.modules.get("twisted.protocols.tls")
+    factory = getattr(port, "factory", None)
+    while tls is not None and isinstance(factory, WrappingFactory):
+        if isinstance(factory, tls.TLSMemoryBIOFactory):
+            return TLS
+        factory = factory.wrappedFactory
+    return TCP
+
+
+def releaseSocket(reactor: Any, selectable: Any) -> None:
+    """
+    Take a selectable (a transport, possibly under TLS, or a port) out of
+    the reactor and close its socket, if it still has one: what the
+    teardown does to whatever ignored every orderly way of closing.
+    """
+    selectable = socketTransport(selectable)
+    reactor.removeReader(selectable)
+    reactor.removeWriter(selectable)
+    getHandle = getattr(selectable, "getHandle", None)
+    try:
+        # A port has no getHandle, only its socket.
+        handle = (
+            getattr(selectable, "socket", None) if getHandle is None else getHandle()
+        )
+    except AttributeError:
+        # A connection whose socket was deleted: it closed.
+        return
+    close = getattr(handle, "close", None)
+    if close is not None:
+        with contextlib.suppress(OSError):
+            close()
+
+
+def socketTransport(transport: Any) -> Any:
+    """
+    The reactor's own transport under a wrapping one (TLS wraps TCP), which
+    is what the reactor reads, writes and closes.
+    """
+    while isinstance(transport, ProtocolWrapper):
+        transport = transport.transport
+    return transport
