@@ -22,10 +22,13 @@ from trialnet._conversation import (
     WaitTimeoutError,
 )
 from trialnet._datagrams import DatagramLink
-from trialnet._ilinks import INetworkLinks
-from trialnet._interfaces import INetwork, IUDPPort
-from trialnet._iopening import INetworkOpening
-from trialnet._iwaits import INetworkWaits
+from trialnet._interfaces import (
+    INetwork,
+    INetworkLinks,
+    INetworkOpening,
+    INetworkWaits,
+    IUDPPort,
+)
 from trialnet._links import Link
 from trialnet._network import Network
 from trialnet._report import TeardownError

@@ -16,10 +16,13 @@ from ._conversation import (
     WaitTimeoutError,
 )
 from ._datagrams import DatagramLink
-from ._ilinks import INetworkLinks
-from ._interfaces import INetwork, IUDPPort
-from ._iopening import INetworkOpening
-from ._iwaits import INetworkWaits
+from ._interfaces import (
+    INetwork,
+    INetworkLinks,
+    INetworkOpening,
+    INetworkWaits,
+    IUDPPort,
+)
 from ._links import Link
 from ._network import Network
 from ._report import TeardownError

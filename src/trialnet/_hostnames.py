@@ -63,8 +63,7 @@ def resolveName(
     """
     if isIPLiteral(host):
         return host, number
-    mappedAddress = getattr(owner, "mappedAddress", None)
-    mapped = None if mappedAddress is None else mappedAddress(host)
+    mapped = None if owner is None else owner.mappedAddress(host)
     if mapped is not None:
         return mapped  # type: ignore[no-any-return]
     if host == "localhost":

@@ -105,8 +105,9 @@ class NetworkEndpoints:
         @param connect: Opens one connection through the network.
         @param ports: The network's ports now.
         @param timeout: Seconds each connection attempt may take.
-        @param owner: The network, which owns the endpoints made here, and
-            says where the names it mapped lead (its C{mappedAddress}).
+        @param owner: The network's parts, which own the endpoints made
+            here and say where the names it mapped lead (their
+            C{mappedAddress}).
         """
         self._connect = connect
         self._ports = ports
@@ -161,7 +162,7 @@ def agentOn(
     opens and tracks, through C{pool}, which joins its teardown.
 
     @param pool: A pool, or C{None} for a new persistent one.
-    @param owner: The network, which owns the endpoints made here.
+    @param owner: The network's parts, which own the endpoints made here.
     @raise TypeError: When C{pool} is not an C{HTTPConnectionPool}.
     """
     reactor = registry.reactor

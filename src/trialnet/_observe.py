@@ -186,9 +186,13 @@ def observe(reactor: Any, sink: Sink) -> None:
     entry = _observers.get(key)
     if entry is None or entry[0]() is not reactor:
 
-        def forget(reference: weakref.ref[Any]) -> None:
-            if _observers.get(key, (None,))[0] is reference:
-                del _observers[key]
+        def forget(
+            reference: weakref.ref[Any], observers: dict[int, Any] = _observers
+        ) -> None:
+            # The table is bound here: a reactor freed as the interpreter
+            # exits may outlive the module's globals.
+            if observers.get(key, (None,))[0] is reference:
+                del observers[key]
 
         reference: Callable[[], Any]
         try:

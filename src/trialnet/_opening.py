@@ -22,6 +22,7 @@ from twisted.internet.interfaces import (
 from twisted.internet.protocol import AbstractDatagramProtocol
 
 from ._clients import failingAttempts
+from ._defaults import CONNECT_TIMEOUT
 from ._endpoints import TrackingClientEndpoint, TrackingServerEndpoint
 from ._hostnames import resolveName
 from ._interfaces import IUDPPort
@@ -325,9 +326,11 @@ class Opener:
             return endpoint
 
         def connect(factory: IProtocolFactory) -> Deferred[IProtocol]:
-            return self.connect(origin, endpoint, factory, 30.0, None)
+            return self.connect(origin, endpoint, factory, CONNECT_TIMEOUT, None)
 
-        return TrackingClientEndpoint(connect, endpoint, 30.0, None, self._owner)
+        return TrackingClientEndpoint(
+            connect, endpoint, CONNECT_TIMEOUT, None, self._owner
+        )
 
     def trackServerEndpoint(
         self, endpoint: IStreamServerEndpoint, origin: Origin

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from ._defaults import DISCONNECT_TIMEOUT
 from ._network import Network
 from ._seconds import checkSeconds
 
@@ -91,7 +92,7 @@ def pytest_addoption(parser: Any) -> None:
     parser.addini(
         TIMEOUT_OPTION,
         "seconds the network fixture's teardown allows for an orderly close",
-        default="5.0",
+        default=str(DISCONNECT_TIMEOUT),
     )
 
 

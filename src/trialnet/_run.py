@@ -13,7 +13,7 @@ from twisted.internet.defer import Deferred, fail, maybeDeferred, succeed
 from twisted.python import log
 from twisted.python.failure import Failure
 
-from ._conversation import SHARE_OF_TEST_TIMEOUT
+from ._defaults import SHARE_OF_TEST_TIMEOUT
 from ._network import Network
 from ._observe import observe, stopObserving
 from ._report import LATE_STEP, Origin, TeardownError
@@ -72,7 +72,7 @@ class TestRun:
         """
         network = self._observer()
         if network is not None:
-            network.observedPort(port, origin)
+            network._parts().observedPort(port, origin)
 
     def observedConnector(self, connector: Any, origin: Origin) -> None:
         """
@@ -81,7 +81,7 @@ class TestRun:
         """
         network = self._observer()
         if network is not None:
-            network.observedConnector(connector, origin)
+            network._parts().observedConnector(connector, origin)
 
     def _observer(self) -> Network | None:
         if self.handedTo is None and not self.cleanedUp:
@@ -239,7 +239,7 @@ class TestRun:
         network.strictCleanup = case.strictCleanup
         # Trial gives each cleanup the test's timeout: end, and report,
         # before it would.
-        network.fitWithin(float(case.getTimeout()))
+        network._parts().teardown.fitWithin(float(case.getTimeout()))
         return network.close()
 
     def finish(self) -> None:
@@ -259,7 +259,7 @@ class TestRun:
             stopObserving(self.reactor, self)
         made, self._made = self._made, []
         for network in made:
-            network.stopObserving()
+            network._stopObserving()
         self.network = self.late = self.handedTo = None
 
 
@@ -274,7 +274,7 @@ class _CaseNetwork(Network):
         super().__init__(**options)
         # Its teardown runs after the test method: what still awaits a
         # server end then is a test that trial timed out.
-        self._registry.pairing.dropAwaited = True
+        self._own.registry.pairing.dropAwaited = True
 
     def _closed(self, result: _T) -> _T:
         # Observing goes on until the test's run ends (see TestRun.finish);

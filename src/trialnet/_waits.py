@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IListeningPort, IProtocol
 
-from ._conversation import DEFAULT_WAIT
+from ._defaults import DEFAULT_WAIT
 from ._failfast import failOnLoggedError
 from ._pairing import expectInstance
 from ._registry import Registry
