@@ -21,16 +21,16 @@ from twisted.internet.interfaces import IAddress, IListeningPort
 from twisted.internet.protocol import DatagramProtocol
 from twisted.python import log
 
+from ._addresses import describeAddress, reachableHost
 from ._observe import quietly
 from ._ports import PortRecord
 from ._record import Record
-from ._report import Origin, describeAddress
+from ._report import Origin
 from ._seconds import checkSeconds
 
 #: Seconds a partly filled reorder window waits before it is sent as it is.
 REORDER_FLUSH = 0.05
 
-_LOOPBACK = {"0.0.0.0": "127.0.0.1", "::": "::1"}
 
 Send = Callable[[bytes], None]
 
@@ -238,7 +238,7 @@ class DatagramLink:
         targetPort: Any = target.port
         address = targetPort.getHost()
         self._target: tuple[str, int] | None = (
-            _LOOPBACK.get(address.host, address.host),
+            reachableHost(address.host),
             address.port,
         )
         self._targetText = describeAddress(address)

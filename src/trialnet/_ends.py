@@ -17,10 +17,10 @@ from twisted.python import log
 from twisted.python.failure import Failure
 from twisted.python.reflect import qual
 
-from ._addresses import AddressKey, addressKey
+from ._addresses import AddressKey, addressKey, describeAddress
 from ._patch import InstancePatch, patchable
 from ._record import Record, fireAll
-from ._report import Leftover, Origin, describeAddress
+from ._report import Leftover, Origin
 from ._retries import retriesOf
 from ._transports import protocolChain, releaseSocket, socketTransport
 

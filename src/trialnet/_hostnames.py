@@ -13,16 +13,9 @@ from typing import Any
 
 from twisted.internet.address import IPv4Address, IPv6Address
 
+from ._addresses import loopbackOf
 from ._ports import PortRecord
 from ._targets import checkIPLiteral, isIPLiteral, listeningAddress
-
-#: What C{localhost} means for a port listening on each of these.
-_LOCALHOST = {
-    "127.0.0.1": "127.0.0.1",
-    "0.0.0.0": "127.0.0.1",
-    "::1": "::1",
-    "::": "::1",
-}
 
 
 def ipAddress(record: PortRecord | None) -> IPv4Address | IPv6Address | None:
@@ -86,7 +79,7 @@ def _localhost(records: Iterable[PortRecord], number: int, what: str) -> str:
         except ValueError:
             continue
         if address is not None and address.port == number:
-            loopback = _LOCALHOST.get(address.host)
+            loopback = loopbackOf(address.host)
             if loopback is not None:
                 found.append(loopback)
     if not found:

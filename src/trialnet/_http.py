@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from twisted.internet.address import IPv6Address
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import (
     IListeningPort,
@@ -21,14 +20,12 @@ from twisted.web.client import URI, Agent, HTTPConnectionPool
 from twisted.web.iweb import IAgentEndpointFactory
 from zope.interface import implementer
 
+from ._addresses import describeAddress, reachable
 from ._endpoints import TrackingClientEndpoint
 from ._hostnames import ipAddress, resolveName
 from ._ports import PortRecord
 from ._report import Origin, userOrigin
 from ._tls import processAuthority
-
-#: Where a port listening on every interface is reached.
-_LOOPBACK = {"0.0.0.0": "127.0.0.1", "::": "::1"}
 
 #: How one connection is opened through the network: origin, C{(host, port)},
 #: factory, timeout, client TLS options.
@@ -72,11 +69,8 @@ def urlOf(record: PortRecord | None, port: object, path: str | bytes) -> str | b
             f"url() takes a TCP or TLS port; {port!r} is a "
             f"{record.transport.name.upper()} port"
         )
-    host = _LOOPBACK.get(address.host, address.host)
-    if isinstance(address, IPv6Address):
-        host = f"[{host}]"
     scheme = "https" if record.transport.secure else "http"
-    url = f"{scheme}://{host}:{address.port}{text}"
+    url = f"{scheme}://{describeAddress(reachable(address))}{text}"
     return url.encode("ascii") if isinstance(path, bytes) else url
 
 

@@ -38,6 +38,7 @@ from twisted.internet.interfaces import (
 )
 from zope.interface import implementer
 
+from ._addresses import describeAddress, reachable
 from ._ports import PortRecord
 from ._record import Record
 from ._report import Origin
@@ -46,9 +47,6 @@ from ._tls import coverName, uncoverName
 
 #: One label of a host name: letters, digits and inner hyphens.
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
-
-#: Where a port listening on every interface is reached.
-_LOOPBACK = {"0.0.0.0": "127.0.0.1", "::": "::1"}
 
 _MISSING = object()
 
@@ -140,8 +138,7 @@ def _ipAddress(target: object, address: object, kind: str) -> Address:
             f"them; {target!r} is a {kind.upper()} "
             f"{'link' if isinstance(target, PortFront) else 'port'}"
         )
-    host = _LOOPBACK.get(address.host, address.host)
-    return type(address)("TCP", host, address.port)
+    return reachable(address)
 
 
 class NameMap:
@@ -381,7 +378,7 @@ class SimpleMappingResolver:
         if isinstance(address, IPv6Address):
             return fail(
                 DNSLookupError(
-                    f"{name} is mapped to [{address.host}]:{address.port}, which "
+                    f"{name} is mapped to {describeAddress(address)}, which "
                     f"reactor.resolve cannot give: connect through a "
                     f"HostnameEndpoint"
                 )

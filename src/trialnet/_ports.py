@@ -16,10 +16,10 @@ from twisted.internet.interfaces import IAddress, IListeningPort, IProtocolFacto
 from twisted.python.failure import Failure
 from twisted.python.reflect import qual
 
-from ._addresses import AddressKey, addressKey
+from ._addresses import AddressKey, addressKey, describeAddress
 from ._patch import patchable
 from ._record import STOP_ACCEPTING, Record, fireAll
-from ._report import Leftover, Origin, describeAddress
+from ._report import Leftover, Origin
 from ._transports import Transport, ensureSocketFile, releaseSocket
 
 # The tracked ports accepting a connection right now, innermost last: a

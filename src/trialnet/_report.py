@@ -297,21 +297,3 @@ def _listed(header: str, leftovers: Sequence[Leftover]) -> str:
     lines = [header]
     lines.extend(f"  - {leftover}" for leftover in leftovers)
     return "\n".join(lines)
-
-
-def describeAddress(address: object) -> str:
-    """
-    Render an address for the report.
-
-    @param address: An L{IAddress<twisted.internet.interfaces.IAddress>} provider, or
-        C{None}.
-    @return: C{host:port} for IP addresses, C{[host]:port} for IPv6, else
-        the address's own text.
-    """
-    host = getattr(address, "host", None)
-    port = getattr(address, "port", None)
-    if host is None or port is None:
-        return "?" if address is None else str(address)
-    if ":" in host:
-        return f"[{host}]:{port}"
-    return f"{host}:{port}"

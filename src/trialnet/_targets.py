@@ -18,11 +18,11 @@ from twisted.internet.interfaces import (
     IProtocolFactory,
 )
 
+from ._addresses import reachableHost
+
 #: The longest UNIX socket path trialnet binds or connects to, in bytes:
 #: every platform accepts it (macOS: 104 bytes with the terminating NUL).
 MAX_SOCKET_PATH = 100
-
-_ANY_TO_LOOPBACK = {"0.0.0.0": "127.0.0.1", "::": "::1"}
 
 
 @functools.lru_cache(maxsize=256)
@@ -209,7 +209,7 @@ def connectionTarget(target: object) -> tuple[str, int]:
         )
     checkIPLiteral(host, "the target host", listening=False)
     checkPortNumber(port, "the target port", allowZero=False)
-    return _ANY_TO_LOOPBACK.get(host, host), port
+    return reachableHost(host), port
 
 
 class PortFront:
