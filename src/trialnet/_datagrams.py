@@ -332,15 +332,3 @@ def _send(port: Any, datagram: bytes, address: Any) -> None:
     # Lost, as a datagram may be, when the receiver is gone.
     with contextlib.suppress(OSError):
         port.write(datagram, address)
-
-
-def openDatagramLink(
-    reactor: Any, registry: Any, origin: Origin, target: object, seed: object
-) -> DatagramLink:
-    """
-    Check the arguments of C{datagramLink()}, then open the link.
-    """
-    from ._links import linkTarget, newSeed
-
-    record = linkTarget(registry, target, "datagramLink", False)
-    return DatagramLink(reactor, registry, origin, record, newSeed(seed))

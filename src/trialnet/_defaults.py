@@ -19,3 +19,12 @@ DEFAULT_WAIT = 10.0
 #: How much of a trial test's own timeout a wait allows by default, so that
 #: a stuck wait fails with its own message before trial's timeout does.
 SHARE_OF_TEST_TIMEOUT = 0.25
+
+#: Where a port listens unless told: IPv4 loopback.
+INTERFACE = "127.0.0.1"
+
+#: The listen queue's size unless told.
+BACKLOG = 50
+
+#: The largest datagram a UDP port reads unless told.
+MAX_PACKET_SIZE = 8192

@@ -24,7 +24,7 @@ from twisted.internet.interfaces import (
 )
 from twisted.internet.protocol import AbstractDatagramProtocol, Factory
 
-from ._defaults import CONNECT_TIMEOUT
+from ._defaults import BACKLOG, CONNECT_TIMEOUT, INTERFACE, MAX_PACKET_SIZE
 from ._endpoints import TrackingClientEndpoint
 from ._interfaces import IBoundedWaits, IUDPPort
 from ._opening import Opener
@@ -156,8 +156,8 @@ class NetworkAPI:
         self,
         factory: IProtocolFactory,
         port: int = 0,
-        interface: str = "127.0.0.1",
-        backlog: int = 50,
+        interface: str = INTERFACE,
+        backlog: int = BACKLOG,
     ) -> IListeningPort:
         parts = self._parts()
         return parts.opener.listenIP(
@@ -168,8 +168,8 @@ class NetworkAPI:
         self,
         factory: IProtocolFactory,
         port: int = 0,
-        interface: str = "127.0.0.1",
-        backlog: int = 50,
+        interface: str = INTERFACE,
+        backlog: int = BACKLOG,
         options: object = None,
     ) -> IListeningPort:
         parts = self._parts()
@@ -180,7 +180,7 @@ class NetworkAPI:
         return parts.opener.listenIP(origin, factory, port, interface, backlog, options)
 
     def listenUNIX(
-        self, factory: IProtocolFactory, backlog: int = 50
+        self, factory: IProtocolFactory, backlog: int = BACKLOG
     ) -> IListeningPort:
         return self._parts().opener.listenUNIX(userOrigin(), factory, backlog)
 
@@ -188,8 +188,8 @@ class NetworkAPI:
         self,
         protocol: AbstractDatagramProtocol,
         port: int = 0,
-        interface: str = "127.0.0.1",
-        maxPacketSize: int = 8192,
+        interface: str = INTERFACE,
+        maxPacketSize: int = MAX_PACKET_SIZE,
     ) -> IUDPPort:
         parts = self._parts()
         return parts.opener.listenUDP(
@@ -239,8 +239,8 @@ class NetworkAPI:
         self,
         transport: str = "tcp",
         port: int = 0,
-        interface: str = "127.0.0.1",
-        backlog: int = 50,
+        interface: str = INTERFACE,
+        backlog: int = BACKLOG,
     ) -> IStreamServerEndpoint:
         parts = self._parts()
         origin = userOrigin()
@@ -383,19 +383,22 @@ class NetworkAPI:
         parts.names.map(hostName, address, covered)
 
     def link(self, target: IListeningPort, seed: int | None = None) -> Link:
+        from ._links import Link, openLink
+
+        parts = self._parts()
+        origin = userOrigin()
+        parts.checkOpen()
+        where = parts.reactor, parts.registry, origin
+        return openLink(Link, "link", where, target, seed)
+
+    def datagramLink(
+        self, target: IListeningPort, seed: int | None = None
+    ) -> DatagramLink:
+        from ._datagrams import DatagramLink
         from ._links import openLink
 
         parts = self._parts()
         origin = userOrigin()
         parts.checkOpen()
-        return openLink(parts.reactor, parts.registry, origin, target, seed)
-
-    def datagramLink(
-        self, target: IListeningPort, seed: int | None = None
-    ) -> DatagramLink:
-        from ._datagrams import openDatagramLink
-
-        parts = self._parts()
-        origin = userOrigin()
-        parts.checkOpen()
-        return openDatagramLink(parts.reactor, parts.registry, origin, target, seed)
+        where = parts.reactor, parts.registry, origin
+        return openLink(DatagramLink, "datagramLink", where, target, seed)

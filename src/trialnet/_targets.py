@@ -17,6 +17,7 @@ from twisted.internet.interfaces import (
     IProtocol,
     IProtocolFactory,
 )
+from zope.interface.interface import InterfaceClass
 
 from ._addresses import reachableHost
 
@@ -78,12 +79,13 @@ def checkFactory(factory: object) -> IProtocolFactory:
         L{IProtocolFactory<twisted.internet.interfaces.IProtocolFactory>}.
     @raise TypeError: Otherwise.
     """
-    if not IProtocolFactory.providedBy(factory):
-        raise TypeError(
-            f"expected a protocol factory (an IProtocolFactory provider such "
-            f"as twisted.internet.protocol.Factory), not {factory!r}"
-        )
-    return factory
+    provider: IProtocolFactory = _provided(
+        factory,
+        IProtocolFactory,
+        "a protocol factory (an IProtocolFactory provider such as "
+        "twisted.internet.protocol.Factory)",
+    )
+    return provider
 
 
 def splitFactoryOrProtocol(
@@ -171,12 +173,22 @@ def checkClientTLS(options: object) -> object:
     @return: C{options}, when they can make client TLS connections.
     @raise TypeError: Otherwise.
     """
-    if not IOpenSSLClientConnectionCreator.providedBy(options):
-        raise TypeError(
-            f"expected client TLS options (an IOpenSSLClientConnectionCreator "
-            f"from twisted.internet.ssl.optionsForClientTLS), not {options!r}"
-        )
-    return options
+    return _provided(
+        options,
+        IOpenSSLClientConnectionCreator,
+        "client TLS options (an IOpenSSLClientConnectionCreator from "
+        "twisted.internet.ssl.optionsForClientTLS)",
+    )
+
+
+def _provided(thing: Any, interface: InterfaceClass, expected: str) -> Any:
+    """
+    @return: C{thing}, when it provides C{interface}.
+    @raise TypeError: Otherwise, saying what was C{expected}.
+    """
+    if not interface.providedBy(thing):
+        raise TypeError(f"expected {expected}, not {thing!r}")
+    return thing
 
 
 def connectionTarget(target: object) -> tuple[str, int]:
