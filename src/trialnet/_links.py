@@ -61,12 +61,7 @@ class Link(PortFront):
     """
 
     def __init__(
-        self,
-        reactor: Any,
-        registry: Any,
-        origin: Origin,
-        target: PortRecord,
-        seed: int,
+        self, reactor: Any, registry: Any, origin: Origin, target: PortRecord, seed: int
     ) -> None:
         self.seed = seed
         self.frontTransport = target.transport
