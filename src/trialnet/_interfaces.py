@@ -59,7 +59,7 @@ class INetworkOpening(Interface):
     """
     The part of L{trialnet.INetwork} that opens: ports and connections
     (TCP, TLS, UNIX, UDP), endpoints for code under test, an HTTP client and
-    the URLs of ports, host names mapped to ports, and the adoption of what
+    the URLs of ports, host names mapped to ports, and the tracking of what
     was opened by other means.  Whatever is opened here closes at the
     teardown.
     """
@@ -234,7 +234,7 @@ class INetworkOpening(Interface):
 
     def track(thing: object) -> object:
         """
-        Adopt into the same teardown something opened before the test, or by
+        Track, in the same teardown, something opened before the test, or by
         means trialnet cannot see (what the code under test opens on the
         reactor during the test joins by itself).
 
@@ -419,7 +419,7 @@ class INetworkWaits(Interface):
         Wait for one tracked connection end to close.
 
         @param protocol: A client or server protocol of this network, or one
-            adopted with L{track<trialnet.INetworkOpening.track>}, or a
+            tracked with L{track<trialnet.INetworkOpening.track>}, or a
             protocol inside one (as for L{serverProtocolFor}).
         @return: A L{Deferred<twisted.internet.defer.Deferred>} that fires with C{None}
             after the protocol's C{connectionLost} ran, at once if it already has.
@@ -541,13 +541,13 @@ class INetwork(INetworkOpening, INetworkWaits, INetworkLinks):
 
     Its methods are declared by subject in the three interfaces it extends,
     and documented there: L{INetworkOpening} opens ports, connections,
-    endpoints and an HTTP client, and adopts what was opened by other means;
+    endpoints and an HTTP client, and tracks what was opened by other means;
     L{INetworkWaits} waits for what happens on the connections; and
     L{INetworkLinks} puts a bad network in front of a port.  The attributes
     are this interface's own: the teardown's bound and strictness, whether
     the waits fail fast, and the TLS authority.
 
-    Everything opened through it, adopted with
+    Everything opened through it, tracked with
     L{track<trialnet.INetworkOpening.track>}, or opened by the code under
     test on the reactor while it is open (C{listenTCP}, C{connectTCP},
     C{listenSSL}, C{connectSSL}, C{listenUNIX}, C{connectUNIX},

@@ -80,7 +80,8 @@ _STANDARD_LIBRARY = (os.path.dirname(os.path.abspath(os.__file__)) + os.sep, "<f
 @dataclass(frozen=True)
 class Origin:
     """
-    The line of user code that opened or adopted a tracked thing.
+    The line of user code that opened a tracked thing, or handed it to
+    C{track()}.
 
     @ivar filename: The source file of that line.
     @ivar lineno: Its line number.
