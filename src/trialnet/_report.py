@@ -12,7 +12,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from types import FrameType
 
-_PACKAGE_DIRECTORY = os.path.dirname(os.path.abspath(__file__)) + os.sep
+#: The directory of the whole package (whichever subpackage this module is
+#: in): no frame inside it is the user's.
+_PACKAGE_DIRECTORY = (
+    os.path.dirname(
+        os.path.abspath(sys.modules[__name__.partition(".")[0]].__file__ or "")
+    )
+    + os.sep
+)
 
 #: The top-level packages of the libraries Twisted itself runs on: their
 #: frames are Twisted's doing, never the user's (automat runs the state
