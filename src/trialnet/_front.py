@@ -76,8 +76,7 @@ class NetworkParts:
             wait.
         """
         self.reactor = reactor
-        # Its parts refer to it, and to one another, through no reference
-        # back to it: dropped with its network, it is freed at once.
+        # No part refers back to these parts, or to the network, strongly.
         self.registry = Registry(reactor, partial(_configure, network))
         self.teardown = Teardown(reactor, self.registry, disconnectTimeout, strict)
         self.checkOpen = partial(_checkOpen, self.teardown)
