@@ -16,10 +16,7 @@ from zope.interface.verify import verifyObject
 import trialnet
 from trialnet._case import NetworkTestCase
 from trialnet._core._report import TeardownError
-from trialnet._ilinks import INetworkLinks
-from trialnet._interfaces import INetwork
-from trialnet._iopening import INetworkOpening
-from trialnet._iwaits import INetworkWaits
+from trialnet._interfaces import INetwork, INetworkLinks, INetworkOpening, INetworkWaits
 from trialnet._links._datagrams import DatagramLink
 from trialnet._links._links import Link
 from trialnet._network import Network

@@ -66,17 +66,6 @@ def trialnetImports() -> dict[str, set[str]]:
     }
 
 
-#: The cycles known to be left, each to be broken by the change named beside
-#: it; a cycle listed here that is gone fails the test, so that the list
-#: shrinks with the code.
-KNOWN_CYCLES = [
-    # NetworkFront types its forwarding bodies with Network, which inherits
-    # it: the API's one typed mixin (issue 25), whose bodies call the
-    # network's parts, no longer needs Network.
-    ["trialnet._front", "trialnet._network"],
-]
-
-
 class ImportCyclesTests(SynchronousTestCase):
     """
     The cycle finder, on small graphs, and on trialnet itself.
@@ -107,8 +96,8 @@ class ImportCyclesTests(SynchronousTestCase):
     def test_trialnetHasNoCycle(self) -> None:
         """
         No module of trialnet imports, however indirectly, one that imports
-        it back, but for the known cycles, which are all still there.
+        it back.
         """
         imports = trialnetImports()
         self.assertIn("trialnet._core._report", imports)
-        self.assertEqual(importCycles(imports), KNOWN_CYCLES)
+        self.assertEqual(importCycles(imports), [])

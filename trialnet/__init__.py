@@ -11,10 +11,7 @@ a test case.
 
 from ._case import NetworkTestCase
 from ._core._report import TeardownError
-from ._ilinks import INetworkLinks
-from ._interfaces import INetwork
-from ._iopening import INetworkOpening
-from ._iwaits import INetworkWaits
+from ._interfaces import INetwork, INetworkLinks, INetworkOpening, INetworkWaits
 from ._links._datagrams import DatagramLink
 from ._links._links import Link
 from ._network import Network

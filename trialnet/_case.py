@@ -11,18 +11,18 @@ from typing import Any
 from twisted.trial.unittest import TestCase
 from zope.interface import implementer
 
-from ._front import NetworkFront
+from ._core._defaults import DISCONNECT_TIMEOUT
+from ._front import NetworkAPI, NetworkParts
 from ._interfaces import INetwork
-from ._network import Network
 from ._run import TestRun
 
 
 @implementer(INetwork)
-class NetworkTestCase(NetworkFront, TestCase):
+class NetworkTestCase(NetworkAPI, TestCase):
     """
     A trial L{TestCase<twisted.trial.unittest.TestCase>} whose ports and
     connections close by themselves; see
-    L{INetwork<trialnet._interfaces.INetwork>} for each method.
+    L{INetwork<trialnet.INetwork>} for each method.
 
     From before C{setUp} until the test's run ends, it observes the reactor.
     At the first thing opened (by the test or by the code under test) it
@@ -50,18 +50,18 @@ class NetworkTestCase(NetworkFront, TestCase):
         the teardown and its report always finish first.
     @cvar strictCleanup: Whether what the code under test left open when the
         test ended fails the test, with the line that opened it (see
-        L{INetwork.strictCleanup<trialnet._interfaces.INetwork.strictCleanup>}).
+        L{INetwork.strictCleanup<trialnet.INetwork.strictCleanup>}).
     @cvar failFast: Whether an error logged while a wait is pending fails
         the wait at once (see
-        L{INetwork.failFast<trialnet._interfaces.INetwork.failFast>}).
+        L{INetwork.failFast<trialnet.INetwork.failFast>}).
     """
 
-    disconnectTimeout: float = 5.0
+    disconnectTimeout: float = DISCONNECT_TIMEOUT
     strictCleanup: bool = False
     failFast: bool = True
     _trialnetRun: TestRun | None = None
 
-    def _network(self) -> Network:
+    def _parts(self) -> NetworkParts:
         run = self._trialnetRun
         if run is None:
             # Used outside run(): a run that nobody finishes, whose teardown
@@ -69,7 +69,7 @@ class NetworkTestCase(NetworkFront, TestCase):
             from twisted.internet import reactor
 
             run = self._trialnetRun = TestRun(self, reactor)
-        return run.current()
+        return run.current()._parts()
 
     def run(self, result: Any) -> None:  # type: ignore[override]
         """

@@ -1,15 +1,18 @@
-# -*- test-case-name: tests.test_exports -*-
+# -*- test-case-name: tests.test_api,tests.test_exports -*-
 """
-The public API's signatures, typed once for both fronts: L{trialnet.Network}
-and L{trialnet.NetworkTestCase} inherit them, and each hands its arguments
-to the network that acts (the network itself, or the test's network).  What
-each method does is documented once, on
-L{INetwork<trialnet._interfaces.INetwork>}.
+The public API's typed signatures, with their bodies, written once for both
+fronts: L{trialnet.Network} and L{trialnet.NetworkTestCase} inherit
+L{NetworkAPI}, and each says which network's parts act (its own, or the
+current network of the test's run).  What each method does is documented
+once, on L{INetwork<trialnet.INetwork>}; a test checks that both
+declarations agree.
 """
 
 from __future__ import annotations
 
 import inspect
+import weakref
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from twisted.internet.defer import Deferred
@@ -22,17 +25,31 @@ from twisted.internet.interfaces import (
 )
 from twisted.internet.protocol import AbstractDatagramProtocol, Factory
 
+from ._core._defaults import BACKLOG, CONNECT_TIMEOUT, INTERFACE, MAX_PACKET_SIZE
+from ._core._report import Origin, userOrigin
+from ._core._seconds import checkSeconds
+from ._core._teardown import Phase, Teardown
+from ._sockets._endpoints import TrackingClientEndpoint
 from ._sockets._interfaces import IUDPPort
-from ._sockets._targets import PortFront
+from ._sockets._opening import Opener
+from ._sockets._registry import Registry
+from ._sockets._targets import (
+    PortFront,
+    checkIPLiteral,
+    checkPortNumber,
+    checkServerTLS,
+)
 from ._sockets._tls import TLSAuthority, processAuthority
+from ._waits._interfaces import IBoundedWaits
+from ._waits._waits import Waits
 
 if TYPE_CHECKING:
     from twisted.internet.protocol import _ProtoWithFactory
     from twisted.web.client import Agent, HTTPConnectionPool
 
+    from ._http._names import NameMap
     from ._links._datagrams import DatagramLink
     from ._links._links import Link
-    from ._network import Network
 
 _T = TypeVar("_T")
 _P = TypeVar("_P", bound=IProtocol)
@@ -40,16 +57,100 @@ _P = TypeVar("_P", bound=IProtocol)
 _FP = TypeVar("_FP", bound="_ProtoWithFactory")
 
 
-class NetworkFront:
+class NetworkParts:
     """
-    The methods of L{INetwork<trialnet._interfaces.INetwork>}, each handing
-    its arguments to L{_network}'s implementation of the same name with a
-    leading underscore.
+    The parts of one network that the bodies of L{NetworkAPI} call: what is
+    open (C{registry}), what opens it (C{opener}), the waits, the teardown,
+    and the host names mapped to its ports.  It also receives what the code
+    under test opens on the reactor while the network observes it.
+
+    It refers to its network weakly, so that a network dropped unclosed is
+    freed at once (and stops observing).
     """
 
-    def _network(self) -> Network:
+    names: NameMap | None = None
+
+    def __init__(
+        self,
+        reactor: Any,
+        network: weakref.ref[Any],
+        disconnectTimeout: float,
+        strict: bool,
+    ) -> None:
         """
-        The network that acts.
+        @param network: The network, whose C{waitTimeout} and C{failFast}
+            are read when it connects or accepts a protocol and at each
+            wait.
+        """
+        self.reactor = reactor
+        # No part refers back to these parts, or to the network, strongly.
+        self.registry = Registry(reactor, partial(_configure, network))
+        self.teardown = Teardown(reactor, self.registry, disconnectTimeout, strict)
+        self.checkOpen = partial(_checkOpen, self.teardown)
+        self.opener = Opener(reactor, self.registry, self.checkOpen, weakref.ref(self))
+        self.waits = Waits(self.registry, network)
+
+    def observedPort(self, port: Any, origin: Origin) -> None:
+        """
+        The code under test listened by itself: the port joins the teardown.
+        """
+        if self.teardown.phase is not Phase.DONE:
+            self.registry.adoptPort(port, origin, observed=True)
+
+    def observedConnector(self, connector: Any, origin: Origin) -> None:
+        """
+        The code under test connected by itself: its connections join the
+        teardown.
+        """
+        if self.teardown.phase is not Phase.DONE:
+            self.registry.addConnector(connector, origin, observed=True)
+
+    def mappedAddress(self, name: str) -> tuple[str, int] | None:
+        """
+        Where a name mapped with C{mapName} leads, for the network's agent
+        and C{connect()}: C{(host, port)}, or C{None} for a name it did not
+        map.
+        """
+        address = None if self.names is None else self.names.lookup(name)
+        return None if address is None else (address.host, address.port)
+
+
+def _checkOpen(teardown: Teardown) -> None:
+    """
+    @raise RuntimeError: Unless the network of C{teardown} may still open
+        things.
+    """
+    if teardown.phase is not Phase.OPEN:
+        raise RuntimeError(
+            "this trialnet Network is closed or closing; open ports and "
+            "connections before its teardown starts"
+        )
+
+
+def _configure(network: weakref.ref[Any], protocol: object) -> None:
+    """
+    Give a protocol the network connected or accepted the network's bound
+    and C{failFast} for its waits, unless it set its own; nothing once the
+    network is gone (a port it left open may accept, and must not see
+    trialnet fail).
+    """
+    owner = network()
+    if owner is not None and IBoundedWaits.providedBy(protocol):
+        if owner.waitTimeout is not None and protocol.waitTimeout is None:
+            protocol.waitTimeout = owner.waitTimeout
+        if protocol.failFast is None:
+            protocol.failFast = owner.failFast
+
+
+class NetworkAPI:
+    """
+    The methods of L{INetwork<trialnet.INetwork>}, typed, each acting on
+    the parts of the network that L{_parts} gives.
+    """
+
+    def _parts(self) -> NetworkParts:
+        """
+        The parts of the network that acts.
         """
         raise NotImplementedError
 
@@ -61,41 +162,52 @@ class NetworkFront:
         self,
         factory: IProtocolFactory,
         port: int = 0,
-        interface: str = "127.0.0.1",
-        backlog: int = 50,
+        interface: str = INTERFACE,
+        backlog: int = BACKLOG,
     ) -> IListeningPort:
-        return self._network()._listen(factory, port, interface, backlog)
+        parts = self._parts()
+        return parts.opener.listenIP(
+            userOrigin(), factory, port, interface, backlog, None
+        )
 
     def listenTLS(
         self,
         factory: IProtocolFactory,
         port: int = 0,
-        interface: str = "127.0.0.1",
-        backlog: int = 50,
+        interface: str = INTERFACE,
+        backlog: int = BACKLOG,
         options: object = None,
     ) -> IListeningPort:
-        return self._network()._listenTLS(factory, port, interface, backlog, options)
+        parts = self._parts()
+        origin = userOrigin()
+        if options is None:
+            options = self.tlsAuthority.serverOptions()
+        checkServerTLS(options)
+        return parts.opener.listenIP(origin, factory, port, interface, backlog, options)
 
     def listenUNIX(
-        self, factory: IProtocolFactory, backlog: int = 50
+        self, factory: IProtocolFactory, backlog: int = BACKLOG
     ) -> IListeningPort:
-        return self._network()._listenUNIX(factory, backlog)
+        return self._parts().opener.listenUNIX(userOrigin(), factory, backlog)
 
     def listenUDP(
         self,
         protocol: AbstractDatagramProtocol,
         port: int = 0,
-        interface: str = "127.0.0.1",
-        maxPacketSize: int = 8192,
+        interface: str = INTERFACE,
+        maxPacketSize: int = MAX_PACKET_SIZE,
     ) -> IUDPPort:
-        return self._network()._listenUDP(protocol, port, interface, maxPacketSize)
+        parts = self._parts()
+        return parts.opener.listenUDP(
+            userOrigin(), protocol, port, interface, maxPacketSize
+        )
 
     @overload
     def connect(
         self,
         target: object,
         factoryOrProtocol: Factory[_FP],
-        timeout: float = 30.0,
+        timeout: float = CONNECT_TIMEOUT,
         tlsOptions: object = None,
     ) -> Deferred[_FP]: ...
 
@@ -104,7 +216,7 @@ class NetworkFront:
         self,
         target: object,
         factoryOrProtocol: _P,
-        timeout: float = 30.0,
+        timeout: float = CONNECT_TIMEOUT,
         tlsOptions: object = None,
     ) -> Deferred[_P]: ...
 
@@ -113,7 +225,7 @@ class NetworkFront:
         self,
         target: object,
         factoryOrProtocol: IProtocolFactory | IProtocol,
-        timeout: float = 30.0,
+        timeout: float = CONNECT_TIMEOUT,
         tlsOptions: object = None,
     ) -> Deferred[IProtocol]: ...
 
@@ -121,34 +233,59 @@ class NetworkFront:
         self,
         target: object,
         factoryOrProtocol: IProtocolFactory | IProtocol,
-        timeout: float = 30.0,
+        timeout: float = CONNECT_TIMEOUT,
         tlsOptions: object = None,
     ) -> Deferred[Any]:
-        return self._network()._connect(
-            target,
-            factoryOrProtocol,
-            timeout,
-            tlsOptions,
+        parts = self._parts()
+        return parts.opener.connect(
+            userOrigin(), target, factoryOrProtocol, timeout, tlsOptions
         )
 
     def serverEndpoint(
         self,
         transport: str = "tcp",
         port: int = 0,
-        interface: str = "127.0.0.1",
-        backlog: int = 50,
+        interface: str = INTERFACE,
+        backlog: int = BACKLOG,
     ) -> IStreamServerEndpoint:
-        return self._network()._serverEndpoint(transport, port, interface, backlog)
+        parts = self._parts()
+        origin = userOrigin()
+        checkPortNumber(port, "port", allowZero=True)
+        checkIPLiteral(interface, "interface")
+        checkPortNumber(backlog, "backlog", allowZero=False)
+        return parts.opener.serverEndpoint(origin, transport, port, interface, backlog)
 
     def clientEndpoint(
-        self, target: object, timeout: float = 30.0, tlsOptions: object = None
+        self,
+        target: object,
+        timeout: float = CONNECT_TIMEOUT,
+        tlsOptions: object = None,
     ) -> IStreamClientEndpoint:
-        return self._network()._clientEndpoint(target, timeout, tlsOptions)
+        parts = self._parts()
+        origin = userOrigin()
+        checkSeconds(timeout, "timeout")
+        opener = parts.opener
+        opener.dialer(target, timeout, tlsOptions)
+
+        def connect(factory: IProtocolFactory) -> Deferred[IProtocol]:
+            return opener.connect(origin, target, factory, timeout, tlsOptions)
+
+        return TrackingClientEndpoint(connect, target, timeout, tlsOptions, parts)
 
     def agent(
-        self, pool: HTTPConnectionPool | None = None, connectTimeout: float = 30.0
+        self,
+        pool: HTTPConnectionPool | None = None,
+        connectTimeout: float = CONNECT_TIMEOUT,
     ) -> Agent:
-        return self._network()._agent(pool, connectTimeout)
+        # twisted.web is imported by the tests that use HTTP, not by every
+        # test that imports trialnet.
+        from ._http._http import agentOn
+
+        parts = self._parts()
+        origin = userOrigin()
+        parts.checkOpen()
+        timeout = checkSeconds(connectTimeout, "connectTimeout")
+        return agentOn(parts.opener, parts.registry, origin, pool, timeout, parts)
 
     @overload
     def url(self, port: IListeningPort | PortFront, path: bytes = b"/") -> bytes: ...
@@ -159,7 +296,12 @@ class NetworkFront:
     def url(
         self, port: IListeningPort | PortFront, path: str | bytes = b"/"
     ) -> str | bytes:
-        return self._network()._url(port, path)
+        from ._http._http import urlOf
+
+        parts = self._parts()
+        if isinstance(port, PortFront):
+            port = port.frontPort() or port
+        return urlOf(parts.registry.portOf(port), port, path)
 
     @overload
     def acceptedProtocol(
@@ -180,18 +322,24 @@ class NetworkFront:
         expected: type[_P] | None = None,
         unwrap: bool = True,
     ) -> Deferred[Any]:
-        return self._network()._acceptedProtocol(port, expected, unwrap)
+        return self._parts().waits.accepted(port, expected, unwrap)
 
     def whenClosed(self, protocol: IProtocol) -> Deferred[None]:
-        return self._network()._whenClosed(protocol)
+        return self._parts().waits.closed(protocol)
 
     def whenHandshakeDone(self, protocol: IProtocol) -> Deferred[None]:
-        return self._network()._whenHandshakeDone(protocol)
+        parts = self._parts()
+        origin = userOrigin()
+        parts.checkOpen()
+        return parts.waits.handshake(protocol, origin)
 
     def whenCalled(
         self, target: object, name: str, timeout: float | None = None
     ) -> Deferred[inspect.BoundArguments]:
-        return self._network()._whenCalled(target, name, timeout)
+        parts = self._parts()
+        origin = userOrigin()
+        parts.checkOpen()
+        return parts.waits.called(target, name, timeout, origin)
 
     @overload
     def serverProtocolFor(
@@ -209,7 +357,7 @@ class NetworkFront:
     def serverProtocolFor(
         self, client: IProtocol, expected: type[_P] | None = None, unwrap: bool = True
     ) -> Deferred[Any]:
-        return self._network()._serverProtocolFor(client, expected, unwrap)
+        return self._parts().waits.serverFor(client, expected, unwrap)
 
     @overload
     def track(self, thing: IStreamClientEndpoint) -> IStreamClientEndpoint: ...
@@ -221,15 +369,42 @@ class NetworkFront:
     def track(self, thing: _T) -> _T: ...
 
     def track(self, thing: object) -> object:
-        return self._network()._track(thing)
+        parts = self._parts()
+        origin = userOrigin()
+        parts.checkOpen()
+        return parts.opener.track(thing, origin)
 
     def mapName(self, name: str, port: IListeningPort | PortFront) -> None:
-        self._network()._mapName(name, port)
+        from ._http._names import NameMap, NameRecord, checkHostName, nameTarget
+
+        parts = self._parts()
+        origin = userOrigin()
+        parts.checkOpen()
+        hostName = checkHostName(name)
+        address, covered = nameTarget(parts.registry, port)
+        if parts.names is None:
+            names = NameMap(parts.reactor)
+            parts.registry.addRecord(NameRecord(names, origin))
+            parts.names = names
+        parts.names.map(hostName, address, covered)
 
     def link(self, target: IListeningPort, seed: int | None = None) -> Link:
-        return self._network()._link(target, seed)
+        from ._links._links import Link, openLink
+
+        parts = self._parts()
+        origin = userOrigin()
+        parts.checkOpen()
+        where = parts.reactor, parts.registry, origin
+        return openLink(Link, "link", where, target, seed)
 
     def datagramLink(
         self, target: IListeningPort, seed: int | None = None
     ) -> DatagramLink:
-        return self._network()._datagramLink(target, seed)
+        from ._links._datagrams import DatagramLink
+        from ._links._links import openLink
+
+        parts = self._parts()
+        origin = userOrigin()
+        parts.checkOpen()
+        where = parts.reactor, parts.registry, origin
+        return openLink(DatagramLink, "datagramLink", where, target, seed)

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from ._core._defaults import DISCONNECT_TIMEOUT
 from ._core._seconds import checkSeconds
 from ._network import Network
 
@@ -92,7 +93,7 @@ def pytest_addoption(parser: Any) -> None:
     parser.addini(
         TIMEOUT_OPTION,
         "seconds the network fixture's teardown allows for an orderly close",
-        default="5.0",
+        default=str(DISCONNECT_TIMEOUT),
     )
 
 

@@ -14,13 +14,12 @@ from twisted.internet.defer import Deferred, fail, maybeDeferred, succeed
 from twisted.python import log
 from twisted.python.failure import Failure
 
-from ._core._defaults import DISCONNECT_TIMEOUT
+from ._core._defaults import DISCONNECT_TIMEOUT, SHARE_OF_TEST_TIMEOUT
 from ._core._report import LATE_STEP, Origin, TeardownError
 from ._core._seconds import checkSeconds
 from ._network import Network
 from ._sockets._observe import observe, stopObserving
 from ._sockets._untracked import closeUntracked, selectables, untracked
-from ._waits._conversation import SHARE_OF_TEST_TIMEOUT
 
 _T = TypeVar("_T")
 
@@ -75,7 +74,7 @@ class TestRun:
         """
         network = self._observer()
         if network is not None:
-            network.observedPort(port, origin)
+            network._parts().observedPort(port, origin)
 
     def observedConnector(self, connector: Any, origin: Origin) -> None:
         """
@@ -84,7 +83,7 @@ class TestRun:
         """
         network = self._observer()
         if network is not None:
-            network.observedConnector(connector, origin)
+            network._parts().observedConnector(connector, origin)
 
     def _observer(self) -> Network | None:
         if self.handedTo is None and not self.cleanedUp:
@@ -250,7 +249,7 @@ class TestRun:
         network.strictCleanup = case.strictCleanup
         # Trial gives each cleanup the test's timeout: end, and report,
         # before it would.
-        network.fitWithin(float(case.getTimeout()))
+        network._parts().teardown.fitWithin(float(case.getTimeout()))
         return network.close()
 
     def finish(self) -> None:
@@ -270,7 +269,7 @@ class TestRun:
             stopObserving(self.reactor, self)
         made, self._made = self._made, []
         for network in made:
-            network.stopObserving()
+            network._stopObserving()
         self.network = self.late = self.handedTo = None
 
 
@@ -285,7 +284,7 @@ class _CaseNetwork(Network):
         super().__init__(**options)
         # Its teardown runs after the test method: what still awaits a
         # server end then is a test that trial timed out.
-        self._registry.pairing.dropAwaited = True
+        self._own.registry.pairing.dropAwaited = True
 
     def _closed(self, result: _T) -> _T:
         # Observing goes on until the test's run ends (see TestRun.finish);

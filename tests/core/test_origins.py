@@ -61,12 +61,12 @@ class OriginSkipsSubpackagesTests(SynchronousTestCase):
     A frame in any subpackage of trialnet is never the origin.
     """
 
-    def test_callerSkipsSubpackageFrame(self) -> None:
+    def test_userOriginSkipsSubpackageFrame(self) -> None:
         """
-        C{callerOrigin} called from a frame in C{trialnet._sockets} names this
+        C{userOrigin} called from a frame in C{trialnet._sockets} names this
         test's line, the first frame outside the package.
         """
-        line = inside(_opening.__file__, _report.callerOrigin)
+        line = inside(_opening.__file__, _report.userOrigin)
         self.assertEqual(line.filename, thisFile())
 
     def test_pickSkipsSubpackageFrames(self) -> None:

@@ -19,6 +19,7 @@ from twisted.trial.reporter import TestResult
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 from twisted.web.client import Agent, HTTPConnectionPool, readBody
 
+import trialnet
 from trialnet import NetworkTestCase, TeardownError
 from trialnet._core._report import _INSTALLED, Leftover, Origin, userOrigin
 
@@ -308,3 +309,20 @@ class OriginTests(SynchronousTestCase):
         self.assertEqual(
             found, [Origin(os.path.join(_INSTALLED[0], "someLibrary", "calls.py"), 2)]
         )
+
+    def test_pastEverySubpackage(self) -> None:
+        """
+        Every frame inside the trialnet package, in a subpackage too, is
+        passed over: the origin is the line that called into the package.
+        """
+        top = os.path.dirname(os.path.abspath(trialnet.__file__))
+        filename = os.path.join(top, "_sub", "inner.py")
+        namespace: dict[str, object] = {"userOrigin": userOrigin}
+        exec(
+            compile("def opens():\n    return userOrigin()\n", filename, "exec"),
+            namespace,
+        )
+        opens = namespace["opens"]
+        assert callable(opens)
+        origin = opens()
+        self.assertEqual(origin.filename, thisFile())

@@ -278,8 +278,7 @@ class AgentTests(SynchronousTestCase):
             lines.append(inspect.currentframe().f_lineno + 1)  # type: ignore[union-attr]
             response = await agent.request(b"GET", case.url(port))
             await readBody(response)
-            network = case._network()
-            for record in network._registry.records():
+            for record in case._parts().registry.records():
                 if getattr(record, "role", "") == "client":
                     origins.append((record.origin.filename, record.origin.lineno))
 

@@ -304,7 +304,7 @@ class ReactorRestoredTests(SynchronousTestCase):
         network = Network(reactor=reactor)
         network.listen(Factory.forProtocol(Protocol))
         self.successResultOf(network.close())
-        network.stopObserving()
+        network._stopObserving()
         freed = weakref.ref(reactor)
         del reactor, network
         gc.collect()
@@ -324,7 +324,7 @@ class ReactorRestoredTests(SynchronousTestCase):
             front.listenTCP(0, Factory.forProtocol(Protocol))
             self.assertEqual(len(reactor.tcpServers), 1, proxy)
             self.failureResultOf(network.close(), TeardownError)
-            network.stopObserving()
+            network._stopObserving()
             self.assertNotIn("listenTCP", vars(front))
             if proxy is DelegatingWithoutWeakrefs:
                 # Held strongly while observed: not kept after.
@@ -348,7 +348,7 @@ class ReactorRestoredTests(SynchronousTestCase):
         network = Network(reactor=reactor)
         wrapper = vars(reactor)["listenTCP"]
         vars(reactor)["listenTCP"] = lambda *a, **k: wrapper(*a, **k)
-        network.stopObserving()
+        network._stopObserving()
         vars(reactor)["listenTCP"] = wrapper
         reactor.listenTCP(0, Factory.forProtocol(Protocol))
         self.assertEqual(calls, ["earlier"])
@@ -365,12 +365,12 @@ class ReactorRestoredTests(SynchronousTestCase):
         first = Network(reactor=reactor)
         wrapper = vars(reactor)["listenTCP"]
         vars(reactor)["listenTCP"] = lambda *a, **k: wrapper(*a, **k)
-        first.stopObserving()
+        first._stopObserving()
         second = Network(reactor=reactor, strictCleanup=True)
         reactor.listenTCP(0, Factory.forProtocol(Protocol))
         self.assertEqual(len(reactor.tcpServers), 1)
         self.failureResultOf(second.close(), TeardownError)
-        second.stopObserving()
+        second._stopObserving()
 
     def test_wrapperPutBackLate(self) -> None:
         """
@@ -383,12 +383,12 @@ class ReactorRestoredTests(SynchronousTestCase):
         reactor = MemoryReactorClock()
         first = Network(reactor=reactor)
         wrapper = reactor.listenTCP
-        first.stopObserving()
+        first._stopObserving()
         reactor.listenTCP = wrapper  # type: ignore[method-assign]
         second = Network(reactor=reactor, strictCleanup=True)
         reactor.listenTCP(0, Factory.forProtocol(Protocol))
         self.assertEqual(len(reactor.tcpServers), 1)
         # Told of the port, the strict network reports it left open.
         self.failureResultOf(second.close(), TeardownError)
-        second.stopObserving()
+        second._stopObserving()
         self.assertNotIn("listenTCP", vars(reactor))

@@ -9,14 +9,17 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from types import FrameType
 
-#: The directory of the whole trialnet package (this module is in its
-#: C{_core} subpackage): a frame in any of its modules, subpackages included,
-#: is trialnet's, never the user's.
+#: The directory of the whole package (whichever subpackage this module is
+#: in): no frame inside it is the user's.
 _PACKAGE_DIRECTORY = (
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+    os.path.dirname(
+        os.path.abspath(sys.modules[__name__.partition(".")[0]].__file__ or "")
+    )
+    + os.sep
 )
 
 #: The top-level packages of the libraries Twisted itself runs on: their
@@ -85,7 +88,8 @@ _STANDARD_LIBRARY = (os.path.dirname(os.path.abspath(os.__file__)) + os.sep, "<f
 @dataclass(frozen=True)
 class Origin:
     """
-    The line of user code that opened or adopted a tracked thing.
+    The line of user code that opened a tracked thing, or handed it to
+    C{track()}.
 
     @ivar filename: The source file of that line.
     @ivar lineno: Its line number.
@@ -108,33 +112,27 @@ class Origin:
 UNKNOWN_ORIGIN = Origin("", 0)
 
 
-def callerOrigin() -> Origin:
-    """
-    Find the innermost frame outside trialnet, looking at one frame at a time
-    rather than capturing a whole stack: this runs for every port and
-    connection.
-
-    @return: The file and line of the first caller outside this package.
-    """
-    frame = sys._getframe(1)
-    while frame.f_back is not None and frame.f_code.co_filename.startswith(
-        _PACKAGE_DIRECTORY
-    ):
-        frame = frame.f_back
-    return Origin(frame.f_code.co_filename, frame.f_lineno)
-
-
 def userOrigin() -> Origin:
     """
-    Find the line of the user's code that made Twisted open something, on
-    the stack as it is now (see L{_pickOrigin}).
+    Find the line of the user's code that called trialnet, or made Twisted
+    open something, on the stack as it is now (see L{_pickOrigin}).  This
+    runs for every port and connection: the stack is read one frame at a
+    time, from past trialnet's own frames, and only as far as the pick
+    needs.
     """
-    frames = []
-    frame = sys._getframe(1)
+    return _pickOrigin(_stack(sys._getframe(1))) or Origin("?", 0)
+
+
+def _stack(frame: FrameType | None) -> Iterator[tuple[str, int]]:
+    """
+    The file and line of C{frame} and of every frame that called it,
+    innermost first, from the first frame outside trialnet.
+    """
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIRECTORY):
+        frame = frame.f_back
     while frame is not None:
-        frames.append((frame.f_code.co_filename, frame.f_lineno))
-        frame = frame.f_back  # type: ignore[assignment]
-    return _pickOrigin(frames) or Origin("?", 0)
+        yield frame.f_code.co_filename, frame.f_lineno
+        frame = frame.f_back
 
 
 def allocationOrigin(*things: object) -> Origin:
@@ -156,20 +154,20 @@ def allocationOrigin(*things: object) -> Origin:
     else:
         return UNKNOWN_ORIGIN
     # Oldest frame first: look from the innermost outwards.
-    frames = [(frame.filename, frame.lineno) for frame in reversed(traceback)]
+    frames = ((frame.filename, frame.lineno) for frame in reversed(traceback))
     return _pickOrigin(frames) or UNKNOWN_ORIGIN
 
 
-def _pickOrigin(frames: Sequence[tuple[str, int]]) -> Origin | None:
+def _pickOrigin(frames: Iterable[tuple[str, int]]) -> Origin | None:
     """
-    The line of the user's code among C{frames} (innermost first): the
-    innermost outside trialnet, Twisted (with the libraries Twisted runs
-    on), the standard library and the installed libraries (treq, say).
-    Where none is left but an installed library's (the user's own code,
-    installed into the environment the tests run in), the innermost of
-    those; when Twisted opened it from a reactor callback, with neither on
-    the stack, the innermost frame outside trialnet; None for no frame at
-    all.
+    The line of the user's code among C{frames} (innermost first), the one
+    rule for every origin: the innermost outside trialnet, Twisted (with the
+    libraries Twisted runs on), the standard library and the installed
+    libraries (treq, say).  Where none is left but an installed library's
+    (the user's own code, installed into the environment the tests run in),
+    the innermost of those; when Twisted opened it from a reactor callback,
+    with neither on the stack, the innermost frame outside trialnet; None
+    for no frame at all.
     """
     first = installed = None
     for filename, lineno in frames:
@@ -308,21 +306,3 @@ def _listed(header: str, leftovers: Sequence[Leftover]) -> str:
     lines = [header]
     lines.extend(f"  - {leftover}" for leftover in leftovers)
     return "\n".join(lines)
-
-
-def describeAddress(address: object) -> str:
-    """
-    Render an address for the report.
-
-    @param address: An L{IAddress<twisted.internet.interfaces.IAddress>} provider, or
-        C{None}.
-    @return: C{host:port} for IP addresses, C{[host]:port} for IPv6, else
-        the address's own text.
-    """
-    host = getattr(address, "host", None)
-    port = getattr(address, "port", None)
-    if host is None or port is None:
-        return "?" if address is None else str(address)
-    if ":" in host:
-        return f"[{host}]:{port}"
-    return f"{host}:{port}"

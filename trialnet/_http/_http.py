@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from twisted.internet.address import IPv6Address
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import (
     IListeningPort,
@@ -23,13 +22,11 @@ from twisted.web.iweb import IAgentEndpointFactory
 from zope.interface import implementer
 
 from .._core._report import Origin, userOrigin
+from .._sockets._addresses import describeAddress, reachable
 from .._sockets._endpoints import TrackingClientEndpoint
 from .._sockets._hostnames import ipAddress, resolveName
 from .._sockets._ports import PortRecord
 from .._sockets._tls import processAuthority
-
-#: Where a port listening on every interface is reached.
-_LOOPBACK = {"0.0.0.0": "127.0.0.1", "::": "::1"}
 
 #: How one connection is opened through the network: origin, C{(host, port)},
 #: factory, timeout, client TLS options.
@@ -73,11 +70,8 @@ def urlOf(record: PortRecord | None, port: object, path: str | bytes) -> str | b
             f"url() takes a TCP or TLS port; {port!r} is a "
             f"{record.transport.name.upper()} port"
         )
-    host = _LOOPBACK.get(address.host, address.host)
-    if isinstance(address, IPv6Address):
-        host = f"[{host}]"
     scheme = "https" if record.transport.secure else "http"
-    url = f"{scheme}://{host}:{address.port}{text}"
+    url = f"{scheme}://{describeAddress(reachable(address))}{text}"
     return url.encode("ascii") if isinstance(path, bytes) else url
 
 
@@ -106,8 +100,9 @@ class NetworkEndpoints:
         @param connect: Opens one connection through the network.
         @param ports: The network's ports now.
         @param timeout: Seconds each connection attempt may take.
-        @param owner: The network, which owns the endpoints made here, and
-            says where the names it mapped lead (its C{mappedAddress}).
+        @param owner: The network's parts, which own the endpoints made
+            here and say where the names it mapped lead (their
+            C{mappedAddress}).
         """
         self._connect = connect
         self._ports = ports
@@ -162,7 +157,7 @@ def agentOn(
     opens and tracks, through C{pool}, which joins its teardown.
 
     @param pool: A pool, or C{None} for a new persistent one.
-    @param owner: The network, which owns the endpoints made here.
+    @param owner: The network's parts, which own the endpoints made here.
     @raise TypeError: When C{pool} is not an C{HTTPConnectionPool}.
     """
     reactor = registry.reactor

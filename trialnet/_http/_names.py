@@ -41,15 +41,13 @@ from zope.interface import implementer
 
 from .._core._record import Record
 from .._core._report import Origin
+from .._sockets._addresses import describeAddress, reachable
 from .._sockets._ports import PortRecord
 from .._sockets._targets import PortFront, listeningAddress
 from .._sockets._tls import coverName, uncoverName
 
 #: One label of a host name: letters, digits and inner hyphens.
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
-
-#: Where a port listening on every interface is reached.
-_LOOPBACK = {"0.0.0.0": "127.0.0.1", "::": "::1"}
 
 _MISSING = object()
 
@@ -141,8 +139,7 @@ def _ipAddress(target: object, address: object, kind: str) -> Address:
             f"them; {target!r} is a {kind.upper()} "
             f"{'link' if isinstance(target, PortFront) else 'port'}"
         )
-    host = _LOOPBACK.get(address.host, address.host)
-    return type(address)("TCP", host, address.port)
+    return reachable(address)
 
 
 class NameMap:
@@ -382,7 +379,7 @@ class SimpleMappingResolver:
         if isinstance(address, IPv6Address):
             return fail(
                 DNSLookupError(
-                    f"{name} is mapped to [{address.host}]:{address.port}, which "
+                    f"{name} is mapped to {describeAddress(address)}, which "
                     f"reactor.resolve cannot give: connect through a "
                     f"HostnameEndpoint"
                 )

@@ -23,15 +23,15 @@ from twisted.internet.protocol import DatagramProtocol
 from twisted.python import log
 
 from .._core._record import Record
-from .._core._report import Origin, describeAddress
+from .._core._report import Origin
 from .._core._seconds import checkSeconds
+from .._sockets._addresses import describeAddress, reachableHost
 from .._sockets._observe import quietly
 from .._sockets._ports import PortRecord
 
 #: Seconds a partly filled reorder window waits before it is sent as it is.
 REORDER_FLUSH = 0.05
 
-_LOOPBACK = {"0.0.0.0": "127.0.0.1", "::": "::1"}
 
 Send = Callable[[bytes], None]
 
@@ -239,7 +239,7 @@ class DatagramLink:
         targetPort: Any = target.port
         address = targetPort.getHost()
         self._target: tuple[str, int] | None = (
-            _LOOPBACK.get(address.host, address.host),
+            reachableHost(address.host),
             address.port,
         )
         self._targetText = describeAddress(address)
@@ -333,15 +333,3 @@ def _send(port: Any, datagram: bytes, address: Any) -> None:
     # Lost, as a datagram may be, when the receiver is gone.
     with contextlib.suppress(OSError):
         port.write(datagram, address)
-
-
-def openDatagramLink(
-    reactor: Any, registry: Any, origin: Origin, target: object, seed: object
-) -> DatagramLink:
-    """
-    Check the arguments of C{datagramLink()}, then open the link.
-    """
-    from ._links import linkTarget, newSeed
-
-    record = linkTarget(registry, target, "datagramLink", False)
-    return DatagramLink(reactor, registry, origin, record, newSeed(seed))

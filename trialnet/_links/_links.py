@@ -15,7 +15,8 @@ application's ends are, and say which link they crossed.
 from __future__ import annotations
 
 import random
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IAddress, IListeningPort
@@ -26,6 +27,8 @@ from .._sockets._ports import PortRecord
 from .._sockets._targets import PortFront
 from ._conditions import Direction
 from ._relay import Relay
+
+_L = TypeVar("_L")
 
 
 def newSeed(seed: object) -> int:
@@ -59,12 +62,7 @@ class Link(PortFront):
     """
 
     def __init__(
-        self,
-        reactor: Any,
-        registry: Any,
-        origin: Origin,
-        target: PortRecord,
-        seed: int,
+        self, reactor: Any, registry: Any, origin: Origin, target: PortRecord, seed: int
     ) -> None:
         self.seed = seed
         self.frontTransport = target.transport
@@ -251,10 +249,20 @@ def linkTarget(registry: Any, target: object, method: str, stream: bool) -> Port
 
 
 def openLink(
-    reactor: Any, registry: Any, origin: Origin, target: object, seed: object
-) -> Link:
+    kind: Callable[[Any, Any, Origin, PortRecord, int], _L],
+    method: str,
+    where: tuple[Any, Any, Origin],
+    target: object,
+    seed: object,
+) -> _L:
     """
-    Check the arguments of C{link()}, then open the link.
+    Check the arguments of C{link()} or C{datagramLink()}, then open the
+    link.
+
+    @param kind: L{Link}, or L{DatagramLink<trialnet._links._datagrams.DatagramLink>}.
+    @param method: C{"link"} or C{"datagramLink"}, for the errors.
+    @param where: The reactor, the registry and the origin of the link.
     """
-    record = linkTarget(registry, target, "link", True)
-    return Link(reactor, registry, origin, record, newSeed(seed))
+    reactor, registry, origin = where
+    record = linkTarget(registry, target, method, method == "link")
+    return kind(reactor, registry, origin, record, newSeed(seed))

@@ -16,16 +16,15 @@ from twisted.internet.defer import Deferred, DeferredList
 from twisted.internet.interfaces import IAddress, IListeningPort
 from twisted.internet.protocol import ClientFactory, Factory
 
+from .._core._defaults import CONNECT_TIMEOUT
 from .._core._record import Record
-from .._core._report import Leftover, Origin, describeAddress
-from .._sockets._addresses import AddressKey, addressKey
+from .._core._report import Leftover, Origin
+from .._sockets._addresses import AddressKey, addressKey, describeAddress, reachableHost
 from .._sockets._observe import quietly
 from .._sockets._ports import PortRecord
 from .._sockets._transports import UNIX, privateSocketPath
 from ._conditions import Direction
 from ._pipes import Pipe, Side
-
-_LOOPBACK = {"0.0.0.0": "127.0.0.1", "::": "::1"}
 
 
 class _RelayFactory(Factory):
@@ -71,12 +70,10 @@ class Relay:
         targetPort: Any = target.port
         self._target = targetPort
         address = targetPort.getHost()
-        self.targetText = describeEnd(address)
+        self.targetText = describeAddress(address)
         self._unix = target.transport is UNIX
         self._path = privateSocketPath() if self._unix else ""
-        self._host: str = (
-            "" if self._unix else _LOOPBACK.get(address.host, address.host)
-        )
+        self._host: str = "" if self._unix else reachableHost(address.host)
         self._number = 0
         self.port: IListeningPort | None = None
         self.listen()
@@ -105,7 +102,7 @@ class Relay:
         """
         The link's address, as text.
         """
-        return describeEnd(self.address)
+        return describeAddress(self.address)
 
     def describe(self) -> str:
         """
@@ -181,9 +178,13 @@ class Relay:
         address: Any = self._target.getHost()
         with quietly(self.reactor):
             if self._unix:
-                return self.reactor.connectUNIX(address.name, factory, timeout=30)
-            host = _LOOPBACK.get(address.host, address.host)
-            return self.reactor.connectTCP(host, address.port, factory, timeout=30)
+                return self.reactor.connectUNIX(
+                    address.name, factory, timeout=CONNECT_TIMEOUT
+                )
+            host = reachableHost(address.host)
+            return self.reactor.connectTCP(
+                host, address.port, factory, timeout=CONNECT_TIMEOUT
+            )
 
     def outboundKey(self, addr: IAddress | None) -> AddressKey | None:
         if self._unix and isinstance(addr, UNIXAddress) and addr.name:
@@ -256,16 +257,6 @@ class LinkRecord(Record):
 
     def pipeClosed(self) -> None:
         self._settle()
-
-
-def describeEnd(address: object) -> str:
-    """
-    An address for a link's description: a UNIX socket's path, or
-    C{host:port}.
-    """
-    if isinstance(address, UNIXAddress) and address.name:
-        return os.fsdecode(address.name)
-    return describeAddress(address)
 
 
 def _nothing(ignored: object) -> None:

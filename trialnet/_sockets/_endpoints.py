@@ -7,6 +7,7 @@ for code under test that takes endpoints rather than addresses.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from twisted.internet.defer import Deferred, fail, succeed
@@ -21,6 +22,7 @@ from zope.interface import implementer
 
 
 @implementer(IStreamClientEndpoint)
+@dataclass(eq=False)
 class TrackingClientEndpoint:
     """
     A client endpoint whose every connection is tracked.
@@ -32,19 +34,11 @@ class TrackingClientEndpoint:
     @ivar owner: The network that tracks its connections.
     """
 
-    def __init__(
-        self,
-        connect: Callable[[IProtocolFactory], Deferred[IProtocol]],
-        target: object,
-        timeout: float,
-        tlsOptions: object,
-        owner: object,
-    ) -> None:
-        self._connect = connect
-        self.target = target
-        self.timeout = timeout
-        self.tlsOptions = tlsOptions
-        self.owner = owner
+    _connect: Callable[[IProtocolFactory], Deferred[IProtocol]]
+    target: object
+    timeout: float
+    tlsOptions: object
+    owner: object
 
     def connect(self, protocolFactory: IProtocolFactory) -> Deferred[IProtocol]:
         """
@@ -63,6 +57,7 @@ class TrackingClientEndpoint:
 
 
 @implementer(IStreamServerEndpoint)
+@dataclass(eq=False)
 class TrackingServerEndpoint:
     """
     A server endpoint whose every port, and every connection it accepts, is
@@ -71,15 +66,9 @@ class TrackingServerEndpoint:
     @ivar owner: The network that tracks its ports.
     """
 
-    def __init__(
-        self,
-        listen: Callable[[IProtocolFactory], IListeningPort | Deferred[IListeningPort]],
-        description: str,
-        owner: object,
-    ) -> None:
-        self._listen = listen
-        self._description = description
-        self.owner = owner
+    _listen: Callable[[IProtocolFactory], IListeningPort | Deferred[IListeningPort]]
+    _description: str
+    owner: object
 
     def listen(self, protocolFactory: IProtocolFactory) -> Deferred[IListeningPort]:
         """

@@ -20,9 +20,9 @@ from twisted.python.reflect import qual
 
 from .._core._patch import InstancePatch, patchable
 from .._core._record import Record, fireAll
-from .._core._report import Leftover, Origin, describeAddress
+from .._core._report import Leftover, Origin
 from .._core._retries import retriesOf
-from ._addresses import AddressKey, addressKey
+from ._addresses import AddressKey, addressKey, describeAddress
 from ._transports import protocolChain, releaseSocket, socketTransport
 
 

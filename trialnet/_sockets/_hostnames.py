@@ -14,16 +14,9 @@ from typing import Any
 
 from twisted.internet.address import IPv4Address, IPv6Address
 
+from ._addresses import loopbackOf
 from ._ports import PortRecord
 from ._targets import checkIPLiteral, isIPLiteral, listeningAddress
-
-#: What C{localhost} means for a port listening on each of these.
-_LOCALHOST = {
-    "127.0.0.1": "127.0.0.1",
-    "0.0.0.0": "127.0.0.1",
-    "::1": "::1",
-    "::": "::1",
-}
 
 
 def ipAddress(record: PortRecord | None) -> IPv4Address | IPv6Address | None:
@@ -64,8 +57,7 @@ def resolveName(
     """
     if isIPLiteral(host):
         return host, number
-    mappedAddress = getattr(owner, "mappedAddress", None)
-    mapped = None if mappedAddress is None else mappedAddress(host)
+    mapped = None if owner is None else owner.mappedAddress(host)
     if mapped is not None:
         return mapped  # type: ignore[no-any-return]
     if host == "localhost":
@@ -88,7 +80,7 @@ def _localhost(records: Iterable[PortRecord], number: int, what: str) -> str:
         except ValueError:
             continue
         if address is not None and address.port == number:
-            loopback = _LOCALHOST.get(address.host)
+            loopback = loopbackOf(address.host)
             if loopback is not None:
                 found.append(loopback)
     if not found:

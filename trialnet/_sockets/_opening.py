@@ -25,6 +25,7 @@ from twisted.internet.protocol import AbstractDatagramProtocol
 from .._core._report import Origin
 from .._core._seconds import checkSeconds
 from ._clients import failingAttempts
+from ._defaults import CONNECT_TIMEOUT
 from ._endpoints import TrackingClientEndpoint, TrackingServerEndpoint
 from ._hostnames import resolveName
 from ._interfaces import IUDPPort
@@ -326,9 +327,11 @@ class Opener:
             return endpoint
 
         def connect(factory: IProtocolFactory) -> Deferred[IProtocol]:
-            return self.connect(origin, endpoint, factory, 30.0, None)
+            return self.connect(origin, endpoint, factory, CONNECT_TIMEOUT, None)
 
-        return TrackingClientEndpoint(connect, endpoint, 30.0, None, self._owner)
+        return TrackingClientEndpoint(
+            connect, endpoint, CONNECT_TIMEOUT, None, self._owner
+        )
 
     def trackServerEndpoint(
         self, endpoint: IStreamServerEndpoint, origin: Origin

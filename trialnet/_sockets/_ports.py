@@ -19,8 +19,8 @@ from twisted.python.reflect import qual
 
 from .._core._patch import patchable
 from .._core._record import STOP_ACCEPTING, Record, fireAll
-from .._core._report import Leftover, Origin, describeAddress
-from ._addresses import AddressKey, addressKey
+from .._core._report import Leftover, Origin
+from ._addresses import AddressKey, addressKey, describeAddress
 from ._transports import Transport, ensureSocketFile, releaseSocket
 
 # The tracked ports accepting a connection right now, innermost last: a

@@ -18,12 +18,13 @@ from twisted.internet.interfaces import (
     IProtocol,
     IProtocolFactory,
 )
+from zope.interface.interface import InterfaceClass
+
+from ._addresses import reachableHost
 
 #: The longest UNIX socket path trialnet binds or connects to, in bytes:
 #: every platform accepts it (macOS: 104 bytes with the terminating NUL).
 MAX_SOCKET_PATH = 100
-
-_ANY_TO_LOOPBACK = {"0.0.0.0": "127.0.0.1", "::": "::1"}
 
 
 @functools.lru_cache(maxsize=256)
@@ -79,12 +80,13 @@ def checkFactory(factory: object) -> IProtocolFactory:
         L{IProtocolFactory<twisted.internet.interfaces.IProtocolFactory>}.
     @raise TypeError: Otherwise.
     """
-    if not IProtocolFactory.providedBy(factory):
-        raise TypeError(
-            f"expected a protocol factory (an IProtocolFactory provider such "
-            f"as twisted.internet.protocol.Factory), not {factory!r}"
-        )
-    return factory
+    provider: IProtocolFactory = _provided(
+        factory,
+        IProtocolFactory,
+        "a protocol factory (an IProtocolFactory provider such as "
+        "twisted.internet.protocol.Factory)",
+    )
+    return provider
 
 
 def splitFactoryOrProtocol(
@@ -172,12 +174,22 @@ def checkClientTLS(options: object) -> object:
     @return: C{options}, when they can make client TLS connections.
     @raise TypeError: Otherwise.
     """
-    if not IOpenSSLClientConnectionCreator.providedBy(options):
-        raise TypeError(
-            f"expected client TLS options (an IOpenSSLClientConnectionCreator "
-            f"from twisted.internet.ssl.optionsForClientTLS), not {options!r}"
-        )
-    return options
+    return _provided(
+        options,
+        IOpenSSLClientConnectionCreator,
+        "client TLS options (an IOpenSSLClientConnectionCreator from "
+        "twisted.internet.ssl.optionsForClientTLS)",
+    )
+
+
+def _provided(thing: Any, interface: InterfaceClass, expected: str) -> Any:
+    """
+    @return: C{thing}, when it provides C{interface}.
+    @raise TypeError: Otherwise, saying what was C{expected}.
+    """
+    if not interface.providedBy(thing):
+        raise TypeError(f"expected {expected}, not {thing!r}")
+    return thing
 
 
 def connectionTarget(target: object) -> tuple[str, int]:
@@ -210,7 +222,7 @@ def connectionTarget(target: object) -> tuple[str, int]:
         )
     checkIPLiteral(host, "the target host", listening=False)
     checkPortNumber(port, "the target port", allowZero=False)
-    return _ANY_TO_LOOPBACK.get(host, host), port
+    return reachableHost(host), port
 
 
 class PortFront:

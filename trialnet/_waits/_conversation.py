@@ -16,16 +16,10 @@ from twisted.internet.protocol import Factory, Protocol, connectionDone
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from .._core._defaults import DEFAULT_WAIT
 from .._core._seconds import checkSeconds
 from ._failfast import Watch
 from ._interfaces import IBoundedWaits
-
-#: Seconds a wait allows when neither the call nor a test sets a bound.
-DEFAULT_WAIT = 10.0
-
-#: How much of a trial test's own timeout a wait allows by default, so that
-#: a stuck wait fails with its own message before trial's timeout does.
-SHARE_OF_TEST_TIMEOUT = 0.25
 
 _PREVIEW = 200
 

@@ -14,11 +14,11 @@ from typing import Any, TypeVar
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IListeningPort, IProtocol
 
+from .._core._defaults import DEFAULT_WAIT
 from .._core._report import Origin
 from .._core._seconds import checkSeconds
 from .._sockets._pairing import expectInstance
 from .._sockets._registry import Registry
-from ._conversation import DEFAULT_WAIT
 from ._failfast import failOnLoggedError
 
 _T = TypeVar("_T")

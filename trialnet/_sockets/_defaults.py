@@ -1,0 +1,30 @@
+"""
+The defaults of trialnet's bounds, each stated once: the public signatures,
+the pytest plugin's options and the parts that use them import them here.
+"""
+
+from __future__ import annotations
+
+#: Seconds a connection attempt may take (C{connect()}, C{clientEndpoint()},
+#: C{agent()}, and the endpoints C{track()} wraps).
+CONNECT_TIMEOUT = 30.0
+
+#: Seconds allowed for an orderly close before the teardown aborts what is
+#: left.
+DISCONNECT_TIMEOUT = 5.0
+
+#: Seconds a wait allows when neither the call nor a test sets a bound.
+DEFAULT_WAIT = 10.0
+
+#: How much of a trial test's own timeout a wait allows by default, so that
+#: a stuck wait fails with its own message before trial's timeout does.
+SHARE_OF_TEST_TIMEOUT = 0.25
+
+#: Where a port listens unless told: IPv4 loopback.
+INTERFACE = "127.0.0.1"
+
+#: The listen queue's size unless told.
+BACKLOG = 50
+
+#: The largest datagram a UDP port reads unless told.
+MAX_PACKET_SIZE = 8192
