@@ -22,10 +22,10 @@ from twisted.internet.interfaces import (
 )
 from twisted.internet.protocol import AbstractDatagramProtocol
 
+from .._core._defaults import CONNECT_TIMEOUT
 from .._core._report import Origin
 from .._core._seconds import checkSeconds
 from ._clients import failingAttempts
-from ._defaults import CONNECT_TIMEOUT
 from ._endpoints import TrackingClientEndpoint, TrackingServerEndpoint
 from ._hostnames import resolveName
 from ._interfaces import IUDPPort
