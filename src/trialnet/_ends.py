@@ -8,6 +8,7 @@ then (HTTP Upgrade and HTTP/2 switch protocols midway).
 from __future__ import annotations
 
 import sys
+from enum import Enum
 from typing import Any, Protocol
 
 from twisted.internet.defer import Deferred
@@ -18,6 +19,7 @@ from twisted.python.failure import Failure
 from twisted.python.reflect import qual
 
 from ._addresses import AddressKey, addressKey
+from ._lifecycle import move
 from ._patch import InstancePatch, patchable
 from ._record import Record, fireAll
 from ._report import Leftover, Origin, describeAddress
@@ -43,6 +45,47 @@ class EndListener(Protocol):
     def crossing(self, key: AddressKey | None) -> str: ...
 
 
+class EndState(Enum):
+    """
+    Where one connection end is.
+    """
+
+    #: Recorded, its protocol not connected yet.
+    NEW = "not connected yet"
+    #: Connected.
+    OPEN = "open"
+    #: Inside its transport's C{connectionLost}: the connection is gone,
+    #: though its protocol may not have heard it yet.
+    LOSING = "losing its connection"
+    #: Its connection closed.
+    CLOSED = "closed"
+
+    # Hashed by identity, in C: a move is one dict lookup.
+    __hash__ = object.__hash__
+
+
+class EndEvent(Enum):
+    """
+    What moves an end.
+    """
+
+    CONNECTED = "its protocol was connected"
+    LOSING = "its transport's connectionLost began"
+    CLOSED = "its connection closed"
+
+    __hash__ = object.__hash__
+
+
+#: Every move of an end; a pair missing here is impossible, and raises.
+END_MOVES: dict[tuple[EndState, EndEvent], EndState] = {
+    (EndState.NEW, EndEvent.CONNECTED): EndState.OPEN,
+    (EndState.OPEN, EndEvent.LOSING): EndState.LOSING,
+    (EndState.LOSING, EndEvent.CLOSED): EndState.CLOSED,
+    # Forced, when the protocol's connectionLost failed before it began.
+    (EndState.OPEN, EndEvent.CLOSED): EndState.CLOSED,
+}
+
+
 class End(Record):
     """
     One tracked connection end: a client, a server, or an adopted protocol.
@@ -61,8 +104,9 @@ class End(Record):
     @ivar port: For a server end, the record of the port that accepted it.
     @ivar attempt: For a client of L{trialnet.INetworkOpening.connect}, its
         attempt.
-    @ivar claimed: Whether it was handed out as a server end already.
-    @ivar closed: Whether its connection closed.
+    @ivar claimed: Whether it was handed out as a server end already (the
+        pairing's bookkeeping, whatever the end's state).
+    @ivar state: Where it is, moved by L{END_MOVES} only.
     """
 
     def __init__(
@@ -90,9 +134,7 @@ class End(Record):
         self.peerKey: AddressKey | None = None
         self._host: Any = None
         self._peer: Any = None
-        self.open = False
-        self.closed = False
-        self._losing = False
+        self.state = EndState.NEW
         self.claimed = False
         self.closeWaiters: list[Deferred[None]] = []
         self._listener = listener
@@ -128,11 +170,28 @@ class End(Record):
         return self.application
 
     @property
+    def open(self) -> bool:
+        """
+        Whether it connected and its connection has not closed yet.
+        """
+        return self.state is EndState.OPEN or self.state is EndState.LOSING
+
+    @property
+    def closed(self) -> bool:
+        """
+        Whether its connection closed.
+        """
+        return self.state is EndState.CLOSED
+
+    @property
     def settled(self) -> bool:
         # Inside the transport's connectionLost the connection is gone, even
         # before the protocol heard it (and code resumed from there may end
         # the test).
-        return not self.open or self._losing
+        return self.state is not EndState.OPEN
+
+    def _move(self, event: EndEvent) -> None:
+        self.state = move(END_MOVES, self.state, event, self)
 
     # Observing
 
@@ -166,7 +225,7 @@ class End(Record):
             self.hostKey = addressKey(self._host)
         self._peer = transport.getPeer()
         self.peerKey = addressKey(self._peer)
-        self.open = True
+        self._move(EndEvent.CONNECTED)
         held = protocolChain(getattr(socketTransport(transport), "protocol", None))
         if any(outer is self.protocol for outer in held):
             self.chain = held
@@ -182,7 +241,7 @@ class End(Record):
     def _connectionLost(self, reason: Failure) -> None:
         assert self._lostPatch is not None
         self._lostPatch.restore("connectionLost")
-        self._losing = True
+        self._move(EndEvent.LOSING)
         try:
             with retriesOf(self._listener.reactor, self._listener, self.origin):
                 self._originalLost(reason)
@@ -194,8 +253,7 @@ class End(Record):
             self._markClosed()
 
     def _markClosed(self) -> None:
-        self.open = False
-        self.closed = True
+        self._move(EndEvent.CLOSED)
         self.transport = None
         self._settle()
         fireAll(self.closeWaiters, None)

@@ -9,14 +9,16 @@ known to be a server end of this very port.
 from __future__ import annotations
 
 from collections.abc import Callable
+from enum import Enum
 from typing import Any, Protocol
 
-from twisted.internet.defer import Deferred, maybeDeferred, succeed
+from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.internet.interfaces import IAddress, IListeningPort, IProtocolFactory
 from twisted.python.failure import Failure
 from twisted.python.reflect import qual
 
 from ._addresses import AddressKey, addressKey
+from ._lifecycle import move
 from ._patch import patchable
 from ._record import STOP_ACCEPTING, Record, fireAll
 from ._report import Leftover, Origin, describeAddress
@@ -27,13 +29,62 @@ from ._transports import Transport, ensureSocketFile, releaseSocket
 _accepting: list[PortRecord] = []
 
 
+class PortState(Enum):
+    """
+    Where a tracked port is.
+    """
+
+    #: Not listening when it was recorded (adopted after it stopped, or
+    #: before it started), nor since.
+    IDLE = "not listening"
+    LISTENING = "listening"
+    #: Its one real stop has begun.
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+
+    __hash__ = object.__hash__
+
+
+class PortEvent(Enum):
+    """
+    What moves a port.
+    """
+
+    START = "startListening"
+    STOP = "its stop begins (stopListening, or the teardown)"
+    STOPPED = "its stop finished, or it was released by force"
+
+    __hash__ = object.__hash__
+
+
+#: Every move of a port; a pair missing here is impossible, and raises.
+PORT_MOVES: dict[tuple[PortState, PortEvent], PortState] = {
+    (PortState.IDLE, PortEvent.START): PortState.LISTENING,
+    # Recorded as listening before its own startListening ran (a port
+    # without a connected attribute).
+    (PortState.LISTENING, PortEvent.START): PortState.LISTENING,
+    # Stopped, then started again.
+    (PortState.STOPPED, PortEvent.START): PortState.LISTENING,
+    (PortState.IDLE, PortEvent.STOP): PortState.STOPPING,
+    (PortState.LISTENING, PortEvent.STOP): PortState.STOPPING,
+    # A port stops once: a second stopListening joins the first.
+    (PortState.STOPPING, PortEvent.STOP): PortState.STOPPING,
+    (PortState.STOPPED, PortEvent.STOP): PortState.STOPPED,
+    (PortState.STOPPING, PortEvent.STOPPED): PortState.STOPPED,
+    # Released by force without a stop (started again while closing).
+    (PortState.LISTENING, PortEvent.STOPPED): PortState.STOPPED,
+    # The real stop's outcome after the teardown released it by force.
+    (PortState.STOPPED, PortEvent.STOPPED): PortState.STOPPED,
+}
+
+
 class PortRecord(Record):
     """
     A tracked listening port.
 
     @ivar port: The port; dropped at the teardown.
     @ivar transport: Which kind of port it is.
-    @ivar listening: Whether the teardown has to stop it.
+    @ivar state: Where it is, moved by L{PORT_MOVES} only.
     @ivar stopFailure: How stopping failed, if it did.
     @ivar socketPath: A UNIX port's socket path in its private directory.
     @ivar hostKey: Its address, when it listened.
@@ -57,15 +108,13 @@ class PortRecord(Record):
         self.port: IListeningPort | None = port
         self.transport = transport
         self._reactor = reactor
-        self.listening = listening
+        self.state = PortState.LISTENING if listening else PortState.IDLE
         self.socketPath = socketPath
         self.stopFailure: Failure | None = None
         self.hostKey: AddressKey | None = None
         self.address: Any = None
         self._hostText = ""
         self._kind = qual(type(port))
-        self._stopping: Deferred[object] | None = None
-        self._stopped = not listening
         self._waiters: list[Deferred[None]] = []
         self._recordAddress()
         patch = self._patch = patchable(port, "port")
@@ -91,8 +140,20 @@ class PortRecord(Record):
         return self._kind
 
     @property
+    def listening(self) -> bool:
+        """
+        Whether the teardown has to stop it.
+        """
+        return self.state is PortState.LISTENING
+
+    @property
     def settled(self) -> bool:
-        return self._stopped
+        return self.state is PortState.IDLE or self.state is PortState.STOPPED
+
+    def _move(self, event: PortEvent) -> PortState:
+        before = self.state
+        self.state = move(PORT_MOVES, before, event, self)
+        return before
 
     # What the application calls
 
@@ -110,9 +171,7 @@ class PortRecord(Record):
         assert self._originalStart is not None
         self._originalStart()
         self._recordAddress()
-        self.listening = True
-        self._stopping = None
-        self._stopped = False
+        self._move(PortEvent.START)
         self.stopFailure = None
 
     def _doRead(self) -> object:
@@ -126,16 +185,14 @@ class PortRecord(Record):
     # The teardown
 
     def close(self) -> None:
-        if self.listening:
+        if self.state is PortState.LISTENING:
             self._beginStop()
-        elif self._stopping is None:
-            self._stopped = True
 
     def abort(self, waited: float) -> Leftover:
         return self.leftover(f"still listening after {waited:.2f}s")
 
     def force(self, leftover: Leftover | None) -> Leftover | None:
-        if not self._stopped:
+        if not self.settled:
             releaseSocket(self._reactor, self.port)
             self._stopDone(None)
         return leftover
@@ -163,10 +220,8 @@ class PortRecord(Record):
     # Inside
 
     def _beginStop(self) -> None:
-        if self._stopping is not None:
+        if self._move(PortEvent.STOP) not in _BEFORE_STOP:
             return
-        self.listening = False
-        self._stopped = False
         if self.socketPath:
             # Stopping a UNIX port unlinks its socket file first; were the
             # file gone, the stop would fail midway and leak the socket.
@@ -175,23 +230,21 @@ class PortRecord(Record):
             except OSError:
                 # Not even a placeholder fits (its directory was replaced):
                 # the port's own stop would fail, so close its socket here.
-                self._stopping = succeed(None)
                 failure = Failure()
                 releaseSocket(self._reactor, self.port)
                 self._stopDone(failure)
                 return
-        self._stopping = maybeDeferred(self._originalStop)
-        self._stopping.addBoth(self._stopDone)
+        maybeDeferred(self._originalStop).addBoth(self._stopDone)
 
     def _stopDone(self, result: object) -> None:
-        self._stopped = True
+        self._move(PortEvent.STOPPED)
         self.stopFailure = result if isinstance(result, Failure) else None
         fireAll(self._waiters, None)
         self._settle()
 
     def _whenStopped(self) -> Deferred[None]:
         result: Deferred[None] = Deferred()
-        if self._stopped:
+        if self.settled:
             result.callback(None)
         else:
             self._waiters.append(result)
@@ -210,6 +263,10 @@ class PortRecord(Record):
         self.address = address
         self.hostKey = addressKey(address)
         self._hostText = describeAddress(address)
+
+
+#: The states a port's one real stop begins from.
+_BEFORE_STOP = frozenset([PortState.IDLE, PortState.LISTENING])
 
 
 class ServerBuilds(Protocol):

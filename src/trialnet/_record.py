@@ -123,6 +123,9 @@ class Record:
         self.observed = observed
         self._onSettled = onSettled
 
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.role} {self.kind} from {self.origin}>"
+
     @property
     def settled(self) -> bool:
         raise NotImplementedError
