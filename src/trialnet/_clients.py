@@ -26,6 +26,7 @@ from zope.interface import alsoProvides, implementer
 
 from ._addresses import AddressKey
 from ._ends import End
+from ._lifecycle import ATTEMPT_MOVES, AttemptEvent, AttemptState, move
 from ._record import Record
 from ._report import Leftover, Origin
 from ._transports import applicationFactory
@@ -94,6 +95,7 @@ class ClientAttempt(ClientFactory, Record):
     @ivar deferred: Fires with the protocol after its C{connectionMade} ran,
         or fails with the reason the attempt failed.
     @ivar connector: The reactor's connector, unless an endpoint connects.
+    @ivar state: Where it is, moved by L{ATTEMPT_MOVES} only.
     """
 
     role = "client"
@@ -115,10 +117,9 @@ class ClientAttempt(ClientFactory, Record):
             self._prepared = registry.newEnd("client", origin, protocol, attempt=self)
             self._prepared.watchConnect()
         self._failure: Failure | None = None
+        # Inside the Deferred's canceller, which fails it itself.
         self._cancelled = False
-        self._halted = False
-        self._pending = True
-        self._running = False
+        self.state = AttemptState.DIALING
         self.connector: IConnector | None = None
         self._endpointResult: Deferred[Any] | None = None
         if IProtocolNegotiationFactory.providedBy(factory):
@@ -179,7 +180,7 @@ class ClientAttempt(ClientFactory, Record):
     def doStart(self) -> None:
         if self._factory is not None:
             self._factory.doStart()
-        self._running = True
+        self._move(AttemptEvent.START)
 
     def doStop(self) -> None:
         # A connector stops its factory last, after clientConnectionLost or
@@ -239,7 +240,7 @@ class ClientAttempt(ClientFactory, Record):
         """
         Dialing raised: nothing was opened, and nothing is waited for.
         """
-        self._pending = self._running = False
+        self._move(AttemptEvent.ABANDON)
         if self._prepared is not None:
             self._prepared.forget()
 
@@ -259,7 +260,21 @@ class ClientAttempt(ClientFactory, Record):
 
     @property
     def settled(self) -> bool:
-        return not (self._pending or self._running)
+        return self.state in _SETTLED
+
+    @property
+    def _pending(self) -> bool:
+        return self.state in _PENDING
+
+    def _move(self, event: AttemptEvent) -> bool:
+        """
+        Apply a move.
+
+        @return: Whether the state changed.
+        """
+        before = self.state
+        self.state = move(ATTEMPT_MOVES, before, event, self)
+        return self.state is not before
 
     def close(self) -> None:
         stopRetrying(self._factory)
@@ -280,13 +295,13 @@ class ClientAttempt(ClientFactory, Record):
             return self.leftover(
                 "an endpoint connect that neither finished nor stopped when cancelled"
             )
-        if self._running:
+        if self.state is AttemptState.RUNNING:
             # Stop the connector for good: the application's factory hears
             # nothing more from it (so it cannot connect again).
-            self._halted = True
+            self._move(AttemptEvent.HALT)
             if getattr(self.connector, "state", None) == "connecting":
                 self.connector.stopConnecting()  # type: ignore[union-attr]
-            self._stopped()
+            self._settle()
             return self.leftover(
                 "its factory was still running (connecting again?); its "
                 "connector was stopped and the factory told no more"
@@ -301,7 +316,7 @@ class ClientAttempt(ClientFactory, Record):
     # Inside
 
     def _forward(self, name: str, *args: Any) -> None:
-        if self._halted:
+        if self.state is AttemptState.HALTED:
             return
         method = getattr(self._factory, name, None)
         if method is not None:
@@ -316,13 +331,11 @@ class ClientAttempt(ClientFactory, Record):
             raise
 
     def _stopped(self) -> None:
-        if self._running:
-            self._running = False
+        if self._move(AttemptEvent.STOP):
             self._settle()
 
     def _done(self) -> None:
-        if self._pending:
-            self._pending = False
+        if self._move(AttemptEvent.OUTCOME):
             self._settle()
 
     def _fail(self, reason: Failure) -> None:
@@ -345,6 +358,12 @@ class ClientAttempt(ClientFactory, Record):
             connector.stopConnecting()  # type: ignore[union-attr]
         else:
             self._done()
+
+
+#: The states in which an attempt's outcome is not known yet.
+_PENDING = frozenset([AttemptState.DIALING, AttemptState.CONNECTING])
+#: The states in which the teardown waits for nothing more.
+_SETTLED = frozenset([AttemptState.OVER, AttemptState.HALTED])
 
 
 @implementer(IOpenSSLClientConnectionCreator)

@@ -8,7 +8,6 @@ then (HTTP Upgrade and HTTP/2 switch protocols midway).
 from __future__ import annotations
 
 import sys
-from enum import Enum
 from typing import Any, Protocol
 
 from twisted.internet.defer import Deferred
@@ -19,7 +18,7 @@ from twisted.python.failure import Failure
 from twisted.python.reflect import qual
 
 from ._addresses import AddressKey, addressKey
-from ._lifecycle import move
+from ._lifecycle import END_MOVES, EndEvent, EndState, move
 from ._patch import InstancePatch, patchable
 from ._record import Record, fireAll
 from ._report import Leftover, Origin, describeAddress
@@ -43,47 +42,6 @@ class EndListener(Protocol):
     def endLost(self, end: Record) -> None: ...
 
     def crossing(self, key: AddressKey | None) -> str: ...
-
-
-class EndState(Enum):
-    """
-    Where one connection end is.
-    """
-
-    #: Recorded, its protocol not connected yet.
-    NEW = "not connected yet"
-    #: Connected.
-    OPEN = "open"
-    #: Inside its transport's C{connectionLost}: the connection is gone,
-    #: though its protocol may not have heard it yet.
-    LOSING = "losing its connection"
-    #: Its connection closed.
-    CLOSED = "closed"
-
-    # Hashed by identity, in C: a move is one dict lookup.
-    __hash__ = object.__hash__
-
-
-class EndEvent(Enum):
-    """
-    What moves an end.
-    """
-
-    CONNECTED = "its protocol was connected"
-    LOSING = "its transport's connectionLost began"
-    CLOSED = "its connection closed"
-
-    __hash__ = object.__hash__
-
-
-#: Every move of an end; a pair missing here is impossible, and raises.
-END_MOVES: dict[tuple[EndState, EndEvent], EndState] = {
-    (EndState.NEW, EndEvent.CONNECTED): EndState.OPEN,
-    (EndState.OPEN, EndEvent.LOSING): EndState.LOSING,
-    (EndState.LOSING, EndEvent.CLOSED): EndState.CLOSED,
-    # Forced, when the protocol's connectionLost failed before it began.
-    (EndState.OPEN, EndEvent.CLOSED): EndState.CLOSED,
-}
 
 
 class End(Record):

@@ -60,3 +60,161 @@ def moves(table: dict[tuple[_S, Enum], _S]) -> dict[_S, dict[Enum, _S]]:
     for (state, event), target in table.items():
         byState.setdefault(state, {})[event] = target
     return byState
+
+
+class EndState(Enum):
+    """
+    Where one connection end is.
+    """
+
+    #: Recorded, its protocol not connected yet.
+    NEW = "not connected yet"
+    #: Connected.
+    OPEN = "open"
+    #: Inside its transport's C{connectionLost}: the connection is gone,
+    #: though its protocol may not have heard it yet.
+    LOSING = "losing its connection"
+    #: Its connection closed.
+    CLOSED = "closed"
+
+    # Hashed by identity, in C: a move is one dict lookup.
+    __hash__ = object.__hash__
+
+
+class EndEvent(Enum):
+    """
+    What moves an end.
+    """
+
+    CONNECTED = "its protocol was connected"
+    LOSING = "its transport's connectionLost began"
+    CLOSED = "its connection closed"
+
+    __hash__ = object.__hash__
+
+
+#: Every move of an end; a pair missing here is impossible, and raises.
+END_MOVES: dict[tuple[EndState, EndEvent], EndState] = {
+    (EndState.NEW, EndEvent.CONNECTED): EndState.OPEN,
+    (EndState.OPEN, EndEvent.LOSING): EndState.LOSING,
+    (EndState.LOSING, EndEvent.CLOSED): EndState.CLOSED,
+    # Forced, when the protocol's connectionLost failed before it began.
+    (EndState.OPEN, EndEvent.CLOSED): EndState.CLOSED,
+}
+
+
+class PortState(Enum):
+    """
+    Where a tracked port is.
+    """
+
+    #: Not listening when it was recorded (adopted after it stopped, or
+    #: before it started), nor since.
+    IDLE = "not listening"
+    LISTENING = "listening"
+    #: Its one real stop has begun.
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+
+    __hash__ = object.__hash__
+
+
+class PortEvent(Enum):
+    """
+    What moves a port.
+    """
+
+    START = "startListening"
+    STOP = "its stop begins (stopListening, or the teardown)"
+    STOPPED = "its stop finished, or it was released by force"
+
+    __hash__ = object.__hash__
+
+
+#: Every move of a port; a pair missing here is impossible, and raises.
+PORT_MOVES: dict[tuple[PortState, PortEvent], PortState] = {
+    (PortState.IDLE, PortEvent.START): PortState.LISTENING,
+    # Recorded as listening before its own startListening ran (a port
+    # without a connected attribute).
+    (PortState.LISTENING, PortEvent.START): PortState.LISTENING,
+    # Stopped, then started again.
+    (PortState.STOPPED, PortEvent.START): PortState.LISTENING,
+    (PortState.IDLE, PortEvent.STOP): PortState.STOPPING,
+    (PortState.LISTENING, PortEvent.STOP): PortState.STOPPING,
+    # A port stops once: a second stopListening joins the first.
+    (PortState.STOPPING, PortEvent.STOP): PortState.STOPPING,
+    (PortState.STOPPED, PortEvent.STOP): PortState.STOPPED,
+    (PortState.STOPPING, PortEvent.STOPPED): PortState.STOPPED,
+    # Released by force without a stop (started again while closing).
+    (PortState.LISTENING, PortEvent.STOPPED): PortState.STOPPED,
+    # The real stop's outcome after the teardown released it by force.
+    (PortState.STOPPED, PortEvent.STOPPED): PortState.STOPPED,
+}
+
+
+class AttemptState(Enum):
+    """
+    Where one C{connect()} is: whether its outcome is known, and whether the
+    connector (or endpoint) runs its factory.
+    """
+
+    #: No outcome yet; its factory not started (or stopped already).
+    DIALING = "dialing"
+    #: No outcome yet; its factory started.
+    CONNECTING = "connecting"
+    #: Connected, or failed, and its factory still runs (a connector that
+    #: connects again keeps it running).
+    RUNNING = "outcome known, factory running"
+    #: Connected, or failed, and its factory stopped.
+    OVER = "over"
+    #: Released by the teardown's force: its factory is told no more.
+    HALTED = "halted"
+
+    __hash__ = object.__hash__
+
+
+class AttemptEvent(Enum):
+    """
+    What moves a client attempt.
+    """
+
+    START = "doStart"
+    STOP = "doStop, or a loss after which no doStop comes"
+    OUTCOME = "it connected, failed, or was cancelled"
+    ABANDON = "dialing raised"
+    HALT = "the teardown forced it while its factory ran"
+
+    __hash__ = object.__hash__
+
+
+_A, _AE = AttemptState, AttemptEvent
+
+#: Every move of a client attempt; a pair missing here is impossible, and
+#: raises.  An event that repeats what is known already leaves the state as
+#: it is: the reactor tells some things twice (an endpoint's parallel
+#: attempts each start the factory; a loss that raised is followed by the
+#: connector's own stop).
+ATTEMPT_MOVES: dict[tuple[AttemptState, AttemptEvent], AttemptState] = {
+    (_A.DIALING, _AE.START): _A.CONNECTING,
+    (_A.DIALING, _AE.STOP): _A.DIALING,
+    (_A.DIALING, _AE.OUTCOME): _A.OVER,
+    (_A.DIALING, _AE.ABANDON): _A.OVER,
+    (_A.CONNECTING, _AE.START): _A.CONNECTING,
+    (_A.CONNECTING, _AE.STOP): _A.DIALING,
+    (_A.CONNECTING, _AE.OUTCOME): _A.RUNNING,
+    (_A.CONNECTING, _AE.ABANDON): _A.OVER,
+    (_A.RUNNING, _AE.START): _A.RUNNING,
+    (_A.RUNNING, _AE.STOP): _A.OVER,
+    (_A.RUNNING, _AE.OUTCOME): _A.RUNNING,
+    (_A.RUNNING, _AE.ABANDON): _A.OVER,
+    (_A.RUNNING, _AE.HALT): _A.HALTED,
+    # A connector that connects again starts its factory again.
+    (_A.OVER, _AE.START): _A.RUNNING,
+    (_A.OVER, _AE.STOP): _A.OVER,
+    (_A.OVER, _AE.OUTCOME): _A.OVER,
+    (_A.OVER, _AE.ABANDON): _A.OVER,
+    # What the connector still does is not the application's business.
+    (_A.HALTED, _AE.START): _A.HALTED,
+    (_A.HALTED, _AE.STOP): _A.HALTED,
+    (_A.HALTED, _AE.OUTCOME): _A.HALTED,
+}

@@ -9,7 +9,6 @@ known to be a server end of this very port.
 from __future__ import annotations
 
 from collections.abc import Callable
-from enum import Enum
 from typing import Any, Protocol
 
 from twisted.internet.defer import Deferred, maybeDeferred
@@ -18,7 +17,7 @@ from twisted.python.failure import Failure
 from twisted.python.reflect import qual
 
 from ._addresses import AddressKey, addressKey
-from ._lifecycle import move
+from ._lifecycle import PORT_MOVES, PortEvent, PortState, move
 from ._patch import patchable
 from ._record import STOP_ACCEPTING, Record, fireAll
 from ._report import Leftover, Origin, describeAddress
@@ -27,55 +26,6 @@ from ._transports import Transport, ensureSocketFile, releaseSocket
 # The tracked ports accepting a connection right now, innermost last: a
 # factory's buildProtocol called from there builds a server end of that port.
 _accepting: list[PortRecord] = []
-
-
-class PortState(Enum):
-    """
-    Where a tracked port is.
-    """
-
-    #: Not listening when it was recorded (adopted after it stopped, or
-    #: before it started), nor since.
-    IDLE = "not listening"
-    LISTENING = "listening"
-    #: Its one real stop has begun.
-    STOPPING = "stopping"
-    STOPPED = "stopped"
-
-    __hash__ = object.__hash__
-
-
-class PortEvent(Enum):
-    """
-    What moves a port.
-    """
-
-    START = "startListening"
-    STOP = "its stop begins (stopListening, or the teardown)"
-    STOPPED = "its stop finished, or it was released by force"
-
-    __hash__ = object.__hash__
-
-
-#: Every move of a port; a pair missing here is impossible, and raises.
-PORT_MOVES: dict[tuple[PortState, PortEvent], PortState] = {
-    (PortState.IDLE, PortEvent.START): PortState.LISTENING,
-    # Recorded as listening before its own startListening ran (a port
-    # without a connected attribute).
-    (PortState.LISTENING, PortEvent.START): PortState.LISTENING,
-    # Stopped, then started again.
-    (PortState.STOPPED, PortEvent.START): PortState.LISTENING,
-    (PortState.IDLE, PortEvent.STOP): PortState.STOPPING,
-    (PortState.LISTENING, PortEvent.STOP): PortState.STOPPING,
-    # A port stops once: a second stopListening joins the first.
-    (PortState.STOPPING, PortEvent.STOP): PortState.STOPPING,
-    (PortState.STOPPED, PortEvent.STOP): PortState.STOPPED,
-    (PortState.STOPPING, PortEvent.STOPPED): PortState.STOPPED,
-    # Released by force without a stop (started again while closing).
-    (PortState.LISTENING, PortEvent.STOPPED): PortState.STOPPED,
-    # The real stop's outcome after the teardown released it by force.
-    (PortState.STOPPED, PortEvent.STOPPED): PortState.STOPPED,
-}
 
 
 class PortRecord(Record):
