@@ -218,3 +218,75 @@ ATTEMPT_MOVES: dict[tuple[AttemptState, AttemptEvent], AttemptState] = {
     (_A.HALTED, _AE.STOP): _A.HALTED,
     (_A.HALTED, _AE.OUTCOME): _A.HALTED,
 }
+
+
+class RunState(Enum):
+    """
+    Where one run of one test case is, for trialnet.
+    """
+
+    #: Made; the reactor not observed yet (a generator C{setUp}, which
+    #: trial must see as it is, is not wrapped).
+    IDLE = "not observing"
+    #: Observing the reactor; nothing opened yet.
+    WATCHING = "observing"
+    #: The network's teardown is registered as a cleanup.
+    REGISTERED = "teardown registered"
+    #: Trial ran the cleanups, the registered teardown among them.
+    CLOSING = "cleanups ran"
+    #: Trial ran the cleanups; nothing had been opened.
+    CLEANED = "cleanups ran, nothing registered"
+    #: The same, for a run that never observed.
+    CLEANED_UNOBSERVED = "cleanups ran, never observed"
+    #: The run ended: observation stopped, every network let go.
+    FINISHED = "finished"
+
+    __hash__ = object.__hash__
+
+
+class RunEvent(Enum):
+    """
+    What moves a test run.
+    """
+
+    WATCH = "observe the reactor"
+    REGISTER = "something was opened: register the teardown"
+    CLEANUPS = "trial ran the cleanups (or tearDown began)"
+    FINISH = "the run ended"
+
+    __hash__ = object.__hash__
+
+
+_R, _RE = RunState, RunEvent
+
+#: Every move of a test run; a pair missing here is impossible, and raises.
+RUN_MOVES: dict[tuple[RunState, RunEvent], RunState] = {
+    (_R.IDLE, _RE.WATCH): _R.WATCHING,
+    (_R.IDLE, _RE.CLEANUPS): _R.CLEANED_UNOBSERVED,
+    (_R.IDLE, _RE.FINISH): _R.FINISHED,
+    (_R.WATCHING, _RE.WATCH): _R.WATCHING,
+    (_R.WATCHING, _RE.REGISTER): _R.REGISTERED,
+    (_R.WATCHING, _RE.CLEANUPS): _R.CLEANED,
+    (_R.WATCHING, _RE.FINISH): _R.FINISHED,
+    (_R.REGISTERED, _RE.WATCH): _R.REGISTERED,
+    (_R.REGISTERED, _RE.REGISTER): _R.REGISTERED,
+    (_R.REGISTERED, _RE.CLEANUPS): _R.CLOSING,
+    (_R.REGISTERED, _RE.FINISH): _R.FINISHED,
+    # The code under test opens more while the teardown closes.
+    (_R.CLOSING, _RE.REGISTER): _R.CLOSING,
+    # The registered teardown ran, then tearDown.
+    (_R.CLOSING, _RE.CLEANUPS): _R.CLOSING,
+    (_R.CLOSING, _RE.FINISH): _R.FINISHED,
+    (_R.CLEANED, _RE.CLEANUPS): _R.CLEANED,
+    (_R.CLEANED, _RE.FINISH): _R.FINISHED,
+    (_R.CLEANED_UNOBSERVED, _RE.CLEANUPS): _R.CLEANED_UNOBSERVED,
+    (_R.CLEANED_UNOBSERVED, _RE.FINISH): _R.FINISHED,
+}
+
+#: The states of a run that observes the reactor.
+RUN_OBSERVING = frozenset([_R.WATCHING, _R.REGISTERED, _R.CLOSING, _R.CLEANED])
+#: The states of a run whose teardown is registered.
+RUN_REGISTERED = frozenset([_R.REGISTERED, _R.CLOSING])
+#: The states of a run whose cleanups trial ran (a finished run's ran, but
+#: for a test trial skipped).
+RUN_CLEANED_UP = frozenset([_R.CLOSING, _R.CLEANED, _R.CLEANED_UNOBSERVED, _R.FINISHED])

@@ -21,7 +21,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from ._addresses import AddressKey, addressKey
-from ._conditions import ABORT, END, LIMIT, Direction, Flow
+from ._conditions import Direction, Flow, Marker
 from ._record import fireAll
 from ._transports import releaseSocket
 
@@ -254,17 +254,17 @@ class Pipe:
         self.connector = None
         self._check()
 
-    def _act(self, action: str, toInbound: bool) -> None:
+    def _act(self, action: Marker, toInbound: bool) -> None:
         transport = self._in if toInbound else self._out
-        if action == ABORT:
+        if action is Marker.ABORT:
             transport.abortConnection()
-        elif action == END:
+        elif action is Marker.END:
             self._writeDone[toInbound] = True
             # A registered producer would keep the close from completing.
             transport.unregisterProducer()
             transport.loseWriteConnection()
             self._closeIfShut(toInbound)
-        elif action == LIMIT:
+        elif action is Marker.LIMIT:
             for side in self.sides:
                 side.unregisterProducer()
                 side.loseConnection()

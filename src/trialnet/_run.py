@@ -14,6 +14,15 @@ from twisted.python import log
 from twisted.python.failure import Failure
 
 from ._conversation import SHARE_OF_TEST_TIMEOUT
+from ._lifecycle import (
+    RUN_CLEANED_UP,
+    RUN_MOVES,
+    RUN_OBSERVING,
+    RUN_REGISTERED,
+    RunEvent,
+    RunState,
+    move,
+)
 from ._network import Network
 from ._observe import observe, stopObserving
 from ._report import LATE_STEP, Origin, TeardownError
@@ -38,8 +47,7 @@ class TestRun:
     @ivar handedTo: The network of the test, which what the run observes is
         handed to (and which declines it once its teardown ended).
     @ivar late: The network first used in C{tearDown}, until it closed.
-    @ivar registered: Whether the teardown was registered as a cleanup.
-    @ivar cleanedUp: Whether trial ran the cleanups.
+    @ivar state: Where the run is, moved by L{RUN_MOVES} only.
     @ivar ownSetUp: The test's own C{setUp}, which L{setUp} runs.
     @ivar ownTearDown: The test's own C{tearDown}, which L{tearDown} runs.
     """
@@ -50,20 +58,48 @@ class TestRun:
         self.network: Network | None = None
         self.handedTo: Network | None = None
         self.late: Network | None = None
-        self.registered = False
-        self.cleanedUp = False
-        self.watching = False
+        self.state = RunState.IDLE
         self._made: list[Network] = []
         self._before = selectables(reactor)
         self.ownSetUp: Callable[[], object] = case.setUp
         self.ownTearDown: Callable[[], object] = case.tearDown
 
+    @property
+    def watching(self) -> bool:
+        """
+        Whether the run observes the reactor.
+        """
+        return self.state in RUN_OBSERVING
+
+    @property
+    def registered(self) -> bool:
+        """
+        Whether the teardown was registered as a cleanup.
+        """
+        return self.state in RUN_REGISTERED
+
+    @property
+    def cleanedUp(self) -> bool:
+        """
+        Whether trial ran the cleanups.
+        """
+        return self.state in RUN_CLEANED_UP
+
+    def _move(self, event: RunEvent) -> bool:
+        """
+        Apply a move.
+
+        @return: Whether the state changed.
+        """
+        before = self.state
+        self.state = move(RUN_MOVES, before, event, self)
+        return self.state is not before
+
     def watch(self) -> None:
         """
         Observe the reactor until the run ends.
         """
-        if not self.watching:
-            self.watching = True
+        if self._move(RunEvent.WATCH):
             observe(self.reactor, self)
 
     def observedPort(self, port: Any, origin: Origin) -> None:
@@ -122,8 +158,7 @@ class TestRun:
         runs after the cleanups the test adds later, as trial runs them last
         in, first out.
         """
-        if not self.registered:
-            self.registered = True
+        if self._move(RunEvent.REGISTER):
             self.case.addCleanup(self._closeNetwork)
 
     def _newNetwork(self, observes: bool) -> Network:
@@ -169,7 +204,7 @@ class TestRun:
         """
         # Trial ran the cleanups: a network used from here on is closed
         # after tearDown.
-        self.cleanedUp = True
+        self._move(RunEvent.CLEANUPS)
         network = self.network
         if network is not None and not self.registered:
             self.network = None
@@ -223,7 +258,7 @@ class TestRun:
 
     def _closeNetwork(self) -> Deferred[None]:
         network, self.network = self.network, None
-        self.cleanedUp = True
+        self._move(RunEvent.CLEANUPS)
         if network is None:
             return succeed(None)
         return self.closeNetwork(network)
@@ -254,8 +289,9 @@ class TestRun:
         # Observation ends last, after every cleanup and tearDown: a
         # cleanup of trial's (a self.patch of the reactor's connectTCP,
         # say) puts back what it found, which may be the observer's.
-        if self.watching:
-            self.watching = False
+        watching = self.watching
+        self._move(RunEvent.FINISH)
+        if watching:
             stopObserving(self.reactor, self)
         made, self._made = self._made, []
         for network in made:
