@@ -290,3 +290,97 @@ RUN_REGISTERED = frozenset([_R.REGISTERED, _R.CLOSING])
 #: The states of a run whose cleanups trial ran (a finished run's ran, but
 #: for a test trial skipped).
 RUN_CLEANED_UP = frozenset([_R.CLOSING, _R.CLEANED, _R.CLEANED_UNOBSERVED, _R.FINISHED])
+
+
+class PipeState(Enum):
+    """
+    Where one connection through a link is.
+    """
+
+    #: The relay accepted the client and dials the server.
+    DIALING = "dialing the server"
+    #: Both of the relay's connections are made.
+    JOINED = "joined"
+    #: Both are gone (or the server's never came).
+    CLOSED = "closed"
+
+    __hash__ = object.__hash__
+
+
+class PipeEvent(Enum):
+    """
+    What moves a pipe.
+    """
+
+    JOINED = "the relay's connection to the server was made"
+    CLOSED = "both of the relay's connections are gone"
+
+    __hash__ = object.__hash__
+
+
+#: Every move of a pipe; a pair missing here is impossible, and raises.
+PIPE_MOVES: dict[tuple[PipeState, PipeEvent], PipeState] = {
+    (PipeState.DIALING, PipeEvent.JOINED): PipeState.JOINED,
+    (PipeState.DIALING, PipeEvent.CLOSED): PipeState.CLOSED,
+    (PipeState.JOINED, PipeEvent.CLOSED): PipeState.CLOSED,
+    # The server's connection made after the client's was gone and the
+    # dial given up: it is closed at once.
+    (PipeState.CLOSED, PipeEvent.JOINED): PipeState.CLOSED,
+}
+
+
+class SideState(Enum):
+    """
+    Where one of a pipe's two connections is, as a half-closeable
+    connection: whether each way is shut.
+    """
+
+    #: Bytes may go both ways (or, for the server's, it is being dialled).
+    OPEN = "open both ways"
+    #: Its peer shut its writing side: nothing more comes from it.
+    READ_SHUT = "its peer shut writing"
+    #: The relay shut its writing side towards it.
+    WRITE_SHUT = "shut writing"
+    #: Both ways are shut: the relay closes it.
+    SHUT = "shut both ways"
+    #: Its connection is gone (or was never made).
+    LOST = "lost"
+
+    __hash__ = object.__hash__
+
+
+class SideEvent(Enum):
+    """
+    What moves one of a pipe's connections.
+    """
+
+    READ_DONE = "nothing more comes from its peer"
+    WRITE_DONE = "the relay passed on its other peer's close"
+    LOST = "its connection is gone"
+
+    __hash__ = object.__hash__
+
+
+_P, _PE = SideState, SideEvent
+
+#: Every move of a pipe's connection; a pair missing here is impossible, and
+#: raises.  Its peer's side is known shut again when the other connection
+#: goes (whatever it knew), and a connection is lost once, however often it
+#: is told.
+SIDE_MOVES: dict[tuple[SideState, SideEvent], SideState] = {
+    (_P.OPEN, _PE.READ_DONE): _P.READ_SHUT,
+    (_P.OPEN, _PE.WRITE_DONE): _P.WRITE_SHUT,
+    (_P.OPEN, _PE.LOST): _P.LOST,
+    (_P.READ_SHUT, _PE.READ_DONE): _P.READ_SHUT,
+    (_P.READ_SHUT, _PE.WRITE_DONE): _P.SHUT,
+    (_P.READ_SHUT, _PE.LOST): _P.LOST,
+    (_P.WRITE_SHUT, _PE.READ_DONE): _P.SHUT,
+    (_P.WRITE_SHUT, _PE.LOST): _P.LOST,
+    (_P.SHUT, _PE.READ_DONE): _P.SHUT,
+    (_P.SHUT, _PE.LOST): _P.LOST,
+    (_P.LOST, _PE.READ_DONE): _P.LOST,
+    (_P.LOST, _PE.LOST): _P.LOST,
+}
+
+#: The states of a connection whose writing side the relay shut.
+SIDE_WRITE_SHUT = frozenset([_P.WRITE_SHUT, _P.SHUT])
