@@ -23,7 +23,7 @@ from twisted.python import log
 
 from ._observe import quietly
 from ._ports import PortRecord
-from ._record import Record
+from ._record import Hook
 from ._report import Origin, describeAddress
 from ._seconds import checkSeconds
 
@@ -187,22 +187,17 @@ class _Outbound(DatagramProtocol):
         self._link._fromServer(datagram, self._client)
 
 
-class _DatagramRecord(Record):
+class _DatagramHook(Hook):
     """
     What a datagram link has on its way, for the teardown: cancelled.
     """
 
     role = "link"
 
-    def __init__(self, link: DatagramLink, origin: Origin) -> None:
-        super().__init__(origin, False, lambda record: None)
+    def __init__(self, link: DatagramLink) -> None:
         self._link: DatagramLink | None = link
 
-    @property
-    def settled(self) -> bool:
-        return True
-
-    def close(self) -> None:
+    def closing(self) -> None:
         if self._link is not None:
             self._link.upstream.stop()
             self._link.downstream.stop()
@@ -244,7 +239,7 @@ class DatagramLink:
         self._targetText = describeAddress(address)
         self._outbound: dict[Any, IListeningPort] = {}
         self._front: IListeningPort | None = self._listen(_Front(self))
-        registry.addRecord(_DatagramRecord(self, origin))
+        registry.addHook(_DatagramHook(self))
         log.msg(f"trialnet: {self!r} opened at {origin}")
 
     def __repr__(self) -> str:

@@ -22,12 +22,11 @@ from typing import Any
 
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
-from zope.interface import implementer
 
 from ._clients import cancelQuietly
 from ._conversation import WaitTimeoutError
 from ._patch import InstancePatch, patchable
-from ._record import STOP_ACCEPTING, IRecord, Record
+from ._record import STOP_ACCEPTING, Hook
 from ._report import Origin
 
 #: Twisted's private flag of a finished handshake, and the TLS error kept
@@ -91,8 +90,7 @@ def whenHandshakeDone(
     return waiter, wait
 
 
-@implementer(IRecord)
-class HandshakeWait(Record):
+class HandshakeWait(Hook):
     """
     The waits for one TLS protocol's handshake, in the teardown: when it
     begins, they are given up quietly (the test is over) and Twisted's TLS
@@ -111,7 +109,7 @@ class HandshakeWait(Record):
         reactor: Any,
         origin: Origin,
     ) -> None:
-        super().__init__(origin, False, _nobodyListens)
+        self.origin = origin
         self.waiters = [waiter]
         self._tls = tls
         self._originalReceived = tls.dataReceived
@@ -124,10 +122,6 @@ class HandshakeWait(Record):
     @property
     def kind(self) -> str:
         return "a TLS handshake"
-
-    @property
-    def settled(self) -> bool:
-        return True
 
     def _dataReceived(self, data: bytes) -> None:
         try:
@@ -174,7 +168,7 @@ class HandshakeWait(Record):
             if instance.get(name) == ours:
                 patch.restore(name)
 
-    def close(self) -> None:
+    def closing(self) -> None:
         # The test is over: nobody is to hear of a handshake any more.
         self._restore()
         waiters, self.waiters = self.waiters, []
@@ -182,8 +176,4 @@ class HandshakeWait(Record):
             if not waiter.called:
                 cancelQuietly(waiter)
 
-    forget = close
-
-
-def _nobodyListens(record: Record) -> None:
-    pass
+    forget = closing

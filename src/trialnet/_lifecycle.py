@@ -16,6 +16,7 @@ from enum import Enum
 from typing import TypeVar
 
 _S = TypeVar("_S", bound=Enum)
+_E = TypeVar("_E", bound=Enum)
 
 
 class ImpossibleMoveError(RuntimeError):
@@ -38,7 +39,7 @@ class ImpossibleMoveError(RuntimeError):
         self.event = event
 
 
-def move(table: dict[tuple[_S, Enum], _S], state: _S, event: Enum, owner: object) -> _S:
+def move(table: dict[tuple[_S, _E], _S], state: _S, event: _E, owner: object) -> _S:
     """
     The state that C{state} moves to on C{event}, by C{table}.
 
@@ -51,12 +52,12 @@ def move(table: dict[tuple[_S, Enum], _S], state: _S, event: Enum, owner: object
         raise ImpossibleMoveError(owner, state, event) from None
 
 
-def moves(table: dict[tuple[_S, Enum], _S]) -> dict[_S, dict[Enum, _S]]:
+def moves(table: dict[tuple[_S, _E], _S]) -> dict[_S, dict[_E, _S]]:
     """
     The moves of C{table}, by state: for a test that walks them, and for the
     docs.
     """
-    byState: dict[_S, dict[Enum, _S]] = {}
+    byState: dict[_S, dict[_E, _S]] = {}
     for (state, event), target in table.items():
         byState.setdefault(state, {})[event] = target
     return byState

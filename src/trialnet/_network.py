@@ -346,7 +346,7 @@ class Network(NetworkFront):
     _names: NameMap | None = None
 
     def _mapName(self, name: str, port: IListeningPort | PortFront) -> None:
-        from ._names import NameMap, NameRecord, checkHostName, nameTarget
+        from ._names import NameHook, NameMap, checkHostName, nameTarget
 
         origin = callerOrigin()
         self._checkOpen()
@@ -354,7 +354,7 @@ class Network(NetworkFront):
         address, covered = nameTarget(self._registry, port)
         if self._names is None:
             names = NameMap(self._reactor)
-            self._registry.addRecord(NameRecord(names, origin))
+            self._registry.addHook(NameHook(names, origin))
             self._names = names
         self._names.map(hostName, address, covered)
 

@@ -22,7 +22,7 @@ from ._ends import End
 from ._pairing import Pairing
 from ._patch import ownedBy
 from ._ports import FactoryHook, PortRecord
-from ._record import IRecord, PendingListen, PoolRecord, Record, ServiceRecord
+from ._record import Hook, IRecord, PendingListen, PoolRecord, Record, ServiceRecord
 from ._report import Origin
 from ._retries import forgetPooled
 from ._transports import (
@@ -45,6 +45,9 @@ class _Listener:
     def settled(self, record: IRecord) -> None:
         pass
 
+    def hooked(self, hook: Hook) -> None:
+        pass
+
 
 class Registry:
     """
@@ -63,6 +66,7 @@ class Registry:
         self._configure = configure
         self._listener: Any = _Listener()
         self._records: list[IRecord] = []
+        self._teardownHooks: list[Hook] = []
         self._ends: dict[int, End] = {}
         self._ports: dict[int, PortRecord] = {}
         self._hooks: dict[int, FactoryHook] = {}
@@ -80,6 +84,9 @@ class Registry:
     def records(self) -> Iterable[IRecord]:
         return self._records
 
+    def teardownHooks(self) -> Iterable[Hook]:
+        return self._teardownHooks
+
     def beginClose(self) -> None:
         self.readersAtClose = set(self.reactor.getReaders())
 
@@ -96,6 +103,11 @@ class Registry:
                 record.forget()
             except Exception:
                 log.err(None, "trialnet teardown: error while forgetting a record")
+        for teardownHook in self._teardownHooks:
+            try:
+                teardownHook.forget()
+            except Exception:
+                log.err(None, "trialnet teardown: error while forgetting a hook")
         for hook in self._hooks.values():
             hook.remove()
         for port in self._ports.values():
@@ -103,6 +115,7 @@ class Registry:
                 removeSocketDirectory(port.socketPath)
         self.pairing.release()
         self._records = []
+        self._teardownHooks = []
         self._ends.clear()
         self._ports.clear()
         self._hooks.clear()
@@ -320,10 +333,18 @@ class Registry:
 
     def addRecord(self, record: Record) -> None:
         """
-        Add a record of a kind the registry does not make itself (a name
-        map, a link's connections, a wait for a call).
+        Add a record of a kind the registry does not make itself (a link's
+        connections).
         """
         self._add(record)
+
+    def addHook(self, hook: Hook) -> None:
+        """
+        Add a step the teardown runs and never waits for (a name map, a
+        datagram link's queues, a wait for a call or a handshake).
+        """
+        self._teardownHooks.append(hook)
+        self._listener.hooked(hook)
 
     def _add(self, record: Record) -> None:
         self._records.append(record)
