@@ -1,13 +1,18 @@
+# -*- test-case-name: tests.test_lifecycles -*-
 """
-The rule every lifecycle of trialnet follows: one state value, its moves in
-one table, and one function that applies a move and refuses an impossible
-one.
+Every lifecycle of trialnet's records, as h11's C{_state.py} holds its
+rules: for a connection end, a client attempt, a port, a test run, and a
+link's pipe and each of its two connections, one state enum, the events
+that move it, and one table of moves, with no I/O.  The classes they
+describe hold one state value each and move it only through L{move}, which
+refuses a move its table lacks: read here what can happen to each.
 
-The teardown's phases (L{trialnet._teardown}) and each record's own
-lifecycle (an end, a client attempt, a port, a test run, a side of a relay's
-pipe) keep their table next to the class they describe, as h11's
-C{_state.py} does: what can happen to it is read in one place, not inferred
-from booleans spread over the class.
+The teardown's own phases are in L{trialnet._teardown}.
+
+An impossible move raises L{ImpossibleMoveError}.  Inside the teardown's
+steps (close, abort, force) the teardown's guard logs it as an error of
+trialnet and the rest still runs; from the reactor's callbacks Twisted logs
+it, and trial fails the test with it.
 """
 
 from __future__ import annotations
