@@ -26,10 +26,28 @@ from zope.interface import alsoProvides, implementer
 
 from ._addresses import AddressKey
 from ._ends import End
-from ._lifecycle import ATTEMPT_MOVES, AttemptEvent, AttemptState, move
+from ._lifecycle import (
+    ATTEMPT_MOVES,
+    AttemptEvent,
+    AttemptState,
+    ImpossibleMoveError,
+)
 from ._record import Record
 from ._report import Leftover, Origin
 from ._transports import applicationFactory
+
+# Read once: a member read through its enum class costs a Python-level
+# lookup (Python 3.11), and these are read for every test.
+_DIALING = AttemptState.DIALING
+_ON_START = AttemptEvent.START
+_ON_ABANDON = AttemptEvent.ABANDON
+_RUNNING = AttemptState.RUNNING
+_ON_HALT = AttemptEvent.HALT
+_HALTED = AttemptState.HALTED
+_ON_STOP = AttemptEvent.STOP
+_ON_OUTCOME = AttemptEvent.OUTCOME
+_CONNECTING = AttemptState.CONNECTING
+_OVER = AttemptState.OVER
 
 
 def cancelQuietly(deferred: Deferred[Any]) -> None:
@@ -119,7 +137,7 @@ class ClientAttempt(ClientFactory, Record):
         self._failure: Failure | None = None
         # Inside the Deferred's canceller, which fails it itself.
         self._cancelled = False
-        self.state = AttemptState.DIALING
+        self.state = _DIALING
         self.connector: IConnector | None = None
         self._endpointResult: Deferred[Any] | None = None
         if IProtocolNegotiationFactory.providedBy(factory):
@@ -180,7 +198,7 @@ class ClientAttempt(ClientFactory, Record):
     def doStart(self) -> None:
         if self._factory is not None:
             self._factory.doStart()
-        self._move(AttemptEvent.START)
+        self._move(_ON_START)
 
     def doStop(self) -> None:
         # A connector stops its factory last, after clientConnectionLost or
@@ -240,7 +258,7 @@ class ClientAttempt(ClientFactory, Record):
         """
         Dialing raised: nothing was opened, and nothing is waited for.
         """
-        self._move(AttemptEvent.ABANDON)
+        self._move(_ON_ABANDON)
         if self._prepared is not None:
             self._prepared.forget()
 
@@ -273,7 +291,11 @@ class ClientAttempt(ClientFactory, Record):
         @return: Whether the state changed.
         """
         before = self.state
-        self.state = move(ATTEMPT_MOVES, before, event, self)
+        # move(), written out: it runs for every connect() of every test.
+        try:
+            self.state = ATTEMPT_MOVES[before, event]
+        except KeyError:
+            raise ImpossibleMoveError(self, before, event) from None
         return self.state is not before
 
     def close(self) -> None:
@@ -295,10 +317,10 @@ class ClientAttempt(ClientFactory, Record):
             return self.leftover(
                 "an endpoint connect that neither finished nor stopped when cancelled"
             )
-        if self.state is AttemptState.RUNNING:
+        if self.state is _RUNNING:
             # Stop the connector for good: the application's factory hears
             # nothing more from it (so it cannot connect again).
-            self._move(AttemptEvent.HALT)
+            self._move(_ON_HALT)
             if getattr(self.connector, "state", None) == "connecting":
                 self.connector.stopConnecting()  # type: ignore[union-attr]
             self._settle()
@@ -316,7 +338,7 @@ class ClientAttempt(ClientFactory, Record):
     # Inside
 
     def _forward(self, name: str, *args: Any) -> None:
-        if self.state is AttemptState.HALTED:
+        if self.state is _HALTED:
             return
         method = getattr(self._factory, name, None)
         if method is not None:
@@ -331,11 +353,11 @@ class ClientAttempt(ClientFactory, Record):
             raise
 
     def _stopped(self) -> None:
-        if self._move(AttemptEvent.STOP):
+        if self._move(_ON_STOP):
             self._settle()
 
     def _done(self) -> None:
-        if self._move(AttemptEvent.OUTCOME):
+        if self._move(_ON_OUTCOME):
             self._settle()
 
     def _fail(self, reason: Failure) -> None:
@@ -361,9 +383,9 @@ class ClientAttempt(ClientFactory, Record):
 
 
 #: The states in which an attempt's outcome is not known yet.
-_PENDING = frozenset([AttemptState.DIALING, AttemptState.CONNECTING])
+_PENDING = frozenset([_DIALING, _CONNECTING])
 #: The states in which the teardown waits for nothing more.
-_SETTLED = frozenset([AttemptState.OVER, AttemptState.HALTED])
+_SETTLED = frozenset([_OVER, _HALTED])
 
 
 @implementer(IOpenSSLClientConnectionCreator)

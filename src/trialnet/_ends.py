@@ -18,12 +18,22 @@ from twisted.python.failure import Failure
 from twisted.python.reflect import qual
 
 from ._addresses import AddressKey, addressKey
-from ._lifecycle import END_MOVES, EndEvent, EndState, move
+from ._lifecycle import END_MOVES, EndEvent, EndState, ImpossibleMoveError
 from ._patch import InstancePatch, patchable
 from ._record import Record, fireAll
 from ._report import Leftover, Origin, describeAddress
 from ._retries import retriesOf
 from ._transports import protocolChain, releaseSocket, socketTransport
+
+# Read once: a member read through its enum class costs a Python-level
+# lookup (Python 3.11), and these are read for every test.
+_NEW = EndState.NEW
+_OPEN = EndState.OPEN
+_LOSING = EndState.LOSING
+_CLOSED = EndState.CLOSED
+_ON_CONNECTED = EndEvent.CONNECTED
+_ON_LOSING = EndEvent.LOSING
+_ON_CLOSED = EndEvent.CLOSED
 
 
 class EndListener(Protocol):
@@ -92,7 +102,7 @@ class End(Record):
         self.peerKey: AddressKey | None = None
         self._host: Any = None
         self._peer: Any = None
-        self.state = EndState.NEW
+        self.state = _NEW
         self.claimed = False
         self.closeWaiters: list[Deferred[None]] = []
         self._listener = listener
@@ -132,24 +142,28 @@ class End(Record):
         """
         Whether it connected and its connection has not closed yet.
         """
-        return self.state is EndState.OPEN or self.state is EndState.LOSING
+        return self.state is _OPEN or self.state is _LOSING
 
     @property
     def closed(self) -> bool:
         """
         Whether its connection closed.
         """
-        return self.state is EndState.CLOSED
+        return self.state is _CLOSED
 
     @property
     def settled(self) -> bool:
         # Inside the transport's connectionLost the connection is gone, even
         # before the protocol heard it (and code resumed from there may end
         # the test).
-        return self.state is not EndState.OPEN
+        return self.state is not _OPEN
 
     def _move(self, event: EndEvent) -> None:
-        self.state = move(END_MOVES, self.state, event, self)
+        # move(), written out: it runs three times for every connection.
+        try:
+            self.state = END_MOVES[self.state, event]
+        except KeyError:
+            raise ImpossibleMoveError(self, self.state, event) from None
 
     # Observing
 
@@ -183,7 +197,7 @@ class End(Record):
             self.hostKey = addressKey(self._host)
         self._peer = transport.getPeer()
         self.peerKey = addressKey(self._peer)
-        self._move(EndEvent.CONNECTED)
+        self._move(_ON_CONNECTED)
         held = protocolChain(getattr(socketTransport(transport), "protocol", None))
         if any(outer is self.protocol for outer in held):
             self.chain = held
@@ -199,7 +213,7 @@ class End(Record):
     def _connectionLost(self, reason: Failure) -> None:
         assert self._lostPatch is not None
         self._lostPatch.restore("connectionLost")
-        self._move(EndEvent.LOSING)
+        self._move(_ON_LOSING)
         try:
             with retriesOf(self._listener.reactor, self._listener, self.origin):
                 self._originalLost(reason)
@@ -211,7 +225,7 @@ class End(Record):
             self._markClosed()
 
     def _markClosed(self) -> None:
-        self._move(EndEvent.CLOSED)
+        self._move(_ON_CLOSED)
         self.transport = None
         self._settle()
         fireAll(self.closeWaiters, None)

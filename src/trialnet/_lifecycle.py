@@ -280,6 +280,9 @@ RUN_MOVES: dict[tuple[RunState, RunEvent], RunState] = {
     (_R.REGISTERED, _RE.FINISH): _R.FINISHED,
     # The code under test opens more while the teardown closes.
     (_R.CLOSING, _RE.REGISTER): _R.CLOSING,
+    # Observing already (tearDown observes nothing new).
+    (_R.CLOSING, _RE.WATCH): _R.CLOSING,
+    (_R.CLEANED, _RE.WATCH): _R.CLEANED,
     # The registered teardown ran, then tearDown.
     (_R.CLOSING, _RE.CLEANUPS): _R.CLOSING,
     (_R.CLOSING, _RE.FINISH): _R.FINISHED,

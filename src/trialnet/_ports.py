@@ -17,7 +17,7 @@ from twisted.python.failure import Failure
 from twisted.python.reflect import qual
 
 from ._addresses import AddressKey, addressKey
-from ._lifecycle import PORT_MOVES, PortEvent, PortState, move
+from ._lifecycle import PORT_MOVES, ImpossibleMoveError, PortEvent, PortState
 from ._patch import patchable
 from ._record import STOP_ACCEPTING, Record, fireAll
 from ._report import Leftover, Origin, describeAddress
@@ -25,6 +25,16 @@ from ._transports import Transport, ensureSocketFile, releaseSocket
 
 # The tracked ports accepting a connection right now, innermost last: a
 # factory's buildProtocol called from there builds a server end of that port.
+# Read once: a member read through its enum class costs a Python-level
+# lookup (Python 3.11), and these are read for every test.
+_LISTENING = PortState.LISTENING
+_IDLE = PortState.IDLE
+_STOPPED = PortState.STOPPED
+_ON_START = PortEvent.START
+_ON_STOP = PortEvent.STOP
+_ON_STOPPED = PortEvent.STOPPED
+
+
 _accepting: list[PortRecord] = []
 
 
@@ -58,7 +68,7 @@ class PortRecord(Record):
         self.port: IListeningPort | None = port
         self.transport = transport
         self._reactor = reactor
-        self.state = PortState.LISTENING if listening else PortState.IDLE
+        self.state = _LISTENING if listening else _IDLE
         self.socketPath = socketPath
         self.stopFailure: Failure | None = None
         self.hostKey: AddressKey | None = None
@@ -94,15 +104,19 @@ class PortRecord(Record):
         """
         Whether the teardown has to stop it.
         """
-        return self.state is PortState.LISTENING
+        return self.state is _LISTENING
 
     @property
     def settled(self) -> bool:
-        return self.state is PortState.IDLE or self.state is PortState.STOPPED
+        return self.state is _IDLE or self.state is _STOPPED
 
     def _move(self, event: PortEvent) -> PortState:
         before = self.state
-        self.state = move(PORT_MOVES, before, event, self)
+        # move(), written out: it runs for every port of every test.
+        try:
+            self.state = PORT_MOVES[before, event]
+        except KeyError:
+            raise ImpossibleMoveError(self, before, event) from None
         return before
 
     # What the application calls
@@ -121,7 +135,7 @@ class PortRecord(Record):
         assert self._originalStart is not None
         self._originalStart()
         self._recordAddress()
-        self._move(PortEvent.START)
+        self._move(_ON_START)
         self.stopFailure = None
 
     def _doRead(self) -> object:
@@ -135,7 +149,7 @@ class PortRecord(Record):
     # The teardown
 
     def close(self) -> None:
-        if self.state is PortState.LISTENING:
+        if self.state is _LISTENING:
             self._beginStop()
 
     def abort(self, waited: float) -> Leftover:
@@ -170,7 +184,7 @@ class PortRecord(Record):
     # Inside
 
     def _beginStop(self) -> None:
-        if self._move(PortEvent.STOP) not in _BEFORE_STOP:
+        if self._move(_ON_STOP) not in _BEFORE_STOP:
             return
         if self.socketPath:
             # Stopping a UNIX port unlinks its socket file first; were the
@@ -187,7 +201,7 @@ class PortRecord(Record):
         maybeDeferred(self._originalStop).addBoth(self._stopDone)
 
     def _stopDone(self, result: object) -> None:
-        self._move(PortEvent.STOPPED)
+        self._move(_ON_STOPPED)
         self.stopFailure = result if isinstance(result, Failure) else None
         fireAll(self._waiters, None)
         self._settle()
@@ -216,7 +230,7 @@ class PortRecord(Record):
 
 
 #: The states a port's one real stop begins from.
-_BEFORE_STOP = frozenset([PortState.IDLE, PortState.LISTENING])
+_BEFORE_STOP = frozenset([_IDLE, _LISTENING])
 
 
 class ServerBuilds(Protocol):

@@ -8,7 +8,7 @@ and what records tell on their way to the teardown.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from twisted.internet.address import UNIXAddress
@@ -84,7 +84,7 @@ class Registry:
     def records(self) -> Iterable[IRecord]:
         return self._records
 
-    def teardownHooks(self) -> Iterable[Hook]:
+    def teardownHooks(self) -> Sequence[Hook]:
         return self._teardownHooks
 
     def beginClose(self) -> None:

@@ -19,14 +19,23 @@ from ._lifecycle import (
     RUN_MOVES,
     RUN_OBSERVING,
     RUN_REGISTERED,
+    ImpossibleMoveError,
     RunEvent,
     RunState,
-    move,
 )
 from ._network import Network
 from ._observe import observe, stopObserving
 from ._report import LATE_STEP, Origin, TeardownError
 from ._untracked import closeUntracked, selectables, untracked
+
+# Read once: a member read through its enum class costs a Python-level
+# lookup (Python 3.11), and these are read for every test.
+_IDLE = RunState.IDLE
+_ON_WATCH = RunEvent.WATCH
+_ON_REGISTER = RunEvent.REGISTER
+_ON_CLEANUPS = RunEvent.CLEANUPS
+_ON_FINISH = RunEvent.FINISH
+
 
 _T = TypeVar("_T")
 
@@ -58,7 +67,7 @@ class TestRun:
         self.network: Network | None = None
         self.handedTo: Network | None = None
         self.late: Network | None = None
-        self.state = RunState.IDLE
+        self.state = _IDLE
         self._made: list[Network] = []
         self._before = selectables(reactor)
         self.ownSetUp: Callable[[], object] = case.setUp
@@ -92,14 +101,20 @@ class TestRun:
         @return: Whether the state changed.
         """
         before = self.state
-        self.state = move(RUN_MOVES, before, event, self)
+        # move(), written out: it runs for every test.
+        try:
+            self.state = RUN_MOVES[before, event]
+        except KeyError:
+            raise ImpossibleMoveError(self, before, event) from None
         return self.state is not before
 
     def watch(self) -> None:
         """
         Observe the reactor until the run ends.
         """
-        if self._move(RunEvent.WATCH):
+        # Asked at every use of the network: what the table leaves as it is
+        # is not looked up.
+        if self.state not in RUN_OBSERVING and self._move(_ON_WATCH):
             observe(self.reactor, self)
 
     def observedPort(self, port: Any, origin: Origin) -> None:
@@ -120,7 +135,7 @@ class TestRun:
             network.observedConnector(connector, origin)
 
     def _observer(self) -> Network | None:
-        if self.handedTo is None and not self.cleanedUp:
+        if self.handedTo is None and self.state not in RUN_CLEANED_UP:
             self.observing()
         if self.handedTo is not None:
             self.registerClose()
@@ -131,7 +146,7 @@ class TestRun:
         The network that what the test opens now belongs to; the teardown is
         registered at the first use.
         """
-        if self.cleanedUp:
+        if self.state in RUN_CLEANED_UP:
             if self.late is None:
                 # Closed after tearDown by the run, not as a cleanup: trial
                 # already ran those.
@@ -158,7 +173,7 @@ class TestRun:
         runs after the cleanups the test adds later, as trial runs them last
         in, first out.
         """
-        if self._move(RunEvent.REGISTER):
+        if self.state not in RUN_REGISTERED and self._move(_ON_REGISTER):
             self.case.addCleanup(self._closeNetwork)
 
     def _newNetwork(self, observes: bool) -> Network:
@@ -204,7 +219,7 @@ class TestRun:
         """
         # Trial ran the cleanups: a network used from here on is closed
         # after tearDown.
-        self._move(RunEvent.CLEANUPS)
+        self._move(_ON_CLEANUPS)
         network = self.network
         if network is not None and not self.registered:
             self.network = None
@@ -258,7 +273,7 @@ class TestRun:
 
     def _closeNetwork(self) -> Deferred[None]:
         network, self.network = self.network, None
-        self._move(RunEvent.CLEANUPS)
+        self._move(_ON_CLEANUPS)
         if network is None:
             return succeed(None)
         return self.closeNetwork(network)
@@ -290,7 +305,7 @@ class TestRun:
         # cleanup of trial's (a self.patch of the reactor's connectTCP,
         # say) puts back what it found, which may be the observer's.
         watching = self.watching
-        self._move(RunEvent.FINISH)
+        self._move(_ON_FINISH)
         if watching:
             stopObserving(self.reactor, self)
         made, self._made = self._made, []

@@ -21,7 +21,7 @@ phases::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from enum import Enum
 from functools import partial
 from operator import attrgetter
@@ -122,7 +122,7 @@ class Records(Protocol):
 
     def records(self) -> Iterable[IRecord]: ...
 
-    def teardownHooks(self) -> Iterable[Hook]: ...
+    def teardownHooks(self) -> Sequence[Hook]: ...
 
     def subscribe(self, teardown: Teardown) -> None: ...
 
@@ -305,8 +305,9 @@ class Teardown:
                     leftover = record.leftover(LEFT_OPEN)
                     if isinstance(leftover, Leftover):
                         self._keep(record, leftover.asLeftOpen())
-        _runHooks(hooks, STOP_ACCEPTING)
-        hooksLeft = True
+        if hooks:
+            _runHooks(hooks, STOP_ACCEPTING)
+        hooksLeft = bool(hooks)
         for record in records:
             if hooksLeft and record.stage != STOP_ACCEPTING:
                 hooksLeft = False
