@@ -375,7 +375,7 @@ class NetworkAPI:
         return parts.opener.track(thing, origin)
 
     def mapName(self, name: str, port: IListeningPort | PortFront) -> None:
-        from ._http._names import NameMap, NameRecord, checkHostName, nameTarget
+        from ._http._names import NameHook, NameMap, checkHostName, nameTarget
 
         parts = self._parts()
         origin = userOrigin()
@@ -384,7 +384,7 @@ class NetworkAPI:
         address, covered = nameTarget(parts.registry, port)
         if parts.names is None:
             names = NameMap(parts.reactor)
-            parts.registry.addRecord(NameRecord(names, origin))
+            parts.registry.addHook(NameHook(names, origin))
             parts.names = names
         parts.names.map(hostName, address, covered)
 

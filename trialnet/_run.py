@@ -15,11 +15,29 @@ from twisted.python import log
 from twisted.python.failure import Failure
 
 from ._core._defaults import DISCONNECT_TIMEOUT, SHARE_OF_TEST_TIMEOUT
+from ._core._lifecycle import (
+    RUN_CLEANED_UP,
+    RUN_MOVES,
+    RUN_OBSERVING,
+    RUN_REGISTERED,
+    ImpossibleMoveError,
+    RunEvent,
+    RunState,
+)
 from ._core._report import LATE_STEP, Origin, TeardownError
 from ._core._seconds import checkSeconds
 from ._network import Network
 from ._sockets._observe import observe, stopObserving
 from ._sockets._untracked import closeUntracked, selectables, untracked
+
+# Read once: a member read through its enum class costs a Python-level
+# lookup (Python 3.11), and these are read for every test.
+_IDLE = RunState.IDLE
+_ON_WATCH = RunEvent.WATCH
+_ON_REGISTER = RunEvent.REGISTER
+_ON_CLEANUPS = RunEvent.CLEANUPS
+_ON_FINISH = RunEvent.FINISH
+
 
 _T = TypeVar("_T")
 
@@ -40,8 +58,7 @@ class TestRun:
     @ivar handedTo: The network of the test, which what the run observes is
         handed to (and which declines it once its teardown ended).
     @ivar late: The network first used in C{tearDown}, until it closed.
-    @ivar registered: Whether the teardown was registered as a cleanup.
-    @ivar cleanedUp: Whether trial ran the cleanups.
+    @ivar state: Where the run is, moved by L{RUN_MOVES} only.
     @ivar ownSetUp: The test's own C{setUp}, which L{setUp} runs.
     @ivar ownTearDown: The test's own C{tearDown}, which L{tearDown} runs.
     """
@@ -52,20 +69,54 @@ class TestRun:
         self.network: Network | None = None
         self.handedTo: Network | None = None
         self.late: Network | None = None
-        self.registered = False
-        self.cleanedUp = False
-        self.watching = False
+        self.state = _IDLE
         self._made: list[Network] = []
         self._before = selectables(reactor)
         self.ownSetUp: Callable[[], object] = case.setUp
         self.ownTearDown: Callable[[], object] = case.tearDown
 
+    @property
+    def watching(self) -> bool:
+        """
+        Whether the run observes the reactor.
+        """
+        return self.state in RUN_OBSERVING
+
+    @property
+    def registered(self) -> bool:
+        """
+        Whether the teardown was registered as a cleanup.
+        """
+        return self.state in RUN_REGISTERED
+
+    @property
+    def cleanedUp(self) -> bool:
+        """
+        Whether trial ran the cleanups.
+        """
+        return self.state in RUN_CLEANED_UP
+
+    def _move(self, event: RunEvent) -> bool:
+        """
+        Apply a move.
+
+        @return: Whether the state changed.
+        """
+        before = self.state
+        # move(), written out: it runs for every test.
+        try:
+            self.state = RUN_MOVES[before, event]
+        except KeyError:
+            raise ImpossibleMoveError(self, before, event) from None
+        return self.state is not before
+
     def watch(self) -> None:
         """
         Observe the reactor until the run ends.
         """
-        if not self.watching:
-            self.watching = True
+        # Asked at every use of the network: what the table leaves as it is
+        # is not looked up.
+        if self.state not in RUN_OBSERVING and self._move(_ON_WATCH):
             observe(self.reactor, self)
 
     def observedPort(self, port: Any, origin: Origin) -> None:
@@ -86,7 +137,7 @@ class TestRun:
             network._parts().observedConnector(connector, origin)
 
     def _observer(self) -> Network | None:
-        if self.handedTo is None and not self.cleanedUp:
+        if self.handedTo is None and self.state not in RUN_CLEANED_UP:
             self.observing()
         if self.handedTo is not None:
             self.registerClose()
@@ -97,7 +148,7 @@ class TestRun:
         The network that what the test opens now belongs to; the teardown is
         registered at the first use.
         """
-        if self.cleanedUp:
+        if self.state in RUN_CLEANED_UP:
             if self.late is None:
                 # Closed after tearDown by the run, not as a cleanup: trial
                 # already ran those.
@@ -124,8 +175,7 @@ class TestRun:
         runs after the cleanups the test adds later, as trial runs them last
         in, first out.
         """
-        if not self.registered:
-            self.registered = True
+        if self.state not in RUN_REGISTERED and self._move(_ON_REGISTER):
             self.case.addCleanup(self._closeNetwork)
 
     def _newNetwork(self, observes: bool) -> Network:
@@ -171,7 +221,7 @@ class TestRun:
         """
         # Trial ran the cleanups: a network used from here on is closed
         # after tearDown.
-        self.cleanedUp = True
+        self._move(_ON_CLEANUPS)
         network = self.network
         if network is not None and not self.registered:
             self.network = None
@@ -233,7 +283,7 @@ class TestRun:
 
     def _closeNetwork(self) -> Deferred[None]:
         network, self.network = self.network, None
-        self.cleanedUp = True
+        self._move(_ON_CLEANUPS)
         if network is None:
             return succeed(None)
         return self.closeNetwork(network)
@@ -264,8 +314,9 @@ class TestRun:
         # Observation ends last, after every cleanup and tearDown: a
         # cleanup of trial's (a self.patch of the reactor's connectTCP,
         # say) puts back what it found, which may be the observer's.
-        if self.watching:
-            self.watching = False
+        watching = self.watching
+        self._move(_ON_FINISH)
+        if watching:
             stopObserving(self.reactor, self)
         made, self._made = self._made, []
         for network in made:

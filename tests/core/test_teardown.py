@@ -15,7 +15,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 from zope.interface.verify import verifyObject
 
-from trialnet._core._record import IRecord
+from trialnet._core._record import Hook, IRecord
 from trialnet._core._report import Leftover, Origin, TeardownError
 from trialnet._core._teardown import (
     ABORT_GRACE,
@@ -147,6 +147,9 @@ class FakeRecords:
 
     def records(self) -> list[FakeRecord]:
         return list(self.all)
+
+    def teardownHooks(self) -> list[Hook]:
+        return []
 
     def subscribe(self, teardown: Teardown) -> None:
         self.teardown = teardown

@@ -8,7 +8,7 @@ from __future__ import annotations
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
-from trialnet._links._conditions import END, LIMIT, Direction, Flow
+from trialnet._links._conditions import END, LIMIT, Direction, Flow, Marker
 
 
 class _Destination:
@@ -18,13 +18,13 @@ class _Destination:
 
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
-        self.log: list[tuple[float, bytes | str]] = []
+        self.log: list[tuple[float, bytes | Marker]] = []
         self.pauses: list[str] = []
 
     def write(self, data: bytes) -> None:
         self.log.append((self.clock.seconds(), data))
 
-    def act(self, action: str) -> None:
+    def act(self, action: Marker) -> None:
         self.log.append((self.clock.seconds(), action))
 
 
@@ -42,7 +42,7 @@ def flowOn(direction: Direction) -> tuple[Clock, Flow, _Destination]:
     return clock, flow, destination
 
 
-def jitterSchedule(seed: int) -> list[tuple[float, bytes | str]]:
+def jitterSchedule(seed: int) -> list[tuple[float, bytes | Marker]]:
     """
     Deliver ten chunks, a second apart, under 0.5s of latency with 0.4s of
     jitter, and give back when each arrived.

@@ -4,7 +4,8 @@ What the teardown closes, as records of one shape: each knows how to close
 in an orderly way, abort, force, describe itself as a leftover, and say when
 it settled.  Here are their common base and the small records (a pool, a
 service, a pending listen); connection ends, ports and client attempts have
-modules of their own.
+modules of their own.  What never waits is not a record but a L{Hook}: a
+step the teardown runs at its stage, and again when it forgets.
 """
 
 from __future__ import annotations
@@ -109,6 +110,34 @@ def fireAll(waiters: list[Deferred[Any]], result: object) -> None:
             waiter.callback(result)
 
 
+class Hook:
+    """
+    A step of the teardown that never waits, so never settles, aborts nor
+    is reported: run when the teardown closes what is at its stage (before
+    the records of that stage), and when it forgets.  Run inside the
+    teardown's guard, as every step: what one raises is logged and the rest
+    still runs.
+    """
+
+    stage: ClassVar[int] = CLOSE
+    role: ClassVar[str] = ""
+
+    @property
+    def kind(self) -> str:
+        return ""
+
+    def closing(self) -> None:
+        """
+        The teardown closes what is at this hook's stage.
+        """
+
+    def forget(self) -> None:
+        """
+        The teardown forgets: undo every observation and drop every
+        reference to the application's objects.
+        """
+
+
 @implementer(IRecord)
 class Record:
     """
@@ -125,6 +154,9 @@ class Record:
         self.origin = origin
         self.observed = observed
         self._onSettled = onSettled
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.role} {self.kind} from {self.origin}>"
 
     @property
     def settled(self) -> bool:

@@ -6,7 +6,9 @@ Every rule that moves the teardown from one phase to the next is in
 L{TRANSITIONS}; L{Teardown} runs each phase's action on entering it and owns
 the timer, the bounds, the outcome and the waiters.  It treats every record
 alike (see L{trialnet._core._record.IRecord}) and guards every call it makes
-to one: what a record raises is logged and the rest still runs.  The
+to one: what a record raises is logged and the rest still runs.  What
+never waits is a hook (L{trialnet._core._record.Hook}), run at its stage before
+the records of that stage, and again when the teardown forgets.  The
 phases::
 
     OPEN --close--> CLOSING --settled--> DONE
@@ -20,7 +22,7 @@ phases::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from enum import Enum
 from functools import partial
 from operator import attrgetter
@@ -32,7 +34,7 @@ from twisted.python import log
 from twisted.python.failure import Failure
 
 from ._owners import closeOwner
-from ._record import IRecord, fireAll
+from ._record import CLOSE, STOP_ACCEPTING, Hook, IRecord, fireAll
 from ._report import Leftover, TeardownError
 from ._retries import Captured, TimerCapture, afterDeliveries, timerLeftover
 
@@ -121,6 +123,8 @@ class Records(Protocol):
     """
 
     def records(self) -> Iterable[IRecord]: ...
+
+    def teardownHooks(self) -> Sequence[Hook]: ...
 
     def subscribe(self, teardown: Teardown) -> None: ...
 
@@ -262,6 +266,13 @@ class Teardown:
             guarded(record.close, "closing", record)
             self.settled(record)
 
+    def hooked(self, hook: Hook) -> None:
+        """
+        A hook was added: while closing, run it at once.
+        """
+        if self._phase in (Phase.CLOSING, Phase.ABORTED, Phase.FORCED):
+            guarded(hook.closing, "closing", hook)
+
     def settled(self, record: IRecord) -> None:
         """
         A record settled.
@@ -291,6 +302,7 @@ class Teardown:
                     if isinstance(timer, Leftover):
                         self._leftovers[id(captured.call)] = timer
         records = sorted(self._records.records(), key=_stage)
+        hooks = self._records.teardownHooks()
         pending = self._pending
         for record in records:
             if not record.settled:
@@ -299,7 +311,13 @@ class Teardown:
                     leftover = record.leftover(LEFT_OPEN)
                     if isinstance(leftover, Leftover):
                         self._keep(record, leftover.asLeftOpen())
+        if hooks:
+            _runHooks(hooks, STOP_ACCEPTING)
+        hooksLeft = bool(hooks)
         for record in records:
+            if hooksLeft and record.stage != STOP_ACCEPTING:
+                hooksLeft = False
+                _runHooks(hooks, CLOSE)
             # guarded(), written out: this loop runs for every record.
             try:
                 record.close()
@@ -307,6 +325,8 @@ class Teardown:
                 _logStep("closing", record)
             if record.settled:
                 pending.pop(id(record), None)
+        if hooksLeft:
+            _runHooks(hooks, CLOSE)
 
     def _abortLeftovers(self) -> None:
         waited = self._reactor.seconds() - self._startedAt
@@ -408,6 +428,15 @@ class Teardown:
     def _keep(self, record: IRecord, leftover: object) -> None:
         if isinstance(leftover, Leftover):
             self._leftovers[id(record)] = leftover
+
+
+def _runHooks(hooks: Iterable[Hook], stage: int) -> None:
+    """
+    Run, guarded, the hooks of one stage.
+    """
+    for hook in hooks:
+        if hook.stage == stage:
+            guarded(hook.closing, "closing", hook)
 
 
 #: A record's stage, for sorting.

@@ -39,7 +39,7 @@ from twisted.internet.interfaces import (
 )
 from zope.interface import implementer
 
-from .._core._record import Record
+from .._core._record import Hook
 from .._core._report import Origin
 from .._sockets._addresses import describeAddress, reachable
 from .._sockets._ports import PortRecord
@@ -201,7 +201,7 @@ class NameMap:
             resolver.remove(self)
 
 
-class NameRecord(Record):
+class NameHook(Hook):
     """
     A network's names, in its teardown: they stay mapped while everything
     closes (a client that reconnects meanwhile still finds the test's port,
@@ -211,20 +211,11 @@ class NameRecord(Record):
     role = "names"
 
     def __init__(self, names: NameMap, origin: Origin) -> None:
-        # Settled from the start: it never has to tell.
-        super().__init__(origin, False, _neverCalled)
+        self.origin = origin
         self.names = names
-
-    @property
-    def settled(self) -> bool:
-        return True
 
     def forget(self) -> None:
         self.names.close()
-
-
-def _neverCalled(record: Record) -> None:
-    pass
 
 
 @implementer(IHostResolution)

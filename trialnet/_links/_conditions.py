@@ -15,6 +15,7 @@ import math
 import random
 from collections import deque
 from collections.abc import Callable
+from enum import Enum
 from typing import Any
 
 from .._core._seconds import checkAmount, checkSeconds
@@ -27,11 +28,27 @@ LOW_WATER = 64 * 1024
 #: read of its own.
 SLICE_GAP = 0.002
 
-#: What a flow's queue may hold besides bytes: the source closed (in an
-#: orderly way, or aborted), or the limit was reached.
-END = "end"
-ABORT = "abort"
-LIMIT = "limit"
+
+class Marker(Enum):
+    """
+    What a flow's queue may hold besides bytes: a value of its own type, so
+    that no bytes are ever taken for one.
+    """
+
+    #: The source closed in an orderly way.
+    END = "end"
+    #: The source's connection was aborted.
+    ABORT = "abort"
+    #: The limit was reached.
+    LIMIT = "limit"
+
+
+END = Marker.END
+ABORT = Marker.ABORT
+LIMIT = Marker.LIMIT
+
+#: One item of a flow's queue.
+Item = bytes | Marker
 
 
 def _count(value: object, what: str) -> int:
@@ -195,7 +212,7 @@ class Flow:
         clock: Any,
         direction: Direction,
         write: Callable[[bytes], None],
-        act: Callable[[str], None],
+        act: Callable[[Marker], None],
         pause: Callable[[], None],
         resume: Callable[[], None],
     ) -> None:
@@ -211,8 +228,8 @@ class Flow:
         self._act = act
         self._pause = pause
         self._resume = resume
-        self._held: list[bytes | str] = []
-        self._queue: deque[tuple[float, bytes | str]] = deque()
+        self._held: list[Item] = []
+        self._queue: deque[tuple[float, Item]] = deque()
         self._lastDue = -math.inf
         self._timer: Any = None
         self._passed = 0
@@ -233,7 +250,7 @@ class Flow:
         limit = conditions.limitBytes
         if conditions.limitEpoch != self._limitEpoch:
             self._limitEpoch, self._passed = conditions.limitEpoch, 0
-        items: list[bytes | str] = [data]
+        items: list[Item] = [data]
         if limit is not None and self._passed + len(data) >= limit:
             items = [data[: limit - self._passed], LIMIT]
             self._done = True
@@ -297,7 +314,7 @@ class Flow:
             return _CLEAN
         return self._direction
 
-    def _add(self, items: list[bytes | str], conditions: Direction) -> None:
+    def _add(self, items: list[Item], conditions: Direction) -> None:
         self.queued += sum(len(item) for item in items if isinstance(item, bytes))
         if conditions.held or conditions.blackholed:
             # Only a close comes here while blackholed: it is kept back.
@@ -308,14 +325,14 @@ class Flow:
             self._paused = True
             self._pause()
 
-    def _schedule(self, items: list[bytes | str], conditions: Direction) -> None:
+    def _schedule(self, items: list[Item], conditions: Direction) -> None:
         if not items:
             return
         now = self._clock.seconds()
         start = max(now + conditions.delayOf(), self._lastDue)
         size, rate = conditions.sliceSize, conditions.rate
         for item in items:
-            pieces: list[bytes | str] = [item]
+            pieces: list[Item] = [item]
             if isinstance(item, bytes) and size is not None:
                 pieces = [item[i : i + size] for i in range(0, len(item), size)]
             for piece in pieces:
@@ -339,7 +356,7 @@ class Flow:
         sliced = self._conditions().sliceSize is not None
         while self._queue and self._queue[0][0] <= now:
             _, item = self._queue.popleft()
-            if isinstance(item, str):
+            if isinstance(item, Marker):
                 self._act(item)
                 continue
             self.queued -= len(item)

@@ -22,7 +22,7 @@ from twisted.internet.interfaces import IAddress, IListeningPort
 from twisted.internet.protocol import DatagramProtocol
 from twisted.python import log
 
-from .._core._record import Record
+from .._core._record import Hook
 from .._core._report import Origin
 from .._core._seconds import checkSeconds
 from .._sockets._addresses import describeAddress, reachableHost
@@ -188,22 +188,17 @@ class _Outbound(DatagramProtocol):
         self._link._fromServer(datagram, self._client)
 
 
-class _DatagramRecord(Record):
+class _DatagramHook(Hook):
     """
     What a datagram link has on its way, for the teardown: cancelled.
     """
 
     role = "link"
 
-    def __init__(self, link: DatagramLink, origin: Origin) -> None:
-        super().__init__(origin, False, lambda record: None)
+    def __init__(self, link: DatagramLink) -> None:
         self._link: DatagramLink | None = link
 
-    @property
-    def settled(self) -> bool:
-        return True
-
-    def close(self) -> None:
+    def closing(self) -> None:
         if self._link is not None:
             self._link.upstream.stop()
             self._link.downstream.stop()
@@ -245,7 +240,7 @@ class DatagramLink:
         self._targetText = describeAddress(address)
         self._outbound: dict[Any, IListeningPort] = {}
         self._front: IListeningPort | None = self._listen(_Front(self))
-        registry.addRecord(_DatagramRecord(self, origin))
+        registry.addHook(_DatagramHook(self))
         log.msg(f"trialnet: {self!r} opened at {origin}")
 
     def __repr__(self) -> str:

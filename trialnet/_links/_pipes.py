@@ -22,10 +22,20 @@ from twisted.internet.protocol import ClientFactory, Protocol, connectionDone
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from .._core._lifecycle import (
+    PIPE_MOVES,
+    SIDE_MOVES,
+    SIDE_WRITE_SHUT,
+    PipeEvent,
+    PipeState,
+    SideEvent,
+    SideState,
+    move,
+)
 from .._core._record import fireAll
 from .._sockets._addresses import AddressKey, addressKey
 from .._sockets._transports import releaseSocket
-from ._conditions import ABORT, END, LIMIT, Direction, Flow
+from ._conditions import Direction, Flow, Marker
 
 
 class PipeRelay(StructuralType):
@@ -142,6 +152,11 @@ class Pipe:
     """
     One connection through a link: the relay's accepted connection from the
     client, and its own connection to the server.
+
+    @ivar state: Where it is, moved by L{PIPE_MOVES} only.
+    @ivar inboundState: Where the relay's connection from the client is,
+        moved by L{SIDE_MOVES} only.
+    @ivar outboundState: Where its connection to the server is, likewise.
     """
 
     def __init__(
@@ -155,33 +170,32 @@ class Pipe:
         self.inboundKey = inboundKey
         self.sides: list[Any] = []
         self.connector: Any = None
-        self.closed = False
+        self.state = PipeState.DIALING
+        self.inboundState = SideState.OPEN
+        self.outboundState = SideState.OPEN
         self.waiters: list[Deferred[None]] = []
         self.outboundKey: AddressKey | None = None
         self._in: Any = None
         self._out: Any = None
-        self._lost = {True: False, False: False}
-        # Per side: whether its peer's writing side, or its own, is shut.
-        self._readDone = {True: False, False: False}
-        self._writeDone = {True: False, False: False}
         # What reads from the client side, and from the server side.
-        self._gates = {True: _Gate(), False: _Gate()}
+        self._fromClient = _Gate()
+        self._fromServer = _Gate()
         reactor = relay.reactor
         self.up = Flow(
             reactor,
             upstream,
             lambda data: self._out.write(data),
             lambda action: self._act(action, False),
-            lambda: self._gates[True].stop("queue"),
-            lambda: self._gates[True].go("queue"),
+            lambda: self._fromClient.stop("queue"),
+            lambda: self._fromClient.go("queue"),
         )
         self.down = Flow(
             reactor,
             downstream,
             lambda data: self._in.write(data),
             lambda action: self._act(action, True),
-            lambda: self._gates[False].stop("queue"),
-            lambda: self._gates[False].go("queue"),
+            lambda: self._fromServer.stop("queue"),
+            lambda: self._fromServer.go("queue"),
         )
 
     def inboundMade(self, side: Side) -> None:
@@ -189,8 +203,8 @@ class Pipe:
         self.sides.append(self._in)
         _noDelay(self._in)
         # Nothing is read until the server side is connected.
-        self._gates[True].transport = self._in
-        self._gates[True].stop("connecting")
+        self._fromClient.transport = self._in
+        self._fromClient.stop("connecting")
         self.connector = self.relay.dial(_OutboundFactory(self))
 
     def outboundBuilt(self, addr: IAddress | None) -> Side:
@@ -204,18 +218,19 @@ class Pipe:
         _noDelay(self._out)
         key = self.outboundKey or addressKey(self._out.getHost())
         self.relay.crossed(self.inboundKey, key)
-        if self._lost[True]:
+        self.state = move(PIPE_MOVES, self.state, PipeEvent.JOINED, self)
+        if self.inboundState is SideState.LOST:
             self._out.loseConnection()
             return
-        self._gates[False].transport = self._out
-        self._out.registerProducer(self._gates[True], True)
-        self._in.registerProducer(self._gates[False], True)
-        self._gates[True].go("connecting")
+        self._fromServer.transport = self._out
+        self._out.registerProducer(self._fromClient, True)
+        self._in.registerProducer(self._fromServer, True)
+        self._fromClient.go("connecting")
 
     def outboundFailed(self) -> None:
         self.connector = None
-        self._lost[False] = True
-        if self._in is not None and not self._lost[True]:
+        self._tell(False, SideEvent.LOST)
+        if self._in is not None and self.inboundState is not SideState.LOST:
             self._in.abortConnection()
         self._check()
 
@@ -227,7 +242,7 @@ class Pipe:
         The peer of one side shut its writing side: the close goes on to the
         other side's peer, after the bytes before it.
         """
-        self._readDone[inbound] = True
+        self._tell(inbound, SideEvent.READ_DONE)
         (self.up if inbound else self.down).end(False)
         self._closeIfShut(inbound)
 
@@ -236,9 +251,9 @@ class Pipe:
         One side's connection is gone: its close goes on to the other
         side's peer, and what that peer sends can go nowhere any more.
         """
-        self._lost[inbound] = True
+        self._tell(inbound, SideEvent.LOST)
         other = not inbound
-        self._readDone[other] = True
+        self._tell(other, SideEvent.READ_DONE)
         if inbound:
             self.down.stop()
             if self._out is None:
@@ -250,7 +265,7 @@ class Pipe:
             self.up.stop()
             self.down.end(aborted)
         transport = self._in if other else self._out
-        if self._writeDone[other] and not self._lost[other] and transport:
+        if self._stateOf(other) in SIDE_WRITE_SHUT and transport:
             # The close went on already, as a half-close: now close it all.
             if aborted:
                 transport.abortConnection()
@@ -277,41 +292,51 @@ class Pipe:
         self.up.stop()
         self.down.stop()
         for transport in self.sides:
-            if not self._lost[transport is self._in]:
+            if self._stateOf(transport is self._in) is not SideState.LOST:
                 releaseSocket(self.relay.reactor, transport)
-        self._lost = {True: True, False: True}
+        self._tell(True, SideEvent.LOST)
+        self._tell(False, SideEvent.LOST)
         self.connector = None
         self._check()
 
-    def _act(self, action: str, toInbound: bool) -> None:
+    def _act(self, action: Marker, toInbound: bool) -> None:
         transport = self._in if toInbound else self._out
-        if action == ABORT:
+        if action is Marker.ABORT:
             transport.abortConnection()
-        elif action == END:
-            self._writeDone[toInbound] = True
+        elif action is Marker.END:
+            self._tell(toInbound, SideEvent.WRITE_DONE)
             # A registered producer would keep the close from completing.
             transport.unregisterProducer()
             transport.loseWriteConnection()
             self._closeIfShut(toInbound)
-        elif action == LIMIT:
+        elif action is Marker.LIMIT:
             for side in self.sides:
                 side.unregisterProducer()
                 side.loseConnection()
 
     def _closeIfShut(self, inbound: bool) -> None:
-        if self._readDone[inbound] and self._writeDone[inbound]:
+        if self._stateOf(inbound) is SideState.SHUT:
             transport = self._in if inbound else self._out
             transport.unregisterProducer()
             transport.loseConnection()
 
+    def _stateOf(self, inbound: bool) -> SideState:
+        return self.inboundState if inbound else self.outboundState
+
+    def _tell(self, inbound: bool, event: SideEvent) -> None:
+        if inbound:
+            self.inboundState = move(SIDE_MOVES, self.inboundState, event, self)
+        else:
+            self.outboundState = move(SIDE_MOVES, self.outboundState, event, self)
+
     def _check(self) -> None:
-        if self.closed:
+        if self.state is PipeState.CLOSED:
             return
-        outboundOver = self._lost[False] or (
+        outboundOver = self.outboundState is SideState.LOST or (
             self._out is None and self.connector is None
         )
-        if self._lost[True] and outboundOver:
-            self.closed = True
+        if self.inboundState is SideState.LOST and outboundOver:
+            self.state = move(PIPE_MOVES, self.state, PipeEvent.CLOSED, self)
             self.up.stop()
             self.down.stop()
             self.relay.pipeClosed(self)

@@ -25,11 +25,30 @@ from twisted.python.failure import Failure
 from twisted.python.reflect import qual
 from zope.interface import alsoProvides, implementer
 
+from .._core._lifecycle import (
+    ATTEMPT_MOVES,
+    AttemptEvent,
+    AttemptState,
+    ImpossibleMoveError,
+)
 from .._core._record import Record
 from .._core._report import Leftover, Origin
 from ._addresses import AddressKey
 from ._ends import End
 from ._transports import applicationFactory
+
+# Read once: a member read through its enum class costs a Python-level
+# lookup (Python 3.11), and these are read for every test.
+_DIALING = AttemptState.DIALING
+_ON_START = AttemptEvent.START
+_ON_ABANDON = AttemptEvent.ABANDON
+_RUNNING = AttemptState.RUNNING
+_ON_HALT = AttemptEvent.HALT
+_HALTED = AttemptState.HALTED
+_ON_STOP = AttemptEvent.STOP
+_ON_OUTCOME = AttemptEvent.OUTCOME
+_CONNECTING = AttemptState.CONNECTING
+_OVER = AttemptState.OVER
 
 
 def cancelQuietly(deferred: Deferred[Any]) -> None:
@@ -95,6 +114,7 @@ class ClientAttempt(ClientFactory, Record):
     @ivar deferred: Fires with the protocol after its C{connectionMade} ran,
         or fails with the reason the attempt failed.
     @ivar connector: The reactor's connector, unless an endpoint connects.
+    @ivar state: Where it is, moved by L{ATTEMPT_MOVES} only.
     """
 
     role = "client"
@@ -116,10 +136,9 @@ class ClientAttempt(ClientFactory, Record):
             self._prepared = registry.newEnd("client", origin, protocol, attempt=self)
             self._prepared.watchConnect()
         self._failure: Failure | None = None
+        # Inside the Deferred's canceller, which fails it itself.
         self._cancelled = False
-        self._halted = False
-        self._pending = True
-        self._running = False
+        self.state = _DIALING
         self.connector: IConnector | None = None
         self._endpointResult: Deferred[Any] | None = None
         if IProtocolNegotiationFactory.providedBy(factory):
@@ -180,7 +199,7 @@ class ClientAttempt(ClientFactory, Record):
     def doStart(self) -> None:
         if self._factory is not None:
             self._factory.doStart()
-        self._running = True
+        self._move(_ON_START)
 
     def doStop(self) -> None:
         # A connector stops its factory last, after clientConnectionLost or
@@ -240,7 +259,7 @@ class ClientAttempt(ClientFactory, Record):
         """
         Dialing raised: nothing was opened, and nothing is waited for.
         """
-        self._pending = self._running = False
+        self._move(_ON_ABANDON)
         if self._prepared is not None:
             self._prepared.forget()
 
@@ -260,7 +279,25 @@ class ClientAttempt(ClientFactory, Record):
 
     @property
     def settled(self) -> bool:
-        return not (self._pending or self._running)
+        return self.state in _SETTLED
+
+    @property
+    def _pending(self) -> bool:
+        return self.state in _PENDING
+
+    def _move(self, event: AttemptEvent) -> bool:
+        """
+        Apply a move.
+
+        @return: Whether the state changed.
+        """
+        before = self.state
+        # move(), written out: it runs for every connect() of every test.
+        try:
+            self.state = ATTEMPT_MOVES[before, event]
+        except KeyError:
+            raise ImpossibleMoveError(self, before, event) from None
+        return self.state is not before
 
     def close(self) -> None:
         stopRetrying(self._factory)
@@ -281,13 +318,13 @@ class ClientAttempt(ClientFactory, Record):
             return self.leftover(
                 "an endpoint connect that neither finished nor stopped when cancelled"
             )
-        if self._running:
+        if self.state is _RUNNING:
             # Stop the connector for good: the application's factory hears
             # nothing more from it (so it cannot connect again).
-            self._halted = True
+            self._move(_ON_HALT)
             if getattr(self.connector, "state", None) == "connecting":
                 self.connector.stopConnecting()  # type: ignore[union-attr]
-            self._stopped()
+            self._settle()
             return self.leftover(
                 "its factory was still running (connecting again?); its "
                 "connector was stopped and the factory told no more"
@@ -302,7 +339,7 @@ class ClientAttempt(ClientFactory, Record):
     # Inside
 
     def _forward(self, name: str, *args: Any) -> None:
-        if self._halted:
+        if self.state is _HALTED:
             return
         method = getattr(self._factory, name, None)
         if method is not None:
@@ -317,13 +354,11 @@ class ClientAttempt(ClientFactory, Record):
             raise
 
     def _stopped(self) -> None:
-        if self._running:
-            self._running = False
+        if self._move(_ON_STOP):
             self._settle()
 
     def _done(self) -> None:
-        if self._pending:
-            self._pending = False
+        if self._move(_ON_OUTCOME):
             self._settle()
 
     def _fail(self, reason: Failure) -> None:
@@ -346,6 +381,12 @@ class ClientAttempt(ClientFactory, Record):
             connector.stopConnecting()  # type: ignore[union-attr]
         else:
             self._done()
+
+
+#: The states in which an attempt's outcome is not known yet.
+_PENDING = frozenset([_DIALING, _CONNECTING])
+#: The states in which the teardown waits for nothing more.
+_SETTLED = frozenset([_OVER, _HALTED])
 
 
 @implementer(IOpenSSLClientConnectionCreator)

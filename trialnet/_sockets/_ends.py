@@ -18,12 +18,23 @@ from twisted.python import log
 from twisted.python.failure import Failure
 from twisted.python.reflect import qual
 
+from .._core._lifecycle import END_MOVES, EndEvent, EndState, ImpossibleMoveError
 from .._core._patch import InstancePatch, patchable
 from .._core._record import Record, fireAll
 from .._core._report import Leftover, Origin
 from .._core._retries import retriesOf
 from ._addresses import AddressKey, addressKey, describeAddress
 from ._transports import protocolChain, releaseSocket, socketTransport
+
+# Read once: a member read through its enum class costs a Python-level
+# lookup (Python 3.11), and these are read for every test.
+_NEW = EndState.NEW
+_OPEN = EndState.OPEN
+_LOSING = EndState.LOSING
+_CLOSED = EndState.CLOSED
+_ON_CONNECTED = EndEvent.CONNECTED
+_ON_LOSING = EndEvent.LOSING
+_ON_CLOSED = EndEvent.CLOSED
 
 
 class EndListener(Protocol):
@@ -62,8 +73,9 @@ class End(Record):
     @ivar port: For a server end, the record of the port that accepted it.
     @ivar attempt: For a client of L{trialnet.INetworkOpening.connect}, its
         attempt.
-    @ivar claimed: Whether it was handed out as a server end already.
-    @ivar closed: Whether its connection closed.
+    @ivar claimed: Whether it was handed out as a server end already (the
+        pairing's bookkeeping, whatever the end's state).
+    @ivar state: Where it is, moved by L{END_MOVES} only.
     """
 
     def __init__(
@@ -91,9 +103,7 @@ class End(Record):
         self.peerKey: AddressKey | None = None
         self._host: Any = None
         self._peer: Any = None
-        self.open = False
-        self.closed = False
-        self._losing = False
+        self.state = _NEW
         self.claimed = False
         self.closeWaiters: list[Deferred[None]] = []
         self._listener = listener
@@ -129,11 +139,32 @@ class End(Record):
         return self.application
 
     @property
+    def open(self) -> bool:
+        """
+        Whether it connected and its connection has not closed yet.
+        """
+        return self.state is _OPEN or self.state is _LOSING
+
+    @property
+    def closed(self) -> bool:
+        """
+        Whether its connection closed.
+        """
+        return self.state is _CLOSED
+
+    @property
     def settled(self) -> bool:
         # Inside the transport's connectionLost the connection is gone, even
         # before the protocol heard it (and code resumed from there may end
         # the test).
-        return not self.open or self._losing
+        return self.state is not _OPEN
+
+    def _move(self, event: EndEvent) -> None:
+        # move(), written out: it runs three times for every connection.
+        try:
+            self.state = END_MOVES[self.state, event]
+        except KeyError:
+            raise ImpossibleMoveError(self, self.state, event) from None
 
     # Observing
 
@@ -167,7 +198,7 @@ class End(Record):
             self.hostKey = addressKey(self._host)
         self._peer = transport.getPeer()
         self.peerKey = addressKey(self._peer)
-        self.open = True
+        self._move(_ON_CONNECTED)
         held = protocolChain(getattr(socketTransport(transport), "protocol", None))
         if any(outer is self.protocol for outer in held):
             self.chain = held
@@ -183,7 +214,7 @@ class End(Record):
     def _connectionLost(self, reason: Failure) -> None:
         assert self._lostPatch is not None
         self._lostPatch.restore("connectionLost")
-        self._losing = True
+        self._move(_ON_LOSING)
         try:
             with retriesOf(self._listener.reactor, self._listener, self.origin):
                 self._originalLost(reason)
@@ -195,8 +226,7 @@ class End(Record):
             self._markClosed()
 
     def _markClosed(self) -> None:
-        self.open = False
-        self.closed = True
+        self._move(_ON_CLOSED)
         self.transport = None
         self._settle()
         fireAll(self.closeWaiters, None)

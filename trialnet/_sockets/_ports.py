@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from twisted.internet.defer import Deferred, maybeDeferred, succeed
+from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.internet.interfaces import IAddress, IListeningPort, IProtocolFactory
 from twisted.python.failure import Failure
 from twisted.python.reflect import qual
 
+from .._core._lifecycle import PORT_MOVES, ImpossibleMoveError, PortEvent, PortState
 from .._core._patch import patchable
 from .._core._record import STOP_ACCEPTING, Record, fireAll
 from .._core._report import Leftover, Origin
@@ -25,6 +26,16 @@ from ._transports import Transport, ensureSocketFile, releaseSocket
 
 # The tracked ports accepting a connection right now, innermost last: a
 # factory's buildProtocol called from there builds a server end of that port.
+# Read once: a member read through its enum class costs a Python-level
+# lookup (Python 3.11), and these are read for every test.
+_LISTENING = PortState.LISTENING
+_IDLE = PortState.IDLE
+_STOPPED = PortState.STOPPED
+_ON_START = PortEvent.START
+_ON_STOP = PortEvent.STOP
+_ON_STOPPED = PortEvent.STOPPED
+
+
 _accepting: list[PortRecord] = []
 
 
@@ -34,7 +45,7 @@ class PortRecord(Record):
 
     @ivar port: The port; dropped at the teardown.
     @ivar transport: Which kind of port it is.
-    @ivar listening: Whether the teardown has to stop it.
+    @ivar state: Where it is, moved by L{PORT_MOVES} only.
     @ivar stopFailure: How stopping failed, if it did.
     @ivar socketPath: A UNIX port's socket path in its private directory.
     @ivar hostKey: Its address, when it listened.
@@ -58,15 +69,13 @@ class PortRecord(Record):
         self.port: IListeningPort | None = port
         self.transport = transport
         self._reactor = reactor
-        self.listening = listening
+        self.state = _LISTENING if listening else _IDLE
         self.socketPath = socketPath
         self.stopFailure: Failure | None = None
         self.hostKey: AddressKey | None = None
         self.address: Any = None
         self._hostText = ""
         self._kind = qual(type(port))
-        self._stopping: Deferred[object] | None = None
-        self._stopped = not listening
         self._waiters: list[Deferred[None]] = []
         self._recordAddress()
         patch = self._patch = patchable(port, "port")
@@ -92,8 +101,24 @@ class PortRecord(Record):
         return self._kind
 
     @property
+    def listening(self) -> bool:
+        """
+        Whether the teardown has to stop it.
+        """
+        return self.state is _LISTENING
+
+    @property
     def settled(self) -> bool:
-        return self._stopped
+        return self.state is _IDLE or self.state is _STOPPED
+
+    def _move(self, event: PortEvent) -> PortState:
+        before = self.state
+        # move(), written out: it runs for every port of every test.
+        try:
+            self.state = PORT_MOVES[before, event]
+        except KeyError:
+            raise ImpossibleMoveError(self, before, event) from None
+        return before
 
     # What the application calls
 
@@ -111,9 +136,7 @@ class PortRecord(Record):
         assert self._originalStart is not None
         self._originalStart()
         self._recordAddress()
-        self.listening = True
-        self._stopping = None
-        self._stopped = False
+        self._move(_ON_START)
         self.stopFailure = None
 
     def _doRead(self) -> object:
@@ -127,16 +150,14 @@ class PortRecord(Record):
     # The teardown
 
     def close(self) -> None:
-        if self.listening:
+        if self.state is _LISTENING:
             self._beginStop()
-        elif self._stopping is None:
-            self._stopped = True
 
     def abort(self, waited: float) -> Leftover:
         return self.leftover(f"still listening after {waited:.2f}s")
 
     def force(self, leftover: Leftover | None) -> Leftover | None:
-        if not self._stopped:
+        if not self.settled:
             releaseSocket(self._reactor, self.port)
             self._stopDone(None)
         return leftover
@@ -164,10 +185,8 @@ class PortRecord(Record):
     # Inside
 
     def _beginStop(self) -> None:
-        if self._stopping is not None:
+        if self._move(_ON_STOP) not in _BEFORE_STOP:
             return
-        self.listening = False
-        self._stopped = False
         if self.socketPath:
             # Stopping a UNIX port unlinks its socket file first; were the
             # file gone, the stop would fail midway and leak the socket.
@@ -176,23 +195,21 @@ class PortRecord(Record):
             except OSError:
                 # Not even a placeholder fits (its directory was replaced):
                 # the port's own stop would fail, so close its socket here.
-                self._stopping = succeed(None)
                 failure = Failure()
                 releaseSocket(self._reactor, self.port)
                 self._stopDone(failure)
                 return
-        self._stopping = maybeDeferred(self._originalStop)
-        self._stopping.addBoth(self._stopDone)
+        maybeDeferred(self._originalStop).addBoth(self._stopDone)
 
     def _stopDone(self, result: object) -> None:
-        self._stopped = True
+        self._move(_ON_STOPPED)
         self.stopFailure = result if isinstance(result, Failure) else None
         fireAll(self._waiters, None)
         self._settle()
 
     def _whenStopped(self) -> Deferred[None]:
         result: Deferred[None] = Deferred()
-        if self._stopped:
+        if self.settled:
             result.callback(None)
         else:
             self._waiters.append(result)
@@ -211,6 +228,10 @@ class PortRecord(Record):
         self.address = address
         self.hostKey = addressKey(address)
         self._hostText = describeAddress(address)
+
+
+#: The states a port's one real stop begins from.
+_BEFORE_STOP = frozenset([_IDLE, _LISTENING])
 
 
 class ServerBuilds(Protocol):

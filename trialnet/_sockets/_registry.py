@@ -9,7 +9,7 @@ and what records tell on their way to the teardown.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from twisted.internet.address import UNIXAddress
@@ -18,7 +18,14 @@ from twisted.python import log
 
 from .._core._owners import forgetPooled
 from .._core._patch import ownedBy
-from .._core._record import IRecord, PendingListen, PoolRecord, Record, ServiceRecord
+from .._core._record import (
+    Hook,
+    IRecord,
+    PendingListen,
+    PoolRecord,
+    Record,
+    ServiceRecord,
+)
 from .._core._report import Origin
 from ._addresses import AddressKey, portServes
 from ._clients import ClientAttempt
@@ -46,6 +53,9 @@ class _Listener:
     def settled(self, record: IRecord) -> None:
         pass
 
+    def hooked(self, hook: Hook) -> None:
+        pass
+
 
 class Registry:
     """
@@ -64,6 +74,7 @@ class Registry:
         self._configure = configure
         self._listener: Any = _Listener()
         self._records: list[IRecord] = []
+        self._teardownHooks: list[Hook] = []
         self._ends: dict[int, End] = {}
         self._ports: dict[int, PortRecord] = {}
         self._hooks: dict[int, FactoryHook] = {}
@@ -81,6 +92,9 @@ class Registry:
     def records(self) -> Iterable[IRecord]:
         return self._records
 
+    def teardownHooks(self) -> Sequence[Hook]:
+        return self._teardownHooks
+
     def beginClose(self) -> None:
         self.readersAtClose = set(self.reactor.getReaders())
 
@@ -97,6 +111,11 @@ class Registry:
                 record.forget()
             except Exception:
                 log.err(None, "trialnet teardown: error while forgetting a record")
+        for teardownHook in self._teardownHooks:
+            try:
+                teardownHook.forget()
+            except Exception:
+                log.err(None, "trialnet teardown: error while forgetting a hook")
         for hook in self._hooks.values():
             hook.remove()
         for port in self._ports.values():
@@ -104,6 +123,7 @@ class Registry:
                 removeSocketDirectory(port.socketPath)
         self.pairing.release()
         self._records = []
+        self._teardownHooks = []
         self._ends.clear()
         self._ports.clear()
         self._hooks.clear()
@@ -321,10 +341,18 @@ class Registry:
 
     def addRecord(self, record: Record) -> None:
         """
-        Add a record of a kind the registry does not make itself (a name
-        map, a link's connections, a wait for a call).
+        Add a record of a kind the registry does not make itself (a link's
+        connections).
         """
         self._add(record)
+
+    def addHook(self, hook: Hook) -> None:
+        """
+        Add a step the teardown runs and never waits for (a name map, a
+        datagram link's queues, a wait for a call or a handshake).
+        """
+        self._teardownHooks.append(hook)
+        self._listener.hooked(hook)
 
     def _add(self, record: Record) -> None:
         self._records.append(record)

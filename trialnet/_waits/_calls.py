@@ -13,10 +13,9 @@ from typing import Any
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 from twisted.python.reflect import qual
-from zope.interface import implementer
 
 from .._core._patch import InstancePatch, ownedBy, patchable
-from .._core._record import IRecord, Record
+from .._core._record import Hook
 from .._core._report import Origin
 from ._conversation import WaitTimeoutError
 from ._failfast import Watch
@@ -42,8 +41,7 @@ def checkMethod(target: object, name: object) -> str:
     return name
 
 
-@implementer(IRecord)
-class CallWait(Record):
+class CallWait(Hook):
     """
     One wait for the next call of C{target.name}: the method is replaced on
     the instance until that call (or the bound, or the teardown), then put
@@ -66,7 +64,7 @@ class CallWait(Record):
         origin: Origin,
         failFast: bool,
     ) -> None:
-        super().__init__(origin, False, _nobodyListens)
+        self.origin = origin
         self.waiter: Deferred[inspect.BoundArguments] = Deferred()
         self._description = f"a call of {qual(type(target))}.{name}"
         self._name = name
@@ -80,10 +78,6 @@ class CallWait(Record):
     @property
     def kind(self) -> str:
         return self._description
-
-    @property
-    def settled(self) -> bool:
-        return True
 
     def _called(self, *args: Any, **kwargs: Any) -> Any:
         original = self._original
@@ -147,7 +141,3 @@ _ANYTHING = inspect.Signature(
         inspect.Parameter("kwargs", inspect.Parameter.VAR_KEYWORD),
     ]
 )
-
-
-def _nobodyListens(record: Record) -> None:
-    pass

@@ -23,10 +23,9 @@ from typing import Any
 
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
-from zope.interface import implementer
 
 from .._core._patch import InstancePatch, patchable
-from .._core._record import STOP_ACCEPTING, IRecord, Record
+from .._core._record import STOP_ACCEPTING, Hook
 from .._core._report import Origin
 from .._sockets._clients import cancelQuietly
 from ._conversation import WaitTimeoutError
@@ -92,8 +91,7 @@ def whenHandshakeDone(
     return waiter, wait
 
 
-@implementer(IRecord)
-class HandshakeWait(Record):
+class HandshakeWait(Hook):
     """
     The waits for one TLS protocol's handshake, in the teardown: when it
     begins, they are given up quietly (the test is over) and Twisted's TLS
@@ -112,7 +110,7 @@ class HandshakeWait(Record):
         reactor: Any,
         origin: Origin,
     ) -> None:
-        super().__init__(origin, False, _nobodyListens)
+        self.origin = origin
         self.waiters = [waiter]
         self._tls = tls
         self._originalReceived = tls.dataReceived
@@ -125,10 +123,6 @@ class HandshakeWait(Record):
     @property
     def kind(self) -> str:
         return "a TLS handshake"
-
-    @property
-    def settled(self) -> bool:
-        return True
 
     def _dataReceived(self, data: bytes) -> None:
         try:
@@ -175,7 +169,7 @@ class HandshakeWait(Record):
             if instance.get(name) == ours:
                 patch.restore(name)
 
-    def close(self) -> None:
+    def closing(self) -> None:
         # The test is over: nobody is to hear of a handshake any more.
         self._restore()
         waiters, self.waiters = self.waiters, []
@@ -183,8 +177,4 @@ class HandshakeWait(Record):
             if not waiter.called:
                 cancelQuietly(waiter)
 
-    forget = close
-
-
-def _nobodyListens(record: Record) -> None:
-    pass
+    forget = closing

@@ -110,7 +110,7 @@ class Waits:
             tls, self._bound(None), self._registry.reactor, origin
         )
         if wait is not None:
-            self._registry.addRecord(wait)
+            self._registry.addHook(wait)
         return self._failFast(waiter)
 
     def called(
@@ -123,7 +123,7 @@ class Waits:
         wait = CallWait(
             target, name, seconds, self._registry.reactor, origin, self.owner.failFast
         )
-        self._registry.addRecord(wait)
+        self._registry.addHook(wait)
         return wait.waiter
 
     def _bound(self, timeout: float | None) -> float:
