@@ -8,7 +8,7 @@ that move it, and one table of moves, with no I/O.  The classes they
 describe hold one state value each and move it only through L{move}, which
 refuses a move its table lacks: read here what can happen to each.
 
-The teardown's own phases are in L{trialnet._teardown}.
+The teardown's own phases are in L{trialnet._core._teardown}.
 
 An impossible move raises L{ImpossibleMoveError}.  Inside the teardown's
 steps (close, abort, force) the teardown's guard logs it as an error of
