@@ -7,6 +7,9 @@ too.  Imports under C{if TYPE_CHECKING:} and inside functions count.
 
 from __future__ import annotations
 
+import os
+import re
+
 import grimp
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -101,3 +104,38 @@ class ImportCyclesTests(SynchronousTestCase):
         imports = trialnetImports()
         self.assertIn("trialnet._core._report", imports)
         self.assertEqual(importCycles(imports), [])
+
+
+class TestCaseNameTests(SynchronousTestCase):
+    """
+    Each source module names its tests on its first line, in the header
+    trial's C{--testmodule} reads, and nowhere else.
+    """
+
+    def test_everyModuleNamesItsTests(self) -> None:
+        """
+        The first line of each module of trialnet is one
+        C{# -*- test-case-name: ... -*-} header; no later line is another;
+        every module it names is a test module of the suite.
+        """
+        import importlib.util
+
+        import trialnet
+
+        root = os.path.dirname(trialnet.__file__)
+        header = re.compile(r"# -\*- test-case-name: ([\w., ]+) -\*-$")
+        for directory, _, names in os.walk(root):
+            for name in sorted(n for n in names if n.endswith(".py")):
+                path = os.path.join(directory, name)
+                with open(path, encoding="utf-8") as source:
+                    lines = source.read().splitlines()
+                found = header.match(lines[0]) if lines else None
+                self.assertIsNotNone(found, f"{path}: no test-case-name first")
+                assert found is not None
+                later = [line for line in lines[1:] if "test-case-name" in line]
+                self.assertEqual(later, [], path)
+                for module in found.group(1).split(","):
+                    module = module.strip()
+                    self.assertIsNotNone(
+                        importlib.util.find_spec(module), f"{path}: {module}"
+                    )

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.sockets.test_observedReactor,tests.core.test_timeouts -*-
+# -*- test-case-name: tests.sockets.test_observedReactor,tests.test_timeouts -*-
 """
 One run of a L{trialnet.NetworkTestCase}: its networks, from before C{setUp}
 to after C{tearDown}, and the sockets left in the reactor by means trialnet
@@ -20,9 +20,9 @@ from ._core._lifecycle import (
     RUN_MOVES,
     RUN_OBSERVING,
     RUN_REGISTERED,
-    ImpossibleMoveError,
     RunEvent,
     RunState,
+    move,
 )
 from ._core._report import LATE_STEP, Origin, TeardownError
 from ._core._seconds import checkSeconds
@@ -103,11 +103,7 @@ class TestRun:
         @return: Whether the state changed.
         """
         before = self.state
-        # move(), written out: it runs for every test.
-        try:
-            self.state = RUN_MOVES[before, event]
-        except KeyError:
-            raise ImpossibleMoveError(self, before, event) from None
+        self.state = move(RUN_MOVES, before, event, self)
         return self.state is not before
 
     def watch(self) -> None:

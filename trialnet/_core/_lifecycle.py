@@ -1,5 +1,4 @@
 # -*- test-case-name: tests.core.test_lifecycles -*-
-# -*- test-case-name: tests.test_lifecycles -*-
 """
 Every lifecycle of trialnet's records, as h11's C{_state.py} holds its
 rules: for a connection end, a client attempt, a port, a test run, and a

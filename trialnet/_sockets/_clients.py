@@ -29,7 +29,7 @@ from .._core._lifecycle import (
     ATTEMPT_MOVES,
     AttemptEvent,
     AttemptState,
-    ImpossibleMoveError,
+    move,
 )
 from .._core._record import Record
 from .._core._report import Leftover, Origin
@@ -292,11 +292,7 @@ class ClientAttempt(ClientFactory, Record):
         @return: Whether the state changed.
         """
         before = self.state
-        # move(), written out: it runs for every connect() of every test.
-        try:
-            self.state = ATTEMPT_MOVES[before, event]
-        except KeyError:
-            raise ImpossibleMoveError(self, before, event) from None
+        self.state = move(ATTEMPT_MOVES, before, event, self)
         return self.state is not before
 
     def close(self) -> None:

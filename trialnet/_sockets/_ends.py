@@ -18,7 +18,7 @@ from twisted.python import log
 from twisted.python.failure import Failure
 from twisted.python.reflect import qual
 
-from .._core._lifecycle import END_MOVES, EndEvent, EndState, ImpossibleMoveError
+from .._core._lifecycle import END_MOVES, EndEvent, EndState, move
 from .._core._patch import InstancePatch, patchable
 from .._core._record import Record, fireAll
 from .._core._report import Leftover, Origin
@@ -160,11 +160,7 @@ class End(Record):
         return self.state is not _OPEN
 
     def _move(self, event: EndEvent) -> None:
-        # move(), written out: it runs three times for every connection.
-        try:
-            self.state = END_MOVES[self.state, event]
-        except KeyError:
-            raise ImpossibleMoveError(self, self.state, event) from None
+        self.state = move(END_MOVES, self.state, event, self)
 
     # Observing
 

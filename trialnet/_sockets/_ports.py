@@ -17,7 +17,12 @@ from twisted.internet.interfaces import IAddress, IListeningPort, IProtocolFacto
 from twisted.python.failure import Failure
 from twisted.python.reflect import qual
 
-from .._core._lifecycle import PORT_MOVES, ImpossibleMoveError, PortEvent, PortState
+from .._core._lifecycle import (
+    PORT_MOVES,
+    PortEvent,
+    PortState,
+    move,
+)
 from .._core._patch import patchable
 from .._core._record import STOP_ACCEPTING, Record, fireAll
 from .._core._report import Leftover, Origin
@@ -113,11 +118,7 @@ class PortRecord(Record):
 
     def _move(self, event: PortEvent) -> PortState:
         before = self.state
-        # move(), written out: it runs for every port of every test.
-        try:
-            self.state = PORT_MOVES[before, event]
-        except KeyError:
-            raise ImpossibleMoveError(self, before, event) from None
+        self.state = move(PORT_MOVES, before, event, self)
         return before
 
     # What the application calls
