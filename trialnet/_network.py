@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.core.test_network -*-
+# -*- test-case-name: tests.test_network -*-
 """
 L{Network}: one test's ports and connections and their teardown, for any
 test runner.  Its API is documented once, on L{INetwork<trialnet.INetwork>},

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.core.test_teardown,tests.core.test_network -*-
+# -*- test-case-name: tests.core.test_teardown,tests.test_network -*-
 """
 The teardown, as an explicit phase machine.
 

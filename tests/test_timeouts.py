@@ -12,7 +12,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from trialnet import NetworkTestCase, TeardownError
 
-from ..helpers import (
+from .helpers import (
     Events,
     LoggingFactory,
     Stuck,

@@ -24,7 +24,7 @@ from trialnet import Network, NetworkTestCase, TeardownError
 from trialnet._core._report import Leftover
 from trialnet._core._teardown import ABORT_GRACE
 
-from ..helpers import errorValues, refuses, runSample
+from .helpers import errorValues, refuses, runSample
 
 
 @implementer(IListeningPort)
