@@ -16,6 +16,7 @@ from zope.interface.verify import verifyObject
 import trialnet
 from trialnet._case import NetworkTestCase
 from trialnet._core._report import TeardownError
+from trialnet._core._threads import LeftThreadWarning
 from trialnet._interfaces import INetwork, INetworkLinks, INetworkOpening, INetworkWaits
 from trialnet._links._datagrams import DatagramLink
 from trialnet._links._links import Link
@@ -54,6 +55,7 @@ class ExportTests(SynchronousTestCase):
                 "INetworkOpening": INetworkOpening,
                 "INetworkWaits": INetworkWaits,
                 "IUDPPort": IUDPPort,
+                "LeftThreadWarning": LeftThreadWarning,
                 "Link": Link,
                 "Network": Network,
                 "NetworkTestCase": NetworkTestCase,

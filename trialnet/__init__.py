@@ -11,6 +11,7 @@ a test case.
 
 from ._case import NetworkTestCase
 from ._core._report import TeardownError
+from ._core._threads import LeftThreadWarning
 from ._interfaces import INetwork, INetworkLinks, INetworkOpening, INetworkWaits
 from ._links._datagrams import DatagramLink
 from ._links._links import Link
@@ -32,6 +33,7 @@ __all__ = [
     "INetworkOpening",
     "INetworkWaits",
     "IUDPPort",
+    "LeftThreadWarning",
     "Link",
     "Network",
     "NetworkTestCase",

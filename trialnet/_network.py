@@ -11,11 +11,14 @@ import weakref
 from typing import Any, TypeVar
 
 from twisted.internet.defer import Deferred
+from twisted.python import log
+from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from ._core._defaults import DISCONNECT_TIMEOUT
 from ._core._seconds import checkSeconds
 from ._core._teardown import Phase
+from ._core._threads import Threads, checkThreads
 from ._front import NetworkAPI, NetworkParts
 from ._interfaces import INetwork
 from ._sockets._observe import observe, stopObserving
@@ -40,6 +43,11 @@ class Network(NetworkAPI):
     #: Whether it observes the reactor by itself, from its making until its
     #: teardown ends (a test's network is handed what its run observes).
     _observesItself = True
+
+    #: Whether its own teardown ends by naming the threads started since its
+    #: making (a test's run does it for the test's networks, after
+    #: C{tearDown}).
+    _checksThreads = True
 
     def __init__(
         self,
@@ -78,6 +86,7 @@ class Network(NetworkAPI):
         self._own = NetworkParts(
             reactor, weakref.ref(self), timeout, bool(strictCleanup)
         )
+        self._threads = Threads() if self._checksThreads else None
         if self._observesItself:
             observe(reactor, self._own)
 
@@ -131,6 +140,24 @@ class Network(NetworkAPI):
         stopObserving(self._reactor, self._own)
         stopWatching(self)
 
-    def _closed(self, result: _T) -> _T:
+    def _closed(self, result: _T) -> _T | Deferred[_T]:
         self._stopObserving()
-        return result
+        threads, self._threads = self._threads, None
+        if threads is None:
+            return result
+        checking = checkThreads(threads, self._reactor, self.strictCleanup)
+        if checking is None:
+            return result
+        return checking.addBoth(_afterThreads, result)
+
+
+def _afterThreads(checked: object, result: _T) -> _T | Failure:
+    """
+    The teardown's outcome once the threads were checked; when both failed,
+    the threads' failure is the outcome and the teardown's is logged.
+    """
+    if isinstance(checked, Failure):
+        if isinstance(result, Failure):
+            log.err(result)
+        return checked
+    return result

@@ -26,6 +26,8 @@ from ._core._lifecycle import (
 )
 from ._core._report import LATE_STEP, Origin, TeardownError
 from ._core._seconds import checkSeconds
+from ._core._threads import SHARE_OF_TEST_TIMEOUT as THREADS_SHARE
+from ._core._threads import THREAD_GRACE, Threads, checkThreads
 from ._network import Network
 from ._sockets._observe import observe, stopObserving
 from ._sockets._untracked import closeUntracked, selectables, untracked
@@ -72,6 +74,7 @@ class TestRun:
         self.state = _IDLE
         self._made: list[Network] = []
         self._before = selectables(reactor)
+        self._threads = Threads()
         self.ownSetUp: Callable[[], object] = case.setUp
         self.ownTearDown: Callable[[], object] = case.tearDown
 
@@ -238,8 +241,27 @@ class TestRun:
         late, self.late = self.late, None
         if late is not None:
             closing = self.closeNetwork(late).addErrback(_fromStep, LATE_STEP)
-            return _after(closing, outcome).addBoth(self._closeUntracked)
-        return self._closeUntracked(outcome)
+            return (
+                _after(closing, outcome)
+                .addBoth(self._closeUntracked)
+                .addBoth(self._checkThreads)
+            )
+        closed = self._closeUntracked(outcome)
+        if isinstance(closed, Deferred):
+            return closed.addBoth(self._checkThreads)
+        return self._checkThreads(closed)
+
+    def _checkThreads(self, outcome: object) -> object:
+        """
+        Last, once every socket is closed: name the threads the test started
+        that are still alive after a short grace.
+        """
+        case = self.case
+        grace = min(THREAD_GRACE, float(case.getTimeout()) * THREADS_SHARE)
+        checking = checkThreads(self._threads, self.reactor, case.strictCleanup, grace)
+        if checking is None:
+            return outcome
+        return _after(checking, outcome)
 
     def _closeUntracked(self, outcome: object) -> object:
         found = untracked(self.reactor, self._before)
@@ -325,6 +347,8 @@ class _CaseNetwork(Network):
     A test's network: the test's own, which the run hands what it observes,
     or one first used in C{tearDown}, which observes by itself.
     """
+
+    _checksThreads = False
 
     def __init__(self, observes: bool, **options: Any) -> None:
         self._observesItself = observes
