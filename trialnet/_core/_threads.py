@@ -66,13 +66,17 @@ class Threads:
         """
         The threads alive now that were not when the test began and are not
         leftovers by rule (see the module's docstring).  What a test that
-        started no thread pays: one look-up per thread alive.
+        started no thread pays: one set comparison.
         """
         before = self._before
-        new = [thread for thread in threading.enumerate() if thread not in before]
-        if not new:
-            return new
-        return [thread for thread in new if not _byRule(thread, reactor)]
+        alive = threading.enumerate()
+        if before.issuperset(alive):
+            return []
+        return [
+            thread
+            for thread in alive
+            if thread not in before and not _byRule(thread, reactor)
+        ]
 
     def afterGrace(
         self, reactor: Any, grace: float = THREAD_GRACE
