@@ -23,7 +23,8 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 
-from trialnet import NetworkTestCase, TeardownError
+from trialnet import LeftThreadWarning, NetworkTestCase, TeardownError
+from trialnet._core._threads import checkThreads
 
 from ..helpers import (
     Echo,
@@ -391,6 +392,10 @@ class CloseNotifyTests(SynchronousTestCase):
         self.assertLess(elapsed, 0.5 + 3.0)
         self.assertEqual(events.count("server lost"), 1)
         self.assertEqual(openFiles() - before, set())
+        # The peer's thread, still waiting when the sample ended, is named.
+        (warned,) = self.flushWarnings([checkThreads])
+        self.assertIs(warned["category"], LeftThreadWarning)
+        self.assertIn("in silentPeer", warned["message"])
 
 
 class AuthorityTests(SynchronousTestCase):
