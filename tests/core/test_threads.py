@@ -12,6 +12,7 @@ import threading
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from types import SimpleNamespace
 from typing import cast
 
 from twisted.internet.defer import Deferred
@@ -21,6 +22,7 @@ from twisted.trial.reporter import TestResult
 from twisted.trial.unittest import SkipTest, SynchronousTestCase, TestCase
 
 from trialnet import LeftThreadWarning, Network, NetworkTestCase
+from trialnet._core import _threads
 from trialnet._core._threads import THREADS_STEP, Threads, checkThreads
 
 from ..helpers import assertPassed, sample, teardownError
@@ -223,6 +225,24 @@ class LeftThreadTests(SynchronousTestCase):
         result, texts = warningsOf(lambda: sample(body, strictCleanup=True))
         assertPassed(self, result)
         self.assertEqual(texts, [])
+
+    def test_withoutThreadingTable(self) -> None:
+        """
+        Where C{threading} keeps no table of its threads (another Python),
+        the threads are found through C{threading.enumerate()}.
+        """
+        from twisted.internet import reactor
+
+        threads = Threads()
+        with leftThread("trialnet-no-table") as start:
+            thread = start()
+            withoutTable = SimpleNamespace(
+                enumerate=threading.enumerate,
+                _DummyThread=threading._DummyThread,
+            )
+            self.patch(_threads, "threading", withoutTable)
+            self.assertEqual(threads.started(reactor), [thread])
+            self.assertEqual(Threads().started(reactor), [])
 
     def test_noThreadNoGrace(self) -> None:
         """
