@@ -68,14 +68,18 @@ class Threads:
         leftovers by rule (see the module's docstring).  What a test that
         started no thread pays: one set comparison.
         """
-        alive = _alive().items()
         before = self._before
-        if alive <= before:
-            return []
+        try:
+            if _alive().items() <= before:
+                return []
+        except RuntimeError:
+            # A thread began or ended while the table was compared.
+            pass
+        # Under threading's lock: the table may change while this looks.
         return [
             thread
-            for ident, thread in alive
-            if (ident, thread) not in before and not _byRule(thread, reactor)
+            for thread in threading.enumerate()
+            if (thread.ident, thread) not in before and not _byRule(thread, reactor)
         ]
 
     def afterGrace(
