@@ -14,7 +14,12 @@ from twisted.internet.defer import Deferred, fail, maybeDeferred, succeed
 from twisted.python import log
 from twisted.python.failure import Failure
 
-from ._core._defaults import DISCONNECT_TIMEOUT, SHARE_OF_TEST_TIMEOUT
+from ._core._defaults import (
+    DISCONNECT_TIMEOUT,
+    SHARE_OF_TEST_TIMEOUT,
+    THREAD_GRACE,
+    THREAD_GRACE_SHARE,
+)
 from ._core._lifecycle import (
     RUN_CLEANED_UP,
     RUN_MOVES,
@@ -26,8 +31,7 @@ from ._core._lifecycle import (
 )
 from ._core._report import LATE_STEP, Origin, TeardownError
 from ._core._seconds import checkSeconds
-from ._core._threads import SHARE_OF_TEST_TIMEOUT as THREADS_SHARE
-from ._core._threads import THREAD_GRACE, Threads, checkThreads
+from ._core._threads import Threads, checkThreads
 from ._network import Network
 from ._sockets._observe import observe, stopObserving
 from ._sockets._untracked import closeUntracked, selectables, untracked
@@ -257,7 +261,7 @@ class TestRun:
         that are still alive after a short grace.
         """
         case = self.case
-        grace = min(THREAD_GRACE, float(case.getTimeout()) * THREADS_SHARE)
+        grace = min(THREAD_GRACE, float(case.getTimeout()) * THREAD_GRACE_SHARE)
         checking = checkThreads(self._threads, self.reactor, case.strictCleanup, grace)
         if checking is None:
             return outcome

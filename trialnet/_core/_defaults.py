@@ -29,3 +29,11 @@ BACKLOG = 50
 
 #: The largest datagram a UDP port reads unless told.
 MAX_PACKET_SIZE = 8192
+
+#: Real seconds a thread started during the test has to end, after the
+#: teardown ended, before it is named (goleak and CPython's own suite wait
+#: about as long).
+THREAD_GRACE = 0.5
+
+#: How much of a trial test's own timeout that grace may take at most.
+THREAD_GRACE_SHARE = 0.1

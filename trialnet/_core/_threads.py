@@ -22,18 +22,11 @@ from twisted.internet.defer import Deferred
 from twisted.internet.task import deferLater
 from twisted.python.failure import Failure
 
+from ._defaults import THREAD_GRACE
 from ._report import Leftover, TeardownError, allocationOrigin
-
-#: Real seconds a thread started during the test has to end, after the
-#: teardown ended, before it is named (goleak and CPython's own suite wait
-#: about as long).
-THREAD_GRACE = 0.5
 
 #: Real seconds between two looks while the grace lasts.
 THREAD_STEP = 0.05
-
-#: How much of a trial test's own timeout the grace may take at most.
-SHARE_OF_TEST_TIMEOUT = 0.1
 
 #: The step of trialnet that names the threads, as a report begins.
 THREADS_STEP = (
