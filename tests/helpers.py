@@ -25,6 +25,8 @@ from twisted.internet.protocol import (
 from twisted.python.failure import Failure
 from twisted.trial.reporter import TestResult
 from twisted.trial.unittest import SynchronousTestCase, TestCase
+from twisted.web.resource import Resource
+from twisted.web.server import Request
 from zope.interface import implementer
 
 from trialnet import Network, NetworkTestCase, TeardownError
@@ -374,3 +376,23 @@ def closedNetwork(test: SynchronousTestCase) -> Network:
     network = Network()
     test.addCleanup(network.close)
     return network
+
+
+class Hello(Resource):
+    """
+    Says hello (or what C{answer} makes of each request), and counts the
+    connections it was asked on.
+
+    @ivar channels: The ids of the channels it answered on.
+    """
+
+    isLeaf = True
+
+    def __init__(self, answer: Callable[[Request], bytes] | None = None) -> None:
+        super().__init__()
+        self.answer = answer
+        self.channels: set[int] = set()
+
+    def render_GET(self, request: Request) -> bytes:
+        self.channels.add(id(request.channel))
+        return b"hello" if self.answer is None else self.answer(request)

@@ -29,13 +29,12 @@ from twisted.internet.task import Clock, deferLater
 from twisted.python.failure import Failure
 from twisted.trial.reporter import TestResult
 from twisted.trial.unittest import SynchronousTestCase, TestSuite
-from twisted.web.resource import Resource
-from twisted.web.server import Request, Site
+from twisted.web.server import Site
 
 from trialnet import NetworkTestCase, Recorder
 from trialnet._core._owners import forgetPooled
 
-from ..helpers import assertPassed, portNumber, sample, teardownError
+from ..helpers import Hello, assertPassed, portNumber, sample, teardownError
 from ..sockets.test_observedFixture import ROOT, runPytest
 
 #: The pytest samples of a service waiting to retry when its test ends.
@@ -300,23 +299,6 @@ class RunnersTimerTests(SynchronousTestCase):
         self.assertEqual(pendingCalls() - before, set())
 
 
-class Hello(Resource):
-    """
-    Answers with the number of the port it was asked on, and counts the
-    connections it served on.
-    """
-
-    isLeaf = True
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.channels: set[int] = set()
-
-    def render_GET(self, request: Request) -> bytes:
-        self.channels.add(id(request.channel))
-        return b"%d" % (request.getHost().port,)
-
-
 class PooledConnectionTests(SynchronousTestCase):
     """
     A persistent pool the code under test uses (treq's global one) forgets
@@ -335,7 +317,7 @@ class PooledConnectionTests(SynchronousTestCase):
 
         class Fetch(NetworkTestCase):
             async def fetch(self) -> None:
-                hello = Hello()
+                hello = Hello(lambda request: b"%d" % (request.getHost().port,))
                 port = self.listen(Site(hello))
                 self.mapName("api.example.com", port)
                 response = await treq.get("http://api.example.com/")

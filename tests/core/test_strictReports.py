@@ -23,8 +23,8 @@ import trialnet
 from trialnet import NetworkTestCase, TeardownError
 from trialnet._core._report import _INSTALLED, Leftover, Origin, userOrigin
 
-from ..helpers import assertPassed, errorValues, portNumber, sample
-from ..http.test_http import Hello, quietSite
+from ..helpers import Hello, assertPassed, errorValues, portNumber, sample
+from ..http.test_http import quietSite
 
 #: What strict cleanup says of what the code under test left open.
 LEFT_OPEN = (

@@ -24,23 +24,7 @@ from twisted.web.server import NOT_DONE_YET, Request, Site
 from trialnet import NetworkTestCase
 
 from ..core.test_guarded import Leaves
-from ..helpers import assertPassed, ipv6Missing, sample
-
-
-class Hello(Resource):
-    """
-    Says hello, and counts the connections it was asked on.
-    """
-
-    isLeaf = True
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.channels: set[int] = set()
-
-    def render_GET(self, request: Request) -> bytes:
-        self.channels.add(id(request.channel))
-        return b"hello"
+from ..helpers import Hello, assertPassed, ipv6Missing, sample
 
 
 class Large(Resource):

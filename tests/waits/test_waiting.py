@@ -12,13 +12,13 @@ from twisted.internet.defer import CancelledError, Deferred, maybeDeferred
 from twisted.internet.protocol import Factory, Protocol
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.client import Agent, HTTPConnectionPool, readBody
-from twisted.web.resource import Resource
-from twisted.web.server import Request, Site
+from twisted.web.server import Site
 
 from trialnet import Network, NetworkTestCase
 
 from ..helpers import (
     Events,
+    Hello,
     LoggingFactory,
     LoggingProtocol,
     assertCleanRun,
@@ -283,22 +283,6 @@ class LateServerProtocolForTests(SynchronousTestCase):
         assertCleanRun(self, result)
         self.assertEqual(found, [True])
         self.assertEqual(lostCounts(events), (1, 1))
-
-
-class Hello(Resource):
-    """
-    A resource that says hello, and counts the connections it was asked on.
-    """
-
-    isLeaf = True
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.channels: set[int] = set()
-
-    def render_GET(self, request: Request) -> bytes:
-        self.channels.add(id(request.channel))
-        return b"hello"
 
 
 class EndpointFactory:
