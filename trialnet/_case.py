@@ -51,6 +51,10 @@ class NetworkTestCase(NetworkAPI, TestCase):
     @cvar strictCleanup: Whether what the code under test left open when the
         test ended fails the test, with the line that opened it (see
         L{INetwork.strictCleanup<trialnet.INetwork.strictCleanup>}).
+    @cvar virtualTime: Whether the reactor's clock is virtual from before
+        C{setUp} until the teardown begins (see
+        L{INetwork.virtualTime<trialnet.INetwork.virtualTime>}); read once,
+        before C{setUp}.
     @cvar failFast: Whether an error logged while a wait is pending fails
         the wait at once (see
         L{INetwork.failFast<trialnet.INetwork.failFast>}).
@@ -59,6 +63,7 @@ class NetworkTestCase(NetworkAPI, TestCase):
     disconnectTimeout: float = DISCONNECT_TIMEOUT
     strictCleanup: bool = False
     failFast: bool = True
+    virtualTime: bool = False
     _trialnetRun: TestRun | None = None
 
     def _parts(self) -> NetworkParts:

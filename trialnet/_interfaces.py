@@ -558,6 +558,20 @@ class INetwork(INetworkOpening, INetworkWaits, INetworkLinks):
         "Recorder's own failFast after that); turn it off for a test that "
         "expects the code under test to log an error while it waits."
     )
+    virtualTime = Attribute(
+        "Whether the reactor's own clock is virtual while the test runs (off "
+        "by default; read once, when a test's run starts or a Network is "
+        "made): reactor.seconds(), callLater and everything built on them "
+        "(deferLater, addTimeout, LoopingCall, TimeoutMixin, retries' "
+        "backoff, a link's latency) see time jump to the next timer whenever "
+        "nothing else can happen (no I/O dispatched, no output unwritten, no "
+        "connect in progress, no thread at work), while bytes still cross the "
+        "loopback.  trial's timeout, trialnet's own bounds and everything "
+        "after the test stay real, and time.time() is never patched.  Timers "
+        "the test left pending are stopped at the teardown's end, and named "
+        "under strictCleanup.  Networks open together on one reactor must "
+        "agree on it (ValueError)."
+    )
     tlsAuthority = Attribute(
         "The L{trialnet.TLSAuthority} made for this process (once, on first "
         "use), which signs the certificate of "

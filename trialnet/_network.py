@@ -21,7 +21,15 @@ from ._core._teardown import Phase
 from ._core._threads import Threads, checkThreads
 from ._front import NetworkAPI, NetworkParts
 from ._interfaces import INetwork
-from ._sockets._observe import observe, stopObserving
+from ._sockets._observe import observe, observing, stopObserving
+from ._time._virtual import (
+    VirtualTime,
+    afterReal,
+    checkVirtualTime,
+    refuseRealWhileVirtual,
+    timersLeftError,
+    virtualClockOf,
+)
 from ._waits._failfast import stopWatching
 
 _T = TypeVar("_T")
@@ -49,6 +57,10 @@ class Network(NetworkAPI):
     #: C{tearDown}).
     _checksThreads = True
 
+    #: Whether it makes the reactor's clock virtual itself, when asked (a
+    #: test's network leaves that to its run).
+    _ownsTime = True
+
     def __init__(
         self,
         reactor: Any = None,
@@ -56,6 +68,7 @@ class Network(NetworkAPI):
         waitTimeout: float | None = None,
         strictCleanup: bool = False,
         failFast: bool = True,
+        virtualTime: bool = False,
     ) -> None:
         """
         @param reactor: The reactor to listen and connect with, and to
@@ -70,10 +83,17 @@ class Network(NetworkAPI):
             L{INetwork.strictCleanup<trialnet.INetwork.strictCleanup>}).
         @param failFast: Whether a logged error fails pending waits at once
             (see L{INetwork.failFast<trialnet.INetwork.failFast>}).
-        @raise TypeError: If C{disconnectTimeout} is not a number.
-        @raise ValueError: If it is not positive and finite.
+        @param virtualTime: Whether the reactor's clock is virtual from its
+            making until its teardown begins, jumping to the next timer
+            whenever nothing else can happen (see
+            L{INetwork.virtualTime<trialnet.INetwork.virtualTime>}).
+        @raise TypeError: If C{disconnectTimeout} is not a number, or
+            C{virtualTime} not a C{bool}.
+        @raise ValueError: If it is not positive and finite; or if another
+            network open on the reactor asked for the other mode of time.
         """
         timeout = checkSeconds(disconnectTimeout, "disconnectTimeout")
+        virtual = checkVirtualTime(virtualTime)
         if waitTimeout is not None:
             waitTimeout = checkSeconds(waitTimeout, "waitTimeout")
         if reactor is None:
@@ -83,6 +103,18 @@ class Network(NetworkAPI):
         self.waitTimeout = waitTimeout
         self.failFast = bool(failFast)
         self._reactor: Any = reactor
+        self._virtual: VirtualTime | None = None
+        self._virtualAsked = virtual
+        if self._ownsTime:
+            if not virtual:
+                refuseRealWhileVirtual(reactor)
+            elif observing(reactor) and virtualClockOf(reactor) is None:
+                raise ValueError(
+                    "virtualTime: another network is open on the reactor in "
+                    "real time; networks open together on one reactor must agree"
+                )
+            else:
+                self._virtual = VirtualTime(reactor)
         self._own = NetworkParts(
             reactor, weakref.ref(self), timeout, bool(strictCleanup)
         )
@@ -98,6 +130,14 @@ class Network(NetworkAPI):
     def disconnectTimeout(self, seconds: float) -> None:
         seconds = checkSeconds(seconds, "disconnectTimeout")
         self._own.teardown.disconnectTimeout = seconds
+
+    @property
+    def virtualTime(self) -> bool:
+        """
+        Whether it made the reactor's clock virtual (read-only: the clock is
+        made virtual when the network is made).
+        """
+        return self._virtualAsked
 
     @property
     def strictCleanup(self) -> bool:
@@ -126,6 +166,8 @@ class Network(NetworkAPI):
         """
         teardown = self._own.teardown
         first = teardown.phase is Phase.OPEN
+        if first and self._virtual is not None:
+            self._virtual.teardownBegins()
         result = teardown.close()
         if first:
             result.addBoth(self._closed)
@@ -140,15 +182,32 @@ class Network(NetworkAPI):
         stopObserving(self._reactor, self._own)
         stopWatching(self)
 
-    def _closed(self, result: _T) -> _T | Deferred[_T]:
+    def _closed(self, result: _T) -> Any:
         self._stopObserving()
         threads, self._threads = self._threads, None
         if threads is None:
-            return result
+            return self._endTime(result)
         checking = checkThreads(threads, self._reactor, self.strictCleanup)
         if checking is None:
+            return self._endTime(result)
+        return checking.addBoth(_afterThreads, result).addBoth(self._endTime)
+
+    def _endTime(self, result: _T) -> Any:
+        """
+        Last: stop the timers left pending in virtual time (named under
+        strict cleanup), and turn the clock real again.
+        """
+        virtual, self._virtual = self._virtual, None
+        if virtual is None:
             return result
-        return checking.addBoth(_afterThreads, result)
+        leftovers = virtual.teardownEnded()
+        error = timersLeftError(leftovers, self.strictCleanup, True, True)
+        outcome: object = result
+        if error is not None:
+            if isinstance(result, Failure):
+                log.err(result)
+            outcome = Failure(error)
+        return afterReal(virtual, outcome)
 
 
 def _afterThreads(checked: object, result: _T) -> _T | Failure:

@@ -33,8 +33,15 @@ from ._core._report import LATE_STEP, Origin, TeardownError
 from ._core._seconds import checkSeconds
 from ._core._threads import Threads, checkThreads
 from ._network import Network
-from ._sockets._observe import observe, stopObserving
+from ._sockets._observe import observe, observing, stopObserving
 from ._sockets._untracked import closeUntracked, selectables, untracked
+from ._time._virtual import (
+    VirtualTime,
+    afterReal,
+    checkVirtualTime,
+    refuseRealWhileVirtual,
+    timersLeftError,
+)
 
 # Read once: a member read through its enum class costs a Python-level
 # lookup (Python 3.11), and these are read for every test.
@@ -81,6 +88,8 @@ class TestRun:
         self._threads = Threads()
         self.ownSetUp: Callable[[], object] = case.setUp
         self.ownTearDown: Callable[[], object] = case.tearDown
+        self.virtual: VirtualTime | None = None
+        self._virtualAsked = False
 
     @property
     def watching(self) -> bool:
@@ -198,8 +207,10 @@ class TestRun:
 
     def setUp(self) -> Deferred[object] | None:
         """
-        Run the test's own C{setUp} with the run observing.
+        Run the test's own C{setUp} with the run observing, and in virtual
+        time if the test asks for it.
         """
+        self._startTime()
         self.watch()
         try:
             result = self.ownSetUp()
@@ -210,6 +221,33 @@ class TestRun:
             return None
         # A Deferred, a coroutine: as trial would take it.
         return maybeDeferred(lambda: result).addErrback(self._setUpFailed)
+
+    def _startTime(self) -> None:
+        """
+        Read C{virtualTime}, once, before anything is opened; make the
+        reactor's clock virtual if it is true.
+
+        @raise TypeError: If it is not a C{bool}.
+        @raise ValueError: If another network is open on the reactor in the
+            other mode, or the reactor cannot be made virtual.
+        """
+        asked = self._virtualAsked = checkVirtualTime(
+            getattr(self.case, "virtualTime", False)
+        )
+        if not asked:
+            refuseRealWhileVirtual(self.reactor)
+            return
+        if observing(self.reactor):
+            raise ValueError(
+                "virtualTime: another network is open on the reactor in real "
+                "time; networks open together on one reactor must agree"
+            )
+        self.virtual = VirtualTime(self.reactor)
+
+    def _teardownBegins(self) -> None:
+        virtual = self.virtual
+        if virtual is not None:
+            virtual.teardownBegins()
 
     def _setUpFailed(self, failure: Failure | None) -> Failure | None:
         # Trial runs the cleanups but no tearDown: look after the last
@@ -224,6 +262,7 @@ class TestRun:
         """
         # Trial ran the cleanups: a network used from here on is closed
         # after tearDown.
+        self._teardownBegins()
         self._move(_ON_CLEANUPS)
         network = self.network
         if network is not None and not self.registered:
@@ -264,8 +303,30 @@ class TestRun:
         grace = min(THREAD_GRACE, float(case.getTimeout()) * THREAD_GRACE_SHARE)
         checking = checkThreads(self._threads, self.reactor, case.strictCleanup, grace)
         if checking is None:
+            return self._endTime(outcome)
+        return _after(checking, outcome).addBoth(self._endTime)
+
+    def _endTime(self, outcome: object) -> object:
+        """
+        Last of all: stop the timers the test left pending in virtual time
+        (named under strict cleanup), and turn the clock real again.
+        """
+        virtual, self.virtual = self.virtual, None
+        now = getattr(self.case, "virtualTime", False)
+        if virtual is None:
+            if now is self._virtualAsked:
+                return outcome
+            leftovers = []
+        else:
+            leftovers = virtual.teardownEnded()
+        error = timersLeftError(
+            leftovers, self.case.strictCleanup, self._virtualAsked, now
+        )
+        if error is not None:
+            outcome = _after(fail(error), outcome)
+        if virtual is None:
             return outcome
-        return _after(checking, outcome)
+        return afterReal(virtual, outcome)
 
     def _closeUntracked(self, outcome: object) -> object:
         found = untracked(self.reactor, self._before)
@@ -305,6 +366,7 @@ class TestRun:
 
     def _closeNetwork(self) -> Deferred[None]:
         network, self.network = self.network, None
+        self._teardownBegins()
         self._move(_ON_CLEANUPS)
         if network is None:
             return succeed(None)
@@ -336,6 +398,10 @@ class TestRun:
         # Observation ends last, after every cleanup and tearDown: a
         # cleanup of trial's (a self.patch of the reactor's connectTCP,
         # say) puts back what it found, which may be the observer's.
+        virtual, self.virtual = self.virtual, None
+        if virtual is not None:
+            # The teardown never ended (trial timed it out): real again.
+            virtual.teardownEnded()
         watching = self.watching
         self._move(_ON_FINISH)
         if watching:
@@ -353,6 +419,7 @@ class _CaseNetwork(Network):
     """
 
     _checksThreads = False
+    _ownsTime = False
 
     def __init__(self, observes: bool, **options: Any) -> None:
         self._observesItself = observes

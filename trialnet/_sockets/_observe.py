@@ -176,6 +176,13 @@ def _observing(reactor: Any) -> _Observer | None:
     return entry[1]
 
 
+def observing(reactor: Any) -> bool:
+    """
+    Whether a network (or a test's run) observes C{reactor} now.
+    """
+    return _observing(reactor) is not None
+
+
 def observe(reactor: Any, sink: Sink) -> None:
     """
     Hand what the code under test opens on C{reactor} to C{sink}, until

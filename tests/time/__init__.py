@@ -1,0 +1,3 @@
+"""
+Tests of L{trialnet._time}: virtual time on real sockets.
+"""

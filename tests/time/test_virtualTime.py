@@ -1,0 +1,284 @@
+"""
+Virtual time on real sockets: a test with C{virtualTime = True} sees the
+reactor's clock jump to its next timer whenever nothing else can happen,
+while its bytes still cross the loopback; trial's timeout, trialnet's own
+bounds and everything after the test stay real.
+"""
+
+# ruff: noqa: N999
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from twisted.internet.protocol import Factory, Protocol
+from twisted.internet.task import deferLater
+from twisted.internet.threads import deferToThread
+from twisted.trial.reporter import TestResult
+from twisted.trial.unittest import SynchronousTestCase, TestCase
+
+from trialnet import Network, NetworkTestCase, Recorder
+
+from ..helpers import assertPassed, errorTypes, errorValues, problemsOf, sample
+
+
+def theReactor() -> Any:
+    from twisted.internet import reactor
+
+    return reactor
+
+
+class Echo(Protocol):
+    """
+    Sends back what it receives.
+    """
+
+    def dataReceived(self, data: bytes) -> None:
+        assert self.transport is not None
+        self.transport.write(data)
+
+
+class LateSender(Protocol):
+    """
+    Sends one line a thousand (virtual) seconds after the connection is made.
+    """
+
+    def connectionMade(self) -> None:
+        assert self.transport is not None
+        self.call = theReactor().callLater(1000, self.transport.write, b"late\n")
+
+    def connectionLost(self, reason: object = None) -> None:
+        if self.call.active():
+            self.call.cancel()
+
+
+class VirtualTimeTests(SynchronousTestCase):
+    """
+    The jump, and what stays real.
+    """
+
+    def test_anHourIsInstant(self) -> None:
+        """
+        An hour of C{deferLater} passes at once: the reactor's clock moves an
+        hour, the real clock a moment.
+        """
+        seen: list[float] = []
+
+        async def body(case: NetworkTestCase) -> None:
+            reactor = theReactor()
+            before, real = reactor.seconds(), time.monotonic()
+            await deferLater(reactor, 3600, lambda: None)
+            seen.extend([reactor.seconds() - before, time.monotonic() - real])
+
+        assertPassed(self, sample(body, virtualTime=True))
+        virtualSeconds, realSeconds = seen
+        self.assertGreaterEqual(virtualSeconds, 3600)
+        self.assertLess(realSeconds, 10)
+
+    def test_realAfterwards(self) -> None:
+        """
+        When a virtual test ends, the reactor's clock is real again: the
+        next test reads the real time.
+        """
+
+        async def body(case: NetworkTestCase) -> None:
+            await deferLater(theReactor(), 7200, lambda: None)
+
+        assertPassed(self, sample(body, virtualTime=True))
+        self.assertLess(abs(theReactor().seconds() - time.time()), 1)
+
+    def test_roundTripsBeatVirtualTimeouts(self) -> None:
+        """
+        200 sequential request/response round trips on real sockets, each
+        under a 5 s virtual timeout on the reactor, never time out: bytes in
+        flight never lose a race against a virtual timer.
+        """
+
+        async def body(case: NetworkTestCase) -> None:
+            reactor = theReactor()
+            port = case.listen(Factory.forProtocol(Echo))
+            client = await case.connect(port, Recorder())
+            payload = b"x" * 65536
+            total = 0
+            for _ in range(200):
+                client.send(payload)
+                total += len(payload)
+                waiting = client.waitForBytes(total, timeout=60)
+                waiting.addTimeout(5, reactor)
+                await waiting
+
+        assertPassed(self, sample(body, virtualTime=True))
+
+    def test_threadBeatsVirtualTimeout(self) -> None:
+        """
+        A thread at work for 0.3 real seconds beats a 5 s virtual timeout:
+        the clock does not jump while the reactor's pool works.
+        """
+
+        async def body(case: NetworkTestCase) -> None:
+            working = deferToThread(time.sleep, 0.3)
+            working.addTimeout(5, theReactor())
+            await working
+
+        assertPassed(self, sample(body, virtualTime=True))
+
+    def test_trialTimeoutStaysReal(self) -> None:
+        """
+        A jump of 100,000 virtual seconds does not time the test out: trial's
+        own timeout (here 5 s) stays real.
+        """
+
+        async def body(case: NetworkTestCase) -> None:
+            await deferLater(theReactor(), 100_000, lambda: None)
+
+        assertPassed(self, sample(body, virtualTime=True, timeout=5))
+
+    def test_waitBoundsStayReal(self) -> None:
+        """
+        A wait's bound stays real: bytes a server sends a thousand virtual
+        seconds on arrive within a wait bounded by 5 real seconds.
+        """
+
+        async def body(case: NetworkTestCase) -> None:
+            port = case.listen(Factory.forProtocol(LateSender))
+            client = await case.connect(port, Recorder())
+            line = await client.waitForDelimiter(b"\n", timeout=5)
+            assert line.startswith(b"late"), line
+
+        assertPassed(self, sample(body, virtualTime=True))
+
+    def test_teardownInsideATimer(self) -> None:
+        """
+        A test whose last line awaits C{deferLater} begins its teardown
+        inside the timer's callback; its connection still closes in order,
+        and the clock is real afterwards.
+        """
+
+        async def body(case: NetworkTestCase) -> None:
+            port = case.listen(Factory.forProtocol(Echo))
+            await case.connect(port, Recorder())
+            await deferLater(theReactor(), 60, lambda: None)
+
+        started = time.monotonic()
+        assertPassed(self, sample(body, virtualTime=True))
+        self.assertLess(time.monotonic() - started, 10)
+        self.assertLess(abs(theReactor().seconds() - time.time()), 1)
+
+    def test_timerMadeAfterKeepsItsDelay(self) -> None:
+        """
+        A timer made in C{tearDown}, after the test ran an hour of virtual
+        time, keeps the delay it had left when the clock turns real: trial's
+        janitor finds it about 50 s from firing, neither due nor an hour out.
+        """
+
+        async def body(case: NetworkTestCase) -> None:
+            await deferLater(theReactor(), 3600, lambda: None)
+
+        class Sample(NetworkTestCase):
+            virtualTime = True
+
+            async def test_it(self) -> None:
+                await body(self)
+
+            def tearDown(self) -> None:
+                theReactor().callLater(50, lambda: None)
+
+        result = TestResult()
+        Sample("test_it").run(result)
+        text = "\n".join(problemsOf(result))
+        self.assertIn("DirtyReactorAggregateError", text)
+        self.assertRegex(text, r"\[4[89]\.\d+s\]")
+
+    def test_notABool(self) -> None:
+        """
+        C{virtualTime} set to something that is not a C{bool} fails the test
+        with a C{TypeError}, before anything is opened.
+        """
+        opened: list[object] = []
+
+        def body(case: NetworkTestCase) -> None:
+            opened.append(case.listen(Factory.forProtocol(Echo)))
+
+        result = sample(body, virtualTime=1)
+        self.assertEqual(errorTypes(result), [TypeError])
+        self.assertIn("virtualTime must be True or False", str(errorValues(result)[0]))
+        self.assertEqual(opened, [])
+
+    def test_networkNotABool(self) -> None:
+        """
+        C{Network(virtualTime=...)} refuses what is not a C{bool}.
+        """
+        with self.assertRaises(TypeError):
+            Network(virtualTime="yes")  # type: ignore[arg-type]
+
+    def test_turnedOnLateIsRefused(self) -> None:
+        """
+        Turning C{virtualTime} on in C{setUp}, after the run read it, is
+        refused with a C{ValueError}, never half-applied.
+        """
+
+        class Sample(NetworkTestCase):
+            def setUp(self) -> None:
+                self.listen(Factory.forProtocol(Echo))
+                self.virtualTime = True
+
+            def test_it(self) -> None:
+                pass
+
+        result = TestResult()
+        Sample("test_it").run(result)
+        self.assertEqual(errorTypes(result), [ValueError])
+        self.assertIn("read once", str(errorValues(result)[0]))
+
+    def test_modesMustAgree(self) -> None:
+        """
+        A network asking for the other mode of time than a network open on
+        the same reactor is a C{ValueError}, either way round.
+        """
+        seen: list[type[BaseException]] = []
+
+        def body(case: NetworkTestCase) -> None:
+            try:
+                Network(virtualTime=False)
+            except ValueError:
+                seen.append(ValueError)
+
+        assertPassed(self, sample(body, virtualTime=True))
+
+        def realBody(case: NetworkTestCase) -> None:
+            try:
+                Network(virtualTime=True)
+            except ValueError:
+                seen.append(ValueError)
+
+        assertPassed(self, sample(realBody))
+        self.assertEqual(seen, [ValueError, ValueError])
+
+
+class NetworkVirtualTimeTests(TestCase):
+    """
+    L{Network} made with C{virtualTime=True}, as a fixture of another
+    runner would make it.
+    """
+
+    async def test_networkJumps(self) -> None:
+        """
+        A L{Network} made with C{virtualTime=True} makes the clock virtual
+        until it is closed (an hour passes at once, with a connection open),
+        then real again; trial's own timeout of this test stays real.
+        """
+        reactor = theReactor()
+        network = Network(virtualTime=True)
+        self.assertTrue(network.virtualTime)
+        try:
+            port = network.listen(Factory.forProtocol(Echo))
+            client = await network.connect(port, Recorder())
+            before = reactor.seconds()
+            await deferLater(reactor, 3600, lambda: None)
+            self.assertGreaterEqual(reactor.seconds() - before, 3600)
+            client.send(b"ping")
+            self.assertEqual(await client.waitForBytes(4, timeout=5), b"ping")
+        finally:
+            await network.close()
+        self.assertLess(abs(reactor.seconds() - time.time()), 1)
