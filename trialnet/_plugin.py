@@ -15,6 +15,11 @@ test's error, with the same report as under trial.
 
 Set the bound with the C{trialnet_disconnect_timeout} ini option (seconds,
 5 by default) or per test, by setting C{network.disconnectTimeout}.
+
+Virtual time (see L{INetwork.virtualTime<trialnet.INetwork.virtualTime>}):
+mark a test with C{@pytest.mark.virtual_time} (or C{virtual_time(False)} to
+opt one out), or turn it on for every test with the C{trialnet_virtual_time}
+ini option.
 """
 
 from __future__ import annotations
@@ -25,12 +30,19 @@ from typing import Any
 from ._core._defaults import DISCONNECT_TIMEOUT
 from ._core._seconds import checkSeconds
 from ._network import Network
+from ._time._virtual import checkVirtualTime
 
 #: The ini option that sets C{disconnectTimeout} for every test.
 TIMEOUT_OPTION = "trialnet_disconnect_timeout"
 
 #: The ini option that sets C{strictCleanup} for every test.
 STRICT_OPTION = "trialnet_strict_cleanup"
+
+#: The ini option that sets C{virtualTime} for every test.
+VIRTUAL_OPTION = "trialnet_virtual_time"
+
+#: The marker that sets C{virtualTime} for one test.
+VIRTUAL_MARKER = "virtual_time"
 
 
 def _closeAndWait(network: Network) -> None:
@@ -61,6 +73,21 @@ def _iniTimeout(config: Any) -> float:
         ) from None
 
 
+def _virtualTime(request: Any) -> bool:
+    """
+    Whether the test asked for virtual time: its C{virtual_time} marker
+    (C{True} unless given an argument), else the ini option.
+
+    @raise TypeError: When the marker's argument is not a C{bool}.
+    """
+    marker = request.node.get_closest_marker(VIRTUAL_MARKER)
+    if marker is None:
+        return bool(request.config.getini(VIRTUAL_OPTION))
+    if marker.args:
+        return checkVirtualTime(marker.args[0], f"the {VIRTUAL_MARKER} marker")
+    return True
+
+
 def network(request: Any) -> Iterator[Network]:
     """
     A L{trialnet.Network} for one test, closed (and waited for) when the
@@ -71,18 +98,40 @@ def network(request: Any) -> Iterator[Network]:
     """
     timeout = _iniTimeout(request.config)
     strict = bool(request.config.getini(STRICT_OPTION))
-    opened = Network(disconnectTimeout=timeout, strictCleanup=strict)
+    opened = Network(
+        disconnectTimeout=timeout,
+        strictCleanup=strict,
+        virtualTime=_virtualTime(request),
+    )
     try:
         yield opened
     finally:
         _closeAndWait(opened)
 
 
+def pytest_configure(config: Any) -> None:
+    """
+    Declare the C{virtual_time} marker.
+    """
+    config.addinivalue_line(
+        "markers",
+        f"{VIRTUAL_MARKER}(on=True): run the test's network fixture in virtual "
+        "time (trialnet)",
+    )
+
+
 def pytest_addoption(parser: Any) -> None:
     """
-    Add the C{trialnet_disconnect_timeout} and C{trialnet_strict_cleanup} ini
-    options.
+    Add the C{trialnet_disconnect_timeout}, C{trialnet_strict_cleanup} and
+    C{trialnet_virtual_time} ini options.
     """
+    parser.addini(
+        VIRTUAL_OPTION,
+        "whether the network fixture makes the reactor's clock virtual for "
+        "every test (or mark tests with virtual_time)",
+        type="bool",
+        default=False,
+    )
     parser.addini(
         STRICT_OPTION,
         "whether what the code under test left open when a test ended fails "

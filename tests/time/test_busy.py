@@ -5,8 +5,6 @@ the process's ports not yet accepted, a peer outside the process (within
 the stall allowance).
 """
 
-# ruff: noqa: N999
-
 from __future__ import annotations
 
 import socket
@@ -49,7 +47,7 @@ class BusyTests(SynchronousTestCase):
     L{busy}.
     """
 
-    def sockets(self) -> tuple[socket.socket, socket.socket, socket.socket]:
+    def sockets(self) -> tuple[socket.socket, socket.socket]:
         """
         A listening socket and a client connected to it, not yet accepted.
         """
@@ -59,7 +57,7 @@ class BusyTests(SynchronousTestCase):
         server.listen(5)
         client = socket.create_connection(server.getsockname())
         self.addCleanup(client.close)
-        return server, client, server
+        return server, client
 
     def test_idle(self) -> None:
         """
@@ -87,7 +85,7 @@ class BusyTests(SynchronousTestCase):
         server end is not accepted yet: busy, however long since the last
         I/O (the kernel retries a dropped handshake a second later).
         """
-        server, client, _ = self.sockets()
+        server, client = self.sockets()
         reactor = FakeReactor(readers=[Selectable(server), Selectable(client)])
         self.assertIn("not yet accepted", busy(reactor, 5.0, 1.0) or "")
 
@@ -95,7 +93,7 @@ class BusyTests(SynchronousTestCase):
         """
         Both ends of a connection in the process, nothing in flight: idle.
         """
-        server, client, _ = self.sockets()
+        server, client = self.sockets()
         accepted, _ = server.accept()
         self.addCleanup(accepted.close)
         readers = [Selectable(server), Selectable(client), Selectable(accepted)]
@@ -106,7 +104,7 @@ class BusyTests(SynchronousTestCase):
         A connection whose peer is outside the process counts as busy only
         within the stall allowance after the last I/O.
         """
-        server, client, _ = self.sockets()
+        server, _ = self.sockets()
         accepted, _ = server.accept()
         self.addCleanup(accepted.close)
         reactor = FakeReactor(readers=[Selectable(accepted)])

@@ -4,8 +4,6 @@ jump, and turning real again with every pending timer keeping the delay it
 had left, never inside the reactor's timer loop.
 """
 
-# ruff: noqa: N999
-
 from __future__ import annotations
 
 from typing import Any
