@@ -30,14 +30,14 @@ async def test_anHour(network: Network) -> None:
     assert network.virtualTime
     port = network.listen(Factory.forProtocol(Echo))
     client = await network.connect(port, Recorder())
-    before, real = reactor.seconds(), time.monotonic()  # type: ignore[attr-defined]
-    await deferLater(reactor, 3600, lambda: None)  # type: ignore[arg-type]
-    assert reactor.seconds() - before >= 3600  # type: ignore[attr-defined]
+    before, real = reactor.seconds(), time.monotonic()
+    await deferLater(reactor, 3600, lambda: None)
+    assert reactor.seconds() - before >= 3600
     assert time.monotonic() - real < 10
     for _ in range(50):
         client.send(b"x" * 1000)
         waiting = client.waitForBytes(len(client.received) + 1000, timeout=10)
-        waiting.addTimeout(5, reactor)  # type: ignore[arg-type]
+        waiting.addTimeout(5, reactor)
         await waiting
 
 
@@ -45,14 +45,14 @@ async def test_anHour(network: Network) -> None:
 @pytest_twisted.ensureDeferred
 async def test_thread(network: Network) -> None:
     working = deferToThread(time.sleep, 0.3)
-    working.addTimeout(5, reactor)  # type: ignore[arg-type]
+    working.addTimeout(5, reactor)
     await working
 
 
 @pytest_twisted.ensureDeferred
 async def test_realAfterwards(network: Network) -> None:
     assert not network.virtualTime
-    assert abs(reactor.seconds() - time.time()) < 1  # type: ignore[attr-defined]
+    assert abs(reactor.seconds() - time.time()) < 1
 
 
 @pytest.mark.virtual_time("yes")
