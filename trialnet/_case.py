@@ -11,7 +11,11 @@ from typing import Any
 from twisted.trial.unittest import TestCase
 from zope.interface import implementer
 
-from ._core._defaults import DISCONNECT_TIMEOUT
+from ._core._defaults import (
+    DISCONNECT_TIMEOUT,
+    VIRTUAL_TIME_BUDGET,
+    VIRTUAL_TIME_STALL,
+)
 from ._front import NetworkAPI, NetworkParts
 from ._interfaces import INetwork
 from ._run import TestRun
@@ -55,6 +59,11 @@ class NetworkTestCase(NetworkAPI, TestCase):
         C{setUp} until the teardown begins (see
         L{INetwork.virtualTime<trialnet.INetwork.virtualTime>}); read once,
         before C{setUp}.
+    @cvar virtualTimeBudget: Virtual seconds a test in virtual time may jump
+        in all before it fails as runaway time.
+    @cvar virtualTimeStall: Real seconds after the last I/O during which, in
+        virtual time, what trialnet cannot see into (a child process, a peer
+        in another process) keeps the clock from jumping.
     @cvar failFast: Whether an error logged while a wait is pending fails
         the wait at once (see
         L{INetwork.failFast<trialnet.INetwork.failFast>}).
@@ -64,6 +73,8 @@ class NetworkTestCase(NetworkAPI, TestCase):
     strictCleanup: bool = False
     failFast: bool = True
     virtualTime: bool = False
+    virtualTimeBudget: float = VIRTUAL_TIME_BUDGET
+    virtualTimeStall: float = VIRTUAL_TIME_STALL
     _trialnetRun: TestRun | None = None
 
     def _parts(self) -> NetworkParts:

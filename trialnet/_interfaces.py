@@ -570,7 +570,11 @@ class INetwork(INetworkOpening, INetworkWaits, INetworkLinks):
         "after the test stay real, and time.time() is never patched.  Timers "
         "the test left pending are stopped at the teardown's end, and named "
         "under strictCleanup.  Networks open together on one reactor must "
-        "agree on it (ValueError)."
+        "agree on it (ValueError).  virtualTimeBudget (virtual seconds a test "
+        "may jump in all, 1e9 by default) and virtualTimeStall (real seconds "
+        "after the last I/O during which a child process or a peer in another "
+        "process keeps the clock from jumping, 1 by default) tune it: class "
+        "attributes of NetworkTestCase, arguments of Network."
     )
     tlsAuthority = Attribute(
         "The L{trialnet.TLSAuthority} made for this process (once, on first "

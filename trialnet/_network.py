@@ -15,7 +15,11 @@ from twisted.python import log
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from ._core._defaults import DISCONNECT_TIMEOUT
+from ._core._defaults import (
+    DISCONNECT_TIMEOUT,
+    VIRTUAL_TIME_BUDGET,
+    VIRTUAL_TIME_STALL,
+)
 from ._core._seconds import checkSeconds
 from ._core._teardown import Phase
 from ._core._threads import Threads, checkThreads
@@ -69,6 +73,8 @@ class Network(NetworkAPI):
         strictCleanup: bool = False,
         failFast: bool = True,
         virtualTime: bool = False,
+        virtualTimeBudget: float = VIRTUAL_TIME_BUDGET,
+        virtualTimeStall: float = VIRTUAL_TIME_STALL,
     ) -> None:
         """
         @param reactor: The reactor to listen and connect with, and to
@@ -87,6 +93,11 @@ class Network(NetworkAPI):
             making until its teardown begins, jumping to the next timer
             whenever nothing else can happen (see
             L{INetwork.virtualTime<trialnet.INetwork.virtualTime>}).
+        @param virtualTimeBudget: Virtual seconds the clock may jump in all
+            before the test fails as runaway time.
+        @param virtualTimeStall: Real seconds after the last I/O during which
+            what trialnet cannot see into (a child process, a peer in another
+            process) keeps the virtual clock from jumping.
         @raise TypeError: If C{disconnectTimeout} is not a number, or
             C{virtualTime} not a C{bool}.
         @raise ValueError: If it is not positive and finite; or if another
@@ -94,6 +105,8 @@ class Network(NetworkAPI):
         """
         timeout = checkSeconds(disconnectTimeout, "disconnectTimeout")
         virtual = checkVirtualTime(virtualTime)
+        budget = checkSeconds(virtualTimeBudget, "virtualTimeBudget")
+        stall = checkSeconds(virtualTimeStall, "virtualTimeStall", zero=True)
         if waitTimeout is not None:
             waitTimeout = checkSeconds(waitTimeout, "waitTimeout")
         if reactor is None:
@@ -114,7 +127,7 @@ class Network(NetworkAPI):
                     "real time; networks open together on one reactor must agree"
                 )
             else:
-                self._virtual = VirtualTime(reactor)
+                self._virtual = VirtualTime(reactor, budget, stall)
         self._own = NetworkParts(
             reactor, weakref.ref(self), timeout, bool(strictCleanup)
         )

@@ -242,7 +242,12 @@ class TestRun:
                 "virtualTime: another network is open on the reactor in real "
                 "time; networks open together on one reactor must agree"
             )
-        self.virtual = VirtualTime(self.reactor)
+        case = self.case
+        self.virtual = VirtualTime(
+            self.reactor,
+            budget=checkSeconds(case.virtualTimeBudget, "virtualTimeBudget"),
+            stall=checkSeconds(case.virtualTimeStall, "virtualTimeStall", zero=True),
+        )
 
     def _teardownBegins(self) -> None:
         virtual = self.virtual

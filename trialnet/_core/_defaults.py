@@ -37,3 +37,12 @@ THREAD_GRACE = 0.5
 
 #: How much of a trial test's own timeout that grace may take at most.
 THREAD_GRACE_SHARE = 0.1
+
+#: Virtual seconds a test in virtual time may jump in all before it fails as
+#: runaway time (far above the 100,000 s a test may mean).
+VIRTUAL_TIME_BUDGET = 10.0**9
+
+#: Real seconds after the last I/O during which, in virtual time, what the
+#: process cannot see into (a child process, a peer in another process)
+#: keeps the clock from jumping.
+VIRTUAL_TIME_STALL = 1.0

@@ -24,7 +24,9 @@ from typing import Any
 from twisted.internet.defer import Deferred
 from twisted.python import log
 
+from .._core._defaults import VIRTUAL_TIME_BUDGET, VIRTUAL_TIME_STALL
 from .._core._patch import InstancePatch
+from .._core._report import Origin
 from ._busy import busy
 
 #: The modules whose timers stay real: the test runners' (trial's timeout
@@ -52,10 +54,10 @@ BUSY_STEP = 0.005
 
 #: Real seconds after the last I/O during which what the process cannot see
 #: into counts as busy (see L{trialnet._time._busy}).
-STALL = 1.0
+STALL = VIRTUAL_TIME_STALL
 
 #: Virtual seconds a test may jump in all before it fails as runaway time.
-BUDGET = 10.0**9
+BUDGET = VIRTUAL_TIME_BUDGET
 
 #: Real seconds a test may spend at one virtual instant, with timers due
 #: and no I/O, before the livelock is named.
@@ -129,6 +131,9 @@ class VirtualClock:
         self._patches: list[InstancePatch] = []
         self._reactorPatch = InstancePatch(reactor)
         self._realWaiters: list[Deferred[None]] = []
+        #: The line that scheduled each timer while the clock is virtual, by
+        #: the timer's id.
+        self.origins: dict[int, Origin] = {}
         self._dueSince: float | None = None
         self._dueAt = 0.0
 
@@ -377,9 +382,11 @@ class VirtualClock:
         The pending timers that are not real, for a runaway report.
         """
         now = self.seconds()
+        origins = self.origins
         lines = [
-            f"  {getattr(call.func, '__qualname__', repr(call.func))} in "
-            f"{call.getTime() - now:g} virtual s"
+            f"  {getattr(call.func, '__qualname__', repr(call.func))}, due in "
+            f"{call.getTime() - now:g} virtual s, scheduled at "
+            f"{origins.get(id(call), '?')}"
             for call in _timers(self.reactor)
             if not isReal(call)
         ]

@@ -15,7 +15,7 @@ from twisted.internet.defer import Deferred
 
 from .._core._owners import closeOwner
 from .._core._report import Leftover, Origin, TeardownError, userOrigin
-from ._clock import VirtualClock, _timers, isReal
+from ._clock import BUDGET, STALL, VirtualClock, _timers, isReal
 
 #: The clock of each reactor whose time is virtual, by the reactor's id.
 _clocks: dict[int, tuple[VirtualClock, list[VirtualTime]]] = {}
@@ -67,22 +67,26 @@ class VirtualTime:
         on it in virtual time.
     """
 
-    def __init__(self, reactor: Any) -> None:
+    def __init__(
+        self, reactor: Any, budget: float = BUDGET, stall: float = STALL
+    ) -> None:
         """
+        @param budget: Virtual seconds the clock may jump in all (for the
+            first network to make it virtual).
+        @param stall: Real seconds after the last I/O during which what the
+            process cannot see into counts as busy.
         @raise ValueError: If the reactor cannot be made virtual.
         """
         self._reactor = reactor
         key = id(reactor)
         entry = _clocks.get(key)
         if entry is None or entry[0].reactor is not reactor:
-            clock = VirtualClock(reactor)
+            clock = VirtualClock(reactor, stall=stall, budget=budget)
             clock.install()
             entry = _clocks[key] = (clock, [])
-            self._origins: dict[int, Origin] = {}
-            _recordOrigins(reactor, clock, self._origins)
-        else:
-            self._origins = entry[1][0]._origins if entry[1] else {}
+            _recordOrigins(reactor, clock, clock.origins)
         self.clock = entry[0]
+        self._origins = self.clock.origins
         entry[1].append(self)
         self._before = set(_timers(reactor))
         self._duringTest: list[Any] | None = None
@@ -146,9 +150,9 @@ class VirtualTime:
         return Leftover(
             role="timer",
             origin=origin,
-            action=TIMER_LEFT_VIRTUAL,
+            action=f"{TIMER_LEFT_VIRTUAL} (due in {call.getTime() - now:g} "
+            "virtual seconds)",
             kind=kind,
-            cause=f"due in {call.getTime() - now:g} virtual seconds",
             leftOpen=True,
         )
 

@@ -1,0 +1,100 @@
+"""
+Timers a virtual test leaves pending when its teardown ends are stopped
+(through their owner where trialnet knows it): the test passes, nothing is
+left for trial's janitor, and strict cleanup names each with the line that
+scheduled it and how far in the virtual future it was.  Runaway time fails
+the test naming the pending timers.
+"""
+
+# ruff: noqa: N999
+
+from __future__ import annotations
+
+from typing import Any
+
+from twisted.internet.task import deferLater
+from twisted.trial.unittest import SynchronousTestCase
+
+from trialnet import NetworkTestCase
+from trialnet._time._clock import RunawayTimeError
+
+from ..helpers import assertPassed, errorTypes, sample, teardownError
+
+
+def theReactor() -> Any:
+    from twisted.internet import reactor
+
+    return reactor
+
+
+def markedLine(marker: str) -> int:
+    """
+    The number of the line of this file after C{# schedules next: marker}.
+    """
+    with open(__file__.replace(".pyc", ".py")) as source:
+        for number, text in enumerate(source, 1):
+            if text.strip() == f"# schedules next: {marker}":
+                return number + 1
+    raise LookupError(marker)
+
+
+def neverCalled() -> None:
+    raise AssertionError("a timer left by a virtual test ran")
+
+
+async def leaveTimer(case: NetworkTestCase) -> None:
+    reactor = theReactor()
+    await deferLater(reactor, 10, lambda: None)
+    # schedules next: left
+    reactor.callLater(3600, neverCalled)
+
+
+class TimersLeftTests(SynchronousTestCase):
+    """
+    The rule for a timer left pending, under virtual time.
+    """
+
+    def test_cancelledQuietly(self) -> None:
+        """
+        By default the timer is cancelled and the test passes: trial's
+        janitor finds nothing pending.
+        """
+        assertPassed(self, sample(leaveTimer, virtualTime=True))
+        self.assertEqual(
+            [
+                call
+                for call in theReactor().getDelayedCalls()
+                if call.func is neverCalled
+            ],
+            [],
+        )
+
+    def test_namedUnderStrictCleanup(self) -> None:
+        """
+        Under strict cleanup the test fails, naming the timer with the line
+        that scheduled it and how far in the virtual future it was.
+        """
+        result = sample(leaveTimer, virtualTime=True, strictCleanup=True)
+        text = str(teardownError(result))
+        self.assertIn(f"{__file__.replace('.pyc', '.py')}:{markedLine('left')}", text)
+        self.assertIn("neverCalled", text)
+        self.assertRegex(text, r"due in 3\d\d\d(\.\d+)? virtual seconds")
+
+    def test_runawayBudget(self) -> None:
+        """
+        A jump past the test's budget of virtual seconds stops the jumps and
+        fails the test with L{RunawayTimeError} naming the pending timer.
+        """
+
+        async def body(case: NetworkTestCase) -> None:
+            reactor = theReactor()
+            await deferLater(reactor, 50, lambda: None)
+            # schedules next: runaway
+            await deferLater(reactor, 10_000, neverCalled)
+
+        # The jumps stop at the budget: trial's (real) timeout ends the test.
+        result = sample(body, virtualTime=True, virtualTimeBudget=100.0, timeout=1.5)
+        self.assertIn(RunawayTimeError, errorTypes(result))
+        text = "\n".join(str(failure.value) for _, failure in result.errors)  # type: ignore[union-attr]
+        self.assertIn("due in 10000 virtual s", text)
+        self.assertIn(f"test_timersLeft.py:{markedLine('runaway')}", text)
