@@ -5,6 +5,7 @@ mixin of tests.
 
 from __future__ import annotations
 
+import time
 from typing import Any, ClassVar, cast
 
 from twisted.internet import reactor
@@ -375,6 +376,41 @@ class TLSLinkTests(LinkConditionsMixin, NetworkTestCase):
 
     transport = TLS()
     plainBytes = False
+
+
+class VirtualTCPLinkTests(PlainStreamMixin, LinkConditionsMixin, NetworkTestCase):
+    """
+    Links in front of TCP ports, in virtual time: every condition holds as
+    in real time, with the bytes crossing the loopback.
+    """
+
+    transport = TCP4()
+    virtualTime = True
+
+    async def test_latencyOfTenSeconds(self) -> None:
+        """
+        A round trip under ten seconds of latency takes twenty virtual
+        seconds, and a moment of real time.
+        """
+        link, client, server = await self.pair()
+        link.latency(10)
+        started, real = now(), time.monotonic()
+        client.send(b"ping")
+        await server.readBytes(4, timeout=10)
+        server.send(b"pong")
+        await client.readBytes(4, timeout=10)
+        self.assertGreaterEqual(now() - started, 20)
+        self.assertLess(time.monotonic() - real, 5)
+
+
+class VirtualTLSLinkTests(LinkConditionsMixin, NetworkTestCase):
+    """
+    Links in front of TLS ports, in virtual time.
+    """
+
+    transport = TLS()
+    plainBytes = False
+    virtualTime = True
 
 
 class LinkTargetTests(NetworkTestCase):
