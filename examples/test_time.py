@@ -6,8 +6,6 @@ crossing the loopback.  Each asserts the virtual time it took and a generous
 real bound (it does not hang).
 """
 
-# ruff: noqa: N999
-
 from __future__ import annotations
 
 import time
@@ -24,6 +22,7 @@ from twisted.protocols.basic import LineReceiver
 from twisted.protocols.policies import TimeoutMixin
 from twisted.web.client import ResponseNeverReceived
 from twisted.web.resource import Resource
+from twisted.web.server import Site
 
 from trialnet import NetworkTestCase, Recorder, RecorderFactory
 
@@ -141,9 +140,7 @@ class HTTPTimeoutTests(TimedTest):
         self.assertTook(30)
 
 
-def _site() -> Factory:
-    from twisted.web.server import Site
-
+def _site() -> Site:
     return Site(Resource())
 
 
