@@ -128,3 +128,8 @@ async def _trialnet(self: NetworkTestCase) -> None:
 
 
 TrialnetTests = type("TrialnetTests", (NetworkTestCase,), _repeat(_trialnet))
+TrialnetVirtualTests = type(
+    "TrialnetVirtualTests",
+    (NetworkTestCase,),
+    {**_repeat(_trialnet), "virtualTime": True},
+)

@@ -43,6 +43,7 @@ VARIANTS = {
     "hand-written (three Deferreds)": "HandWrittenTests",
     "floor: trialnet's work by hand": "HandWrittenBothEndsTests",
     "trialnet": "TrialnetTests",
+    "trialnet, virtualTime = True": "TrialnetVirtualTests",
 }
 
 EMPTY = "empty trial test"
