@@ -30,6 +30,9 @@ from trialnet import NetworkTestCase, Recorder, RecorderFactory
 REAL_BOUND = 10.0
 
 
+# timed-start
+
+
 class TimedTest(NetworkTestCase):
     """
     A test in virtual time that measures both clocks.
@@ -49,6 +52,9 @@ class TimedTest(NetworkTestCase):
         self.assertLess(time.monotonic() - self.realStart, REAL_BOUND)
 
 
+# timed-end
+
+
 # idle-start
 
 
@@ -65,7 +71,8 @@ class KeyValue(LineReceiver, TimeoutMixin):
         self.sendLine(b"OK " + line)
 
     def timeoutConnection(self) -> None:
-        self.transport.loseConnection()  # type: ignore[union-attr]
+        assert self.transport is not None
+        self.transport.loseConnection()
 
 
 class IdleTests(TimedTest):
@@ -155,7 +162,8 @@ class Answers(DatagramProtocol):
 
     def datagramReceived(self, datagram: bytes, addr: tuple[str, int]) -> None:
         _, queryId, _ = datagram.split()
-        self.transport.write(b"A " + queryId + b" 192.0.2.1", addr)  # type: ignore[union-attr]
+        assert self.transport is not None
+        self.transport.write(b"A " + queryId + b" 192.0.2.1", addr)
 
 
 class Resolver(DatagramProtocol):
@@ -171,7 +179,8 @@ class Resolver(DatagramProtocol):
 
     def ask(self, name: bytes) -> Deferred[bytes]:
         self.attempts += 1
-        self.transport.write(b"Q 7 " + name, self.server)  # type: ignore[union-attr]
+        assert self.transport is not None
+        self.transport.write(b"Q 7 " + name, self.server)
         self._retry = reactor.callLater(5, self.ask, name)
         return self.answer
 
@@ -209,7 +218,8 @@ class RetransmitTests(TimedTest):
 
 class Echo(Protocol):
     def dataReceived(self, data: bytes) -> None:
-        self.transport.write(data)  # type: ignore[union-attr]
+        assert self.transport is not None
+        self.transport.write(data)
 
 
 class LatencyTests(TimedTest):
