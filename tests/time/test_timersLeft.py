@@ -16,6 +16,7 @@ from twisted.internet.task import deferLater
 from twisted.trial.unittest import SynchronousTestCase
 
 from trialnet import NetworkTestCase
+from trialnet._time import _clock
 from trialnet._time._clock import RunawayTimeError
 
 from ..helpers import assertPassed, errorTypes, sample, teardownError
@@ -98,3 +99,29 @@ class TimersLeftTests(SynchronousTestCase):
         text = "\n".join(str(failure.value) for _, failure in result.errors)  # type: ignore[union-attr]
         self.assertIn("due in 10000 virtual s", text)
         self.assertIn(f"test_timersLeft.py:{markedLine('runaway')}", text)
+
+    def test_livelock(self) -> None:
+        """
+        A timer that reschedules itself at its own deadline, with no I/O,
+        spins the reactor at one virtual instant: after a few real seconds
+        (here shortened) the jumps stop and the test fails with
+        L{RunawayTimeError} naming the livelock.
+        """
+        self.patch(_clock, "LIVELOCK", 0.2)
+
+        async def body(case: NetworkTestCase) -> None:
+            reactor = theReactor()
+            spinning = [True]
+
+            def spin() -> None:
+                if spinning[0]:
+                    reactor.callLater(0, spin)
+
+            spin()
+            await deferLater(reactor, 0.5, lambda: None)
+            spinning[0] = False
+
+        result = sample(body, virtualTime=True)
+        self.assertIn(RunawayTimeError, errorTypes(result))
+        text = "\n".join(str(failure.value) for _, failure in result.errors)  # type: ignore[union-attr]
+        self.assertIn("livelock", text)

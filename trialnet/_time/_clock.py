@@ -61,7 +61,10 @@ BUDGET = VIRTUAL_TIME_BUDGET
 
 #: Real seconds a test may spend at one virtual instant, with timers due
 #: and no I/O, before the livelock is named.
-LIVELOCK = 2.0
+LIVELOCK = 3.0
+
+#: Virtual seconds a jump must move the clock by to count as time passing.
+TINY = 1e-6
 
 
 class RunawayTimeError(Exception):
@@ -134,8 +137,7 @@ class VirtualClock:
         #: The line that scheduled each timer while the clock is virtual, by
         #: the timer's id.
         self.origins: dict[int, Origin] = {}
-        self._dueSince: float | None = None
-        self._dueAt = 0.0
+        self._spinSince: float | None = None
 
     # The clock
 
@@ -254,10 +256,10 @@ class VirtualClock:
         self, doIteration: Callable[[float | None], None], delay: Any
     ) -> None:
         if not delay or not self.jumping:
-            self._watchDue(delay)
+            if delay == 0:
+                self._spinning()
             doIteration(delay)
             return
-        self._dueSince = None
         wait = self._nextWait(delay)
         if wait is None:
             return
@@ -270,11 +272,11 @@ class VirtualClock:
         self, select: Callable[[Any], list[Any]], timeout: Any = None
     ) -> list[Any]:
         if timeout == 0 or not self.jumping:
-            self._watchDue(timeout)
+            if timeout == 0:
+                self._spinning()
             events = select(timeout)
             self.events += len(events)
             return events
-        self._dueSince = None
         if timeout is None:
             # asyncio has no timer of its own: the reactor has none either.
             events = select(None)
@@ -292,6 +294,7 @@ class VirtualClock:
     def _sawIO(self) -> None:
         self._idlePolls = 0
         self._lastIO = time.monotonic()
+        self._spinSince = None
 
     def _nextWait(self, delay: float) -> float | None:
         """
@@ -306,6 +309,8 @@ class VirtualClock:
             # Only real timers are pending: wait for them, or for I/O.
             return delay
         quiet = time.monotonic() - self._lastIO
+        # The reactor waits: it does not spin.
+        self._spinSince = None
         if quiet < self.quiet:
             return min(delay, self.quiet - quiet)
         if busy(self.reactor, quiet, self.stall) is not None:
@@ -325,6 +330,10 @@ class VirtualClock:
     def _jump(self, target: float) -> None:
         self._idlePolls = 0
         by = target - self.seconds()
+        if by <= TINY:
+            # A timer rescheduled at its own deadline, give or take a
+            # rounding: time does not move.
+            self._spinning()
         if by <= 0:
             return
         if self.jumped + by > self.budget:
@@ -335,6 +344,8 @@ class VirtualClock:
             return
         self.offset += by
         self.jumped += by
+        if by > TINY:
+            self._spinSince = None
         reactor = self.reactor
         moved = False
         for call in _timers(reactor):
@@ -348,23 +359,21 @@ class VirtualClock:
         for waiting in waiters:
             waiting.callback(None)
 
-    def _watchDue(self, delay: Any) -> None:
+    def _spinning(self) -> None:
         """
-        A reactor that never waits (timers always due) and dispatches no
-        I/O spins at one virtual instant: name it after L{LIVELOCK} real
-        seconds, rather than spin until the runner's timeout.
+        The reactor runs its timers without waiting and without I/O: name a
+        livelock after L{LIVELOCK} real seconds of it (a timer rescheduling
+        itself at its own deadline), rather than spin until the runner's
+        timeout.
         """
-        if delay != 0 or not self.jumping:
-            self._dueSince = None
+        if not self.jumping:
             return
         now = time.monotonic()
-        if self._dueSince is None or self.events != self._dueAt:
-            self._dueSince = now
-            self._dueAt = self.events
-            return
-        if now - self._dueSince > LIVELOCK:
+        if self._spinSince is None:
+            self._spinSince = now
+        elif now - self._spinSince > LIVELOCK:
             self._runaway(
-                f"a livelock: {now - self._dueSince:.1f} real seconds at one "
+                f"a livelock: {now - self._spinSince:.1f} real seconds at one "
                 "virtual instant with timers always due and no I/O"
             )
 
