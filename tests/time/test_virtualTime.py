@@ -110,6 +110,47 @@ class VirtualTimeTests(SynchronousTestCase):
 
         assertPassed(self, sample(body, virtualTime=True))
 
+    def test_bigTLSEchoBeatsVirtualTimeout(self) -> None:
+        """
+        A 4 MiB echo over TLS, whose bytes the kernel holds back at times
+        (Nagle, delayed acknowledgements), beats a 5 s virtual timeout.
+        """
+
+        async def body(case: NetworkTestCase) -> None:
+            port = case.listenTLS(Factory.forProtocol(Echo))
+            client = await case.connect(port, Recorder())
+            size = 4 * 1024 * 1024
+            client.send(b"x" * size)
+            waiting = client.waitForBytes(size, timeout=60)
+            waiting.addTimeout(5, theReactor())
+            await waiting
+
+        assertPassed(self, sample(body, virtualTime=True))
+
+    def test_neverIdleIsRealTime(self) -> None:
+        """
+        A test whose connection never goes quiet (a ping-pong of real I/O)
+        never jumps: its timer fires in real time.
+        """
+        took: list[float] = []
+
+        class PingPong(Protocol):
+            def dataReceived(self, data: bytes) -> None:
+                assert self.transport is not None
+                self.transport.write(data)
+
+        async def body(case: NetworkTestCase) -> None:
+            port = case.listen(Factory.forProtocol(Echo))
+            client = await case.connect(port, Factory.forProtocol(PingPong))
+            assert client.transport is not None
+            client.transport.write(b"ping")
+            started = time.monotonic()
+            await deferLater(theReactor(), 0.3, lambda: None)
+            took.append(time.monotonic() - started)
+
+        assertPassed(self, sample(body, virtualTime=True))
+        self.assertGreaterEqual(took[0], 0.25)
+
     def test_threadBeatsVirtualTimeout(self) -> None:
         """
         A thread at work for 0.3 real seconds beats a 5 s virtual timeout:
