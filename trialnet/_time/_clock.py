@@ -175,7 +175,6 @@ class VirtualClock:
         patch.set("runUntilCurrent", partial(self._runTimers, reactor.runUntilCurrent))
         patch.set("seconds", self.seconds)
         self._patches.append(patch)
-        self._reactorPatch = patch
         self._installed = True
 
     def patch(self, name: str, value: object) -> None:
@@ -249,7 +248,10 @@ class VirtualClock:
                 self._uninstall()
 
     def _dispatch(self, doReadOrWrite: Callable[..., Any], *args: Any) -> Any:
+        # Whatever the iteration waited: the next jump waits for its polls
+        # and quiet time again, from this event on.
         self.events += 1
+        self._sawIO()
         return doReadOrWrite(*args)
 
     def _doIteration(
@@ -261,12 +263,8 @@ class VirtualClock:
             doIteration(delay)
             return
         wait = self._nextWait(delay)
-        if wait is None:
-            return
-        seen = self.events
-        doIteration(wait)
-        if self.events != seen:
-            self._sawIO()
+        if wait is not None:
+            doIteration(wait)
 
     def _select(
         self, select: Callable[[Any], list[Any]], timeout: Any = None
@@ -275,12 +273,9 @@ class VirtualClock:
             if timeout == 0:
                 self._spinning()
             events = select(timeout)
-            self.events += len(events)
-            return events
-        if timeout is None:
+        elif timeout is None:
             # asyncio has no timer of its own: the reactor has none either.
             events = select(None)
-            self.events += len(events)
         else:
             wait = self._nextWait(timeout)
             if wait is None:
