@@ -127,7 +127,7 @@ class Network(NetworkAPI):
                     "real time; networks open together on one reactor must agree"
                 )
             else:
-                self._virtual = VirtualTime(reactor, budget, stall)
+                self._virtual = VirtualTime(reactor, budget, stall, owner=self)
         self._own = NetworkParts(
             reactor, weakref.ref(self), timeout, bool(strictCleanup)
         )

@@ -19,6 +19,7 @@ from twisted.trial.reporter import TestResult
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from trialnet import Network, NetworkTestCase, Recorder
+from trialnet._time._virtual import virtualClockOf
 
 from ..helpers import assertPassed, errorTypes, errorValues, problemsOf, sample
 
@@ -271,6 +272,21 @@ class VirtualTimeTests(SynchronousTestCase):
         Sample("test_it").run(result)
         self.assertEqual(errorTypes(result), [ValueError])
         self.assertIn("read once", str(errorValues(result)[0]))
+
+    def test_droppedNetworkTurnsReal(self) -> None:
+        """
+        A L{Network} in virtual time dropped unclosed turns the reactor's
+        clock real as it is freed: later networks are not refused.
+        """
+        import gc
+
+        network = Network(virtualTime=True)
+        self.assertIsNotNone(virtualClockOf(theReactor()))
+        del network
+        gc.collect()
+        self.assertIsNone(virtualClockOf(theReactor()))
+        self.assertNotIn("seconds", vars(theReactor()))
+        Network(virtualTime=False)
 
     def test_modesMustAgree(self) -> None:
         """

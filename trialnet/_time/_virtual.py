@@ -9,6 +9,7 @@ is virtual, only networks that asked for virtual time may be open on it.
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from twisted.internet.defer import Deferred
@@ -68,13 +69,20 @@ class VirtualTime:
     """
 
     def __init__(
-        self, reactor: Any, budget: float = BUDGET, stall: float = STALL
+        self,
+        reactor: Any,
+        budget: float = BUDGET,
+        stall: float = STALL,
+        owner: object = None,
     ) -> None:
         """
         @param budget: Virtual seconds the clock may jump in all (for the
             first network to make it virtual).
         @param stall: Real seconds after the last I/O during which what the
             process cannot see into counts as busy.
+        @param owner: The network it belongs to, if any: dropped unclosed,
+            it turns the clock real as it is freed (as it stops observing),
+            rather than leave the reactor virtual for every later test.
         @raise ValueError: If the reactor cannot be made virtual.
         """
         self._reactor = reactor
@@ -89,6 +97,7 @@ class VirtualTime:
         self._origins = self.clock.origins
         entry[1].append(self)
         self._before = set(_timers(reactor))
+        self._owner = None if owner is None else weakref.ref(owner, self._dropped)
         self._duringTest: list[Any] | None = None
         self._ended = False
         #: Once the teardown ended: C{None} if the clock is real, else a
@@ -155,6 +164,12 @@ class VirtualTime:
             kind=kind,
             leftOpen=True,
         )
+
+    def _dropped(self, reference: object) -> None:
+        self.release()
+        if self.turningReal is not None:
+            # Nobody waits for it: the clock turns real after the timers.
+            self.turningReal.addErrback(lambda _: None)
 
     def release(self) -> None:
         """
