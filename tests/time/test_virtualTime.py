@@ -12,7 +12,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from twisted.internet.protocol import Factory, Protocol
+from twisted.internet.defer import Deferred
+from twisted.internet.protocol import Factory, ProcessProtocol, Protocol
 from twisted.internet.task import deferLater
 from twisted.internet.threads import deferToThread
 from twisted.trial.reporter import TestResult
@@ -162,6 +163,33 @@ class VirtualTimeTests(SynchronousTestCase):
             working = deferToThread(time.sleep, 0.3)
             working.addTimeout(5, theReactor())
             await working
+
+        assertPassed(self, sample(body, virtualTime=True))
+
+    def test_childBeatsVirtualTimeout(self) -> None:
+        """
+        A child process that answers after 0.3 real seconds (within the
+        stall allowance) beats a 5 s virtual timeout.
+        """
+
+        class Child(ProcessProtocol):
+            def __init__(self) -> None:
+                self.ended: Deferred[bytes] = Deferred()
+                self.output = b""
+
+            def outReceived(self, data: bytes) -> None:
+                self.output += data
+
+            def processEnded(self, reason: object) -> None:
+                self.ended.callback(self.output)
+
+        async def body(case: NetworkTestCase) -> None:
+            child = Child()
+            theReactor().spawnProcess(
+                child, "/bin/sh", ["sh", "-c", "sleep 0.3; echo done"], env={}
+            )
+            child.ended.addTimeout(5, theReactor())
+            assert (await child.ended).strip() == b"done"
 
         assertPassed(self, sample(body, virtualTime=True))
 
