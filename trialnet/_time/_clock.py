@@ -296,13 +296,15 @@ class VirtualClock:
         How long the reactor may wait for I/O now, in real seconds; or jump
         and return C{None}.
         """
+        target = self._nextVirtual()
+        if target is None:
+            # Only real timers are pending (trial's timeout, say): nothing
+            # to jump to, so wait for them, or for I/O, as in real time.
+            self._spinSince = None
+            return delay
         if self._idlePolls < IDLE_POLLS:
             self._idlePolls += 1
             return 0.0
-        target = self._nextVirtual()
-        if target is None:
-            # Only real timers are pending: wait for them, or for I/O.
-            return delay
         quiet = time.monotonic() - self._lastIO
         # The reactor waits: it does not spin.
         self._spinSince = None
