@@ -17,7 +17,7 @@ from typing import Any
 import pyperf
 from twisted.trial.unittest import SynchronousTestCase
 
-from benchmarks import instructions, pertest, run
+from benchmarks import instructions, pertest, run, virtualtime
 
 
 def privateDirectory(test: SynchronousTestCase) -> str:
@@ -285,3 +285,30 @@ class InstructionsBenchmarkTests(SynchronousTestCase):
         self.assertEqual(rows[instructions.EMPTY], ["-", "-", "1"])
         self.assertEqual(rows[instructions.BASELINE], ["1.00", "2", "3"])
         self.assertEqual(rows["trialnet"], ["1.50", "3", "4"])
+
+
+class TimeBenchmarkTests(SynchronousTestCase):
+    """
+    C{python -m benchmarks.virtualtime} runs the time examples and reports them.
+    """
+
+    def test_virtualOnly(self) -> None:
+        """
+        With C{--virtual-only}, each example runs in virtual time, passes,
+        and gets a row, with no real-time column.
+        """
+        output = io.StringIO()
+        with contextlib.redirect_stdout(output):
+            virtualtime.main(["--repeat", "1", "--virtual-only"])
+        lines = output.getvalue().splitlines()
+        rows = lines[2:]
+        self.assertEqual([row.split()[0] for row in rows], list(virtualtime.EXAMPLES))
+        for row in rows:
+            self.assertEqual(row.split()[1], "-")
+
+    def test_report(self) -> None:
+        """
+        The ratio is the real time over the virtual time.
+        """
+        lines = virtualtime.report({"IdleTests": (0.5, 50.0)})
+        self.assertEqual(lines[2].split(), ["IdleTests", "50.00", "0.50", "100"])

@@ -2,7 +2,7 @@
 What virtual time saves: the real seconds of the time examples
 (C{examples/test_time.py}) with virtual time and without it.
 
-    python -m benchmarks.time [--repeat R] [--virtual-only]
+    python -m benchmarks.virtualtime [--repeat R] [--virtual-only]
 
 Each run is a fresh trial process over one example class; without virtual
 time the examples wait their timeouts in real seconds (about eight minutes
@@ -46,7 +46,12 @@ def seconds(example: str, virtual: bool) -> float:
     )
     started = time.monotonic()
     completed = subprocess.run(
-        [sys.executable, "-m", "twisted.trial", f"benchmarks.time_cases.{example}"],
+        [
+            sys.executable,
+            "-m",
+            "twisted.trial",
+            f"benchmarks.virtualtime_cases.{example}",
+        ],
         env=environment,
         cwd=PROJECT,
         capture_output=True,

@@ -1,5 +1,5 @@
 """
-The time examples for L{benchmarks.time}: C{examples/test_time.py}'s
+The time examples for L{benchmarks.virtualtime}: C{examples/test_time.py}'s
 classes, in virtual time or, with C{TRIALNET_BENCH_VIRTUAL=0}, in real time.
 """
 
