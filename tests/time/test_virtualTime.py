@@ -275,6 +275,29 @@ class VirtualTimeTests(SynchronousTestCase):
         self.assertIn("virtualTime must be True or False", str(errorValues(result)[0]))
         self.assertEqual(opened, [])
 
+    def test_badBudgetAndStall(self) -> None:
+        """
+        A C{virtualTimeBudget} or C{virtualTimeStall} that is not a number
+        of seconds fails the test before anything is opened; C{Network}
+        refuses them too.
+        """
+        opened: list[object] = []
+
+        def body(case: NetworkTestCase) -> None:
+            opened.append(case.listen(Factory.forProtocol(Echo)))
+
+        for attributes, error in (
+            ({"virtualTimeBudget": -1.0}, ValueError),
+            ({"virtualTimeStall": "1"}, TypeError),
+        ):
+            result = sample(body, virtualTime=True, **attributes)
+            self.assertEqual(errorTypes(result), [error])
+        self.assertEqual(opened, [])
+        self.assertIsNone(virtualClockOf(theReactor()))
+        with self.assertRaises(ValueError):
+            Network(virtualTime=True, virtualTimeBudget=float("inf"))
+        self.assertIsNone(virtualClockOf(theReactor()))
+
     def test_networkNotABool(self) -> None:
         """
         C{Network(virtualTime=...)} refuses what is not a C{bool}.
@@ -366,4 +389,19 @@ class NetworkVirtualTimeTests(TestCase):
             self.assertEqual(await client.waitForBytes(4, timeout=5), b"ping")
         finally:
             await network.close()
+        self.assertLess(abs(reactor.seconds() - time.time()), 1)
+
+    async def test_twoVirtualNetworksShareTheClock(self) -> None:
+        """
+        Two networks in virtual time share the reactor's clock: it turns
+        real when the last of them is closed.
+        """
+        reactor = theReactor()
+        first = Network(virtualTime=True)
+        second = Network(virtualTime=True)
+        await deferLater(reactor, 600, lambda: None)
+        await first.close()
+        self.assertIsNotNone(virtualClockOf(reactor))
+        await second.close()
+        self.assertIsNone(virtualClockOf(reactor))
         self.assertLess(abs(reactor.seconds() - time.time()), 1)
