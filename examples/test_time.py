@@ -217,6 +217,10 @@ class RetransmitTests(TimedTest):
 
 
 class Echo(Protocol):
+    """
+    Sends back what it receives.
+    """
+
     def dataReceived(self, data: bytes) -> None:
         assert self.transport is not None
         self.transport.write(data)
