@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
     from ._links._datagrams import DatagramLink
     from ._links._links import Link
+    from ._processes._server import ServerProcess
     from ._sockets._interfaces import IUDPPort
 
 
@@ -313,6 +314,64 @@ class INetworkOpening(Interface):
         @raise ValueError: If C{name} is an IP literal or not a valid host
             name, or C{port} is not a port of this test, not listening, or a
             UDP or UNIX port (or a link in front of a UNIX port).
+        """
+
+    def spawnServer(
+        argv: Any,
+        readyLine: Any = None,
+        env: Any = None,
+        path: Any = None,
+        startTimeout: float | None = None,
+    ) -> Deferred[ServerProcess]:
+        """
+        Start a server in a child process (POSIX), as a target wherever a
+        port is: L{connect}, L{clientEndpoint}, L{url}, L{agent},
+        L{mapName}, L{link<trialnet.INetworkLinks.link>}.
+
+        By default the child gets a socket trialnet listens with on
+        C{127.0.0.1}, port 0, by systemd socket activation: descriptor 3,
+        C{LISTEN_FDS=1}, C{LISTEN_PID} (its own pid) and C{LISTEN_FDNAMES},
+        so that C{serverFromString(reactor, "systemd:domain=INET:index=0")}
+        serves on it.  The port is known before the child runs, and
+        connections wait in the backlog until it accepts; the
+        L{Deferred} fires at once, and a child that ended by then is
+        reported at the latest by a L{connect} to it, which fails naming
+        its exit and output.  With C{readyLine}, the child binds by itself,
+        and is ready once a complete line of its stdout or stderr (each on
+        its own) matches: its C{port} group (and C{host}, if the pattern
+        has one) says where it serves.
+
+        The child runs through a launcher that puts it in a session and
+        process group of its own, with no core files, then C{exec}s
+        C{argv} (searched on the C{PATH} of its environment).  It inherits
+        this process's environment and working directory (under trial,
+        C{_trial_temp}) unless given others.  Before it is ready, a child
+        that exits or closes its output fails the L{Deferred} at once, and
+        so does C{startTimeout}; a child that ends during the test, after,
+        fails the test.  Either way the error or the report names its
+        argv, pid, how it ended and the tail of its output.
+
+        @param argv: The program and its arguments: a list of C{str} or
+            C{bytes}, such as C{[sys.executable, "-m", "myapp.server"]}.
+        @param readyLine: C{None} for socket activation, or a pattern of
+            bytes (or one compiled from bytes) with a group named C{port}.
+        @param env: The child's whole environment, a mapping of C{str} or
+            C{bytes}; C{None} for this process's.
+        @param path: The child's working directory; C{None} for this
+            process's.
+        @param startTimeout: Seconds the child has to print its ready line;
+            by default the network's C{waitTimeout} (a quarter of the
+            test's C{timeout} in a L{trialnet.NetworkTestCase}), else 10.
+        @return: A L{Deferred} firing with the
+            L{ServerProcess<trialnet.ServerProcess>}, or failing with a
+            L{ServerProcessError<trialnet.ServerProcessError>}.
+        @raise TypeError: If C{argv} is not a list of C{str} or C{bytes},
+            C{readyLine} not a pattern of bytes, C{env} not a mapping of
+            C{str} or C{bytes}, C{path} not a path, or C{startTimeout} not
+            a number.
+        @raise ValueError: If C{argv} is empty, C{readyLine} has no
+            C{port} group, C{path} is not a directory, or C{startTimeout}
+            is not positive and finite.
         """
 
 
