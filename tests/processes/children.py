@@ -12,6 +12,7 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 
 #: This file, for the argv of a child.
 SCRIPT = os.path.abspath(__file__)
@@ -55,7 +56,7 @@ def activated() -> None:
     endpoint = serverFromString(reactor, "systemd:domain=INET:index=0")
     endpoint.listen(Factory.forProtocol(Echo))
     print("serving on the inherited socket", flush=True)
-    reactor.run()  # type: ignore[attr-defined]
+    reactor.run()
 
 
 def printsPort(
@@ -143,7 +144,7 @@ def exitsAfter(seconds: str) -> None:
     os._exit(4)
 
 
-MODES = {
+MODES: dict[str, Callable[..., None]] = {
     "activated": activated,
     "printsPort": printsPort,
     "crash": crash,

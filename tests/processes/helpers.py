@@ -7,48 +7,54 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+from typing import Any, TypeVar
 
-from twisted.internet.defer import Deferred, inlineCallbacks
+from twisted.internet.defer import Deferred
 from twisted.internet.task import deferLater
 
 from trialnet import ServerProcess
+
+_E = TypeVar("_E", bound=BaseException)
 
 
 # SCAFFOLDING: the lead removes stopChild and stopPid when the processes'
 # teardown (helper B1) lands, which stops every child in the one teardown;
 # until then a test must not leave its children running.
-@inlineCallbacks
-def stopChild(server: ServerProcess) -> object:
+def stopChild(server: ServerProcess) -> Deferred[None]:
     """
     Kill a server child's process group, and wait until it is reaped and
     its pipes closed.
     """
-    server.expectExit()
-    if server.returncode is None:
-        _kill(server.pid)
-    yield server.whenExited()
-    yield server._whenClosed()
-    return None
+
+    async def stop() -> None:
+        server.expectExit()
+        if server.returncode is None:
+            _kill(server.pid)
+        await server.whenExited()
+        await server._whenClosed()
+
+    return Deferred.fromCoroutine(stop())
 
 
-@inlineCallbacks
-def stopPid(pid: int) -> object:
+def stopPid(pid: int) -> Deferred[None]:
     """
     Kill the process group of a child whose start failed (only its pid is
     known), and wait until the reactor reaped it.
     """
     from twisted.internet import reactor
 
-    _kill(pid)
-    for _ in range(500):
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            break
-        yield deferLater(reactor, 0.01, lambda: None)
-    # Its pipes close a moment after the reap.
-    yield deferLater(reactor, 0.05, lambda: None)
-    return None
+    async def stop() -> None:
+        _kill(pid)
+        for _ in range(500):
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            await deferLater(reactor, 0.01, lambda: None)
+        # Its pipes close a moment after the reap.
+        await deferLater(reactor, 0.05, lambda: None)
+
+    return Deferred.fromCoroutine(stop())
 
 
 def _kill(pid: int) -> None:
@@ -59,9 +65,13 @@ def _kill(pid: int) -> None:
             kill(pid, signal.SIGKILL)
 
 
-def stopped(server: ServerProcess) -> Deferred[object]:
+async def failureOf(waiting: Deferred[Any], kind: type[_E]) -> _E:
     """
-    L{stopChild}, typed for C{addCleanup}.
+    @return: The error of kind C{kind} that C{waiting} fails with.
+    @raise AssertionError: If it succeeds, or fails otherwise.
     """
-    result: Deferred[object] = stopChild(server)
-    return result
+    try:
+        result = await waiting
+    except kind as error:
+        return error
+    raise AssertionError(f"expected {kind.__name__}, got {result!r}")

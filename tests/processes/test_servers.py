@@ -17,7 +17,7 @@ from trialnet import NetworkTestCase, Recorder, ServerProcess, ServerProcessErro
 
 from ..helpers import errorValues, sample, teardownError
 from .children import argv
-from .helpers import stopChild, stopPid
+from .helpers import failureOf, stopChild, stopPid
 
 
 class ActivationTests(NetworkTestCase):
@@ -105,9 +105,7 @@ class ActivationTests(NetworkTestCase):
         server = await self.spawnServer(argv("crash"))
         self.addCleanup(stopChild, server)
         self.assertEqual(await server.whenExited(), 1)
-        error = await self.assertFailure(
-            self.connect(server, Recorder()), ServerProcessError
-        )
+        error = await failureOf(self.connect(server, Recorder()), ServerProcessError)
         self.assertIn("exited with status 1", str(error))
         self.assertIn("cannot read the configuration", str(error))
         self.assertEqual(error.pid, server.pid)
@@ -211,7 +209,7 @@ class ReadyLineTests(NetworkTestCase):
         A child that exits before its ready line fails C{spawnServer()} at
         once, with its exit status and its whole output.
         """
-        error = await self.assertFailure(
+        error = await failureOf(
             self.spawnServer(argv("crash"), readyLine=rb"(?P<port>\d+)"),
             ServerProcessError,
         )
@@ -227,7 +225,7 @@ class ReadyLineTests(NetworkTestCase):
         C{spawnServer()}, saying it still runs.
         """
         d = self.spawnServer(argv("closesOutput"), readyLine=rb"(?P<port>\d+)")
-        error = await self.assertFailure(d, ServerProcessError)
+        error = await failureOf(d, ServerProcessError)
         self.addCleanup(stopPid, error.pid)
         self.assertIn("closed its output before it was ready", str(error))
         self.assertEqual(error.exit, "still running")
@@ -241,7 +239,7 @@ class ReadyLineTests(NetworkTestCase):
         d = self.spawnServer(
             argv("silent"), readyLine=rb"port (?P<port>\d+)", startTimeout=0.3
         )
-        error = await self.assertFailure(d, ServerProcessError)
+        error = await failureOf(d, ServerProcessError)
         self.addCleanup(stopPid, error.pid)
         self.assertIn("within 0.3 seconds", str(error))
         self.assertIn("port (?P<port>", str(error))
@@ -256,7 +254,7 @@ class ReadyLineTests(NetworkTestCase):
             argv("printsPort", "stdout", "on localhost:{port}"),
             readyLine=rb"on (?P<host>\w+):(?P<port>\d+)",
         )
-        error = await self.assertFailure(d, ServerProcessError)
+        error = await failureOf(d, ServerProcessError)
         self.addCleanup(stopPid, error.pid)
         self.assertIn("not an IP literal", str(error))
 

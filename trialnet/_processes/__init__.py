@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.processes.test_servers -*-
 """
 Servers in child processes (C{spawnServer()}): the launcher that hands a
 child its listening socket by systemd socket activation, the ready line of

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .._sockets._addresses import reachableHost
 from .._sockets._targets import checkPortNumber, isIPLiteral
 
 #: Bytes of a child's output kept: the tail of both streams, interleaved.
@@ -170,4 +171,4 @@ def _address(found: re.Match[bytes], line: bytes) -> tuple[str, int]:
                 f"an IP literal (trialnet does not resolve names); drop the "
                 f"'host' group to connect to 127.0.0.1"
             )
-    return host, number
+    return reachableHost(host), number
