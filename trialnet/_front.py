@@ -416,7 +416,7 @@ class NetworkAPI:
             parts.names = names
         parts.names.map(hostName, address, covered)
 
-    def link(self, target: IListeningPort, seed: int | None = None) -> Link:
+    def link(self, target: IListeningPort | PortFront, seed: int | None = None) -> Link:
         from ._links._links import Link, openLink
 
         parts = self._parts()
