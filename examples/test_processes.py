@@ -1,7 +1,9 @@
 """
 Servers in child processes: one served by Twisted on the socket trialnet
 hands over (socket activation), one that says its port, one that crashes
-at start-up, and a link in front of one.
+at start-up, and a link in front of one.  The servers are in this module
+too, run as C{python -m examples.test_processes MODE}, as a project runs
+its own server module.
 """
 
 from __future__ import annotations
@@ -11,9 +13,72 @@ import signal
 import sys
 import time
 
+from twisted.internet.address import IPv4Address
 from twisted.internet.defer import Deferred
+from twisted.internet.protocol import Protocol, ServerFactory
 
 from trialnet import NetworkTestCase, Recorder, ServerProcess, ServerProcessError
+
+
+class Echo(Protocol):
+    """
+    Writes back whatever it receives.
+    """
+
+    def dataReceived(self, data: bytes) -> None:
+        assert self.transport is not None
+        self.transport.write(data)
+
+
+class EchoFactory(ServerFactory):
+    """
+    Builds echo protocols.
+    """
+
+    protocol = Echo
+
+
+# activated-start
+def activated() -> None:
+    """
+    Serve on the socket systemd socket activation hands over.
+    """
+    from twisted.internet import reactor
+    from twisted.internet.endpoints import serverFromString
+
+    endpoint = serverFromString(reactor, "systemd:domain=INET:index=0")
+    endpoint.listen(EchoFactory())
+    reactor.run()
+
+
+# activated-end
+
+
+# prints-start
+def printsPort() -> None:
+    """
+    Listen on a port of the kernel's choosing, and say which.
+    """
+    from twisted.internet import reactor
+
+    port = reactor.listenTCP(0, EchoFactory(), interface="127.0.0.1")
+    address = port.getHost()
+    assert isinstance(address, IPv4Address)
+    # flush: a pipe is block-buffered, and the line must arrive now.
+    print(f"echo server listening on {address.host}:{address.port}", flush=True)
+    reactor.run()
+
+
+# prints-end
+
+
+def crash() -> None:
+    """
+    Fail at start-up, as a server with a bad configuration does.
+    """
+    print("loading /etc/echo.conf", flush=True)
+    raise SystemExit("echo: /etc/echo.conf: no such file")
+
 
 # world-start
 #: The directory that holds the examples package.  Under trial the working
@@ -27,7 +92,7 @@ def server(mode: str) -> list[str]:
     The argv of one of the project's servers: its module, run by this
     interpreter.
     """
-    return [sys.executable, "-m", "examples.servers", mode]
+    return [sys.executable, "-m", "examples.test_processes", mode]
 
 
 def childEnvironment() -> dict[str, str]:
@@ -123,3 +188,7 @@ class EchoServerTests(NetworkTestCase):
         self.assertGreaterEqual(time.monotonic() - began, 0.1)
 
     # link-test-end
+
+
+if __name__ == "__main__":
+    {"activated": activated, "printsPort": printsPort, "crash": crash}[sys.argv[1]]()

@@ -267,7 +267,8 @@ class INetworkOpening(Interface):
 
         @param port: A port of L{listen} or L{listenTLS}, or one the code
             under test opened on the reactor, listening; or a
-            L{link<trialnet.INetworkLinks.link>} in front of one.
+            L{link<trialnet.INetworkLinks.link>} in front of one, or a
+            server child of L{spawnServer}.
         @param path: The path, with any query, beginning with C{/}.
         @return: C{http://127.0.0.1:N/path}, or C{https://...} for a TLS
             port; an IPv6 host is bracketed (C{http://[::1]:N/}), and a port
@@ -307,7 +308,8 @@ class INetworkOpening(Interface):
             internationalised name).
         @param port: A TCP or TLS port of this test (from L{listen},
             L{listenTLS}, or opened by the code under test), listening; or
-            a L{Link<trialnet.Link>} in front of one.
+            a L{Link<trialnet.Link>} in front of one, or a server child of
+            L{spawnServer}.
         @raise TypeError: If C{name} is not a string or C{port} neither a
             listening port nor a link, or the reactor has no pluggable name
             resolver.
@@ -334,9 +336,10 @@ class INetworkOpening(Interface):
         so that C{serverFromString(reactor, "systemd:domain=INET:index=0")}
         serves on it.  The port is known before the child runs, and
         connections wait in the backlog until it accepts; the
-        L{Deferred} fires at once, and a child that ended by then is
-        reported at the latest by a L{connect} to it, which fails naming
-        its exit and output.  With C{readyLine}, the child binds by itself,
+        L{Deferred<twisted.internet.defer.Deferred>} fires at once,
+        and a child that ended by then is reported at the latest by a
+        L{connect} to it, which fails naming its exit and output.  With
+        C{readyLine}, the child binds by itself,
         and is ready once a complete line of its stdout or stderr (each on
         its own) matches: its C{port} group (and C{host}, if the pattern
         has one) says where it serves.
@@ -346,9 +349,11 @@ class INetworkOpening(Interface):
         C{argv} (searched on the C{PATH} of its environment).  It inherits
         this process's environment and working directory (under trial,
         C{_trial_temp}) unless given others.  Before it is ready, a child
-        that exits or closes its output fails the L{Deferred} at once, and
-        so does C{startTimeout}; a child that ends during the test, after,
-        fails the test.  Either way the error or the report names its
+        that exits or closes its output fails the
+        L{Deferred<twisted.internet.defer.Deferred>} at once, and so does
+        C{startTimeout}; a child that ends during the test, after,
+        fails the test, unless the test waits for its end with
+        C{whenExited()}.  Either way the error or the report names its
         argv, pid, how it ended and the tail of its output.
 
         @param argv: The program and its arguments: a list of C{str} or
@@ -362,7 +367,7 @@ class INetworkOpening(Interface):
         @param startTimeout: Seconds the child has to print its ready line;
             by default the network's C{waitTimeout} (a quarter of the
             test's C{timeout} in a L{trialnet.NetworkTestCase}), else 10.
-        @return: A L{Deferred} firing with the
+        @return: A L{Deferred<twisted.internet.defer.Deferred>} firing with the
             L{ServerProcess<trialnet.ServerProcess>}, or failing with a
             L{ServerProcessError<trialnet.ServerProcessError>}.
         @raise TypeError: If C{argv} is not a list of C{str} or C{bytes},
@@ -542,7 +547,8 @@ class INetworkLinks(Interface):
         blackholed; a leftover end that crossed a link names it, with its
         seed.
 
-        @param target: A TCP, TLS or UNIX port of this test, listening.
+        @param target: A TCP, TLS or UNIX port of this test, listening; or
+            a server child of L{spawnServer<trialnet.INetworkOpening.spawnServer>}.
         @param seed: The seed of the link's random source (jitter); a
             random one by default, in C{link.seed}, the link's C{repr} and
             the test's log, so a run can be replayed.

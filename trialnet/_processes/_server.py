@@ -148,8 +148,9 @@ class ServerProcess(PortFront):
 
     def whenExited(self) -> Deferred[int]:
         """
-        @return: A L{Deferred} that fires with L{returncode} once the child
-            ended and was reaped (at once if it has); it does not stop it.
+        @return: A L{Deferred<twisted.internet.defer.Deferred>} that fires
+            with L{returncode} once the child ended and was reaped (at once
+            if it has); it does not stop it.
             A test that waits for the end expects it: the child's end is no
             longer reported as a crash during the test.
         """
@@ -217,8 +218,9 @@ class ServerProcess(PortFront):
 
     def _whenClosed(self) -> Deferred[None]:
         """
-        @return: A L{Deferred} that fires once the child exited and every
-            pipe to it closed (a grandchild may hold them for ever).
+        @return: A L{Deferred<twisted.internet.defer.Deferred>} that fires
+            once the child exited and every pipe to it closed (a grandchild
+            may hold them for ever).
         """
         if self._closed:
             return succeed(None)

@@ -40,8 +40,9 @@ def spawnServer(
 
     Every argument is checked already.
 
-    @return: A L{Deferred} that fires with the L{ServerProcess} once it is
-        ready: at once with socket activation, else at its ready line.
+    @return: A L{Deferred<twisted.internet.defer.Deferred>} that fires with
+        the L{ServerProcess} once it is ready: at once with socket
+        activation, else at its ready line.
     """
     server = ServerProcess(argv, encoded)
     environment = dict(os.environb) if env is None else env
@@ -127,8 +128,8 @@ class _Starting(ProcessProtocol):
         self, seconds: float, pattern: re.Pattern[bytes]
     ) -> Deferred[ServerProcess]:
         """
-        @return: A L{Deferred} that fires with the server at its ready line,
-            or fails with a
+        @return: A L{Deferred<twisted.internet.defer.Deferred>} that fires with
+            the server at its ready line, or fails with a
             L{ServerProcessError<trialnet._processes._server.ServerProcessError>}.
         """
         self._started = Deferred(self._cancelled)
