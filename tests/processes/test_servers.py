@@ -15,7 +15,7 @@ from twisted.trial.unittest import TestCase
 
 from trialnet import NetworkTestCase, Recorder, ServerProcess, ServerProcessError
 
-from ..helpers import errorValues, sample, teardownError
+from ..helpers import errorValues, refuses, sample, teardownError
 from .children import argv
 from .helpers import failureOf, stopChild, stopPid
 
@@ -109,6 +109,16 @@ class ActivationTests(NetworkTestCase):
         self.assertIn("exited with status 1", str(error))
         self.assertIn("cannot read the configuration", str(error))
         self.assertEqual(error.pid, server.pid)
+
+    async def test_onlyTheChildListens(self) -> None:
+        """
+        This process keeps no copy of the listening socket: once the child
+        is gone, a connection to its port is refused rather than left
+        waiting in a backlog nobody reads.
+        """
+        server = await self.spawnServer(argv("silent"))
+        await stopChild(server)
+        self.assertTrue(refuses(server.port))
 
     async def test_whenExitedSaysTheSignal(self) -> None:
         """

@@ -15,6 +15,7 @@ from twisted.internet.protocol import ProcessProtocol
 from twisted.python.failure import Failure
 
 from .._core._report import Origin
+from .._sockets._observe import quietly
 from ._launcher import LISTEN_FD, launcherArgv
 from ._ready import ReadyLine
 from ._server import ACTIVATION_BACKLOG, LAST_WORDS, ServerProcess, ServerWatch
@@ -57,9 +58,12 @@ def spawnServer(
     )
     args = launcherArgv(encoded, activated=listening is not None)
     try:
-        transport = reactor.spawnProcess(
-            starting, args[0], args, env=environment, path=path, childFDs=childFDs
-        )
+        # trialnet's own child: its record is the ServerProcess's, not one
+        # of a process the code under test started.
+        with quietly(reactor):
+            transport = reactor.spawnProcess(
+                starting, args[0], args, env=environment, path=path, childFDs=childFDs
+            )
     finally:
         # Only the child holds it now: once the child is gone, a connection
         # is refused rather than left waiting in this process's backlog.
