@@ -266,9 +266,8 @@ class INetworkOpening(Interface):
         The URL of one of this test's TCP ports, for L{agent} or any client.
 
         @param port: A port of L{listen} or L{listenTLS}, or one the code
-            under test opened on the reactor, listening; or a
-            L{link<trialnet.INetworkLinks.link>} in front of one, or a
-            server child of L{spawnServer}.
+            under test opened on the reactor, listening; a server child;
+            or a L{link<trialnet.INetworkLinks.link>} in front of one.
         @param path: The path, with any query, beginning with C{/}.
         @return: C{http://127.0.0.1:N/path}, or C{https://...} for a TLS
             port; an IPv6 host is bracketed (C{http://[::1]:N/}), and a port
@@ -307,9 +306,8 @@ class INetworkOpening(Interface):
             C{"localhost"}, case-insensitive (ASCII; the C{xn--} form for an
             internationalised name).
         @param port: A TCP or TLS port of this test (from L{listen},
-            L{listenTLS}, or opened by the code under test), listening; or
-            a L{Link<trialnet.Link>} in front of one, or a server child of
-            L{spawnServer}.
+            L{listenTLS}, or opened by the code under test), listening; a
+            server child; or a L{Link<trialnet.Link>} in front of one.
         @raise TypeError: If C{name} is not a string or C{port} neither a
             listening port nor a link, or the reactor has no pluggable name
             resolver.
@@ -326,57 +324,26 @@ class INetworkOpening(Interface):
         startTimeout: float | None = None,
     ) -> Deferred[ServerProcess]:
         """
-        Start a server in a child process (POSIX), as a target wherever a
-        port is: L{connect}, L{clientEndpoint}, L{url}, L{agent},
-        L{mapName}, L{link<trialnet.INetworkLinks.link>}.
+        Start a server in a child process (POSIX), a target wherever a port
+        is, handed a socket listening on C{127.0.0.1} by systemd socket
+        activation (C{systemd:domain=INET:index=0} serves on it), or ready
+        once a line of its output matches C{readyLine}.  A child that ends
+        before it is ready, or by C{startTimeout}, fails the start; one
+        that ends during the test, after, fails the test, unless the test
+        waits for it with C{whenExited()}.  See the how-to on processes.
 
-        By default the child gets a socket trialnet listens with on
-        C{127.0.0.1}, port 0, by systemd socket activation: descriptor 3,
-        C{LISTEN_FDS=1}, C{LISTEN_PID} (its own pid) and C{LISTEN_FDNAMES},
-        so that C{serverFromString(reactor, "systemd:domain=INET:index=0")}
-        serves on it.  The port is known before the child runs, and
-        connections wait in the backlog until it accepts; the
-        L{Deferred<twisted.internet.defer.Deferred>} fires at once,
-        and a child that ended by then is reported at the latest by a
-        L{connect} to it, which fails naming its exit and output.  With
-        C{readyLine}, the child binds by itself,
-        and is ready once a complete line of its stdout or stderr (each on
-        its own) matches: its C{port} group (and C{host}, if the pattern
-        has one) says where it serves.
-
-        The child runs through a launcher that puts it in a session and
-        process group of its own, with no core files, then C{exec}s
-        C{argv} (searched on the C{PATH} of its environment).  It inherits
-        this process's environment and working directory (under trial,
-        C{_trial_temp}) unless given others.  Before it is ready, a child
-        that exits or closes its output fails the
-        L{Deferred<twisted.internet.defer.Deferred>} at once, and so does
-        C{startTimeout}; a child that ends during the test, after,
-        fails the test, unless the test waits for its end with
-        C{whenExited()}.  Either way the error or the report names its
-        argv, pid, how it ended and the tail of its output.
-
-        @param argv: The program and its arguments: a list of C{str} or
-            C{bytes}, such as C{[sys.executable, "-m", "myapp.server"]}.
-        @param readyLine: C{None} for socket activation, or a pattern of
-            bytes (or one compiled from bytes) with a group named C{port}.
-        @param env: The child's whole environment, a mapping of C{str} or
-            C{bytes}; C{None} for this process's.
-        @param path: The child's working directory; C{None} for this
-            process's.
-        @param startTimeout: Seconds the child has to print its ready line;
-            by default the network's C{waitTimeout} (a quarter of the
-            test's C{timeout} in a L{trialnet.NetworkTestCase}), else 10.
-        @return: A L{Deferred<twisted.internet.defer.Deferred>} firing with the
+        @param argv: The program and its arguments, C{str} or C{bytes}.
+        @param readyLine: A pattern of bytes with a C{port} group.
+        @param env: The child's whole environment (else this one's).
+        @param path: Its working directory (else this one's).
+        @param startTimeout: Seconds to wait for the ready line; the
+            network's C{waitTimeout} by default, else 10.
+        @return: A L{Deferred<twisted.internet.defer.Deferred>} of the
             L{ServerProcess<trialnet.ServerProcess>}, or failing with a
             L{ServerProcessError<trialnet.ServerProcessError>}.
-        @raise TypeError: If C{argv} is not a list of C{str} or C{bytes},
-            C{readyLine} not a pattern of bytes, C{env} not a mapping of
-            C{str} or C{bytes}, C{path} not a path, or C{startTimeout} not
-            a number.
-        @raise ValueError: If C{argv} is empty, C{readyLine} has no
-            C{port} group, C{path} is not a directory, or C{startTimeout}
-            is not positive and finite.
+        @raise TypeError: For an argument of the wrong type.
+        @raise ValueError: For an empty C{argv}, no C{port} group, a
+            C{path} that is no directory, or a bad C{startTimeout}.
         """
 
 
@@ -547,8 +514,8 @@ class INetworkLinks(Interface):
         blackholed; a leftover end that crossed a link names it, with its
         seed.
 
-        @param target: A TCP, TLS or UNIX port of this test, listening; or
-            a server child of L{spawnServer<trialnet.INetworkOpening.spawnServer>}.
+        @param target: A TCP, TLS or UNIX port of this test, listening, or
+            a server child.
         @param seed: The seed of the link's random source (jitter); a
             random one by default, in C{link.seed}, the link's C{repr} and
             the test's log, so a run can be replayed.
