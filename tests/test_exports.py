@@ -21,6 +21,7 @@ from trialnet._interfaces import INetwork, INetworkLinks, INetworkOpening, INetw
 from trialnet._links._datagrams import DatagramLink
 from trialnet._links._links import Link
 from trialnet._network import Network
+from trialnet._processes._server import ServerProcess, ServerProcessError
 from trialnet._sockets._interfaces import IUDPPort
 from trialnet._sockets._tls import TLSAuthority
 from trialnet._waits._conversation import (
@@ -62,6 +63,8 @@ class ExportTests(SynchronousTestCase):
                 "TeardownError": TeardownError,
                 "Recorder": Recorder,
                 "RecorderFactory": RecorderFactory,
+                "ServerProcess": ServerProcess,
+                "ServerProcessError": ServerProcessError,
                 "TLSAuthority": TLSAuthority,
                 "WaitTimeoutError": WaitTimeoutError,
             },

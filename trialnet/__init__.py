@@ -16,6 +16,7 @@ from ._interfaces import INetwork, INetworkLinks, INetworkOpening, INetworkWaits
 from ._links._datagrams import DatagramLink
 from ._links._links import Link
 from ._network import Network
+from ._processes._server import ServerProcess, ServerProcessError
 from ._sockets._interfaces import IUDPPort
 from ._sockets._tls import TLSAuthority
 from ._waits._conversation import (
@@ -39,6 +40,8 @@ __all__ = [
     "NetworkTestCase",
     "Recorder",
     "RecorderFactory",
+    "ServerProcess",
+    "ServerProcessError",
     "TLSAuthority",
     "TeardownError",
     "WaitTimeoutError",

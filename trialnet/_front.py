@@ -11,7 +11,10 @@ declarations agree.
 from __future__ import annotations
 
 import inspect
+import os
+import re
 import weakref
+from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
@@ -25,7 +28,13 @@ from twisted.internet.interfaces import (
 )
 from twisted.internet.protocol import AbstractDatagramProtocol, Factory
 
-from ._core._defaults import BACKLOG, CONNECT_TIMEOUT, INTERFACE, MAX_PACKET_SIZE
+from ._core._defaults import (
+    BACKLOG,
+    CONNECT_TIMEOUT,
+    DEFAULT_WAIT,
+    INTERFACE,
+    MAX_PACKET_SIZE,
+)
 from ._core._report import Origin, userOrigin
 from ._core._seconds import checkSeconds
 from ._core._teardown import Phase, Teardown
@@ -50,6 +59,7 @@ if TYPE_CHECKING:
     from ._http._names import NameMap
     from ._links._datagrams import DatagramLink
     from ._links._links import Link
+    from ._processes._server import ServerProcess
 
 _T = TypeVar("_T")
 _P = TypeVar("_P", bound=IProtocol)
@@ -104,6 +114,20 @@ class NetworkParts:
         """
         if self.teardown.phase is not Phase.DONE:
             self.registry.addConnector(connector, origin, observed=True)
+
+    def startBound(self, startTimeout: object) -> float:
+        """
+        The bound of a server child's start: C{startTimeout}, or the
+        network's C{waitTimeout} (a share of the test's own timeout), or
+        L{DEFAULT_WAIT}.
+        """
+        if startTimeout is not None:
+            return checkSeconds(startTimeout, "startTimeout")
+        network = self.waits.owner
+        waitTimeout = None if network is None else network.waitTimeout
+        if waitTimeout is None:
+            return DEFAULT_WAIT
+        return checkSeconds(waitTimeout, "waitTimeout")
 
     def mappedAddress(self, name: str) -> tuple[str, int] | None:
         """
@@ -300,6 +324,10 @@ class NetworkAPI:
 
         parts = self._parts()
         if isinstance(port, PortFront):
+            if port.servedElsewhere:
+                from ._http._http import urlAt
+
+                return urlAt(port.frontAddress(), port.frontTransport.secure, path)
             port = port.frontPort() or port
         return urlOf(parts.registry.portOf(port), port, path)
 
@@ -388,7 +416,7 @@ class NetworkAPI:
             parts.names = names
         parts.names.map(hostName, address, covered)
 
-    def link(self, target: IListeningPort, seed: int | None = None) -> Link:
+    def link(self, target: IListeningPort | PortFront, seed: int | None = None) -> Link:
         from ._links._links import Link, openLink
 
         parts = self._parts()
@@ -396,6 +424,38 @@ class NetworkAPI:
         parts.checkOpen()
         where = parts.reactor, parts.registry, origin
         return openLink(Link, "link", where, target, seed)
+
+    def spawnServer(
+        self,
+        argv: Sequence[str | bytes],
+        readyLine: bytes | re.Pattern[bytes] | None = None,
+        env: Mapping[str, str] | Mapping[bytes, bytes] | None = None,
+        path: str | bytes | os.PathLike[str] | None = None,
+        startTimeout: float | None = None,
+    ) -> Deferred[ServerProcess]:
+        from ._processes._arguments import checkArgv, checkEnv, checkPath
+        from ._processes._ready import checkReadyLine
+        from ._processes._spawn import spawnServer
+
+        parts = self._parts()
+        origin = userOrigin()
+        parts.checkOpen()
+        encoded = checkArgv(argv)
+        pattern = checkReadyLine(readyLine)
+        environment = checkEnv(env)
+        directory = checkPath(path)
+        bound = parts.startBound(startTimeout)
+        return spawnServer(
+            parts.reactor,
+            parts.registry,
+            origin,
+            tuple(argv),
+            encoded,
+            pattern,
+            environment,
+            directory,
+            bound,
+        )
 
     def datagramLink(
         self, target: IListeningPort, seed: int | None = None

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
     from ._links._datagrams import DatagramLink
     from ._links._links import Link
+    from ._processes._server import ServerProcess
     from ._sockets._interfaces import IUDPPort
 
 
@@ -265,8 +266,8 @@ class INetworkOpening(Interface):
         The URL of one of this test's TCP ports, for L{agent} or any client.
 
         @param port: A port of L{listen} or L{listenTLS}, or one the code
-            under test opened on the reactor, listening; or a
-            L{link<trialnet.INetworkLinks.link>} in front of one.
+            under test opened on the reactor, listening; a server child;
+            or a L{link<trialnet.INetworkLinks.link>} in front of one.
         @param path: The path, with any query, beginning with C{/}.
         @return: C{http://127.0.0.1:N/path}, or C{https://...} for a TLS
             port; an IPv6 host is bracketed (C{http://[::1]:N/}), and a port
@@ -305,14 +306,44 @@ class INetworkOpening(Interface):
             C{"localhost"}, case-insensitive (ASCII; the C{xn--} form for an
             internationalised name).
         @param port: A TCP or TLS port of this test (from L{listen},
-            L{listenTLS}, or opened by the code under test), listening; or
-            a L{Link<trialnet.Link>} in front of one.
+            L{listenTLS}, or opened by the code under test), listening; a
+            server child; or a L{Link<trialnet.Link>} in front of one.
         @raise TypeError: If C{name} is not a string or C{port} neither a
             listening port nor a link, or the reactor has no pluggable name
             resolver.
         @raise ValueError: If C{name} is an IP literal or not a valid host
             name, or C{port} is not a port of this test, not listening, or a
             UDP or UNIX port (or a link in front of a UNIX port).
+        """
+
+    def spawnServer(
+        argv: Any,
+        readyLine: Any = None,
+        env: Any = None,
+        path: Any = None,
+        startTimeout: float | None = None,
+    ) -> Deferred[ServerProcess]:
+        """
+        Start a server in a child process (POSIX), a target wherever a port
+        is, handed a socket listening on C{127.0.0.1} by systemd socket
+        activation (C{systemd:domain=INET:index=0} serves on it), or ready
+        once a line of its output matches C{readyLine}.  A child that ends
+        before it is ready, or by C{startTimeout}, fails the start; one
+        that ends during the test, after, fails the test, unless the test
+        waits for it with C{whenExited()}.  See the how-to on processes.
+
+        @param argv: The program and its arguments, C{str} or C{bytes}.
+        @param readyLine: A pattern of bytes with a C{port} group.
+        @param env: The child's whole environment (else this one's).
+        @param path: Its working directory (else this one's).
+        @param startTimeout: Seconds to wait for the ready line; the
+            network's C{waitTimeout} by default, else 10.
+        @return: A L{Deferred<twisted.internet.defer.Deferred>} of the
+            L{ServerProcess<trialnet.ServerProcess>}, or failing with a
+            L{ServerProcessError<trialnet.ServerProcessError>}.
+        @raise TypeError: For an argument of the wrong type.
+        @raise ValueError: For an empty C{argv}, no C{port} group, a
+            C{path} that is no directory, or a bad C{startTimeout}.
         """
 
 
@@ -483,7 +514,8 @@ class INetworkLinks(Interface):
         blackholed; a leftover end that crossed a link names it, with its
         seed.
 
-        @param target: A TCP, TLS or UNIX port of this test, listening.
+        @param target: A TCP, TLS or UNIX port of this test, listening, or
+            a server child.
         @param seed: The seed of the link's random source (jitter); a
             random one by default, in C{link.seed}, the link's C{repr} and
             the test's log, so a run can be replayed.

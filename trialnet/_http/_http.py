@@ -49,14 +49,7 @@ def urlOf(record: PortRecord | None, port: object, path: str | bytes) -> str | b
     @raise ValueError: If C{port} is not a port of the network, not
         listening, or not a TCP port, or C{path} does not begin with C{/}.
     """
-    if isinstance(path, bytes):
-        text = path.decode("ascii")
-    elif isinstance(path, str):
-        text = path
-    else:
-        raise TypeError(f"url() takes a path of bytes or str, not {path!r}")
-    if not text.startswith("/"):
-        raise ValueError(f"url() takes a path beginning with '/', not {path!r}")
+    _checkPath(path)
     if not IListeningPort.providedBy(port):
         raise TypeError(f"url() takes a listening port, not {port!r}")
     if record is None:
@@ -70,9 +63,41 @@ def urlOf(record: PortRecord | None, port: object, path: str | bytes) -> str | b
             f"url() takes a TCP or TLS port; {port!r} is a "
             f"{record.transport.name.upper()} port"
         )
-    scheme = "https" if record.transport.secure else "http"
+    return urlAt(address, record.transport.secure, path)
+
+
+def urlAt(address: Any, secure: bool, path: str | bytes) -> str | bytes:
+    """
+    The URL of what serves at C{address} (a server child), or of one of a
+    network's ports.
+
+    @param address: An IPv4 or IPv6 TCP address.
+    @param secure: Whether it serves HTTPS.
+    @param path: The path, as L{urlOf} takes it.
+    @raise TypeError: If C{path} is neither C{str} nor C{bytes}.
+    @raise ValueError: If C{path} does not begin with C{/}.
+    """
+    text = _checkPath(path)
+    scheme = "https" if secure else "http"
     url = f"{scheme}://{describeAddress(reachable(address))}{text}"
     return url.encode("ascii") if isinstance(path, bytes) else url
+
+
+def _checkPath(path: object) -> str:
+    """
+    @return: C{path} as text.
+    @raise TypeError: If it is neither C{str} nor C{bytes}.
+    @raise ValueError: If it does not begin with C{/}.
+    """
+    if isinstance(path, bytes):
+        text = path.decode("ascii")
+    elif isinstance(path, str):
+        text = path
+    else:
+        raise TypeError(f"url() takes a path of bytes or str, not {path!r}")
+    if not text.startswith("/"):
+        raise ValueError(f"url() takes a path beginning with '/', not {path!r}")
+    return text
 
 
 @implementer(IAgentEndpointFactory)

@@ -101,6 +101,13 @@ def nameTarget(registry: Any, target: object) -> tuple[Address, int]:
     @raise ValueError: If it is not a port of the network, not listening,
         or not a TCP or TLS port (or a link in front of one).
     """
+    if isinstance(target, PortFront) and target.servedElsewhere:
+        # A server child: names lead to where it serves.
+        problem = target.frontProblem()
+        if problem is not None:
+            raise ValueError(str(problem))
+        address = _ipAddress(target, target.frontAddress(), target.frontTransport.name)
+        return address, address.port
     if isinstance(target, PortFront):
         behind = target.frontTarget()
         if behind is None:

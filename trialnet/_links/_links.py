@@ -26,7 +26,7 @@ from .._core._report import Origin
 from .._sockets._ports import PortRecord
 from .._sockets._targets import PortFront
 from ._conditions import Direction
-from ._relay import Relay
+from ._relay import Relay, ServedElsewhere
 
 _L = TypeVar("_L")
 
@@ -62,7 +62,12 @@ class Link(PortFront):
     """
 
     def __init__(
-        self, reactor: Any, registry: Any, origin: Origin, target: PortRecord, seed: int
+        self,
+        reactor: Any,
+        registry: Any,
+        origin: Origin,
+        target: PortRecord | ServedElsewhere,
+        seed: int,
     ) -> None:
         self.seed = seed
         self.frontTransport = target.transport
@@ -223,7 +228,9 @@ class Link(PortFront):
         return (self.upstream, self.downstream)
 
 
-def linkTarget(registry: Any, target: object, method: str, stream: bool) -> PortRecord:
+def linkTarget(
+    registry: Any, target: object, method: str, stream: bool
+) -> PortRecord | ServedElsewhere:
     """
     Check what a link is to stand in front of.
 
@@ -233,6 +240,12 @@ def linkTarget(registry: Any, target: object, method: str, stream: bool) -> Port
     @raise TypeError: If C{target} is not a port of the registry's network.
     @raise ValueError: If it is of the other kind, or not listening.
     """
+    if isinstance(target, PortFront) and target.servedElsewhere and stream:
+        # A server child: the relay connects on to where it serves.
+        problem = target.frontProblem()
+        if problem is not None:
+            raise ValueError(str(problem))
+        return ServedElsewhere(target)
     record = registry.portOf(target) if IListeningPort.providedBy(target) else None
     if record is None:
         kinds = "a TCP, TLS or UNIX port" if stream else "a UDP port"
@@ -249,7 +262,7 @@ def linkTarget(registry: Any, target: object, method: str, stream: bool) -> Port
 
 
 def openLink(
-    kind: Callable[[Any, Any, Origin, PortRecord, int], _L],
+    kind: Callable[[Any, Any, Origin, Any, int], _L],
     method: str,
     where: tuple[Any, Any, Origin],
     target: object,

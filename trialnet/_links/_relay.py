@@ -37,6 +37,22 @@ class _RelayFactory(Factory):
         return self._relay.accepted(addr)
 
 
+class ServedElsewhere:
+    """
+    What a link stands in front of when another process serves it (a
+    server child), in the place of a port's record: its kind, and what
+    says where it serves.
+    """
+
+    def __init__(self, front: Any) -> None:
+        """
+        @param front: The L{PortFront<trialnet._sockets._targets.PortFront>}
+            of the server, with C{getHost()}.
+        """
+        self.transport = front.frontTransport
+        self.port = front
+
+
 class Relay:
     """
     The relay of one link: it listens where clients connect, and connects
@@ -51,7 +67,7 @@ class Relay:
         reactor: Any,
         registry: Any,
         origin: Origin,
-        target: PortRecord,
+        target: PortRecord | ServedElsewhere,
         directions: tuple[Direction, Direction],
         seed: int,
     ) -> None:

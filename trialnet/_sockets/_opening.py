@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from twisted.internet.address import UNIXAddress
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, fail
 from twisted.internet.interfaces import (
     IConnector,
     IListeningPort,
@@ -194,6 +194,10 @@ class Opener:
             timeout, tlsOptions = endpoint.timeout, endpoint.tlsOptions
         checkSeconds(timeout, "timeout")
         dial = self.dialer(target, timeout, tlsOptions)
+        if isinstance(target, PortFront):
+            problem = target.frontProblem()
+            if problem is not None:
+                return fail(problem)
         factory, protocol = splitFactoryOrProtocol(factoryOrProtocol)
         if protocol is not None:
             checkUnconnected(protocol)

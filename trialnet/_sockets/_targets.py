@@ -227,13 +227,24 @@ def connectionTarget(target: object) -> tuple[str, int]:
 
 class PortFront:
     """
-    What a test connects to in place of one of its ports (a link): a target
-    wherever a port is.
+    What a test connects to in place of one of its ports (a link), or as a
+    port served by another process (a server child): a target wherever a
+    port is.
 
     @ivar frontTransport: The kind of port it stands for (TCP, TLS, UNIX).
+    @cvar servedElsewhere: Whether another process serves it, so that no
+        port of the test stands behind it (L{frontTarget} is C{None}).
     """
 
     frontTransport: Any
+    servedElsewhere: bool = False
+
+    def frontProblem(self) -> Exception | None:
+        """
+        @return: Why a connection to it cannot succeed now (its server
+            ended), or C{None}.
+        """
+        return None
 
     def frontAddress(self) -> Any:
         """

@@ -1,0 +1,3 @@
+"""
+Tests of L{trialnet._processes}: servers in child processes.
+"""

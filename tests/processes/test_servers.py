@@ -1,0 +1,280 @@
+"""
+C{spawnServer()} with real children: socket activation (a real Twisted
+server on the inherited socket), ready lines, failing fast before the
+child is ready, and a child that ends during the test.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+from twisted.internet.defer import Deferred
+from twisted.trial.unittest import TestCase
+
+from trialnet import NetworkTestCase, Recorder, ServerProcess, ServerProcessError
+
+from ..helpers import errorValues, refuses, sample, teardownError
+from .children import argv
+from .helpers import failureOf, stopChild, stopPid
+
+
+class ActivationTests(NetworkTestCase):
+    """
+    By default the child serves on a socket trialnet listens with, handed
+    over by systemd socket activation.
+    """
+
+    async def test_twistedServesOnTheSocket(self) -> None:
+        """
+        A Twisted server using the C{systemd:} endpoint serves on the socket
+        the child inherits: bytes sent come back.
+        """
+        server = await self.spawnServer(argv("activated"))
+        self.addCleanup(stopChild, server)
+        self.assertIsInstance(server, ServerProcess)
+        self.assertEqual(server.host, "127.0.0.1")
+        client = await self.connect(server, Recorder())
+        client.send(b"ping")
+        self.assertEqual(await client.readBytes(4), b"ping")
+        self.assertIsNone(server.returncode)
+
+    async def test_theChildsWorld(self) -> None:
+        """
+        The child inherits this process's environment and working directory,
+        leads its own session and process group, and finds C{LISTEN_PID}
+        equal to its own pid (whatever the runner inherited).
+        """
+        os.environ["TRIALNET_MARKER"] = "inherited"
+        os.environ["LISTEN_PID"] = "1"
+        try:
+            server = await self.spawnServer(argv("environment"))
+        finally:
+            del os.environ["TRIALNET_MARKER"], os.environ["LISTEN_PID"]
+        self.addCleanup(stopChild, server)
+        client = await self.connect(server, Recorder())
+        client.send(b"x")
+        await client.readBytes(1)
+        pid = server.pid
+        self.assertEqual(
+            server.output.decode(),
+            f"cwd={os.getcwd()} marker=inherited pid={pid} listenPid={pid} "
+            f"names=trialnet pgid={pid} sid={pid}\n",
+        )
+
+    async def test_envAndPath(self) -> None:
+        """
+        C{env} is the child's whole environment and C{path} its working
+        directory.
+        """
+        directory = os.path.abspath(self.mktemp())
+        os.mkdir(directory)
+        env = {"TRIALNET_MARKER": "given", "PATH": os.environ.get("PATH", "")}
+        server = await self.spawnServer(argv("environment"), env=env, path=directory)
+        self.addCleanup(stopChild, server)
+        client = await self.connect(server, Recorder())
+        client.send(b"x")
+        await client.readBytes(1)
+        self.assertIn(f"cwd={directory} marker=given ", server.output.decode())
+
+    async def test_outputInterleavedAndBounded(self) -> None:
+        """
+        C{output} holds stdout and stderr, interleaved by whole lines, each
+        stream's in order, bounded to their last 64 KiB.
+        """
+        server = await self.spawnServer(argv("chatty", "20000"))
+        self.addCleanup(stopChild, server)
+        server.expectExit()
+        await server._whenClosed()
+        output = server.output
+        self.assertEqual(len(output), 64 * 1024)
+        lines = output.split(b"\n")[1:-1]
+        numbers = [int(line.split()[1]) for line in lines]
+        for parity in (0, 1):
+            stream = [number for number in numbers if number % 2 == parity]
+            self.assertEqual(stream, sorted(stream))
+            self.assertEqual(stream[-1], 19998 + parity)
+        self.assertLess(min(numbers), 19000)
+
+    async def test_crashBeforeFirstUse(self) -> None:
+        """
+        A child that crashed before the test connected makes the connect
+        fail naming its exit status and output.
+        """
+        server = await self.spawnServer(argv("crash"))
+        self.addCleanup(stopChild, server)
+        self.assertEqual(await server.whenExited(), 1)
+        error = await failureOf(self.connect(server, Recorder()), ServerProcessError)
+        self.assertIn("exited with status 1", str(error))
+        self.assertIn("cannot read the configuration", str(error))
+        self.assertEqual(error.pid, server.pid)
+
+    async def test_onlyTheChildListens(self) -> None:
+        """
+        This process keeps no copy of the listening socket: once the child
+        is gone, a connection to its port is refused rather than left
+        waiting in a backlog nobody reads.
+        """
+        server = await self.spawnServer(argv("silent"))
+        await stopChild(server)
+        self.assertTrue(refuses(server.port))
+
+    async def test_whenExitedSaysTheSignal(self) -> None:
+        """
+        C{whenExited()} fires with minus the signal that killed the child.
+        """
+        server = await self.spawnServer(argv("silent"))
+        self.addCleanup(stopChild, server)
+        server.expectExit()
+        # It may not lead its group yet: the launcher may not have run.
+        os.kill(server.pid, signal.SIGTERM)
+        self.assertEqual(await server.whenExited(), -signal.SIGTERM)
+        self.assertEqual(server.returncode, -signal.SIGTERM)
+
+    async def test_programNotFound(self) -> None:
+        """
+        A program that cannot be run ends the child with status 127, its
+        output saying why.
+        """
+        server = await self.spawnServer(["trialnet-no-such-program"])
+        self.addCleanup(stopChild, server)
+        self.assertEqual(await server.whenExited(), 127)
+        self.assertIn(b"cannot run 'trialnet-no-such-program'", server.output)
+
+
+class DiedDuringTestTests(TestCase):
+    """
+    A child that ends during the test, after it was ready, fails the test
+    with the tail of its output.
+    """
+
+    def test_reported(self) -> None:
+        """
+        The teardown's error names the child, its exit and its last words.
+        """
+
+        async def body(case: NetworkTestCase) -> None:
+            server = await case.spawnServer(argv("exitsAfter", "0"))
+            case.addCleanup(stopChild, server)
+            await server._whenClosed()
+
+        error = teardownError(sample(body))
+        (leftover,) = error.leftovers
+        self.assertEqual(leftover.role, "server process")
+        self.assertIn("exited with status 4 during the test", leftover.action)
+        self.assertIn("the database went away", leftover.action)
+        self.assertIn("exitsAfter", str(error))
+
+    def test_stoppedOnPurpose(self) -> None:
+        """
+        A child stopped by whoever says so first is not reported.
+        """
+
+        async def body(case: NetworkTestCase) -> None:
+            server = await case.spawnServer(argv("silent"))
+            await stopChild(server)
+
+        result = sample(body)
+        self.assertEqual(errorValues(result), [])
+        self.assertEqual(result.successes, 1)
+
+
+class ReadyLineTests(NetworkTestCase):
+    """
+    With a ready line, the child binds by itself and says where.
+    """
+
+    async def test_stdout(self) -> None:
+        """
+        The C{port} group of a line on stdout, written in two parts, is the
+        target.
+        """
+        server = await self.spawnServer(
+            argv("printsPort"), readyLine=rb"listening on [0-9.]+:(?P<port>\d+)"
+        )
+        self.addCleanup(stopChild, server)
+        self.assertIn(b"listening on 127.0.0.1:%d\n" % server.port, server.output)
+        client = await self.connect(server, Recorder())
+        client.send(b"ping")
+        self.assertEqual(await client.readBytes(4), b"ping")
+
+    async def test_stderrWithHost(self) -> None:
+        """
+        A line on stderr matches too, and its C{host} group is where the
+        target is.
+        """
+        server = await self.spawnServer(
+            argv("printsPort", "stderr", "up at http://{host}:{port}/"),
+            readyLine=rb"up at http://(?P<host>[0-9.]+):(?P<port>\d+)/$",
+        )
+        self.addCleanup(stopChild, server)
+        self.assertEqual(server.host, "127.0.0.1")
+        client = await self.connect(server, Recorder())
+        client.send(b"ping")
+        self.assertEqual(await client.readBytes(4), b"ping")
+
+    async def test_exitBeforeReady(self) -> None:
+        """
+        A child that exits before its ready line fails C{spawnServer()} at
+        once, with its exit status and its whole output.
+        """
+        error = await failureOf(
+            self.spawnServer(argv("crash"), readyLine=rb"(?P<port>\d+)"),
+            ServerProcessError,
+        )
+        self.assertIn("the server exited before it was ready", str(error))
+        self.assertIn("exited with status 1", str(error))
+        self.assertEqual(error.exit, "exited with status 1")
+        self.assertIn(b"configuring\n", error.output)
+        self.assertIn(b"cannot read the configuration: no such file", error.output)
+
+    async def test_outputClosedBeforeReady(self) -> None:
+        """
+        A child that closes its output before its ready line fails
+        C{spawnServer()}, saying it still runs.
+        """
+        d = self.spawnServer(argv("closesOutput"), readyLine=rb"(?P<port>\d+)")
+        error = await failureOf(d, ServerProcessError)
+        self.addCleanup(stopPid, error.pid)
+        self.assertIn("closed its output before it was ready", str(error))
+        self.assertEqual(error.exit, "still running")
+        self.assertEqual(error.output, b"detaching\n")
+
+    async def test_startTimeout(self) -> None:
+        """
+        A child that prints no ready line within C{startTimeout} fails
+        C{spawnServer()}, naming the pattern and the bound.
+        """
+        d = self.spawnServer(
+            argv("silent"), readyLine=rb"port (?P<port>\d+)", startTimeout=0.3
+        )
+        error = await failureOf(d, ServerProcessError)
+        self.addCleanup(stopPid, error.pid)
+        self.assertIn("within 0.3 seconds", str(error))
+        self.assertIn("port (?P<port>", str(error))
+        self.assertIn("(no output)", str(error))
+
+    async def test_badAddress(self) -> None:
+        """
+        A ready line whose host is not an IP literal fails C{spawnServer()}
+        with the line.
+        """
+        d = self.spawnServer(
+            argv("printsPort", "stdout", "on localhost:{port}"),
+            readyLine=rb"on (?P<host>\w+):(?P<port>\d+)",
+        )
+        error = await failureOf(d, ServerProcessError)
+        self.addCleanup(stopPid, error.pid)
+        self.assertIn("not an IP literal", str(error))
+
+    def test_defaultBound(self) -> None:
+        """
+        The start's bound is by default the network's C{waitTimeout}: a
+        quarter of the test's timeout.
+        """
+        self.assertEqual(self._parts().startBound(None), self.getTimeout() / 4)
+        self.assertEqual(self._parts().startBound(2), 2.0)
+
+
+del Deferred, sys
