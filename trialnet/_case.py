@@ -11,7 +11,7 @@ from typing import Any
 from twisted.trial.unittest import TestCase
 from zope.interface import implementer
 
-from ._core._defaults import DISCONNECT_TIMEOUT
+from ._core._defaults import DISCONNECT_TIMEOUT, PROCESS_TIMEOUT
 from ._front import NetworkAPI, NetworkParts
 from ._interfaces import INetwork
 from ._run import TestRun
@@ -48,6 +48,12 @@ class NetworkTestCase(NetworkAPI, TestCase):
         teardown aborts what is left; read when the teardown begins, and
         shortened when the test's own C{timeout} is too short for it, so that
         the teardown and its report always finish first.
+    @cvar processTimeout: Seconds the processes started during the test
+        have to end after SIGTERM, once its connections closed, before the
+        teardown sends SIGQUIT, then SIGKILL (see
+        L{INetwork.processTimeout<trialnet.INetwork.processTimeout>}); read
+        when the teardown begins, and shortened with C{disconnectTimeout}
+        when the test's own C{timeout} is too short for both.
     @cvar strictCleanup: Whether what the code under test left open when the
         test ended fails the test, with the line that opened it (see
         L{INetwork.strictCleanup<trialnet.INetwork.strictCleanup>}).
@@ -57,6 +63,7 @@ class NetworkTestCase(NetworkAPI, TestCase):
     """
 
     disconnectTimeout: float = DISCONNECT_TIMEOUT
+    processTimeout: float = PROCESS_TIMEOUT
     strictCleanup: bool = False
     failFast: bool = True
     _trialnetRun: TestRun | None = None

@@ -15,7 +15,7 @@ from twisted.python import log
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from ._core._defaults import DISCONNECT_TIMEOUT
+from ._core._defaults import DISCONNECT_TIMEOUT, PROCESS_TIMEOUT
 from ._core._seconds import checkSeconds
 from ._core._teardown import Phase
 from ._core._threads import Threads, checkThreads
@@ -56,6 +56,7 @@ class Network(NetworkAPI):
         waitTimeout: float | None = None,
         strictCleanup: bool = False,
         failFast: bool = True,
+        processTimeout: float = PROCESS_TIMEOUT,
     ) -> None:
         """
         @param reactor: The reactor to listen and connect with, and to
@@ -70,10 +71,16 @@ class Network(NetworkAPI):
             L{INetwork.strictCleanup<trialnet.INetwork.strictCleanup>}).
         @param failFast: Whether a logged error fails pending waits at once
             (see L{INetwork.failFast<trialnet.INetwork.failFast>}).
-        @raise TypeError: If C{disconnectTimeout} is not a number.
-        @raise ValueError: If it is not positive and finite.
+        @param processTimeout: Seconds the processes started during the test
+            have to end after SIGTERM, once the connections closed, before
+            the teardown sends SIGQUIT, then SIGKILL (see
+            L{INetwork.processTimeout<trialnet.INetwork.processTimeout>}).
+        @raise TypeError: If C{disconnectTimeout} or C{processTimeout} is not
+            a number.
+        @raise ValueError: If either is not positive and finite.
         """
         timeout = checkSeconds(disconnectTimeout, "disconnectTimeout")
+        stopping = checkSeconds(processTimeout, "processTimeout")
         if waitTimeout is not None:
             waitTimeout = checkSeconds(waitTimeout, "waitTimeout")
         if reactor is None:
@@ -84,7 +91,7 @@ class Network(NetworkAPI):
         self.failFast = bool(failFast)
         self._reactor: Any = reactor
         self._own = NetworkParts(
-            reactor, weakref.ref(self), timeout, bool(strictCleanup)
+            reactor, weakref.ref(self), timeout, bool(strictCleanup), stopping
         )
         self._threads = Threads() if self._checksThreads else None
         if self._observesItself:
@@ -98,6 +105,15 @@ class Network(NetworkAPI):
     def disconnectTimeout(self, seconds: float) -> None:
         seconds = checkSeconds(seconds, "disconnectTimeout")
         self._own.teardown.disconnectTimeout = seconds
+
+    @property
+    def processTimeout(self) -> float:
+        return self._own.teardown.processTimeout
+
+    @processTimeout.setter
+    def processTimeout(self, seconds: float) -> None:
+        seconds = checkSeconds(seconds, "processTimeout")
+        self._own.teardown.processTimeout = seconds
 
     @property
     def strictCleanup(self) -> bool:

@@ -14,7 +14,9 @@ L{trialnet.Network.close}, so a teardown that had to abort anything is the
 test's error, with the same report as under trial.
 
 Set the bound with the C{trialnet_disconnect_timeout} ini option (seconds,
-5 by default) or per test, by setting C{network.disconnectTimeout}.
+5 by default) or per test, by setting C{network.disconnectTimeout}; the
+processes' bound with C{trialnet_process_timeout} or
+C{network.processTimeout}.
 """
 
 from __future__ import annotations
@@ -22,12 +24,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ._core._defaults import DISCONNECT_TIMEOUT
+from ._core._defaults import DISCONNECT_TIMEOUT, PROCESS_TIMEOUT
 from ._core._seconds import checkSeconds
 from ._network import Network
 
 #: The ini option that sets C{disconnectTimeout} for every test.
 TIMEOUT_OPTION = "trialnet_disconnect_timeout"
+
+#: The ini option that sets C{processTimeout} for every test.
+PROCESS_TIMEOUT_OPTION = "trialnet_process_timeout"
 
 #: The ini option that sets C{strictCleanup} for every test.
 STRICT_OPTION = "trialnet_strict_cleanup"
@@ -44,19 +49,20 @@ def _closeAndWait(network: Network) -> None:
     pytest_twisted.blockon(network.close())
 
 
-def _iniTimeout(config: Any) -> float:
+def _iniTimeout(config: Any, option: str = TIMEOUT_OPTION) -> float:
     """
-    The C{trialnet_disconnect_timeout} ini option, in seconds.
+    The C{trialnet_disconnect_timeout} ini option (or another bound's), in
+    seconds.
 
     @raise ValueError: Naming the option, when its value is not a finite
         positive number (C{abc}, C{-1}, C{inf}, C{nan}, C{1e400}).
     """
-    text = config.getini(TIMEOUT_OPTION)
+    text = config.getini(option)
     try:
-        return checkSeconds(float(text), TIMEOUT_OPTION)
+        return checkSeconds(float(text), option)
     except (TypeError, ValueError):
         raise ValueError(
-            f"the ini option {TIMEOUT_OPTION} must be a finite positive number "
+            f"the ini option {option} must be a finite positive number "
             f"of seconds, not {text!r}"
         ) from None
 
@@ -70,8 +76,11 @@ def network(request: Any) -> Iterator[Network]:
         fixture with a teardown.
     """
     timeout = _iniTimeout(request.config)
+    stopping = _iniTimeout(request.config, PROCESS_TIMEOUT_OPTION)
     strict = bool(request.config.getini(STRICT_OPTION))
-    opened = Network(disconnectTimeout=timeout, strictCleanup=strict)
+    opened = Network(
+        disconnectTimeout=timeout, strictCleanup=strict, processTimeout=stopping
+    )
     try:
         yield opened
     finally:
@@ -80,8 +89,8 @@ def network(request: Any) -> Iterator[Network]:
 
 def pytest_addoption(parser: Any) -> None:
     """
-    Add the C{trialnet_disconnect_timeout} and C{trialnet_strict_cleanup} ini
-    options.
+    Add the C{trialnet_disconnect_timeout}, C{trialnet_process_timeout} and
+    C{trialnet_strict_cleanup} ini options.
     """
     parser.addini(
         STRICT_OPTION,
@@ -94,6 +103,12 @@ def pytest_addoption(parser: Any) -> None:
         TIMEOUT_OPTION,
         "seconds the network fixture's teardown allows for an orderly close",
         default=str(DISCONNECT_TIMEOUT),
+    )
+    parser.addini(
+        PROCESS_TIMEOUT_OPTION,
+        "seconds the network fixture's teardown allows the processes started "
+        "during a test to end after SIGTERM, before SIGQUIT and SIGKILL",
+        default=str(PROCESS_TIMEOUT),
     )
 
 

@@ -7,7 +7,7 @@ cannot see.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from twisted.internet.defer import Deferred, fail, maybeDeferred, succeed
@@ -139,6 +139,17 @@ class TestRun:
         if network is not None:
             network._parts().observedConnector(connector, origin)
 
+    def observedProcess(
+        self, process: Any, argv: Sequence[str], origin: Origin
+    ) -> None:
+        """
+        The code under test started a process: hand it to the test's
+        network.
+        """
+        network = self._observer()
+        if network is not None:
+            network._parts().observedProcess(process, argv, origin)
+
     def _observer(self) -> Network | None:
         if self.handedTo is None and self.state not in RUN_CLEANED_UP:
             self.observing()
@@ -187,6 +198,7 @@ class TestRun:
             observes,
             reactor=self.reactor,
             disconnectTimeout=case.disconnectTimeout,
+            processTimeout=case.processTimeout,
             waitTimeout=float(case.getTimeout()) * SHARE_OF_TEST_TIMEOUT,
             strictCleanup=case.strictCleanup,
             failFast=case.failFast,
@@ -318,6 +330,7 @@ class TestRun:
         case = self.case
         # What the test set on itself since, it meant for its teardown.
         network.disconnectTimeout = case.disconnectTimeout
+        network.processTimeout = case.processTimeout
         network.strictCleanup = case.strictCleanup
         # Trial gives each cleanup the test's timeout: end, and report,
         # before it would.

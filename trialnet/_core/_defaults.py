@@ -37,3 +37,15 @@ THREAD_GRACE = 0.5
 
 #: How much of a trial test's own timeout that grace may take at most.
 THREAD_GRACE_SHARE = 0.1
+
+#: Seconds the processes a test started have to stop after SIGTERM, once
+#: its connections closed, before the teardown sends SIGQUIT (so that a
+#: child that can dumps its stacks) and then SIGKILL.
+PROCESS_TIMEOUT = 5.0
+
+#: Seconds between SIGQUIT and SIGKILL.
+QUIT_GRACE = 0.5
+
+#: Seconds allowed, after SIGKILL, for the kernel to end a process and the
+#: reactor to reap it, before the teardown ends without it.
+KILL_GRACE = 1.0
