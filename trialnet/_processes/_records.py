@@ -358,16 +358,16 @@ def describeProcess(
     @raise TypeError: If C{transport} is not a process transport, or
         C{outputTail} is not callable.
     """
-    if not IProcessTransport.providedBy(transport):
-        raise TypeError(
-            f"describeProcess() takes the process transport spawnProcess "
-            f"returned, not {transport!r}"
-        )
     if outputTail is not None and not callable(outputTail):
         raise TypeError(
             f"outputTail must be a callable giving text, not {outputTail!r}"
         )
     registry = _registryOf(network)
+    if not IProcessTransport.providedBy(transport):
+        raise TypeError(
+            f"describeProcess() takes the process transport spawnProcess "
+            f"returned, not {transport!r}"
+        )
     record = recordOf(registry, transport)
     if record is None:
         record = recordProcess(
