@@ -2,7 +2,10 @@
 Run a test runner in this process, then fail if it left a child process of
 this one behind, running or a zombie (one nobody reaped)::
 
-    python tests/childrenLeft.py -m twisted.trial --reactor=epoll tests examples
+    python -m tests.childrenLeft -m twisted.trial --reactor=epoll tests examples
+
+(As a module, not a script: a script's directory goes first on the path,
+and C{tests/typing} would hide the standard library's C{typing}.)
 
 check.sh runs the suite this way, so that a test that leaves a child
 fails the check even when every test passed.  What it finds is named, then

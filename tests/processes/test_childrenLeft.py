@@ -1,5 +1,5 @@
 """
-The check that the suite leaves no child process: C{tests/childrenLeft.py},
+The check that the suite leaves no child process: C{tests.childrenLeft},
 run on small modules that leave a child, or not.
 """
 
@@ -16,7 +16,8 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from .children import gone
 
-CHECK = os.path.join(os.path.dirname(os.path.dirname(__file__)), "childrenLeft.py")
+#: The directory that holds the C{tests} package.
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def check(program: str) -> subprocess.CompletedProcess[str]:
@@ -27,8 +28,8 @@ def check(program: str) -> subprocess.CompletedProcess[str]:
         with open(os.path.join(directory, "sampleRunner.py"), "w") as f:
             f.write(program)
         return subprocess.run(
-            [sys.executable, CHECK, "-m", "sampleRunner", "ran"],
-            env=dict(os.environ, PYTHONPATH=directory),
+            [sys.executable, "-m", "tests.childrenLeft", "-m", "sampleRunner", "ran"],
+            env=dict(os.environ, PYTHONPATH=os.pathsep.join([directory, ROOT])),
             capture_output=True,
             text=True,
             timeout=60,
@@ -37,7 +38,7 @@ def check(program: str) -> subprocess.CompletedProcess[str]:
 
 class ChildrenLeftTests(SynchronousTestCase):
     """
-    C{tests/childrenLeft.py} fails a run that leaves a child.
+    C{tests.childrenLeft} fails a run that leaves a child.
     """
 
     def test_clean(self) -> None:
