@@ -31,6 +31,7 @@ from ._core._lifecycle import (
 )
 from ._core._report import LATE_STEP, Origin, TeardownError
 from ._core._seconds import checkSeconds
+from ._core._teardown import Phase
 from ._core._threads import Threads, checkThreads
 from ._network import Network
 from ._sockets._observe import observe, stopObserving
@@ -144,11 +145,16 @@ class TestRun:
     ) -> None:
         """
         The code under test started a process: hand it to the test's
-        network.
+        network; in C{tearDown}, once that network closed, to the network
+        closed after C{tearDown} (no scan after the test finds a process).
         """
         network = self._observer()
-        if network is not None:
-            network._parts().observedProcess(process, argv, origin)
+        if network is None:
+            return
+        parts = network._parts()
+        if parts.teardown.phase is Phase.DONE and self.state in RUN_CLEANED_UP:
+            parts = self.current()._parts()
+        parts.observedProcess(process, argv, origin)
 
     def _observer(self) -> Network | None:
         if self.handedTo is None and self.state not in RUN_CLEANED_UP:

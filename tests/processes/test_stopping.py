@@ -332,3 +332,29 @@ class RunnerGroupTests(SynchronousTestCase):
         self.assertFalse(mayStopGroup(1))
         self.assertFalse(mayStopGroup(0))
         self.assertRaises(ValueError, signalProcess, None, os.getpgrp(), True, 0)
+
+
+class LateTests(StoppingTestCase):
+    """
+    A process the code under test starts in C{tearDown}, after the test's
+    teardown ran.
+    """
+
+    def test_startedInTearDown(self) -> None:
+        """
+        A child started in C{tearDown} and left running is stopped after
+        C{tearDown}, and the test passes.
+        """
+        keeper = Keeper()
+
+        class Sample(NetworkTestCase):
+            def test_it(self) -> None:
+                self.listen(Factory.forProtocol(Protocol))
+
+            def tearDown(self) -> None:
+                spawn(reactor, keeper, SLEEPER)
+
+        result, _ = self.run_(Sample)
+
+        assertCleanRun(self, result)
+        self.assertEqual(keeper.events, ["exited", "ended"])
