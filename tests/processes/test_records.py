@@ -20,6 +20,7 @@ from trialnet._core._defaults import KILL_GRACE, PROCESS_TIMEOUT, QUIT_GRACE
 from trialnet._core._lifecycle import PROCESS_MOVES, ProcessEvent, ProcessState
 from trialnet._core._record import STOP_PROCESSES
 from trialnet._core._teardown import ABORT_GRACE, Event, Phase, Teardown, nextPhase
+from trialnet._plugin import PROCESS_TIMEOUT_OPTION, _iniTimeout
 from trialnet._processes._records import describeProcess
 
 from ..core.test_lifecycles import TableTestsMixin
@@ -270,6 +271,43 @@ class ProcessTimeoutTests(SynchronousTestCase):
         network = Network(MemoryReactorClock())
         self.addCleanup(network.close)
         self.assertEqual(network.processTimeout, PROCESS_TIMEOUT)
+
+
+class _Ini:
+    """
+    A pytest configuration that holds only the processes' ini option.
+    """
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+    def getini(self, name: str) -> str:
+        assert name == PROCESS_TIMEOUT_OPTION, name
+        return self.value
+
+
+class IniOptionTests(SynchronousTestCase):
+    """
+    The pytest plugin's C{trialnet_process_timeout} ini option.
+    """
+
+    def test_taken(self) -> None:
+        """
+        A number of seconds is taken as it is.
+        """
+        self.assertEqual(_iniTimeout(_Ini("0.5"), PROCESS_TIMEOUT_OPTION), 0.5)
+
+    def test_refused(self) -> None:
+        """
+        What is not a finite positive number of seconds is a C{ValueError}
+        naming the option and quoting the value.
+        """
+        for value in ["inf", "-1", "0", "abc"]:
+            error = self.assertRaises(
+                ValueError, _iniTimeout, _Ini(value), PROCESS_TIMEOUT_OPTION
+            )
+            self.assertIn("trialnet_process_timeout must be", str(error))
+            self.assertIn(repr(value), str(error))
 
 
 class DescribeTests(SynchronousTestCase):
