@@ -417,16 +417,28 @@ class Teardown:
                     self._keep(record, leftover.asLeftOpen())
 
     def _abortLeftovers(self) -> None:
-        waited = self._reactor.seconds() - self._startedAt
+        self._abortPending(self._startedAt, self.abortGrace)
+
+    def _abortPending(self, since: float, grace: float) -> None:
+        """
+        Abort what has not settled, waited for since C{since}; the next
+        step comes after C{grace}.
+        """
+        waited = self._reactor.seconds() - since
         for record in list(self._pending.values()):
             if not record.settled:
                 self._keep(
                     record,
                     guarded(partial(record.abort, waited), "aborting", record),
                 )
-        self._timer = self._reactor.callLater(self.abortGrace, self.handle, Event.GRACE)
+        self._timer = self._reactor.callLater(grace, self.handle, Event.GRACE)
 
     def _forceLeftovers(self) -> None:
+        self._forcePending()
+        # Whatever it did, nothing more is waited for.
+        self._pending.clear()
+
+    def _forcePending(self) -> None:
         for record in list(self._pending.values()):
             if not record.settled:
                 previous = self._leftovers.get(id(record))
@@ -434,8 +446,6 @@ class Teardown:
                     record,
                     guarded(partial(record.force, previous), "forcing", record),
                 )
-            # Whatever it did, nothing more is waited for.
-            self._pending.pop(id(record), None)
 
     def _stopProcesses(self) -> None:
         """
@@ -456,30 +466,12 @@ class Teardown:
         )
 
     def _quitProcesses(self) -> None:
-        """
-        The processes' bound passed: abort what is left (SIGQUIT).
-        """
-        waited = self._reactor.seconds() - self._stageStartedAt
-        for record in list(self._pending.values()):
-            if not record.settled:
-                self._keep(
-                    record,
-                    guarded(partial(record.abort, waited), "aborting", record),
-                )
-        self._timer = self._reactor.callLater(self.quitGrace, self.handle, Event.GRACE)
+        # The processes' bound passed: SIGQUIT.
+        self._abortPending(self._stageStartedAt, self.quitGrace)
 
     def _killProcesses(self) -> None:
-        """
-        The grace after SIGQUIT passed: force what is left (SIGKILL), and
-        wait a moment more for it to be reaped.
-        """
-        for record in list(self._pending.values()):
-            if not record.settled:
-                previous = self._leftovers.get(id(record))
-                self._keep(
-                    record,
-                    guarded(partial(record.force, previous), "forcing", record),
-                )
+        # SIGKILL, and a moment more for the reap.
+        self._forcePending()
         self._timer = self._reactor.callLater(self.killGrace, self.handle, Event.GRACE)
 
     def _finish(self) -> None:
