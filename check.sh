@@ -81,9 +81,11 @@ for reactor in epoll asyncio select poll; do
             | tee "build/logs/trial-$reactor.log"
         ;;
     *)
-        step "trial, $reactor reactor"
-        "$bin/python" -m twisted.trial --reactor="$reactor" tests examples \
-            | tee "build/logs/trial-$reactor.log"
+        # Through tests.childrenLeft: the run fails if it left a child
+        # process of the runner behind, running or a zombie.
+        step "trial, $reactor reactor (and no child process left)"
+        "$bin/python" -m tests.childrenLeft -m twisted.trial --reactor="$reactor" \
+            tests examples | tee "build/logs/trial-$reactor.log"
         ;;
     esac
     if [ -z "$expected" ]; then

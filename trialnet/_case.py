@@ -13,6 +13,7 @@ from zope.interface import implementer
 
 from ._core._defaults import (
     DISCONNECT_TIMEOUT,
+    PROCESS_TIMEOUT,
     VIRTUAL_TIME_BUDGET,
     VIRTUAL_TIME_STALL,
 )
@@ -52,6 +53,12 @@ class NetworkTestCase(NetworkAPI, TestCase):
         teardown aborts what is left; read when the teardown begins, and
         shortened when the test's own C{timeout} is too short for it, so that
         the teardown and its report always finish first.
+    @cvar processTimeout: Seconds the processes started during the test
+        have to end after SIGTERM, once its connections closed, before the
+        teardown sends SIGQUIT, then SIGKILL (see
+        L{INetwork.processTimeout<trialnet.INetwork.processTimeout>}); read
+        when the teardown begins, and shortened with C{disconnectTimeout}
+        when the test's own C{timeout} is too short for both.
     @cvar strictCleanup: Whether what the code under test left open when the
         test ended fails the test, with the line that opened it (see
         L{INetwork.strictCleanup<trialnet.INetwork.strictCleanup>}).
@@ -70,6 +77,7 @@ class NetworkTestCase(NetworkAPI, TestCase):
     """
 
     disconnectTimeout: float = DISCONNECT_TIMEOUT
+    processTimeout: float = PROCESS_TIMEOUT
     strictCleanup: bool = False
     failFast: bool = True
     virtualTime: bool = False

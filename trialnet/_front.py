@@ -34,10 +34,12 @@ from ._core._defaults import (
     DEFAULT_WAIT,
     INTERFACE,
     MAX_PACKET_SIZE,
+    PROCESS_TIMEOUT,
 )
 from ._core._report import Origin, userOrigin
 from ._core._seconds import checkSeconds
 from ._core._teardown import Phase, Teardown
+from ._processes._records import recordProcess
 from ._sockets._endpoints import TrackingClientEndpoint
 from ._sockets._interfaces import IUDPPort
 from ._sockets._opening import Opener
@@ -86,6 +88,7 @@ class NetworkParts:
         network: weakref.ref[Any],
         disconnectTimeout: float,
         strict: bool,
+        processTimeout: float = PROCESS_TIMEOUT,
     ) -> None:
         """
         @param network: The network, whose C{waitTimeout} and C{failFast}
@@ -95,7 +98,9 @@ class NetworkParts:
         self.reactor = reactor
         # No part refers back to these parts, or to the network, strongly.
         self.registry = Registry(reactor, partial(_configure, network))
-        self.teardown = Teardown(reactor, self.registry, disconnectTimeout, strict)
+        self.teardown = Teardown(
+            reactor, self.registry, disconnectTimeout, strict, processTimeout
+        )
         self.checkOpen = partial(_checkOpen, self.teardown)
         self.opener = Opener(reactor, self.registry, self.checkOpen, weakref.ref(self))
         self.waits = Waits(self.registry, network)
@@ -128,6 +133,16 @@ class NetworkParts:
         if waitTimeout is None:
             return DEFAULT_WAIT
         return checkSeconds(waitTimeout, "waitTimeout")
+
+    def observedProcess(
+        self, process: Any, argv: Sequence[str], origin: Origin
+    ) -> None:
+        """
+        The code under test started a process on the reactor: it is stopped
+        in the teardown, once the connections closed.
+        """
+        if self.teardown.phase is not Phase.DONE:
+            recordProcess(self.registry, process, argv, origin, observed=True)
 
     def mappedAddress(self, name: str) -> tuple[str, int] | None:
         """

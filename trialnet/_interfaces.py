@@ -565,12 +565,26 @@ class INetwork(INetworkOpening, INetworkWaits, INetworkLinks):
     joins one teardown: ports stop listening, connection attempts stop,
     every connection end is closed, and all of it is waited for, for at
     most C{disconnectTimeout} seconds before what is left is aborted and
-    reported.
+    reported.  Then the child processes started with C{spawnProcess} while
+    it was open are stopped (SIGTERM) and reaped, for at most
+    C{processTimeout} seconds before what is left is sent SIGQUIT, then
+    SIGKILL, and reported.
     """
 
     disconnectTimeout = Attribute(
         "Seconds allowed for an orderly close before the teardown aborts what "
         "is left (5 by default)."
+    )
+    processTimeout = Attribute(
+        "Seconds the child processes started during the test (by the code "
+        "under test with reactor.spawnProcess, or for the test) have to end "
+        "after SIGTERM, which the teardown sends once the connections "
+        "closed, before it sends SIGQUIT and, a moment later, SIGKILL (5 by "
+        "default).  A process that leads its own process group is signalled with "
+        "its group.  Only a process that had to be sent SIGQUIT fails the "
+        "teardown, named with its argument list, pid and how it ended; the "
+        "bound counts towards the teardown's only when the test started "
+        "processes."
     )
     strictCleanup = Attribute(
         "Whether what the code under test opened by itself, and left open when "

@@ -17,6 +17,7 @@ from zope.interface import implementer
 
 from ._core._defaults import (
     DISCONNECT_TIMEOUT,
+    PROCESS_TIMEOUT,
     VIRTUAL_TIME_BUDGET,
     VIRTUAL_TIME_STALL,
 )
@@ -75,6 +76,7 @@ class Network(NetworkAPI):
         virtualTime: bool = False,
         virtualTimeBudget: float = VIRTUAL_TIME_BUDGET,
         virtualTimeStall: float = VIRTUAL_TIME_STALL,
+        processTimeout: float = PROCESS_TIMEOUT,
     ) -> None:
         """
         @param reactor: The reactor to listen and connect with, and to
@@ -98,12 +100,17 @@ class Network(NetworkAPI):
         @param virtualTimeStall: Real seconds after the last I/O during which
             what trialnet cannot see into (a child process, a peer in another
             process) keeps the virtual clock from jumping.
-        @raise TypeError: If C{disconnectTimeout} is not a number, or
-            C{virtualTime} not a C{bool}.
-        @raise ValueError: If it is not positive and finite; or if another
+        @param processTimeout: Seconds the processes started during the test
+            have to end after SIGTERM, once the connections closed, before
+            the teardown sends SIGQUIT, then SIGKILL (see
+            L{INetwork.processTimeout<trialnet.INetwork.processTimeout>}).
+        @raise TypeError: If C{disconnectTimeout} or C{processTimeout} is not
+            a number, or C{virtualTime} not a C{bool}.
+        @raise ValueError: If either is not positive and finite; or if another
             network open on the reactor asked for the other mode of time.
         """
         timeout = checkSeconds(disconnectTimeout, "disconnectTimeout")
+        stopping = checkSeconds(processTimeout, "processTimeout")
         virtual = checkVirtualTime(virtualTime)
         budget = checkSeconds(virtualTimeBudget, "virtualTimeBudget")
         stall = checkSeconds(virtualTimeStall, "virtualTimeStall", zero=True)
@@ -129,7 +136,7 @@ class Network(NetworkAPI):
             else:
                 self._virtual = VirtualTime(reactor, budget, stall, owner=self)
         self._own = NetworkParts(
-            reactor, weakref.ref(self), timeout, bool(strictCleanup)
+            reactor, weakref.ref(self), timeout, bool(strictCleanup), stopping
         )
         self._threads = Threads() if self._checksThreads else None
         if self._observesItself:
@@ -151,6 +158,15 @@ class Network(NetworkAPI):
         made virtual when the network is made).
         """
         return self._virtualAsked
+
+    @property
+    def processTimeout(self) -> float:
+        return self._own.teardown.processTimeout
+
+    @processTimeout.setter
+    def processTimeout(self, seconds: float) -> None:
+        seconds = checkSeconds(seconds, "processTimeout")
+        self._own.teardown.processTimeout = seconds
 
     @property
     def strictCleanup(self) -> bool:

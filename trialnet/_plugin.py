@@ -14,7 +14,9 @@ L{trialnet.Network.close}, so a teardown that had to abort anything is the
 test's error, with the same report as under trial.
 
 Set the bound with the C{trialnet_disconnect_timeout} ini option (seconds,
-5 by default) or per test, by setting C{network.disconnectTimeout}.
+5 by default) or per test, by setting C{network.disconnectTimeout}; the
+processes' bound with C{trialnet_process_timeout} or
+C{network.processTimeout}.
 
 Virtual time (see L{INetwork.virtualTime<trialnet.INetwork.virtualTime>}):
 mark a test with C{@pytest.mark.virtual_time} (or C{virtual_time(False)} to
@@ -27,13 +29,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ._core._defaults import DISCONNECT_TIMEOUT
+from ._core._defaults import DISCONNECT_TIMEOUT, PROCESS_TIMEOUT
 from ._core._seconds import checkSeconds
 from ._network import Network
 from ._time._virtual import checkVirtualTime
 
 #: The ini option that sets C{disconnectTimeout} for every test.
 TIMEOUT_OPTION = "trialnet_disconnect_timeout"
+
+#: The ini option that sets C{processTimeout} for every test.
+PROCESS_TIMEOUT_OPTION = "trialnet_process_timeout"
 
 #: The ini option that sets C{strictCleanup} for every test.
 STRICT_OPTION = "trialnet_strict_cleanup"
@@ -56,19 +61,20 @@ def _closeAndWait(network: Network) -> None:
     pytest_twisted.blockon(network.close())
 
 
-def _iniTimeout(config: Any) -> float:
+def _iniTimeout(config: Any, option: str = TIMEOUT_OPTION) -> float:
     """
-    The C{trialnet_disconnect_timeout} ini option, in seconds.
+    The C{trialnet_disconnect_timeout} ini option (or another bound's), in
+    seconds.
 
     @raise ValueError: Naming the option, when its value is not a finite
         positive number (C{abc}, C{-1}, C{inf}, C{nan}, C{1e400}).
     """
-    text = config.getini(TIMEOUT_OPTION)
+    text = config.getini(option)
     try:
-        return checkSeconds(float(text), TIMEOUT_OPTION)
+        return checkSeconds(float(text), option)
     except (TypeError, ValueError):
         raise ValueError(
-            f"the ini option {TIMEOUT_OPTION} must be a finite positive number "
+            f"the ini option {option} must be a finite positive number "
             f"of seconds, not {text!r}"
         ) from None
 
@@ -97,10 +103,12 @@ def network(request: Any) -> Iterator[Network]:
         fixture with a teardown.
     """
     timeout = _iniTimeout(request.config)
+    stopping = _iniTimeout(request.config, PROCESS_TIMEOUT_OPTION)
     strict = bool(request.config.getini(STRICT_OPTION))
     opened = Network(
         disconnectTimeout=timeout,
         strictCleanup=strict,
+        processTimeout=stopping,
         virtualTime=_virtualTime(request),
     )
     try:
@@ -122,8 +130,8 @@ def pytest_configure(config: Any) -> None:
 
 def pytest_addoption(parser: Any) -> None:
     """
-    Add the C{trialnet_disconnect_timeout}, C{trialnet_strict_cleanup} and
-    C{trialnet_virtual_time} ini options.
+    Add the C{trialnet_disconnect_timeout}, C{trialnet_process_timeout},
+    C{trialnet_strict_cleanup} and C{trialnet_virtual_time} ini options.
     """
     parser.addini(
         VIRTUAL_OPTION,
@@ -143,6 +151,12 @@ def pytest_addoption(parser: Any) -> None:
         TIMEOUT_OPTION,
         "seconds the network fixture's teardown allows for an orderly close",
         default=str(DISCONNECT_TIMEOUT),
+    )
+    parser.addini(
+        PROCESS_TIMEOUT_OPTION,
+        "seconds the network fixture's teardown allows the processes started "
+        "during a test to end after SIGTERM, before SIGQUIT and SIGKILL",
+        default=str(PROCESS_TIMEOUT),
     )
 
 

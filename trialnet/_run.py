@@ -7,7 +7,7 @@ cannot see.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from twisted.internet.defer import Deferred, fail, maybeDeferred, succeed
@@ -31,6 +31,7 @@ from ._core._lifecycle import (
 )
 from ._core._report import LATE_STEP, Origin, TeardownError
 from ._core._seconds import checkSeconds
+from ._core._teardown import Phase
 from ._core._threads import Threads, checkThreads
 from ._network import Network
 from ._sockets._observe import observe, observing, stopObserving
@@ -148,6 +149,22 @@ class TestRun:
         if network is not None:
             network._parts().observedConnector(connector, origin)
 
+    def observedProcess(
+        self, process: Any, argv: Sequence[str], origin: Origin
+    ) -> None:
+        """
+        The code under test started a process: hand it to the test's
+        network; in C{tearDown}, once that network closed, to the network
+        closed after C{tearDown} (no scan after the test finds a process).
+        """
+        network = self._observer()
+        if network is None:
+            return
+        parts = network._parts()
+        if parts.teardown.phase is Phase.DONE and self.state in RUN_CLEANED_UP:
+            parts = self.current()._parts()
+        parts.observedProcess(process, argv, origin)
+
     def _observer(self) -> Network | None:
         if self.handedTo is None and self.state not in RUN_CLEANED_UP:
             self.observing()
@@ -196,6 +213,7 @@ class TestRun:
             observes,
             reactor=self.reactor,
             disconnectTimeout=case.disconnectTimeout,
+            processTimeout=case.processTimeout,
             waitTimeout=float(case.getTimeout()) * SHARE_OF_TEST_TIMEOUT,
             strictCleanup=case.strictCleanup,
             failFast=case.failFast,
@@ -385,6 +403,7 @@ class TestRun:
         case = self.case
         # What the test set on itself since, it meant for its teardown.
         network.disconnectTimeout = case.disconnectTimeout
+        network.processTimeout = case.processTimeout
         network.strictCleanup = case.strictCleanup
         # Trial gives each cleanup the test's timeout: end, and report,
         # before it would.

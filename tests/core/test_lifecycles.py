@@ -398,6 +398,7 @@ class _Case:
     """
 
     disconnectTimeout = 5.0
+    processTimeout = 5.0
     strictCleanup = False
     failFast = True
 

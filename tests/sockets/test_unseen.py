@@ -1,8 +1,8 @@
 """
 Code under test meeting the scan after C{tearDown}: sockets opened through
 reactor methods captured at import (FTP's data connections among them); a
-child process left running on the reactor; a selectable whose every
-attribute fails.
+child process started through C{spawnProcess} captured at import, left
+running; a selectable whose every attribute fails.
 """
 
 from __future__ import annotations
@@ -261,28 +261,33 @@ class _Sleeper(ProcessProtocol):
     transport: Any = None
 
 
+#: Bound at import, as ftp captures listenTCP: observing the reactor's
+#: methods during a test does not reach it.
+_capturedSpawn = reactor.spawnProcess
+
+
 class ProcessLeftTests(SynchronousTestCase):
     """
-    A child process left running on the reactor, until processes join the
-    teardown: named by trial, as without trialnet, and nothing of
-    trialnet's fails on its pipes.
+    A child process trialnet could not see started (through a
+    C{spawnProcess} captured at import) and left running: named by trial,
+    as without trialnet, and nothing of trialnet's fails on its pipes.
+    (One started through the reactor during the test is stopped by the
+    teardown: see L{tests.processes}.)
     """
 
     def test_childLeftRunning(self) -> None:
         """
-        A child process spawned on the reactor and left running is left to
-        trial, whose dirty-reactor error is the test's only error (no
-        C{NotImplementedError} from its pipes); a port left beside it is
-        still stopped.
+        A child process spawned through a C{spawnProcess} captured at import
+        and left running is left to trial, whose dirty-reactor error is the
+        test's only error (no C{NotImplementedError} from its pipes); a port
+        left beside it is still stopped.
         """
-        from twisted.internet import reactor
-
         protocol = _Sleeper()
         numbers: list[int] = []
 
         class Sample(NetworkTestCase):
             def test_it(self) -> None:
-                reactor.spawnProcess(
+                _capturedSpawn(
                     protocol,
                     sys.executable,
                     [sys.executable, "-c", "import time; time.sleep(30)"],

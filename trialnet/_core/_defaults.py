@@ -46,3 +46,14 @@ VIRTUAL_TIME_BUDGET = 10.0**9
 #: process cannot see into (a child process, a peer in another process)
 #: keeps the clock from jumping.
 VIRTUAL_TIME_STALL = 1.0
+#: Seconds the processes a test started have to stop after SIGTERM, once
+#: its connections closed, before the teardown sends SIGQUIT (so that a
+#: child that can dumps its stacks) and then SIGKILL.
+PROCESS_TIMEOUT = 5.0
+
+#: Seconds between SIGQUIT and SIGKILL.
+QUIT_GRACE = 0.5
+
+#: Seconds allowed, after SIGKILL, for the kernel to end a process and the
+#: reactor to reap it, before the teardown ends without it.
+KILL_GRACE = 1.0

@@ -1,11 +1,12 @@
 # -*- test-case-name: tests.core.test_lifecycles -*-
 """
 Every lifecycle of trialnet's records, as h11's C{_state.py} holds its
-rules: for a connection end, a client attempt, a port, a test run, and a
-link's pipe and each of its two connections, one state enum, the events
-that move it, and one table of moves, with no I/O.  The classes they
-describe hold one state value each and move it only through L{move}, which
-refuses a move its table lacks: read here what can happen to each.
+rules: for a connection end, a client attempt, a port, a test run, a
+link's pipe and each of its two connections, and a child process, one
+state enum, the events that move it, and one table of moves, with no
+I/O.  The classes they describe hold one state value each and move it only
+through L{move}, which refuses a move its table lacks: read here what can
+happen to each.
 
 The teardown's own phases are in L{trialnet._core._teardown}.
 
@@ -393,3 +394,56 @@ SIDE_MOVES: dict[tuple[SideState, SideEvent], SideState] = {
 
 #: The states of a connection whose writing side the relay shut.
 SIDE_WRITE_SHUT = frozenset([_P.WRITE_SHUT, _P.SHUT])
+
+
+class ProcessState(Enum):
+    """
+    Where a child process of the test is, as the teardown stops it.
+    """
+
+    #: Running, or ended but not yet reaped: the teardown has not begun to
+    #: stop it.
+    RUNNING = "running"
+    #: Sent SIGTERM, the orderly step.
+    TERMINATED = "sent SIGTERM"
+    #: Sent SIGQUIT at the bound.
+    QUIT = "sent SIGQUIT"
+    #: Sent SIGKILL after the grace.
+    KILLED = "sent SIGKILL"
+    #: Reaped, its group (if it led one) empty, its pipes closed.
+    ENDED = "ended"
+
+    __hash__ = object.__hash__
+
+
+class ProcessEvent(Enum):
+    """
+    What moves a process.
+    """
+
+    TERM = "the teardown stops it"
+    QUIT = "the bound passed"
+    KILL = "the grace after SIGQUIT passed"
+    ENDED = "reaped, its group empty and its pipes closed"
+
+    __hash__ = object.__hash__
+
+
+_PS, _PSE = ProcessState, ProcessEvent
+
+#: Every move of a process; a pair missing here is impossible, and raises.
+#: A process that ended is asked nothing more (the teardown may still call
+#: it: nothing happens), and one may end at any time.
+PROCESS_MOVES: dict[tuple[ProcessState, ProcessEvent], ProcessState] = {
+    (_PS.RUNNING, _PSE.TERM): _PS.TERMINATED,
+    (_PS.RUNNING, _PSE.ENDED): _PS.ENDED,
+    (_PS.TERMINATED, _PSE.QUIT): _PS.QUIT,
+    (_PS.TERMINATED, _PSE.ENDED): _PS.ENDED,
+    (_PS.QUIT, _PSE.KILL): _PS.KILLED,
+    (_PS.QUIT, _PSE.ENDED): _PS.ENDED,
+    (_PS.KILLED, _PSE.ENDED): _PS.ENDED,
+    (_PS.ENDED, _PSE.TERM): _PS.ENDED,
+    (_PS.ENDED, _PSE.QUIT): _PS.ENDED,
+    (_PS.ENDED, _PSE.KILL): _PS.ENDED,
+    (_PS.ENDED, _PSE.ENDED): _PS.ENDED,
+}

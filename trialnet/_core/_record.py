@@ -24,8 +24,12 @@ from ._report import Leftover, Origin
 
 #: The stage of records that stop accepting (ports), closed first.
 STOP_ACCEPTING = 0
-#: The stage of everything else.
+#: The stage of everything else but processes.
 CLOSE = 1
+#: The stage of processes: stopped only once everything of the earlier
+#: stages settled (the test's connections to them closed first), within a
+#: bound of their own.
+STOP_PROCESSES = 2
 
 
 class IRecord(Interface):
@@ -36,7 +40,8 @@ class IRecord(Interface):
     """
 
     stage = Attribute(
-        "0 for what stops accepting (ports), closed first; 1 for the rest."
+        "0 for what stops accepting (ports), closed first; 1 for the rest; "
+        "2 for processes, stopped once the rest settled."
     )
     origin = Attribute(
         "The L{Origin<trialnet._core._report.Origin>} of the line that opened "

@@ -18,6 +18,18 @@ phases::
                        |grace
                        v
                     FORCED --settled--> DONE
+
+Processes (records of the stage L{STOP_PROCESSES}) are stopped only once
+everything else settled (or was aborted, or forced), within a bound of their
+own, C{processTimeout}::
+
+    CLOSING, ABORTED or FORCED --closed--> STOPPING --settled--> DONE
+                                              |bound
+                                              v
+                                           QUITTING --settled--> DONE
+                                              |grace
+                                              v
+                                           KILLING --settled, grace--> DONE
 """
 
 from __future__ import annotations
@@ -33,8 +45,9 @@ from twisted.internet.interfaces import IDelayedCall
 from twisted.python import log
 from twisted.python.failure import Failure
 
+from ._defaults import KILL_GRACE, PROCESS_TIMEOUT, QUIT_GRACE
 from ._owners import closeOwner
-from ._record import CLOSE, STOP_ACCEPTING, Hook, IRecord, fireAll
+from ._record import CLOSE, STOP_ACCEPTING, STOP_PROCESSES, Hook, IRecord, fireAll
 from ._report import Leftover, TeardownError
 from ._retries import Captured, TimerCapture, afterDeliveries, timerLeftover
 
@@ -78,6 +91,14 @@ class Phase(Enum):
     ABORTED = "aborted"
     #: Even aborting did not close it all: the rest was released by force.
     FORCED = "forced"
+    #: Everything else settled: the processes were sent SIGTERM, and the
+    #: teardown waits for them to end.
+    STOPPING = "stopping processes"
+    #: Their bound passed: what had not ended was sent SIGQUIT.
+    QUITTING = "processes sent SIGQUIT"
+    #: The grace after SIGQUIT passed: what had not ended was sent SIGKILL,
+    #: and is waited for a moment more.
+    KILLING = "processes sent SIGKILL"
     #: Everything settled; the outcome is known and every reference dropped.
     DONE = "done"
 
@@ -93,8 +114,9 @@ class Event(Enum):
 
     CLOSE = "close requested"
     SETTLED = "every record settled"
-    BOUND = "disconnectTimeout passed"
-    GRACE = "the grace after aborting passed"
+    CLOSED = "every record but the processes settled"
+    BOUND = "disconnectTimeout (processTimeout, for processes) passed"
+    GRACE = "the grace after aborting (or SIGQUIT, or SIGKILL) passed"
 
     __hash__ = object.__hash__
 
@@ -107,7 +129,21 @@ TRANSITIONS: dict[tuple[Phase, Event], Phase] = {
     (Phase.ABORTED, Event.SETTLED): Phase.DONE,
     (Phase.ABORTED, Event.GRACE): Phase.FORCED,
     (Phase.FORCED, Event.SETTLED): Phase.DONE,
+    (Phase.CLOSING, Event.CLOSED): Phase.STOPPING,
+    (Phase.ABORTED, Event.CLOSED): Phase.STOPPING,
+    (Phase.FORCED, Event.CLOSED): Phase.STOPPING,
+    (Phase.STOPPING, Event.SETTLED): Phase.DONE,
+    (Phase.STOPPING, Event.BOUND): Phase.QUITTING,
+    (Phase.QUITTING, Event.SETTLED): Phase.DONE,
+    (Phase.QUITTING, Event.GRACE): Phase.KILLING,
+    (Phase.KILLING, Event.SETTLED): Phase.DONE,
+    (Phase.KILLING, Event.GRACE): Phase.DONE,
 }
+
+#: The phases that close everything but the processes.
+_CLOSING_PHASES = frozenset([Phase.CLOSING, Phase.ABORTED, Phase.FORCED])
+#: The phases that stop the processes.
+_STOPPING_PHASES = frozenset([Phase.STOPPING, Phase.QUITTING, Phase.KILLING])
 
 
 def nextPhase(phase: Phase, event: Event) -> Phase:
@@ -163,6 +199,11 @@ class Teardown:
     The teardown of one network.
 
     @ivar disconnectTimeout: Seconds allowed for an orderly close.
+    @ivar processTimeout: Seconds allowed for the processes to end after
+        SIGTERM, once everything else settled.
+    @ivar quitGrace: Seconds between SIGQUIT and SIGKILL.
+    @ivar killGrace: Seconds allowed, after SIGKILL, for the processes to be
+        reaped.
     @ivar strict: Whether what the code under test left open is reported.
     """
 
@@ -172,9 +213,13 @@ class Teardown:
         records: Records,
         disconnectTimeout: float,
         strict: bool = False,
+        processTimeout: float = PROCESS_TIMEOUT,
     ) -> None:
         self.disconnectTimeout = disconnectTimeout
         self.abortGrace = ABORT_GRACE
+        self.processTimeout = processTimeout
+        self.quitGrace = QUIT_GRACE
+        self.killGrace = KILL_GRACE
         self.strict = strict
         self._reactor = reactor
         self._records = records
@@ -183,9 +228,12 @@ class Teardown:
         self._handling = False
         self._timer: IDelayedCall | None = None
         self._startedAt = 0.0
+        self._stageStartedAt = 0.0
         self._leftovers: dict[int, Leftover] = {}
         # What has not settled yet, as far as the records told.
         self._pending: dict[int, IRecord] = {}
+        # The processes, stopped once everything else settled.
+        self._later: list[IRecord] = []
         # From the start: a retry the code under test schedules during the
         # test is as much the teardown's business as one it provokes.
         self._timers: TimerCapture | None = TimerCapture(reactor, records)
@@ -196,6 +244,9 @@ class Teardown:
             Phase.CLOSING: self._closeEverything,
             Phase.ABORTED: self._abortLeftovers,
             Phase.FORCED: self._forceLeftovers,
+            Phase.STOPPING: self._stopProcesses,
+            Phase.QUITTING: self._quitProcesses,
+            Phase.KILLING: self._killProcesses,
             Phase.DONE: self._finish,
         }
         records.subscribe(self)
@@ -225,9 +276,21 @@ class Teardown:
     def fitWithin(self, seconds: float) -> None:
         """
         Shorten the bounds, if need be, so that the whole teardown ends well
-        within C{seconds}.
+        within C{seconds}: the connections' bound and grace, and, when the
+        test started processes, the processes' bound and graces after them
+        (each part shortened in proportion).
         """
         budget = seconds * FIT_SHARE
+        if any(record.stage == STOP_PROCESSES for record in self._records.records()):
+            stopping = self.processTimeout + self.quitGrace + self.killGrace
+            total = stopping + self.disconnectTimeout + self.abortGrace
+            if total <= budget:
+                return
+            share = budget / total
+            self.processTimeout *= share
+            self.quitGrace *= share
+            self.killGrace *= share
+            budget -= self.processTimeout + self.quitGrace + self.killGrace
         if self.disconnectTimeout + self.abortGrace > budget:
             self.abortGrace = min(self.abortGrace, budget / 4)
             self.disconnectTimeout = budget - self.abortGrace
@@ -244,8 +307,11 @@ class Teardown:
         try:
             while self._events:
                 event = self._events.pop(0)
-                if event is Event.SETTLED and not self._allSettled():
-                    continue
+                if event is Event.SETTLED:
+                    if not self._allSettled():
+                        continue
+                    if self._later and self._phase in _CLOSING_PHASES:
+                        event = Event.CLOSED
                 phase = nextPhase(self._phase, event)
                 if phase is not self._phase:
                     self._phase = phase
@@ -259,9 +325,14 @@ class Teardown:
     def opened(self, record: IRecord) -> None:
         """
         Something new was opened, or opened again: while closing, close it
-        at once.
+        at once (a process, once everything else settled).
         """
-        if self._phase in (Phase.CLOSING, Phase.ABORTED, Phase.FORCED):
+        phase = self._phase
+        if phase in _CLOSING_PHASES and record.stage == STOP_PROCESSES:
+            if record not in self._later:
+                self._later.append(record)
+            return
+        if phase in _CLOSING_PHASES or phase in _STOPPING_PHASES:
             self._pending[id(record)] = record
             guarded(record.close, "closing", record)
             self.settled(record)
@@ -270,7 +341,7 @@ class Teardown:
         """
         A hook was added: while closing, run it at once.
         """
-        if self._phase in (Phase.CLOSING, Phase.ABORTED, Phase.FORCED):
+        if self._phase in _CLOSING_PHASES or self._phase in _STOPPING_PHASES:
             guarded(hook.closing, "closing", hook)
 
     def settled(self, record: IRecord) -> None:
@@ -302,15 +373,18 @@ class Teardown:
                     if isinstance(timer, Leftover):
                         self._leftovers[id(captured.call)] = timer
         records = sorted(self._records.records(), key=_stage)
+        if records and records[-1].stage == STOP_PROCESSES:
+            # Stopped once everything else settled.
+            later = self._later
+            while records and records[-1].stage == STOP_PROCESSES:
+                later.insert(0, records.pop())
         hooks = self._records.teardownHooks()
         pending = self._pending
         for record in records:
             if not record.settled:
                 pending[id(record)] = record
-                if self.strict and record.observed and record.leftOpen:
-                    leftover = record.leftover(LEFT_OPEN)
-                    if isinstance(leftover, Leftover):
-                        self._keep(record, leftover.asLeftOpen())
+        self._describeLeftOpen(records)
+        self._describeLeftOpen(self._later)
         if hooks:
             _runHooks(hooks, STOP_ACCEPTING)
         hooksLeft = bool(hooks)
@@ -328,17 +402,43 @@ class Teardown:
         if hooksLeft:
             _runHooks(hooks, CLOSE)
 
+    def _describeLeftOpen(self, records: Iterable[IRecord]) -> None:
+        """
+        With strict cleanup, describe what the code under test left open
+        among C{records}, now: an owner closed later cancels its timer, and
+        a cancelled call forgets its function.
+        """
+        if not self.strict:
+            return
+        for record in records:
+            if record.observed and not record.settled and record.leftOpen:
+                leftover = record.leftover(LEFT_OPEN)
+                if isinstance(leftover, Leftover):
+                    self._keep(record, leftover.asLeftOpen())
+
     def _abortLeftovers(self) -> None:
-        waited = self._reactor.seconds() - self._startedAt
+        self._abortPending(self._startedAt, self.abortGrace)
+
+    def _abortPending(self, since: float, grace: float) -> None:
+        """
+        Abort what has not settled, waited for since C{since}; the next
+        step comes after C{grace}.
+        """
+        waited = self._reactor.seconds() - since
         for record in list(self._pending.values()):
             if not record.settled:
                 self._keep(
                     record,
                     guarded(partial(record.abort, waited), "aborting", record),
                 )
-        self._timer = self._reactor.callLater(self.abortGrace, self.handle, Event.GRACE)
+        self._timer = self._reactor.callLater(grace, self.handle, Event.GRACE)
 
     def _forceLeftovers(self) -> None:
+        self._forcePending()
+        # Whatever it did, nothing more is waited for.
+        self._pending.clear()
+
+    def _forcePending(self) -> None:
         for record in list(self._pending.values()):
             if not record.settled:
                 previous = self._leftovers.get(id(record))
@@ -346,8 +446,33 @@ class Teardown:
                     record,
                     guarded(partial(record.force, previous), "forcing", record),
                 )
-            # Whatever it did, nothing more is waited for.
-            self._pending.pop(id(record), None)
+
+    def _stopProcesses(self) -> None:
+        """
+        Everything else settled: stop the processes (SIGTERM), within their
+        own bound.
+        """
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._stageStartedAt = self._reactor.seconds()
+        later, self._later = self._later, []
+        for record in later:
+            self._pending[id(record)] = record
+            guarded(record.close, "stopping", record)
+            if record.settled:
+                self._pending.pop(id(record), None)
+        self._timer = self._reactor.callLater(
+            self.processTimeout, self.handle, Event.BOUND
+        )
+
+    def _quitProcesses(self) -> None:
+        # The processes' bound passed: SIGQUIT.
+        self._abortPending(self._stageStartedAt, self.quitGrace)
+
+    def _killProcesses(self) -> None:
+        # SIGKILL, and a moment more for the reap.
+        self._forcePending()
+        self._timer = self._reactor.callLater(self.killGrace, self.handle, Event.GRACE)
 
     def _finish(self) -> None:
         if self._timer is not None and self._timer.active():
@@ -406,10 +531,17 @@ class Teardown:
         Check every record, not only those that told: one may have opened
         again without telling.
         """
-        if self._phase is Phase.FORCED:
+        phase = self._phase
+        if phase is Phase.FORCED:
             return True
+        if phase in _STOPPING_PHASES:
+            # What else was aborted or forced is waited for no more.
+            for record in self._records.records():
+                if record.stage == STOP_PROCESSES and not record.settled:
+                    self._pending[id(record)] = record
+            return not self._pending
         for record in self._records.records():
-            if not record.settled:
+            if not record.settled and record.stage != STOP_PROCESSES:
                 self._pending[id(record)] = record
         if self._pending:
             return False

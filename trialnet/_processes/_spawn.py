@@ -17,7 +17,8 @@ from twisted.python.failure import Failure
 from .._core._report import Origin
 from .._sockets._observe import quietly
 from ._launcher import LISTEN_FD, launcherArgv
-from ._ready import ReadyLine
+from ._ready import ReadyLine, shown
+from ._records import recordProcess
 from ._server import ACTIVATION_BACKLOG, LAST_WORDS, ServerProcess, ServerWatch
 
 #: The descriptors a child writes its output to.
@@ -58,8 +59,8 @@ def spawnServer(
     )
     args = launcherArgv(encoded, activated=listening is not None)
     try:
-        # trialnet's own child: its record is the ServerProcess's, not one
-        # of a process the code under test started.
+        # trialnet's own child: recorded below as the test's server, not as
+        # a process the code under test started.
         with quietly(reactor):
             transport = reactor.spawnProcess(
                 starting, args[0], args, env=environment, path=path, childFDs=childFDs
@@ -70,6 +71,13 @@ def spawnServer(
         if listening is not None:
             listening.close()
     server.pid = transport.pid
+    # Stopped by the processes' step of the teardown, as every child is; its
+    # report names the server's own argv (not the launcher's) and quotes its
+    # output.  Started for the test, it is no leftover of the code under test.
+    record = recordProcess(
+        registry, transport, [os.fsdecode(item) for item in encoded], origin, False
+    )
+    record.outputTail = lambda: shown(server.output)
     watch = ServerWatch(server, origin, registry.recordSettled)
     server.watch = watch
     registry.addRecord(watch)

@@ -3,15 +3,17 @@
 Observing a reactor for the length of a test: every port and connector the
 code under test opens through the reactor's C{listen*} and C{connect*}
 methods (directly, or through endpoints, strports, an C{Agent}, PB or a
-service) is handed to the innermost open network, so that it joins the same
-teardown.  The reactor's own methods are restored exactly when the last
-network stops observing.
+service), and every process it starts with C{spawnProcess} (directly, or
+through C{twisted.internet.utils}), is handed to the innermost open network,
+so that it joins the same teardown.  The reactor's own methods are restored
+exactly when the last network stops observing.
 """
 
 from __future__ import annotations
 
+import os
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any, Protocol
 
@@ -22,6 +24,7 @@ from ._transports import applicationFactory
 
 _LISTEN = ("listenTCP", "listenSSL", "listenUNIX", "listenUDP")
 _CONNECT = ("connectTCP", "connectSSL", "connectUNIX")
+_SPAWN = "spawnProcess"
 _MISSING = object()
 
 
@@ -33,6 +36,10 @@ class Sink(Protocol):
     def observedPort(self, port: Any, origin: Origin) -> None: ...
 
     def observedConnector(self, connector: Any, origin: Origin) -> None: ...
+
+    def observedProcess(
+        self, process: Any, argv: Sequence[str], origin: Origin
+    ) -> None: ...
 
 
 class _Observer:
@@ -59,7 +66,7 @@ class _Observer:
         self.quiet = 0
         self._saved: dict[str, object] = {}
         self._wrappers: dict[str, tuple[Any, list[Any]]] = {}
-        for name in _LISTEN + _CONNECT:
+        for name in (*_LISTEN, *_CONNECT, _SPAWN):
             if getattr(reactor(), name, None) is not None:
                 self._wrappers[name] = self._patched(name)
 
@@ -84,7 +91,10 @@ class _Observer:
             finally:
                 self.quiet = quiet
             if not quiet:
-                self._hand(opened, listening)
+                if name == _SPAWN:
+                    self._handProcess(opened, args, kwargs)
+                else:
+                    self._hand(opened, listening)
             return opened
 
         opening.__name__ = opening.__qualname__ = name
@@ -103,6 +113,20 @@ class _Observer:
         except Exception:
             # The code under test must never see trialnet fail.
             log.err(None, "trialnet could not observe what the code under test opened")
+
+    def _handProcess(
+        self, process: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> None:
+        sink = next((s for s in map(_call, reversed(self.sinks)) if s), None)
+        if sink is None:
+            return
+        try:
+            sink.observedProcess(process, _argv(args, kwargs), userOrigin())
+        except Exception:
+            log.err(
+                None,
+                "trialnet could not observe the process the code under test started",
+            )
 
     def install(self) -> None:
         """
@@ -157,6 +181,17 @@ def _same(thing: object) -> object:
 
 def _call(reference: weakref.ref[Sink]) -> Sink | None:
     return reference()
+
+
+def _argv(args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[str]:
+    """
+    The argument list of a call of C{spawnProcess(processProtocol,
+    executable, args=(), ...)}, as text (the executable alone when it has
+    none).
+    """
+    executable = args[1] if len(args) > 1 else kwargs.get("executable", "")
+    argv = args[2] if len(args) > 2 else kwargs.get("args", ())
+    return [os.fsdecode(part) for part in (argv or [executable])]
 
 
 def _isTrialnets(factory: object) -> bool:
