@@ -185,9 +185,9 @@ class TestRun:
         case = self.case
         network = _CaseNetwork(
             observes,
+            case,
             reactor=self.reactor,
             disconnectTimeout=case.disconnectTimeout,
-            waitTimeout=float(case.getTimeout()) * SHARE_OF_TEST_TIMEOUT,
             strictCleanup=case.strictCleanup,
             failFast=case.failFast,
         )
@@ -260,6 +260,10 @@ class TestRun:
         Last, once every socket is closed: name the threads the test started
         that are still alive after a short grace.
         """
+        # The grace is a share of the test's timeout, which trial looks up
+        # through several objects: only when a thread is left to wait for.
+        if not self._threads.started(self.reactor):
+            return outcome
         case = self.case
         grace = min(THREAD_GRACE, float(case.getTimeout()) * THREAD_GRACE_SHARE)
         checking = checkThreads(self._threads, self.reactor, case.strictCleanup, grace)
@@ -354,12 +358,33 @@ class _CaseNetwork(Network):
 
     _checksThreads = False
 
-    def __init__(self, observes: bool, **options: Any) -> None:
+    def __init__(self, observes: bool, case: Any, **options: Any) -> None:
         self._observesItself = observes
+        self._case = case
         super().__init__(**options)
+        self._waitBound: float | None = None
+        self._waitBoundRead = False
         # Its teardown runs after the test method: what still awaits a
         # server end then is a test that trial timed out.
         self._own.registry.pairing.dropAwaited = True
+
+    @property
+    def waitTimeout(self) -> float | None:
+        """
+        The default bound of the waits of the test's recorders: a share of
+        the test's timeout, unless set.  Looked up at the first wait or
+        recorder that needs it (trial's C{getTimeout} walks several objects
+        for it), not for every test.
+        """
+        if not self._waitBoundRead:
+            self._waitBound = float(self._case.getTimeout()) * SHARE_OF_TEST_TIMEOUT
+            self._waitBoundRead = True
+        return self._waitBound
+
+    @waitTimeout.setter
+    def waitTimeout(self, seconds: float | None) -> None:
+        self._waitBound = seconds
+        self._waitBoundRead = True
 
     def _closed(self, result: _T) -> _T:
         # Observing goes on until the test's run ends (see TestRun.finish);
