@@ -336,3 +336,25 @@ class InstructionsBenchmarkTests(SynchronousTestCase):
         self.assertEqual(rows[instructions.EMPTY], ["-", "-", "1"])
         self.assertEqual(rows[instructions.BASELINE], ["1.00", "2", "3"])
         self.assertEqual(rows["trialnet"], ["1.50", "3", "4"])
+
+    def test_rounds(self) -> None:
+        """
+        Over several rounds, each variant's count is its median, and its
+        spread the lowest and highest of the rounds' own ratios.
+        """
+
+        def makeRound(trialnet: float) -> dict[str, instructions.Count]:
+            return {
+                instructions.EMPTY: instructions.Count(1000.0),
+                instructions.BASELINE: instructions.Count(3000.0),
+                "trialnet": instructions.Count(trialnet),
+            }
+
+        medians, spreads = instructions.medianOfRounds(
+            [makeRound(4000.0), makeRound(3400.0), makeRound(4400.0)]
+        )
+        self.assertEqual(medians["trialnet"], instructions.Count(4000.0))
+        self.assertEqual(spreads["trialnet"], "1.20-1.70")
+        lines = instructions.report(medians, spreads)
+        rows = {line[:34].strip(): line[34:].split() for line in lines[2:]}
+        self.assertEqual(rows["trialnet"], ["1.50", "3", "4", "1.20-1.70"])
