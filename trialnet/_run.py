@@ -320,8 +320,12 @@ class TestRun:
         now.
         """
         case = self.case
-        # What the test set on itself since, it meant for its teardown.
-        network.disconnectTimeout = case.disconnectTimeout
+        # What the test set on itself since, it meant for its teardown (and
+        # is checked then); the value the network was made with was checked
+        # already.
+        seconds = case.disconnectTimeout
+        if seconds != network.disconnectTimeout:
+            network.disconnectTimeout = seconds
         network.strictCleanup = case.strictCleanup
         # Trial gives each cleanup the test's timeout: end, and report,
         # before it would.
