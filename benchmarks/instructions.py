@@ -4,14 +4,18 @@ with the machine's load, for telling two versions of the code apart where
 timings cannot (this machine's loopback is a user-space network stack, and
 its timings spread by a third from one run to the next).
 
-    python -m benchmarks.instructions [--tests N]
+    python -m benchmarks.instructions [--tests N] [--rounds R]
 
 Each trial suite of L{benchmarks.cases} runs under valgrind's cachegrind
 (no cache simulation: it only counts), once with a few tests and once with
 C{N} more; the difference, divided by C{N}, is the suite's instructions per
 test, free of the start-up that both runs share.  A variant's cost is its
 count less the empty suite's, and its ratio is that cost over the
-hand-written pattern's.
+hand-written pattern's.  With C{--rounds R}, every suite is counted R
+times, interleaved; the table gives the median of each, and the spread of
+the rounds' ratios (each round's costs against its own hand-written and
+empty counts).  carly's suite (L{benchmarks.carly_cases}) is counted too
+where the C{bench} extra installed carly.
 
 What it counts is the CPU work of the test process, Python bookkeeping
 included; it does not count the kernel's side of each system call, nor
@@ -25,9 +29,11 @@ It needs valgrind (Debian's C{valgrind} package).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -45,6 +51,9 @@ VARIANTS = {
     "trialnet": "TrialnetTests",
     "trialnet, virtualTime = True": "TrialnetVirtualTests",
 }
+
+#: carly's suite, counted where carly is installed.
+CARLY = ("carly", "benchmarks.carly_cases.CarlyTests")
 
 EMPTY = "empty trial test"
 BASELINE = "hand-written (three Deferreds)"
@@ -112,8 +121,10 @@ def _runSuite(
         PYTHONHASHSEED="0",
         PYTHONPATH=os.pathsep.join([PROJECT, os.environ.get("PYTHONPATH", "")]),
     )
+    # A suite is a class of benchmarks.cases, or given by its full name.
+    name = suite if "." in suite else f"benchmarks.cases.{suite}"
     return subprocess.run(
-        [*under, sys.executable, "-m", "twisted.trial", f"benchmarks.cases.{suite}"],
+        [*under, sys.executable, "-m", "twisted.trial", name],
         env=environment,
         cwd=PROJECT,
         capture_output=True,
@@ -134,29 +145,60 @@ def count(suite: str, tests: int) -> Count:
     return Count((many - few) / tests)
 
 
-def report(counts: dict[str, Count]) -> list[str]:
+def report(
+    counts: dict[str, Count], spreads: dict[str, str] | None = None
+) -> list[str]:
     """
     The table: each variant's instructions per test, its cost (less the
-    empty test's), and its ratio to the hand-written cost.
+    empty test's), and its ratio to the hand-written cost; with
+    C{spreads}, each ratio's lowest and highest over the rounds.
     """
     empty = counts[EMPTY].perTest
     baseline = counts[BASELINE].perTest - empty
+    spreadHeading = f" {'spread':>11s}" if spreads is not None else ""
     lines = [
         "Instructions per test (thousands); cost is less the empty test's",
-        f"{'variant':34s} {'ratio':>6s} {'cost':>8s} {'per test':>9s}",
+        f"{'variant':34s} {'ratio':>6s} {'cost':>8s} {'per test':>9s}{spreadHeading}",
     ]
     for name, measured in counts.items():
+        spread = f" {spreads.get(name, '-'):>11s}" if spreads is not None else ""
         if name == EMPTY:
             lines.append(
-                f"{name:34s} {'-':>6s} {'-':>8s} {measured.perTest / 1e3:9.0f}"
+                f"{name:34s} {'-':>6s} {'-':>8s} {measured.perTest / 1e3:9.0f}{spread}"
             )
             continue
         cost = measured.perTest - empty
         lines.append(
             f"{name:34s} {cost / baseline:6.2f} {cost / 1e3:8.0f} "
-            f"{measured.perTest / 1e3:9.0f}"
+            f"{measured.perTest / 1e3:9.0f}{spread}"
         )
     return lines
+
+
+def medianOfRounds(
+    rounds: list[dict[str, Count]],
+) -> tuple[dict[str, Count], dict[str, str]]:
+    """
+    Each variant's median count over the rounds, and the lowest and highest
+    of its ratios, each round's cost against that round's own hand-written
+    cost.
+    """
+    names = list(rounds[0])
+    medians = {
+        name: Count(statistics.median(r[name].perTest for r in rounds))
+        for name in names
+    }
+    spreads: dict[str, str] = {}
+    for name in names:
+        if name == EMPTY:
+            continue
+        ratios = [
+            (r[name].perTest - r[EMPTY].perTest)
+            / (r[BASELINE].perTest - r[EMPTY].perTest)
+            for r in rounds
+        ]
+        spreads[name] = f"{min(ratios):.2f}-{max(ratios):.2f}"
+    return medians, spreads
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -164,9 +206,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--tests", type=int, default=200, help="tests counted per suite (200)"
     )
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="rounds of every suite (1)"
+    )
     options = parser.parse_args(argv)
-    counts = {name: count(suite, options.tests) for name, suite in VARIANTS.items()}
-    print("\n".join(report(counts)))
+    variants = dict(VARIANTS)
+    if importlib.util.find_spec("carly") is not None:
+        variants[CARLY[0]] = CARLY[1]
+    rounds = [
+        {name: count(suite, options.tests) for name, suite in variants.items()}
+        for _ in range(options.rounds)
+    ]
+    if options.rounds == 1:
+        print("\n".join(report(rounds[0])))
+        return
+    medians, spreads = medianOfRounds(rounds)
+    print(f"Median of {options.rounds} rounds")
+    print("\n".join(report(medians, spreads)))
 
 
 if __name__ == "__main__":

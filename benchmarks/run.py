@@ -12,7 +12,9 @@ this one run.
 1. Per-test network cost: each suite does the same work per test (listen on
    127.0.0.1 port 0, connect one client, wait until both ends are connected,
    echo 4 bytes, tear down waiting for the port and both ends).  Its cost is
-   the suite's time minus its framework's empty suite, per test.
+   the suite's time minus its framework's empty suite, per test.  carly's
+   row (L{benchmarks.carly_cases}, the closest peer) needs the C{bench}
+   extra; without carly it is skipped, and the report says so.
 2. The teardown of one test holding C connections at once, and how it grows.
 3. The peak RSS of a trialnet suite and of a hand-written one.
 
@@ -35,6 +37,7 @@ waits until fewer than C{SETTLED_TIME_WAIT} sockets are left in TIME_WAIT.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import math
 import os
 import statistics
@@ -86,6 +89,9 @@ VARIANTS = {
         _trial("HandWrittenLocalhostTests"), "(a) empty trial"
     ),
     "(d) trialnet": Variant(_trial("TrialnetTests"), "(a) empty trial"),
+    "(d1) carly": Variant(
+        ("twisted.trial", "benchmarks.carly_cases.CarlyTests"), "(a) empty trial"
+    ),
     "empty asyncio": Variant(_unittest("EmptyAsyncioTests")),
     "(e) asyncio": Variant(_unittest("AsyncioTests"), "empty asyncio"),
     "no sockets": Variant(("benchmarks.raw", "0")),
@@ -93,6 +99,19 @@ VARIANTS = {
 }
 
 BASELINE = "(b) hand-written"
+CARLY = "(d1) carly"
+
+
+def carlyMissing() -> str | None:
+    """
+    Why carly's row cannot run, or C{None} if it can: carly comes with the
+    C{bench} extra (C{pip install -e '.[bench]'}), not with C{test}.
+    """
+    if importlib.util.find_spec("carly") is None:
+        return "carly is not installed (pip install -e '.[bench]'): its row is skipped"
+    return None
+
+
 CONCURRENCY = ("hand-written", "trialnet", "floor")
 
 
@@ -177,10 +196,11 @@ def perTestCosts(tests: int, repeat: int) -> dict[str, list[Run]]:
     """
     Run every variant C{repeat} times, interleaved.
     """
-    runs: dict[str, list[Run]] = {name: [] for name in VARIANTS}
+    skipped = {CARLY} if carlyMissing() else set()
+    runs: dict[str, list[Run]] = {name: [] for name in VARIANTS if name not in skipped}
     for _ in range(repeat):
-        for name, variant in VARIANTS.items():
-            runs[name].append(runProcess(variant.command, tests))
+        for name in runs:
+            runs[name].append(runProcess(VARIANTS[name].command, tests))
     return runs
 
 
@@ -231,13 +251,15 @@ def _spread(runs: dict[str, list[Run]], name: str) -> str:
     suite).
     """
 
-    def costs(variant: str) -> list[float]:
-        empty = runs[VARIANTS[variant].empty]
-        return [
-            r.seconds - e.seconds for r, e in zip(runs[variant], empty, strict=True)
-        ]
+    return roundSpread(_costs(runs, name), _costs(runs, BASELINE))
 
-    return roundSpread(costs(name), costs(BASELINE))
+
+def _costs(runs: dict[str, list[Run]], variant: str) -> list[float]:
+    """
+    A variant's cost in each round: its time less its empty suite's.
+    """
+    empty = runs[VARIANTS[variant].empty]
+    return [r.seconds - e.seconds for r, e in zip(runs[variant], empty, strict=True)]
 
 
 def report(
@@ -258,17 +280,22 @@ def report(
     cost = {
         name: (medians[name] - medians[v.empty]) / tests * 1000
         for name, v in VARIANTS.items()
-        if v.empty
+        if v.empty and name in runs
     }
     print(f"Per-test network cost: {tests} tests per suite, median of {repeat} runs")
     print(f"{'variant':38} {'ratio':>7} {'spread':>11} {'ms/test':>9} {'suite s':>9}")
-    for name in VARIANTS:
+    for name in runs:
         ratio = f"{cost[name] / cost[BASELINE]:7.2f}" if name in cost else "      -"
         perTest = f"{cost[name]:9.3f}" if name in cost else "        -"
         spread = _spread(runs, name) if name in cost else "-"
         print(f"{name:38} {ratio} {spread:>11} {perTest} {medians[name]:9.2f}")
     trialnet, asyncio = cost["(d) trialnet"], cost["(e) asyncio"]
     print(f"trialnet / asyncio: {trialnet / asyncio:.2f}")
+    if CARLY in cost:
+        spread = roundSpread(_costs(runs, "(d) trialnet"), _costs(runs, CARLY))
+        print(f"trialnet / carly: {trialnet / cost[CARLY]:.2f} (spread {spread})")
+    else:
+        print(carlyMissing())
 
     print()
     print(f"(g) Teardown of C concurrent connections, median of {repeat} runs")

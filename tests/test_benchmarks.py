@@ -5,6 +5,7 @@ Smoke runs of the benchmark harnesses: they run and print every variant.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import io
 import math
 import os
@@ -58,9 +59,17 @@ class BenchmarkSmokeTests(SynchronousTestCase):
             )
         lines = output.getvalue().splitlines()
 
-        rows = lines[2 : 2 + len(run.VARIANTS)]
-        self.assertEqual([row[:32].strip() for row in rows], list(run.VARIANTS))
-        self.assertTrue(lines[2 + len(run.VARIANTS)].startswith("trialnet / asyncio"))
+        # carly's row is there where the bench extra installed carly.
+        variants = [
+            name
+            for name in run.VARIANTS
+            if name != run.CARLY or run.carlyMissing() is None
+        ]
+        rows = lines[2 : 2 + len(variants)]
+        self.assertEqual([row[:32].strip() for row in rows], variants)
+        self.assertTrue(lines[2 + len(variants)].startswith("trialnet / asyncio"))
+        if run.carlyMissing() is None:
+            self.assertTrue(lines[3 + len(variants)].startswith("trialnet / carly: "))
         text = output.getvalue()
         for count in ("5", "10"):
             row = next(line for line in lines if line.startswith(f"{count:>6} "))
@@ -74,6 +83,48 @@ class BenchmarkSmokeTests(SynchronousTestCase):
         for name in run.CONCURRENCY:
             self.assertIn(f"growth exponent 5->10, {name}:", text)
         self.assertIn("(h) Peak RSS of 4 tests", text)
+
+
+class CarlyRowTests(SynchronousTestCase):
+    """
+    carly's row of C{python -m benchmarks.run} needs the C{bench} extra.
+    """
+
+    def test_skippedWithoutCarly(self) -> None:
+        """
+        Where carly is not installed, its suite is not run and the report
+        says why in place of the ratio to carly.
+        """
+        commands: list[tuple[str, ...]] = []
+
+        def fakeProcess(arguments: tuple[str, ...], tests: int) -> run.Run:
+            commands.append(arguments)
+            return run.Run(1.0 + len(commands), 1024, "PASSED")
+
+        self.patch(run, "runProcess", fakeProcess)
+        self.patch(run, "carlyMissing", lambda: "carly is not installed")
+        runs = run.perTestCosts(2, 1)
+        self.assertNotIn(run.CARLY, runs)
+        self.assertNotIn(run.VARIANTS[run.CARLY].command, commands)
+        output = io.StringIO()
+        with contextlib.redirect_stdout(output):
+            run.report(2, 1, runs, [], {}, 2, run.peakMemory(2, 1))
+        self.assertIn("carly is not installed", output.getvalue())
+        self.assertNotIn(run.CARLY, output.getvalue())
+
+    def test_missing(self) -> None:
+        """
+        L{run.carlyMissing} names the extra that installs carly when it is
+        missing, and is C{None} when it can be imported.
+        """
+        found = importlib.util.find_spec("carly")
+        message = run.carlyMissing()
+        if found is None:
+            self.assertIsNotNone(message)
+            assert message is not None
+            self.assertIn(".[bench]", message)
+        else:
+            self.assertIsNone(message)
 
 
 class RoundSpreadTests(SynchronousTestCase):
@@ -285,6 +336,28 @@ class InstructionsBenchmarkTests(SynchronousTestCase):
         self.assertEqual(rows[instructions.EMPTY], ["-", "-", "1"])
         self.assertEqual(rows[instructions.BASELINE], ["1.00", "2", "3"])
         self.assertEqual(rows["trialnet"], ["1.50", "3", "4"])
+
+    def test_rounds(self) -> None:
+        """
+        Over several rounds, each variant's count is its median, and its
+        spread the lowest and highest of the rounds' own ratios.
+        """
+
+        def makeRound(trialnet: float) -> dict[str, instructions.Count]:
+            return {
+                instructions.EMPTY: instructions.Count(1000.0),
+                instructions.BASELINE: instructions.Count(3000.0),
+                "trialnet": instructions.Count(trialnet),
+            }
+
+        medians, spreads = instructions.medianOfRounds(
+            [makeRound(4000.0), makeRound(3400.0), makeRound(4400.0)]
+        )
+        self.assertEqual(medians["trialnet"], instructions.Count(4000.0))
+        self.assertEqual(spreads["trialnet"], "1.20-1.70")
+        lines = instructions.report(medians, spreads)
+        rows = {line[:34].strip(): line[34:].split() for line in lines[2:]}
+        self.assertEqual(rows["trialnet"], ["1.50", "3", "4", "1.20-1.70"])
 
 
 class TimeBenchmarkTests(SynchronousTestCase):

@@ -372,17 +372,15 @@ class NetworkAPI:
 
     def whenHandshakeDone(self, protocol: IProtocol) -> Deferred[None]:
         parts = self._parts()
-        origin = userOrigin()
         parts.checkOpen()
-        return parts.waits.handshake(protocol, origin)
+        return parts.waits.handshake(protocol)
 
     def whenCalled(
         self, target: object, name: str, timeout: float | None = None
     ) -> Deferred[inspect.BoundArguments]:
         parts = self._parts()
-        origin = userOrigin()
         parts.checkOpen()
-        return parts.waits.called(target, name, timeout, origin)
+        return parts.waits.called(target, name, timeout)
 
     @overload
     def serverProtocolFor(
@@ -421,13 +419,12 @@ class NetworkAPI:
         from ._http._names import NameHook, NameMap, checkHostName, nameTarget
 
         parts = self._parts()
-        origin = userOrigin()
         parts.checkOpen()
         hostName = checkHostName(name)
         address, covered = nameTarget(parts.registry, port)
         if parts.names is None:
             names = NameMap(parts.reactor)
-            parts.registry.addHook(NameHook(names, origin))
+            parts.registry.addHook(NameHook(names))
             parts.names = names
         parts.names.map(hostName, address, covered)
 

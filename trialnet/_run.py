@@ -211,10 +211,10 @@ class TestRun:
         case = self.case
         network = _CaseNetwork(
             observes,
+            case,
             reactor=self.reactor,
             disconnectTimeout=case.disconnectTimeout,
             processTimeout=case.processTimeout,
-            waitTimeout=float(case.getTimeout()) * SHARE_OF_TEST_TIMEOUT,
             strictCleanup=case.strictCleanup,
             failFast=case.failFast,
         )
@@ -322,6 +322,10 @@ class TestRun:
         Last, once every socket is closed: name the threads the test started
         that are still alive after a short grace.
         """
+        # The grace is a share of the test's timeout, which trial looks up
+        # through several objects: only when a thread is left to wait for.
+        if not self._threads.started(self.reactor):
+            return outcome
         case = self.case
         grace = min(THREAD_GRACE, float(case.getTimeout()) * THREAD_GRACE_SHARE)
         checking = checkThreads(self._threads, self.reactor, case.strictCleanup, grace)
@@ -401,8 +405,12 @@ class TestRun:
         now.
         """
         case = self.case
-        # What the test set on itself since, it meant for its teardown.
-        network.disconnectTimeout = case.disconnectTimeout
+        # What the test set on itself since, it meant for its teardown (and
+        # is checked then); the value the network was made with was checked
+        # already.
+        seconds = case.disconnectTimeout
+        if seconds != network.disconnectTimeout:
+            network.disconnectTimeout = seconds
         network.processTimeout = case.processTimeout
         network.strictCleanup = case.strictCleanup
         # Trial gives each cleanup the test's timeout: end, and report,
@@ -445,12 +453,33 @@ class _CaseNetwork(Network):
     _checksThreads = False
     _ownsTime = False
 
-    def __init__(self, observes: bool, **options: Any) -> None:
+    def __init__(self, observes: bool, case: Any, **options: Any) -> None:
         self._observesItself = observes
+        self._case = case
         super().__init__(**options)
+        self._waitBound: float | None = None
+        self._waitBoundRead = False
         # Its teardown runs after the test method: what still awaits a
         # server end then is a test that trial timed out.
         self._own.registry.pairing.dropAwaited = True
+
+    @property
+    def waitTimeout(self) -> float | None:
+        """
+        The default bound of the waits of the test's recorders: a share of
+        the test's timeout, unless set.  Looked up at the first wait or
+        recorder that needs it (trial's C{getTimeout} walks several objects
+        for it), not for every test.
+        """
+        if not self._waitBoundRead:
+            self._waitBound = float(self._case.getTimeout()) * SHARE_OF_TEST_TIMEOUT
+            self._waitBoundRead = True
+        return self._waitBound
+
+    @waitTimeout.setter
+    def waitTimeout(self, seconds: float | None) -> None:
+        self._waitBound = seconds
+        self._waitBoundRead = True
 
     def _closed(self, result: _T) -> _T:
         # Observing goes on until the test's run ends (see TestRun.finish);

@@ -105,6 +105,26 @@ class DisconnectTimeoutTests(SynchronousTestCase):
         self.assertIn(f"disconnectTimeout {EXPECTED}", str(errorValues(result)[0]))
         self.assertEqual(events.log, [])
 
+    def test_setDuringTheTest(self) -> None:
+        """
+        A C{disconnectTimeout} the test sets on itself after its first
+        C{listen}, infinite, fails the test with the C{ValueError} when the
+        teardown reads it.
+        """
+        events = Events()
+        factory = LoggingFactory(events, "server")
+
+        def body(case: NetworkTestCase) -> None:
+            case.listen(factory)
+            case.disconnectTimeout = math.inf
+
+        result = sample(body)
+
+        self.assertIn(ValueError, errorTypes(result))
+        self.assertTrue(
+            any(f"disconnectTimeout {EXPECTED}" in str(e) for e in errorValues(result))
+        )
+
 
 class ConnectTimeoutTests(SynchronousTestCase):
     """

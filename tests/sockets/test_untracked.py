@@ -7,6 +7,7 @@ error, not as trial's dirty reactor at the end of the class.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import tracemalloc
 from collections.abc import Generator
@@ -21,6 +22,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted.trial.util import DirtyReactorAggregateError
 
 from trialnet import NetworkTestCase, TeardownError
+from trialnet._case import _isGeneratorFunction
 from trialnet._core._report import LATE_STEP, SCAN_STEP, UNKNOWN_ORIGIN
 from trialnet._sockets._untracked import UNSEEN_LEFT_OPEN, untracked
 
@@ -406,6 +408,45 @@ class UntrackedTests(SynchronousTestCase):
             self.assertIsInstance(error, TypeError)
             self.assertIn("is a generator function", str(error))
         self.assertEqual(ran, [])
+
+    def test_generatorCheckAsInspect(self) -> None:
+        """
+        The check of C{setUp} and C{tearDown} for a generator function
+        answers as L{inspect.isgeneratorfunction} for a plain bound method,
+        a partial and a wrapped generator method, and for what is not a
+        function at all.
+        """
+
+        class Holder:
+            def plain(self) -> None:
+                pass
+
+            def generator(self) -> Generator[None, None, None]:
+                yield None
+
+        holder = Holder()
+
+        @functools.wraps(holder.generator)
+        def wrapped() -> Generator[None, None, None]:
+            yield None
+
+        candidates: list[object] = [
+            holder.plain,
+            holder.generator,
+            functools.partial(holder.generator),
+            functools.partial(Holder.plain, holder),
+            wrapped,
+            [].append,
+            len,
+        ]
+        for candidate in candidates:
+            self.assertEqual(
+                _isGeneratorFunction(candidate),
+                inspect.isgeneratorfunction(candidate),
+                candidate,
+            )
+        self.assertTrue(_isGeneratorFunction(holder.generator))
+        self.assertFalse(_isGeneratorFunction(holder.plain))
 
     def test_openedBeforeLeftAlone(self) -> None:
         """

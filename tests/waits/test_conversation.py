@@ -181,3 +181,20 @@ class RealConversationTests(SynchronousTestCase):
 
         assertCleanRun(self, result)
         self.assertEqual(seen, [b"HELLO\r\n", b"HELLO\r\n3\r\n", 2.0])
+
+    def test_boundReadWhenNeeded(self) -> None:
+        """
+        The recorders' bound is the test's timeout as it is when the first
+        recorder needs it, not when the test first opened something.
+        """
+        seen: list[object] = []
+
+        async def body(case: NetworkTestCase) -> None:
+            port = case.listen(Factory.forProtocol(Greeter))
+            case.timeout = 12.0  # type: ignore[attr-defined]
+            client = await case.connect(port, RecorderFactory())
+            assert isinstance(client, Recorder)
+            seen.append(client.waitTimeout)
+
+        assertCleanRun(self, sample(body, timeout=8.0))
+        self.assertEqual(seen, [3.0])

@@ -59,8 +59,17 @@ class InstancePatch:
     exactly what was there before.
 
     It runs for every end and port a test opens, so each step is written
-    out rather than delegated.
+    out rather than delegated, and it has slots: no dictionary of its own.
     """
+
+    __slots__ = (
+        "_class",
+        "_instanceDict",
+        "_known",
+        "_saved",
+        "_target",
+        "_throughDescriptor",
+    )
 
     def __init__(self, target: object) -> None:
         """

@@ -108,6 +108,9 @@ def fireAll(waiters: list[Deferred[Any]], result: object) -> None:
     already fired from outside (cancelled, or failed by trial's timeout) is
     left as it is.
     """
+    if not waiters:
+        # Most records have no waiter: no copy made.
+        return
     fired = waiters[:]
     waiters.clear()
     for waiter in fired:

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from types import FrameType
+from typing import NamedTuple
 
 #: The directory of the whole package (whichever subpackage this module is
 #: in): no frame inside it is the user's.
@@ -85,11 +86,14 @@ _INSTALLED = _installedDirectories()
 _STANDARD_LIBRARY = (os.path.dirname(os.path.abspath(os.__file__)) + os.sep, "<frozen")
 
 
-@dataclass(frozen=True)
-class Origin:
+class Origin(NamedTuple):
     """
     The line of user code that opened a tracked thing, or handed it to
     C{track()}.
+
+    A named tuple rather than a frozen dataclass: one is made for every port
+    and connection, and a tuple is made in one step where a frozen
+    dataclass sets each field through C{object.__setattr__}.
 
     @ivar filename: The source file of that line.
     @ivar lineno: Its line number.
@@ -120,7 +124,7 @@ def userOrigin() -> Origin:
     time, from past trialnet's own frames, and only as far as the pick
     needs.
     """
-    return _pickOrigin(_stack(sys._getframe(1))) or Origin("?", 0)
+    return _pickOrigin(_stack(sys._getframe(1))) or UNKNOWN_ORIGIN
 
 
 def _stack(frame: FrameType | None) -> Iterator[tuple[str, int]]:

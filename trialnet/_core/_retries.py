@@ -238,6 +238,19 @@ class _Retries:
         are theirs.
     """
 
+    # One is made for every connection lost: no dictionary of its own.
+    __slots__ = (
+        "_key",
+        "_reactor",
+        "_saved",
+        "began",
+        "calls",
+        "inner",
+        "origin",
+        "owner",
+        "start",
+    )
+
     def __init__(self, reactor: Any, owner: object, origin: Origin | None) -> None:
         self._reactor = reactor
         self._key = id(reactor)

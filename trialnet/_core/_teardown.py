@@ -240,15 +240,6 @@ class Teardown:
         self._waitingForDelivery = False
         self._outcome: Failure | None = None
         self._waiters: list[Deferred[None]] = []
-        self._entries: dict[Phase, Callable[[], None]] = {
-            Phase.CLOSING: self._closeEverything,
-            Phase.ABORTED: self._abortLeftovers,
-            Phase.FORCED: self._forceLeftovers,
-            Phase.STOPPING: self._stopProcesses,
-            Phase.QUITTING: self._quitProcesses,
-            Phase.KILLING: self._killProcesses,
-            Phase.DONE: self._finish,
-        }
         records.subscribe(self)
 
     @property
@@ -315,7 +306,7 @@ class Teardown:
                 phase = nextPhase(self._phase, event)
                 if phase is not self._phase:
                     self._phase = phase
-                    self._entries[phase]()
+                    _ENTRIES[phase](self)
                     self._checkSettled()
         finally:
             self._handling = False
@@ -560,6 +551,19 @@ class Teardown:
     def _keep(self, record: IRecord, leftover: object) -> None:
         if isinstance(leftover, Leftover):
             self._leftovers[id(record)] = leftover
+
+
+#: What the teardown does on entering each phase: one table for every
+#: teardown, not a dictionary of bound methods made for each.
+_ENTRIES: dict[Phase, Callable[[Teardown], None]] = {
+    Phase.CLOSING: Teardown._closeEverything,
+    Phase.ABORTED: Teardown._abortLeftovers,
+    Phase.FORCED: Teardown._forceLeftovers,
+    Phase.STOPPING: Teardown._stopProcesses,
+    Phase.QUITTING: Teardown._quitProcesses,
+    Phase.KILLING: Teardown._killProcesses,
+    Phase.DONE: Teardown._finish,
+}
 
 
 def _runHooks(hooks: Iterable[Hook], stage: int) -> None:

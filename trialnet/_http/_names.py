@@ -40,7 +40,6 @@ from twisted.internet.interfaces import (
 from zope.interface import implementer
 
 from .._core._record import Hook
-from .._core._report import Origin
 from .._sockets._addresses import describeAddress, reachable
 from .._sockets._ports import PortRecord
 from .._sockets._targets import PortFront, listeningAddress
@@ -217,8 +216,7 @@ class NameHook(Hook):
 
     role = "names"
 
-    def __init__(self, names: NameMap, origin: Origin) -> None:
-        self.origin = origin
+    def __init__(self, names: NameMap) -> None:
         self.names = names
 
     def forget(self) -> None:

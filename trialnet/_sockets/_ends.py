@@ -196,8 +196,11 @@ class End(Record):
         self.peerKey = addressKey(self._peer)
         self._move(_ON_CONNECTED)
         held = protocolChain(getattr(socketTransport(transport), "protocol", None))
-        if any(outer is self.protocol for outer in held):
-            self.chain = held
+        # A loop, not any() over a generator: it runs for every end.
+        for outer in held:
+            if outer is self.protocol:
+                self.chain = held
+                break
         # The reactor tells the transport under every wrapping protocol
         # when the connection is gone; the protocol may have been replaced.
         lostOn: Any = socketTransport(transport)

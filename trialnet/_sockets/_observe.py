@@ -290,9 +290,11 @@ def quietly(reactor: Any) -> _Quiet:
 
 class _Quiet:
     """
-    L{quietly}'s context manager (a class rather than a generator: it runs
-    at every port and connection).
+    L{quietly}'s context manager (a class rather than a generator, with
+    slots: it runs at every port and connection).
     """
+
+    __slots__ = ("_observer",)
 
     def __init__(self, reactor: Any) -> None:
         self._observer = _observing(reactor)

@@ -137,9 +137,12 @@ class Registry:
         # Any protocol of its chain: a ClientService hands out the one
         # inside the proxy it connected.
         end = self._ends.get(id(protocol))
-        if end is None or not any(known is protocol for known in end.chain):
-            return None
-        return end
+        if end is not None:
+            # A loop, not any() over a generator: asked for every end.
+            for known in end.chain:
+                if known is protocol:
+                    return end
+        return None
 
     def portOf(self, port: object) -> PortRecord | None:
         return self._ports.get(id(port))
@@ -270,9 +273,18 @@ class Registry:
             pairKey=pairKey,
         )
         self._configure(end.application)
-        self._ends.update((id(protocol), end) for protocol in end.chain)
+        self._index(end)
         self._records.append(end)
         return end
+
+    def _index(self, end: End) -> None:
+        """
+        File C{end} under every protocol of its chain (a loop, not a
+        generator: it runs twice for every end).
+        """
+        ends = self._ends
+        for protocol in end.chain:
+            ends[id(protocol)] = end
 
     def adoptProtocol(
         self, protocol: IProtocol, origin: Origin, role: str, observed: bool = False
@@ -368,7 +380,7 @@ class Registry:
 
     def endMade(self, end: End) -> None:
         # Its chain now reaches from what the reactor's transport holds.
-        self._ends.update((id(protocol), end) for protocol in end.chain)
+        self._index(end)
         self.pairing.endMade(end)
         if end.attempt is not None:
             end.attempt.made(end)

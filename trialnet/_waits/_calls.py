@@ -16,7 +16,6 @@ from twisted.python.reflect import qual
 
 from .._core._patch import InstancePatch, ownedBy, patchable
 from .._core._record import Hook
-from .._core._report import Origin
 from ._conversation import WaitTimeoutError
 from ._failfast import Watch
 
@@ -61,10 +60,8 @@ class CallWait(Hook):
         name: str,
         seconds: float,
         reactor: Any,
-        origin: Origin,
         failFast: bool,
     ) -> None:
-        self.origin = origin
         self.waiter: Deferred[inspect.BoundArguments] = Deferred()
         self._description = f"a call of {qual(type(target))}.{name}"
         self._name = name

@@ -26,7 +26,6 @@ from twisted.python.failure import Failure
 
 from .._core._patch import InstancePatch, patchable
 from .._core._record import STOP_ACCEPTING, Hook
-from .._core._report import Origin
 from .._sockets._clients import cancelQuietly
 from ._conversation import WaitTimeoutError
 
@@ -68,7 +67,7 @@ def handshakeDone(tls: Any) -> bool:
 
 
 def whenHandshakeDone(
-    tls: Any, seconds: float, reactor: Any, origin: Origin
+    tls: Any, seconds: float, reactor: Any
 ) -> tuple[Deferred[None], HandshakeWait | None]:
     """
     @param tls: Twisted's TLS protocol of a connected end.
@@ -87,7 +86,7 @@ def whenHandshakeDone(
     if pending is not None:
         pending.waiters.append(waiter)
         return waiter, None
-    wait = _pending[tls] = HandshakeWait(tls, waiter, seconds, reactor, origin)
+    wait = _pending[tls] = HandshakeWait(tls, waiter, seconds, reactor)
     return waiter, wait
 
 
@@ -108,9 +107,7 @@ class HandshakeWait(Hook):
         waiter: Deferred[None],
         seconds: float,
         reactor: Any,
-        origin: Origin,
     ) -> None:
-        self.origin = origin
         self.waiters = [waiter]
         self._tls = tls
         self._originalReceived = tls.dataReceived

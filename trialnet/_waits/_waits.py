@@ -15,7 +15,6 @@ from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IListeningPort, IProtocol
 
 from .._core._defaults import DEFAULT_WAIT
-from .._core._report import Origin
 from .._core._seconds import checkSeconds
 from .._sockets._pairing import expectInstance
 from .._sockets._registry import Registry
@@ -96,7 +95,7 @@ class Waits:
             end.closeWaiters.append(waiter)
         return self._failFast(waiter)
 
-    def handshake(self, protocol: IProtocol, origin: Origin) -> Deferred[None]:
+    def handshake(self, protocol: IProtocol) -> Deferred[None]:
         from ._handshake import tlsProtocolOf, whenHandshakeDone
 
         end = self._registry.endOf(protocol)
@@ -106,22 +105,20 @@ class Waits:
                 f"whenHandshakeDone() takes a connected TLS protocol this network "
                 f"tracks, not {protocol!r}"
             )
-        waiter, wait = whenHandshakeDone(
-            tls, self._bound(None), self._registry.reactor, origin
-        )
+        waiter, wait = whenHandshakeDone(tls, self._bound(None), self._registry.reactor)
         if wait is not None:
             self._registry.addHook(wait)
         return self._failFast(waiter)
 
     def called(
-        self, target: object, name: str, timeout: float | None, origin: Origin
+        self, target: object, name: str, timeout: float | None
     ) -> Deferred[inspect.BoundArguments]:
         from ._calls import CallWait, checkMethod
 
         checkMethod(target, name)
         seconds = self._bound(timeout)
         wait = CallWait(
-            target, name, seconds, self._registry.reactor, origin, self.owner.failFast
+            target, name, seconds, self._registry.reactor, self.owner.failFast
         )
         self._registry.addHook(wait)
         return wait.waiter
