@@ -325,7 +325,7 @@ class TestRun:
         # The grace is a share of the test's timeout, which trial looks up
         # through several objects: only when a thread is left to wait for.
         if not self._threads.started(self.reactor):
-            return outcome
+            return self._endTime(outcome)
         case = self.case
         grace = min(THREAD_GRACE, float(case.getTimeout()) * THREAD_GRACE_SHARE)
         checking = checkThreads(self._threads, self.reactor, case.strictCleanup, grace)
