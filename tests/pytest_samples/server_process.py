@@ -8,12 +8,11 @@ trial nor pytest collects it from the suite.
 from __future__ import annotations
 
 import os
-import signal
 import sys
 
 import pytest_twisted
 
-from trialnet import Network, Recorder, ServerProcess
+from trialnet import Network, Recorder
 
 #: The children of the suite's process tests (pytest puts this directory
 #: on the path, not the one above).
@@ -24,30 +23,15 @@ CHILDREN = os.path.join(
 )
 
 
-async def stop(server: ServerProcess) -> None:
-    """
-    SCAFFOLDING until the processes' teardown lands: kill the child, and
-    wait for its end.
-    """
-    server.expectExit()
-    if server.returncode is None:
-        os.kill(server.pid, signal.SIGKILL)
-    await server.whenExited()
-    await server._whenClosed()
-
-
 @pytest_twisted.ensureDeferred
 async def test_activated(network: Network) -> None:
     """
     A Twisted server in a child serves on the socket it inherits.
     """
     server = await network.spawnServer([sys.executable, "-I", CHILDREN, "activated"])
-    try:
-        client = await network.connect(server, Recorder())
-        client.send(b"ping")
-        assert await client.readBytes(4) == b"ping"
-    finally:
-        await stop(server)
+    client = await network.connect(server, Recorder())
+    client.send(b"ping")
+    assert await client.readBytes(4) == b"ping"
 
 
 @pytest_twisted.ensureDeferred
