@@ -11,6 +11,8 @@ import os
 import sys
 
 import pytest_twisted
+from twisted.internet.defer import Deferred
+from twisted.internet.protocol import ProcessProtocol
 
 from trialnet import Network, Recorder
 
@@ -21,6 +23,9 @@ CHILDREN = os.path.join(
     "processes",
     "children.py",
 )
+
+#: A child the code under test starts: says so, then sleeps.
+PLAIN_CHILD = "import time\nprint('a plain child', flush=True)\ntime.sleep(60)\n"
 
 
 @pytest_twisted.ensureDeferred
@@ -42,3 +47,29 @@ async def test_diedDuringTest(network: Network) -> None:
     argv = [sys.executable, "-I", CHILDREN, "exitsAfter", "0"]
     server = await network.spawnServer(argv)
     await server._whenClosed()
+
+
+@pytest_twisted.ensureDeferred
+async def test_strictNamesOnlyTheCodes(network: Network) -> None:
+    """
+    Under strict cleanup, the server child is stopped unnamed; the child
+    the code under test started is named as left running.
+    """
+    from twisted.internet import reactor
+
+    network.strictCleanup = True
+    await network.spawnServer([sys.executable, "-I", CHILDREN, "silent"])
+    ready: Deferred[None] = Deferred()
+
+    class Ready(ProcessProtocol):
+        def outReceived(self, data: bytes) -> None:
+            if not ready.called:
+                ready.callback(None)
+
+    reactor.spawnProcess(
+        Ready(),
+        sys.executable,
+        [sys.executable, "-c", PLAIN_CHILD],
+        env=None,
+    )
+    await ready
