@@ -16,7 +16,7 @@ from trialnet import NetworkTestCase, Recorder, ServerProcess
 
 from ..helpers import assertCleanRun, teardownError
 from .children import argv
-from .programs import LATE_GROUP, SLEEPER, Keeper, gone, kill, spawn
+from .programs import LATE_GROUP, SLEEPER, STUBBORN, Keeper, gone, kill, spawn
 from .test_stopping import SHORT, StoppingTestCase
 
 
@@ -189,3 +189,59 @@ class StrictTests(StoppingTestCase):
         self.assertEqual((leftover.role, leftover.leftOpen), ("process", True))
         self.assertIn("time.sleep(60)", leftover.kind)
         self.assertNotIn("silent", str(teardownError(result)))
+
+
+class VirtualTimeTests(StoppingTestCase):
+    """
+    In virtual time, a server child's start bound and the processes'
+    teardown keep to real time.
+    """
+
+    def test_slowReadyLine(self) -> None:
+        """
+        A child silent for 1.5 real seconds (beyond the stall allowance)
+        before its ready line still starts: its start bound is not jumped
+        over.
+        """
+
+        class Sample(NetworkTestCase):
+            virtualTime = True
+
+            async def test_it(self) -> None:
+                server = await self.spawnServer(
+                    argv("slowReady", "1.5"),
+                    readyLine=rb"listening on [0-9.]+:(?P<port>\d+)",
+                    startTimeout=10,
+                )
+                await roundTrip(self, server)
+
+        result, _ = self.run_(Sample)
+
+        assertCleanRun(self, result)
+
+    def test_reactorChildStopped(self) -> None:
+        """
+        A child the code under test left running in a virtual test is
+        stopped and reaped by the teardown; one that ignores SIGTERM is
+        killed at C{processTimeout}, in real seconds.
+        """
+        keepers = [Keeper(), Keeper()]
+
+        class Sample(NetworkTestCase):
+            virtualTime = True
+            processTimeout = SHORT
+
+            async def test_it(self) -> None:
+                spawn(reactor, keepers[0], SLEEPER)
+                spawn(reactor, keepers[1], STUBBORN)
+                await keepers[0].ready
+                await keepers[1].ready
+
+        result, took = self.run_(Sample)
+
+        (leftover,) = teardownError(result).leftovers
+        self.assertIn("killed by SIGKILL", leftover.action)
+        self.assertIn("signal.SIG_IGN", leftover.kind)
+        for keeper in keepers:
+            self.assertEqual(keeper.events, ["exited", "ended"])
+        self.assertLess(took, 5.0)
