@@ -9,6 +9,7 @@ its own server module.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import time
 
@@ -156,6 +157,22 @@ class EchoServerTests(NetworkTestCase):
         self.assertIn("echo: /etc/echo.conf: no such file", str(caught.exception))
 
     # crash-test-end
+
+    # stop-test-start
+    async def test_stopOnPurpose(self) -> None:
+        """
+        A child the test stops on purpose, and waits for, is not reported:
+        the test passes.
+        """
+        child = await self.spawnServer(server("activated"), env=childEnvironment())
+        client = await self.connect(child, Recorder())
+        client.send(b"ping")
+        await client.readBytes(4)
+        os.kill(child.pid, signal.SIGTERM)
+        # Twisted's reactor ends on SIGTERM, with status 0.
+        self.assertEqual(await child.whenExited(), 0)
+
+    # stop-test-end
 
     # link-test-start
     async def test_slowNetwork(self) -> None:
