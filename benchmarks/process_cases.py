@@ -12,9 +12,8 @@ C{TRIALNET_BENCH_TESTS} sets how many tests each suite has.
 from __future__ import annotations
 
 import os
-import signal
 import sys
-from typing import Any, cast
+from typing import cast
 
 from twisted.internet.defer import Deferred
 from twisted.internet.error import ProcessDone, ProcessTerminated
@@ -38,25 +37,12 @@ CHILD = [
 
 async def _spawnServer(self: NetworkTestCase) -> None:
     server = await self.spawnServer([*CHILD, "activated"])
-    # Stopped here until the teardown stops server children by itself:
-    # SIGTERM, and its end waited for, as the teardown does.
-    self.addCleanup(_stop, server)
     client = cast(
         Client, await self.connect(server, QuietClientFactory.forProtocol(Client))
     )
     assert client.transport is not None
     client.transport.write(b"ping")
     await client.echoed
-
-
-def _stop(server: Any) -> Deferred[None]:
-    async def stop() -> None:
-        server.expectExit()
-        os.kill(server.pid, signal.SIGTERM)
-        await server.whenExited()
-        await server._whenClosed()
-
-    return Deferred.fromCoroutine(stop())
 
 
 class _PortReader(ProcessProtocol):

@@ -14,10 +14,9 @@ import sys
 import time
 
 from twisted.internet.address import IPv4Address
-from twisted.internet.defer import Deferred
 from twisted.internet.protocol import Protocol, ServerFactory
 
-from trialnet import NetworkTestCase, Recorder, ServerProcess, ServerProcessError
+from trialnet import NetworkTestCase, Recorder, ServerProcessError
 
 
 class Echo(Protocol):
@@ -106,17 +105,6 @@ def childEnvironment() -> dict[str, str]:
 # world-end
 
 
-def stopServer(child: ServerProcess) -> Deferred[int]:
-    """
-    Stop a child before the test's teardown.  (Scaffolding: the lead
-    removes it once the teardown stops server children by itself.)
-    """
-    child.expectExit()
-    if child.returncode is None:
-        os.kill(child.pid, signal.SIGKILL)
-    return child.whenExited()
-
-
 class EchoServerTests(NetworkTestCase):
     """
     A project's echo server, run in a child process.
@@ -129,7 +117,6 @@ class EchoServerTests(NetworkTestCase):
         known before the child runs, and there is no ready line to wait for.
         """
         child = await self.spawnServer(server("activated"), env=childEnvironment())
-        self.addCleanup(stopServer, child)
         client = await self.connect(child, Recorder())
         client.send(b"ping")
         self.assertEqual(await client.readBytes(4), b"ping")
@@ -146,7 +133,6 @@ class EchoServerTests(NetworkTestCase):
             readyLine=rb"listening on [0-9.]+:(?P<port>\d+)",
             env=childEnvironment(),
         )
-        self.addCleanup(stopServer, child)
         self.assertIn(b"listening on 127.0.0.1:%d" % child.port, child.output)
         client = await self.connect(child, Recorder())
         client.send(b"ping")
@@ -172,13 +158,28 @@ class EchoServerTests(NetworkTestCase):
 
     # crash-test-end
 
+    # stop-test-start
+    async def test_stopOnPurpose(self) -> None:
+        """
+        A child the test stops on purpose, and waits for, is not reported:
+        the test passes.
+        """
+        child = await self.spawnServer(server("activated"), env=childEnvironment())
+        client = await self.connect(child, Recorder())
+        client.send(b"ping")
+        await client.readBytes(4)
+        os.kill(child.pid, signal.SIGTERM)
+        # Twisted's reactor ends on SIGTERM, with status 0.
+        self.assertEqual(await child.whenExited(), 0)
+
+    # stop-test-end
+
     # link-test-start
     async def test_slowNetwork(self) -> None:
         """
         A link in front of the child delays each direction.
         """
         child = await self.spawnServer(server("activated"), env=childEnvironment())
-        self.addCleanup(stopServer, child)
         link = self.link(child)
         link.latency(0.05)
         client = await self.connect(link, Recorder())

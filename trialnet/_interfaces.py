@@ -1,11 +1,8 @@
 # -*- test-case-name: tests.test_api,tests.test_exports -*-
 """
-The interfaces of trialnet: its public API (L{INetwork}), written once for
-L{trialnet.Network} and L{trialnet.NetworkTestCase}, and the types it hands
-out (L{IUDPPort<trialnet.IUDPPort>}, declared with the sockets that make
-it).  L{INetwork} declares its methods by subject in the
-interfaces it extends: L{INetworkOpening}, L{INetworkWaits} and
-L{INetworkLinks}.  The typed signatures, with their bodies, are
+trialnet's public API (L{INetwork}, by subject in the interfaces it
+extends), written once for L{trialnet.Network} and
+L{trialnet.NetworkTestCase}.  The typed signatures, with their bodies, are
 L{NetworkAPI<trialnet._front.NetworkAPI>}'s; a test checks that both agree.
 """
 
@@ -78,15 +75,9 @@ class INetworkOpening(Interface):
         """
         Listen for TLS connections over TCP; L{connect} to the port verifies
         the server against L{tlsAuthority<trialnet.INetwork.tlsAuthority>}.
-
-        The application's protocols keep the reactor's TLS transport and
-        every interface: a factory providing
-        L{IProtocolNegotiationFactory
-        <twisted.internet.interfaces.IProtocolNegotiationFactory>} negotiates
-        ALPN, and a protocol providing L{IHandshakeListener
-        <twisted.internet.interfaces.IHandshakeListener>} hears
-        C{handshakeCompleted}.  As with the reactor, C{connectionMade} comes
-        before the handshake.
+        The protocols keep the reactor's TLS transport and every interface
+        (ALPN, C{handshakeCompleted}); C{connectionMade} comes before the
+        handshake, as with the reactor.
 
         @param options: Server TLS options (an
             L{IOpenSSLServerConnectionCreator
@@ -169,11 +160,9 @@ class INetworkOpening(Interface):
             to connect with TLS; by default a L{listenTLS} port is verified
             against L{tlsAuthority<trialnet.INetwork.tlsAuthority>}.
         @return: A L{Deferred<twisted.internet.defer.Deferred>} that fires with the
-            client protocol after its C{connectionMade} ran (typed: for a
-            C{Factory[P]}, such as C{Factory.forProtocol(P)}, or a C{P}
-            instance, the implementations return C{Deferred[P]}), or fails
-            with the reactor's error (for example L{ConnectionRefusedError
-            <twisted.internet.error.ConnectionRefusedError>}), leaving nothing open.
+            client protocol after its C{connectionMade} ran (a C{Deferred[P]}
+            for a C{Factory[P]} or a C{P}), or fails with the reactor's error
+            (C{ConnectionRefusedError}, say), leaving nothing open.
             Cancelling it stops the attempt.
         @raise TypeError: If an argument has the wrong type.
         @raise ValueError: If the host is a name, a number is out of range,
@@ -238,16 +227,12 @@ class INetworkOpening(Interface):
         """
         An HTTP client for this test's servers, as Go's C{httptest} gives:
         its connections, its pool and the pool's timers join the teardown.
-
         Every connection is made through L{connect}, with the host names it
-        takes, and recorded with the line of the request that made it; any
-        other name fails the request with a C{ValueError}.  An C{https} URL
-        is verified against L{tlsAuthority<trialnet.INetwork.tlsAuthority>}
-        for the URL's host: it reaches a L{listenTLS} port as
-        C{https://127.0.0.1}, C{https://[::1]}, C{https://localhost} or a
-        name mapped with L{mapName}, and fails with a TLS error for a
-        certificate that does not cover the host.
-        See L{url} for the URL of a port.
+        takes (any other fails the request with a C{ValueError}), recorded
+        with the line of its request.  An C{https} URL is verified against
+        L{tlsAuthority<trialnet.INetwork.tlsAuthority>} for the URL's host
+        (C{127.0.0.1}, C{[::1]}, C{localhost} or a name mapped with
+        L{mapName}; a TLS error for any other).  See L{url} for a port's.
 
         @param pool: The connection pool to use; by default a new persistent
             L{HTTPConnectionPool<twisted.web.client.HTTPConnectionPool>}.
@@ -284,23 +269,18 @@ class INetworkOpening(Interface):
 
     def mapName(name: str, port: IListeningPort) -> None:
         """
-        Map a host name to one of this test's ports, or to a
-        L{link<trialnet.INetworkLinks.link>} in front of one, for the length
+        Map a host name to one of this test's ports (or a
+        L{link<trialnet.INetworkLinks.link>} in front of one) for the length
         of the test, through the reactor's name resolver: code under test
-        configured with C{https://api.example.com/} reaches the port (through
-        the link and its conditions), through
-        a L{HostnameEndpoint<twisted.internet.endpoints.HostnameEndpoint>},
-        an L{Agent<twisted.web.client.Agent>}, treq, L{agent} or L{connect},
-        whatever port number it asks for; its connections join the
-        teardown.  The run's certificate covers the name on that port, or
-        on the TLS port behind the link (by
-        server name indication; give an C{Agent} of the code under test
-        C{tlsAuthority.policyForHTTPS()}).  C{reactor.resolve(name)} gives
-        an address without a port, so C{reactor.connectTCP(name, number)}
-        reaches the port only when C{number} is its own.  Mapping a name
-        again moves it; names stay mapped while the teardown closes, and the
-        reactor's resolvers are put back when it ends.  The HTTP how-to page
-        has the details and an example.
+        configured with C{https://api.example.com/} reaches the port through
+        a C{HostnameEndpoint}, an C{Agent}, treq, L{agent} or L{connect},
+        whatever port number it asks for, and its connections join the
+        teardown.  The run's certificate covers the name (by server name
+        indication).  C{reactor.resolve(name)} gives no port, so
+        C{connectTCP(name, number)} reaches it only with its own number.
+        Mapping again moves a name; names stay mapped while the teardown
+        closes, and the resolvers are put back when it ends (see the HTTP
+        how-to page).
 
         @param name: A host name such as C{"api.example.com"} or
             C{"localhost"}, case-insensitive (ASCII; the C{xn--} form for an
@@ -362,22 +342,12 @@ class INetworkWaits(Interface):
     ) -> Deferred[IProtocol]:
         """
         Find the protocol one of this network's ports built for the other end
-        of a client connection.
-
-        That is the application's protocol: when the port's factory wraps
-        another (a L{ThrottlingFactory
-        <twisted.protocols.policies.ThrottlingFactory>}, a C{TimeoutFactory},
-        C{FTPFactory}), every L{ProtocolWrapper
-        <twisted.protocols.policies.ProtocolWrapper>} is taken off, and the
-        protocol of the factory inside is given.  C{unwrap=False} gives the
-        outermost protocol instead: the wrapper (above TLS, whose protocol
-        is the connection's transport, not the application's).
-
-        On UNIX sockets, whose addresses do not tell connections apart, ends
-        are paired in the order they connected: every client of that port
-        must come from this process
-        (L{connect<trialnet.INetworkOpening.connect>}, or the code under
-        test), not from another process.  Use L{acceptedProtocol} for those.
+        of a client connection: the application's, inside every
+        C{ProtocolWrapper} of a wrapping factory (C{ThrottlingFactory},
+        C{TimeoutFactory}, C{FTPFactory}); with C{unwrap=False}, the
+        outermost one (above TLS).  On a UNIX socket ends are paired in the
+        order they connected, so every client of that port must come from
+        this process; use L{acceptedProtocol} for another process's.
 
         @param client: A client protocol of this network, whoever connected
             it (L{connect<trialnet.INetworkOpening.connect>}, or the code
@@ -460,13 +430,11 @@ class INetworkWaits(Interface):
         target: object, name: str, timeout: float | None = None
     ) -> Deferred[inspect.BoundArguments]:
         """
-        Wait for the next call of one method on one object: a protocol's
-        C{lineReceived}, a factory's C{clientConnectionLost}.  The method is
-        replaced on that instance until the call, then put back; it runs as
-        it would have, and the wait fires after it returned, so the object's
-        state is what the call made it.  The wait fires inside the call's
-        caller (the protocol's C{dataReceived}, say): code that resumes
-        from it runs there, as code resumed from a Recorder's wait does.
+        Wait for the next call of one method on one object (a protocol's
+        C{lineReceived}, say).  The method is replaced on that instance until
+        the call, then put back; it runs as it would have, and the wait
+        fires after it returned (the object's state is the call's), inside
+        the call's caller, as a Recorder's wait does.
 
         @param target: The object, such as a server protocol from
             L{serverProtocolFor}; it needs an instance dictionary.
@@ -501,18 +469,12 @@ class INetworkLinks(Interface):
         jitter, bandwidth, slices, a byte limit, hold and release,
         blackhole, reset, down and up; for each direction or both).
 
-        A link is a target wherever a port is
-        (L{connect<trialnet.INetworkOpening.connect>},
-        L{clientEndpoint<trialnet.INetworkOpening.clientEndpoint>},
-        L{url<trialnet.INetworkOpening.url>}), and
+        A link is a target wherever a port is, and
         L{serverProtocolFor<trialnet.INetworkWaits.serverProtocolFor>} pairs
-        a client of the link with the server end the relay reached.  For a
-        TLS port the relay forwards bytes, so a client still verifies the
-        real server.  The relay's port and connections close with the rest
-        of the teardown (as a clean pass-through, so what closes through it
-        closes in an orderly way) and are aborted at its bound, held or
-        blackholed; a leftover end that crossed a link names it, with its
-        seed.
+        its client with the server end the relay reached.  It forwards bytes
+        (a TLS client still verifies the real server), closes in the
+        teardown as a clean pass-through, and is aborted at its bound, held
+        or blackholed; a leftover end that crossed it names it and its seed.
 
         @param target: A TCP, TLS or UNIX port of this test, listening, or
             a server child.
@@ -547,15 +509,9 @@ class INetworkLinks(Interface):
 class INetwork(INetworkOpening, INetworkWaits, INetworkLinks):
     """
     The public API of L{trialnet.Network} and L{trialnet.NetworkTestCase}:
-    open ports and connections that close by themselves.
-
-    Its methods are declared by subject in the three interfaces it extends,
-    and documented there: L{INetworkOpening} opens ports, connections,
-    endpoints and an HTTP client, and tracks what was opened by other means;
-    L{INetworkWaits} waits for what happens on the connections; and
-    L{INetworkLinks} puts a bad network in front of a port.  The attributes
-    are this interface's own: the teardown's bound and strictness, whether
-    the waits fail fast, and the TLS authority.
+    open ports and connections that close by themselves.  Its methods are
+    declared by subject in L{INetworkOpening}, L{INetworkWaits} and
+    L{INetworkLinks}; the attributes are its own.
 
     Everything opened through it, tracked with
     L{track<trialnet.INetworkOpening.track>}, or opened by the code under
@@ -577,14 +533,11 @@ class INetwork(INetworkOpening, INetworkWaits, INetworkLinks):
     )
     processTimeout = Attribute(
         "Seconds the child processes started during the test (by the code "
-        "under test with reactor.spawnProcess, or for the test) have to end "
-        "after SIGTERM, which the teardown sends once the connections "
-        "closed, before it sends SIGQUIT and, a moment later, SIGKILL (5 by "
-        "default).  A process that leads its own process group is signalled with "
-        "its group.  Only a process that had to be sent SIGQUIT fails the "
-        "teardown, named with its argument list, pid and how it ended; the "
-        "bound counts towards the teardown's only when the test started "
-        "processes."
+        "under test, or spawnServer) have to end after SIGTERM, to them or "
+        "the process group they lead, before SIGQUIT, then SIGKILL (5 by "
+        "default).  Only one that had to be killed fails the teardown, named "
+        "with its argv, pid, end (and a server's output); the bound counts "
+        "only when the test started processes."
     )
     strictCleanup = Attribute(
         "Whether what the code under test opened by itself, and left open when "
@@ -595,14 +548,12 @@ class INetwork(INetworkOpening, INetworkWaits, INetworkLinks):
     )
     failFast = Attribute(
         "Whether an error logged while a wait is pending (a protocol that "
-        "raised in dataReceived or connectionMade, which the reactor logs) "
-        "fails that wait at once with the error itself, rather than at its "
-        "bound.  On by default, for this network's waits (serverProtocolFor, "
-        "acceptedProtocol, whenClosed, whenHandshakeDone, whenCalled), read "
-        "at each wait, and for the waits of every trialnet.Recorder it "
-        "connects or accepts, read when the Recorder connects (set the "
-        "Recorder's own failFast after that); turn it off for a test that "
-        "expects the code under test to log an error while it waits."
+        "raised in dataReceived, which the reactor logs) fails that wait at "
+        "once with the error itself, rather than at its bound.  On by "
+        "default; read at each of this network's waits, and by each "
+        "trialnet.Recorder when it connects (set the Recorder's own "
+        "failFast after that).  Turn it off for a test that expects the "
+        "code under test to log an error while it waits."
     )
     virtualTime = Attribute(
         "Whether the reactor's own clock is virtual while the test runs, "

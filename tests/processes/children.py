@@ -8,6 +8,7 @@ others are a bare interpreter's, so that the tests stay fast.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import sys
 import threading
@@ -144,6 +145,66 @@ def exitsAfter(seconds: str) -> None:
     os._exit(4)
 
 
+def stubborn() -> None:
+    """
+    Serve on the inherited socket, ignoring SIGTERM and SIGQUIT: only
+    SIGKILL ends it.
+    """
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGQUIT, signal.SIG_IGN)
+    print("stubborn server up, ignoring SIGTERM", flush=True)
+    _echo(socket.socket(fileno=3))
+
+
+def forks() -> None:
+    """
+    Fork a grandchild that holds the output and sleeps, print its pid, then
+    serve on the inherited socket.
+    """
+    pid = os.fork()
+    if pid == 0:
+        time.sleep(60)
+        os._exit(0)
+    print(pid, flush=True)
+    _echo(socket.socket(fileno=3))
+
+
+def watchesClose() -> None:
+    """
+    Echo the first bytes of one connection on the inherited socket; at
+    SIGTERM, say whether that connection was closed by then.
+    """
+    connection, _ = socket.socket(fileno=3).accept()
+
+    def terminated(signum: int, frame: object) -> None:
+        connection.setblocking(False)
+        try:
+            # Nothing more to read: it ended (an orderly end, or a reset).
+            state = "open" if connection.recv(1) else "closed"
+        except BlockingIOError:
+            state = "open"
+        except OSError:
+            state = "closed"
+        print(f"SIGTERM with the connection {state}", flush=True)
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, terminated)
+    connection.sendall(connection.recv(65536))
+    while True:
+        time.sleep(60)
+
+
+def slowReady(seconds: str) -> None:
+    """
+    Bind, stay silent for C{seconds} of real time, then say where and
+    serve.
+    """
+    listening = socket.create_server(("127.0.0.1", 0))
+    time.sleep(float(seconds))
+    print(f"listening on 127.0.0.1:{listening.getsockname()[1]}", flush=True)
+    _echo(listening)
+
+
 MODES: dict[str, Callable[..., None]] = {
     "activated": activated,
     "printsPort": printsPort,
@@ -153,6 +214,10 @@ MODES: dict[str, Callable[..., None]] = {
     "environment": environment,
     "chatty": chatty,
     "exitsAfter": exitsAfter,
+    "stubborn": stubborn,
+    "forks": forks,
+    "watchesClose": watchesClose,
+    "slowReady": slowReady,
 }
 
 if __name__ == "__main__":

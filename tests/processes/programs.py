@@ -60,6 +60,26 @@ GROUP_STUBBORN = (
     "time.sleep(60)\n"
 )
 
+#: Prints a line; at SIGTERM, leaves the runner's group for a session of
+#: its own (as a launcher's C{setsid()} may, after the spawn), forks a
+#: grandchild that holds its output, prints the grandchild's pid; both
+#: ignore SIGTERM from then on.
+LATE_GROUP = (
+    "import os, signal, time\n"
+    "def term(signum, frame):\n"
+    "    signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+    "    os.setsid()\n"
+    "    pid = os.fork()\n"
+    "    if pid == 0:\n"
+    "        time.sleep(60)\n"
+    "        os._exit(0)\n"
+    "    print(pid, flush=True)\n"
+    "signal.signal(signal.SIGTERM, term)\n"
+    "print('ready', flush=True)\n"
+    "while True:\n"
+    "    time.sleep(60)\n"
+)
+
 #: Ends at once by itself, with status 3.
 QUITS = "print('bye', flush=True)\nraise SystemExit(3)\n"
 

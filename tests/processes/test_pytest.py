@@ -18,6 +18,18 @@ SAMPLES = os.path.join(
 )
 
 
+_outcomes: list[tuple[dict[str, list[str]], list[int], str]] = []
+
+
+def outcomes() -> tuple[dict[str, list[str]], list[int], str]:
+    """
+    The samples' outcomes, run once for all the tests that check them.
+    """
+    if not _outcomes:
+        _outcomes.append(runPytest("default", SAMPLES))
+    return _outcomes[0]
+
+
 class FixtureTests(SynchronousTestCase):
     """
     The fixture's network spawns servers and reports their crashes.
@@ -28,9 +40,21 @@ class FixtureTests(SynchronousTestCase):
         A test against a child passes; a child that ends during the test
         fails it at its teardown with its output.
         """
-        outcomes, _, output = runPytest("default", SAMPLES)
-        self.assertEqual(outcomes["test_activated"], ["passed"], output)
-        (died,) = [kind for kind in outcomes["test_diedDuringTest"] if kind != "passed"]
+        results, _, output = outcomes()
+        self.assertEqual(results["test_activated"], ["passed"], output)
+        (died,) = [kind for kind in results["test_diedDuringTest"] if kind != "passed"]
         self.assertIn("error: failed on teardown", died)
         self.assertIn("exited with status 4 during the test", output)
         self.assertIn("the database went away", output)
+
+    def test_strictCleanup(self) -> None:
+        """
+        Under strict cleanup, a child the code under test started is named
+        as left running, and the test's own server child is not.
+        """
+        results, _, output = outcomes()
+        strict = " ".join(results["test_strictNamesOnlyTheCodes"])
+        self.assertIn("error: failed on teardown", strict, output)
+        self.assertIn("left running by the code under test", output)
+        self.assertIn("a plain child", output)
+        self.assertNotIn("children.py silent", output)

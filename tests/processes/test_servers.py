@@ -17,7 +17,7 @@ from trialnet import NetworkTestCase, Recorder, ServerProcess, ServerProcessErro
 
 from ..helpers import errorValues, refuses, sample, teardownError
 from .children import argv
-from .helpers import failureOf, stopChild, stopPid
+from .helpers import failureOf
 
 
 class ActivationTests(NetworkTestCase):
@@ -32,7 +32,6 @@ class ActivationTests(NetworkTestCase):
         the child inherits: bytes sent come back.
         """
         server = await self.spawnServer(argv("activated"))
-        self.addCleanup(stopChild, server)
         self.assertIsInstance(server, ServerProcess)
         self.assertEqual(server.host, "127.0.0.1")
         client = await self.connect(server, Recorder())
@@ -52,7 +51,6 @@ class ActivationTests(NetworkTestCase):
             server = await self.spawnServer(argv("environment"))
         finally:
             del os.environ["TRIALNET_MARKER"], os.environ["LISTEN_PID"]
-        self.addCleanup(stopChild, server)
         client = await self.connect(server, Recorder())
         client.send(b"x")
         await client.readBytes(1)
@@ -72,7 +70,6 @@ class ActivationTests(NetworkTestCase):
         os.mkdir(directory)
         env = {"TRIALNET_MARKER": "given", "PATH": os.environ.get("PATH", "")}
         server = await self.spawnServer(argv("environment"), env=env, path=directory)
-        self.addCleanup(stopChild, server)
         client = await self.connect(server, Recorder())
         client.send(b"x")
         await client.readBytes(1)
@@ -84,7 +81,6 @@ class ActivationTests(NetworkTestCase):
         stream's in order, bounded to their last 64 KiB.
         """
         server = await self.spawnServer(argv("chatty", "20000"))
-        self.addCleanup(stopChild, server)
         server.expectExit()
         await server._whenClosed()
         output = server.output
@@ -103,7 +99,6 @@ class ActivationTests(NetworkTestCase):
         fail naming its exit status and output.
         """
         server = await self.spawnServer(argv("crash"))
-        self.addCleanup(stopChild, server)
         self.assertEqual(await server.whenExited(), 1)
         error = await failureOf(self.connect(server, Recorder()), ServerProcessError)
         self.assertIn("exited with status 1", str(error))
@@ -117,7 +112,8 @@ class ActivationTests(NetworkTestCase):
         waiting in a backlog nobody reads.
         """
         server = await self.spawnServer(argv("silent"))
-        await stopChild(server)
+        os.kill(server.pid, signal.SIGTERM)
+        await server.whenExited()
         self.assertTrue(refuses(server.port))
 
     async def test_whenExitedSaysTheSignal(self) -> None:
@@ -125,8 +121,6 @@ class ActivationTests(NetworkTestCase):
         C{whenExited()} fires with minus the signal that killed the child.
         """
         server = await self.spawnServer(argv("silent"))
-        self.addCleanup(stopChild, server)
-        server.expectExit()
         # It may not lead its group yet: the launcher may not have run.
         os.kill(server.pid, signal.SIGTERM)
         self.assertEqual(await server.whenExited(), -signal.SIGTERM)
@@ -138,7 +132,6 @@ class ActivationTests(NetworkTestCase):
         output saying why.
         """
         server = await self.spawnServer(["trialnet-no-such-program"])
-        self.addCleanup(stopChild, server)
         self.assertEqual(await server.whenExited(), 127)
         self.assertIn(b"cannot run 'trialnet-no-such-program'", server.output)
 
@@ -156,7 +149,6 @@ class DiedDuringTestTests(TestCase):
 
         async def body(case: NetworkTestCase) -> None:
             server = await case.spawnServer(argv("exitsAfter", "0"))
-            case.addCleanup(stopChild, server)
             await server._whenClosed()
 
         error = teardownError(sample(body))
@@ -173,7 +165,8 @@ class DiedDuringTestTests(TestCase):
 
         async def body(case: NetworkTestCase) -> None:
             server = await case.spawnServer(argv("silent"))
-            await stopChild(server)
+            os.kill(server.pid, signal.SIGTERM)
+            await server.whenExited()
 
         result = sample(body)
         self.assertEqual(errorValues(result), [])
@@ -193,7 +186,6 @@ class ReadyLineTests(NetworkTestCase):
         server = await self.spawnServer(
             argv("printsPort"), readyLine=rb"listening on [0-9.]+:(?P<port>\d+)"
         )
-        self.addCleanup(stopChild, server)
         self.assertIn(b"listening on 127.0.0.1:%d\n" % server.port, server.output)
         client = await self.connect(server, Recorder())
         client.send(b"ping")
@@ -208,7 +200,6 @@ class ReadyLineTests(NetworkTestCase):
             argv("printsPort", "stderr", "up at http://{host}:{port}/"),
             readyLine=rb"up at http://(?P<host>[0-9.]+):(?P<port>\d+)/$",
         )
-        self.addCleanup(stopChild, server)
         self.assertEqual(server.host, "127.0.0.1")
         client = await self.connect(server, Recorder())
         client.send(b"ping")
@@ -236,7 +227,6 @@ class ReadyLineTests(NetworkTestCase):
         """
         d = self.spawnServer(argv("closesOutput"), readyLine=rb"(?P<port>\d+)")
         error = await failureOf(d, ServerProcessError)
-        self.addCleanup(stopPid, error.pid)
         self.assertIn("closed its output before it was ready", str(error))
         self.assertEqual(error.exit, "still running")
         self.assertEqual(error.output, b"detaching\n")
@@ -250,7 +240,6 @@ class ReadyLineTests(NetworkTestCase):
             argv("silent"), readyLine=rb"port (?P<port>\d+)", startTimeout=0.3
         )
         error = await failureOf(d, ServerProcessError)
-        self.addCleanup(stopPid, error.pid)
         self.assertIn("within 0.3 seconds", str(error))
         self.assertIn("port (?P<port>", str(error))
         self.assertIn("(no output)", str(error))
@@ -265,7 +254,6 @@ class ReadyLineTests(NetworkTestCase):
             readyLine=rb"on (?P<host>\w+):(?P<port>\d+)",
         )
         error = await failureOf(d, ServerProcessError)
-        self.addCleanup(stopPid, error.pid)
         self.assertIn("not an IP literal", str(error))
 
     def test_defaultBound(self) -> None:

@@ -15,7 +15,6 @@ from twisted.web.client import readBody
 from trialnet import Network, NetworkTestCase, Recorder, ServerProcess
 
 from .children import argv
-from .helpers import stopChild
 
 #: Python's own HTTP server, which binds by itself and says where.
 HTTP_SERVER = [sys.executable, "-u", "-m", "http.server", "--bind", "127.0.0.1", "0"]
@@ -28,11 +27,7 @@ class TargetTests(NetworkTestCase):
     """
 
     async def echoServer(self) -> ServerProcess:
-        server = await self.spawnServer(
-            argv("printsPort"), rb"on [0-9.]+:(?P<port>\d+)"
-        )
-        self.addCleanup(stopChild, server)
-        return server
+        return await self.spawnServer(argv("printsPort"), rb"on [0-9.]+:(?P<port>\d+)")
 
     async def test_clientEndpoint(self) -> None:
         """
@@ -48,7 +43,6 @@ class TargetTests(NetworkTestCase):
         C{url()} gives the child's URL, and the network's agent fetches it.
         """
         server = await self.spawnServer(HTTP_SERVER, HTTP_READY)
-        self.addCleanup(stopChild, server)
         self.assertEqual(self.url(server, "/x"), f"http://127.0.0.1:{server.port}/x")
         response = await self.agent().request(b"GET", self.url(server))
         self.assertEqual(response.code, 200)
@@ -59,7 +53,6 @@ class TargetTests(NetworkTestCase):
         A name mapped to the child leads to it.
         """
         server = await self.spawnServer(HTTP_SERVER, HTTP_READY)
-        self.addCleanup(stopChild, server)
         self.mapName("api.example.com", server)
         response = await self.agent().request(b"GET", b"http://api.example.com/")
         self.assertEqual(response.code, 200)
@@ -82,7 +75,6 @@ class TargetTests(NetworkTestCase):
         A link to a child that ended is refused, naming how it ended.
         """
         server = await self.spawnServer(argv("crash"))
-        self.addCleanup(stopChild, server)
         await server.whenExited()
         error = self.assertRaises(ValueError, self.link, server)
         self.assertIn("exited with status 1", str(error))
@@ -100,11 +92,8 @@ class NetworkTests(TestCase):
         network = Network()
         try:
             server = await network.spawnServer(argv("activated"))
-            try:
-                client = await network.connect(server, Recorder())
-                client.send(b"ping")
-                self.assertEqual(await client.readBytes(4), b"ping")
-            finally:
-                await stopChild(server)
+            client = await network.connect(server, Recorder())
+            client.send(b"ping")
+            self.assertEqual(await client.readBytes(4), b"ping")
         finally:
             await network.close()

@@ -8,12 +8,13 @@ trial nor pytest collects it from the suite.
 from __future__ import annotations
 
 import os
-import signal
 import sys
 
 import pytest_twisted
+from twisted.internet.defer import Deferred
+from twisted.internet.protocol import ProcessProtocol
 
-from trialnet import Network, Recorder, ServerProcess
+from trialnet import Network, Recorder
 
 #: The children of the suite's process tests (pytest puts this directory
 #: on the path, not the one above).
@@ -23,17 +24,8 @@ CHILDREN = os.path.join(
     "children.py",
 )
 
-
-async def stop(server: ServerProcess) -> None:
-    """
-    SCAFFOLDING until the processes' teardown lands: kill the child, and
-    wait for its end.
-    """
-    server.expectExit()
-    if server.returncode is None:
-        os.kill(server.pid, signal.SIGKILL)
-    await server.whenExited()
-    await server._whenClosed()
+#: A child the code under test starts: says so, then sleeps.
+PLAIN_CHILD = "import time\nprint('a plain child', flush=True)\ntime.sleep(60)\n"
 
 
 @pytest_twisted.ensureDeferred
@@ -42,12 +34,9 @@ async def test_activated(network: Network) -> None:
     A Twisted server in a child serves on the socket it inherits.
     """
     server = await network.spawnServer([sys.executable, "-I", CHILDREN, "activated"])
-    try:
-        client = await network.connect(server, Recorder())
-        client.send(b"ping")
-        assert await client.readBytes(4) == b"ping"
-    finally:
-        await stop(server)
+    client = await network.connect(server, Recorder())
+    client.send(b"ping")
+    assert await client.readBytes(4) == b"ping"
 
 
 @pytest_twisted.ensureDeferred
@@ -58,3 +47,29 @@ async def test_diedDuringTest(network: Network) -> None:
     argv = [sys.executable, "-I", CHILDREN, "exitsAfter", "0"]
     server = await network.spawnServer(argv)
     await server._whenClosed()
+
+
+@pytest_twisted.ensureDeferred
+async def test_strictNamesOnlyTheCodes(network: Network) -> None:
+    """
+    Under strict cleanup, the server child is stopped unnamed; the child
+    the code under test started is named as left running.
+    """
+    from twisted.internet import reactor
+
+    network.strictCleanup = True
+    await network.spawnServer([sys.executable, "-I", CHILDREN, "silent"])
+    ready: Deferred[None] = Deferred()
+
+    class Ready(ProcessProtocol):
+        def outReceived(self, data: bytes) -> None:
+            if not ready.called:
+                ready.callback(None)
+
+    reactor.spawnProcess(
+        Ready(),
+        sys.executable,
+        [sys.executable, "-c", PLAIN_CHILD],
+        env=None,
+    )
+    await ready

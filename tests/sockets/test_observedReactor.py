@@ -392,3 +392,24 @@ class ReactorRestoredTests(SynchronousTestCase):
         self.failureResultOf(second.close(), TeardownError)
         second._stopObserving()
         self.assertNotIn("listenTCP", vars(reactor))
+
+    def test_stalePutBackKeepsQuiet(self) -> None:
+        """
+        A stale wrapper of the observer's, put back by a patch's restore
+        after the network stopped observing, under the next network's
+        wrapper: what trialnet opens for itself (quietly) is still no
+        observed leftover, so a strict network's close passes.
+        """
+        reactor = MemoryReactorClock()
+        first = Network(reactor=reactor)
+        wrapper = vars(reactor)["listenTCP"]
+        vars(reactor)["listenTCP"] = lambda *a, **k: wrapper(*a, **k)
+        first._stopObserving()
+        vars(reactor)["listenTCP"] = wrapper
+        second = Network(reactor=reactor, strictCleanup=True)
+        self.assertIsNot(vars(reactor)["listenTCP"], wrapper)
+        with _observe.quietly(reactor):
+            reactor.listenTCP(0, Factory.forProtocol(Protocol))
+        self.assertEqual(len(reactor.tcpServers), 1)
+        self.successResultOf(second.close())
+        second._stopObserving()

@@ -143,11 +143,7 @@ class ProcessRecord(Record):
                 self._move(ProcessEvent.ENDED)
             return
         self._move(ProcessEvent.TERM)
-        process = self._process
-        if process.pid is not None:
-            # Asked while the number is still the child's own (not reaped).
-            self._group = leadsGroup(process.pid)
-            self._send(signal.SIGTERM)
+        self._send(signal.SIGTERM)
         self._look()
 
     def abort(self, waited: float) -> Leftover | None:
@@ -199,7 +195,20 @@ class ProcessRecord(Record):
         self._sent.append(signum.name)
         process = self._process
         if process is not None:
+            self._regroup(process)
             signalProcess(process, self.pid, self._group, signum)
+
+    def _regroup(self, process: Any) -> bool:
+        """
+        Whether the child came to lead a process group of its own since it
+        was last asked (a launcher's C{setsid()} may run after the spawn,
+        or after the first signal): asked only while the number is still
+        the child's own, not reaped.
+        """
+        if self._group or process.pid is None:
+            return False
+        self._group = leadsGroup(process.pid)
+        return self._group
 
     def _look(self) -> None:
         """
@@ -213,6 +222,9 @@ class ProcessRecord(Record):
         if process is None or self.state is _ENDED:
             return
         if process.pid is not None:
+            if self._sent and self._regroup(process):
+                # Its group's members have not had the last signal yet.
+                signalProcess(process, self.pid, True, signal.Signals[self._sent[-1]])
             try:
                 process.reapProcess()
             except Exception:

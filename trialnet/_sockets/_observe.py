@@ -83,6 +83,10 @@ class _Observer:
                 original = getattr(reactor, name)
                 if original is opening:
                     original = getattr(type(reactor), name).__get__(reactor)
+            if getattr(original, "observer", None) is self:
+                # An earlier wrapper of ours, put back under this one by a
+                # patch's restore: it observes (and keeps this call quiet).
+                return original(*args, **kwargs)
             # Only this call is trialnet's own: what the application opens
             # from inside it (a factory's startFactory) is the application's.
             quiet, self.quiet = self.quiet, 0
@@ -98,6 +102,7 @@ class _Observer:
             return opened
 
         opening.__name__ = opening.__qualname__ = name
+        opening.observer = self  # type: ignore[attr-defined]
         return opening, box
 
     def _hand(self, opened: Any, listening: bool) -> None:

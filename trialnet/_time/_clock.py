@@ -31,13 +31,17 @@ from ._busy import busy
 
 #: The modules whose timers stay real: the test runners' (trial's timeout
 #: of each step, pytest-twisted's) and trialnet's own bounds (the waits',
-#: the teardown's, the thread check's).  A link's conditions are virtual.
+#: the teardown's, the thread check's; a server child's start bound and
+#: last-words grace, the processes' stop and poll timers: hang detectors,
+#: whose other side is a process that runs on real time).  A link's
+#: conditions are virtual.
 REAL_MODULES = (
     "twisted.trial.",
     "pytest_twisted",
     "trialnet._waits.",
     "trialnet._core.",
     "trialnet._time.",
+    "trialnet._processes.",
 )
 
 #: Polls with a zero timeout that must dispatch nothing before a jump.
