@@ -17,6 +17,7 @@ import trialnet
 from trialnet._case import NetworkTestCase
 from trialnet._core._report import TeardownError
 from trialnet._core._threads import LeftThreadWarning
+from trialnet._time._clock import LivelockWarning, RunawayTimeError
 from trialnet._interfaces import INetwork, INetworkLinks, INetworkOpening, INetworkWaits
 from trialnet._links._datagrams import DatagramLink
 from trialnet._links._links import Link
@@ -58,11 +59,13 @@ class ExportTests(SynchronousTestCase):
                 "IUDPPort": IUDPPort,
                 "LeftThreadWarning": LeftThreadWarning,
                 "Link": Link,
+                "LivelockWarning": LivelockWarning,
                 "Network": Network,
                 "NetworkTestCase": NetworkTestCase,
                 "TeardownError": TeardownError,
                 "Recorder": Recorder,
                 "RecorderFactory": RecorderFactory,
+                "RunawayTimeError": RunawayTimeError,
                 "ServerProcess": ServerProcess,
                 "ServerProcessError": ServerProcessError,
                 "TLSAuthority": TLSAuthority,

@@ -19,6 +19,7 @@ from ._network import Network
 from ._processes._server import ServerProcess, ServerProcessError
 from ._sockets._interfaces import IUDPPort
 from ._sockets._tls import TLSAuthority
+from ._time._clock import LivelockWarning, RunawayTimeError
 from ._waits._conversation import (
     ClosedWhileWaitingError,
     Recorder,
@@ -36,10 +37,12 @@ __all__ = [
     "IUDPPort",
     "LeftThreadWarning",
     "Link",
+    "LivelockWarning",
     "Network",
     "NetworkTestCase",
     "Recorder",
     "RecorderFactory",
+    "RunawayTimeError",
     "ServerProcess",
     "ServerProcessError",
     "TLSAuthority",

@@ -27,6 +27,7 @@ from ._core._threads import Threads, checkThreads
 from ._front import NetworkAPI, NetworkParts
 from ._interfaces import INetwork
 from ._sockets._observe import observe, observing, stopObserving
+from ._time._clock import RunawayTimeError
 from ._time._virtual import (
     VirtualTime,
     afterReal,
@@ -229,8 +230,13 @@ class Network(NetworkAPI):
         virtual, self._virtual = self._virtual, None
         if virtual is None:
             return result
+        runaway = virtual.clock.runaway
         leftovers = virtual.teardownEnded()
         error = timersLeftError(leftovers, self.strictCleanup, True, True)
+        if error is None and runaway is not None:
+            # Under trial the logged error fails the test already; the pytest
+            # fixture's runner does not look at the log.
+            error = RunawayTimeError(runaway)
         outcome: object = result
         if error is not None:
             if isinstance(result, Failure):

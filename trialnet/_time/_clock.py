@@ -16,6 +16,7 @@ holds the time it read as a local).
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 from functools import partial
 from heapq import heapify
@@ -73,9 +74,18 @@ TINY = 1e-6
 
 class RunawayTimeError(Exception):
     """
-    A test under virtual time jumped further than its budget of virtual
-    seconds, or spent real seconds at one virtual instant with no I/O (a
-    timer rescheduling itself at its own deadline); the jumps stopped.
+    A test under virtual time would have jumped further than its budget of
+    virtual seconds: the jumps stopped, and the test fails with the pending
+    timers named (under trial at once: its own timeout is brought forward).
+    """
+
+
+class LivelockWarning(UserWarning):
+    """
+    A test under virtual time spent real seconds with timers always due and
+    no I/O (a timer rescheduling itself at, or just after, its own deadline,
+    or work done in many small timer steps): virtual time cannot help it, and
+    it runs as in real time.  The warning names the pending timers.
     """
 
 
@@ -142,6 +152,7 @@ class VirtualClock:
         #: the timer's id.
         self.origins: dict[int, Origin] = {}
         self._spinSince: float | None = None
+        self._warned = False
 
     # The clock
 
@@ -372,11 +383,19 @@ class VirtualClock:
         now = time.monotonic()
         if self._spinSince is None:
             self._spinSince = now
-        elif now - self._spinSince > LIVELOCK:
-            self._runaway(
-                f"a livelock: {now - self._spinSince:.1f} real seconds at one "
-                "virtual instant with timers always due and no I/O"
+        elif now - self._spinSince > LIVELOCK and not self._warned:
+            # Named, not failed: a loop of small steps doing real work (a
+            # cooperator's, say) looks the same, and passes in real time.
+            self._warned = True
+            why = (
+                f"{now - self._spinSince:.1f} real seconds with timers always "
+                "due and no I/O: virtual time cannot jump, so this runs as in "
+                "real time (a timer rescheduling itself at its own deadline?)"
             )
+            pending = self.pendingDescription()
+            if pending:
+                why += "; pending virtual timers:\n" + pending
+            warnings.warn(why, LivelockWarning, stacklevel=2)
 
     def _runaway(self, why: str) -> None:
         self.runaway = why
@@ -384,8 +403,53 @@ class VirtualClock:
         pending = self.pendingDescription()
         if pending:
             why += "; pending virtual timers:\n" + pending
-        # Logged: trial fails the test with it, naming what ran away.
+        # Logged: trial fails the test with it, naming what ran away; the
+        # network's teardown fails with it too (the pytest fixture).
         log.err(RunawayTimeError(why), "trialnet: virtual time stopped jumping")
+        self._failTheWaits(why)
+        self._endTheRunnersWait()
+
+    def _failTheWaits(self, why: str) -> None:
+        """
+        Fail with L{RunawayTimeError} each C{deferLater} past the budget,
+        which would otherwise keep its waiter waiting at real speed (under
+        pytest-twisted, which has no timeout of its own, for ever).
+        """
+        limit = self.seconds() + self.budget - self.jumped
+        for call in _timers(self.reactor):
+            if call.cancelled:
+                # Listed twice (the asyncio reactor's lists), failed already.
+                continue
+            function = call.func
+            waiting = getattr(function, "__self__", None)
+            if (
+                isinstance(waiting, Deferred)
+                and getattr(function, "__name__", None) == "callback"
+                and call.getTime() > limit
+                and not isReal(call)
+            ):
+                call.cancel()
+                waiting.errback(RunawayTimeError(why))
+
+    def _endTheRunnersWait(self) -> None:
+        """
+        Bring trial's own timeout of the running step forward to now: at
+        real speed, the timer past the budget would keep the test waiting
+        until then.
+        """
+        reactor = self.reactor
+        now = self.seconds()
+        moved = False
+        for call in _timers(reactor):
+            function = call.func
+            if getattr(function, "__name__", None) == "onTimeout" and getattr(
+                function, "__module__", ""
+            ).startswith("twisted.trial."):
+                call.time = now
+                moved = True
+        if moved:
+            heapify(reactor._pendingTimedCalls)
+            self._rescheduled()
 
     def pendingDescription(self) -> str:
         """
