@@ -17,7 +17,6 @@ import trialnet
 from trialnet._case import NetworkTestCase
 from trialnet._core._report import TeardownError
 from trialnet._core._threads import LeftThreadWarning
-from trialnet._time._clock import LivelockWarning, RunawayTimeError
 from trialnet._interfaces import INetwork, INetworkLinks, INetworkOpening, INetworkWaits
 from trialnet._links._datagrams import DatagramLink
 from trialnet._links._links import Link
@@ -25,6 +24,7 @@ from trialnet._network import Network
 from trialnet._processes._server import ServerProcess, ServerProcessError
 from trialnet._sockets._interfaces import IUDPPort
 from trialnet._sockets._tls import TLSAuthority
+from trialnet._time._clock import LivelockWarning, RunawayTimeError
 from trialnet._waits._conversation import (
     ClosedWhileWaitingError,
     Recorder,
