@@ -16,6 +16,7 @@ import os
 import socket
 import struct
 import sys
+import weakref
 from typing import Any
 
 #: The kernel's TCP states (include/net/tcp_states.h) in which a connection
@@ -35,6 +36,13 @@ _PROC_TCP = ("/proc/net/tcp", "/proc/net/tcp6")
 
 #: An address, normalised: an IPv4-mapped IPv6 host is the IPv4 host.
 _Address = tuple["ipaddress.IPv4Address | ipaddress.IPv6Address", int]
+
+#: The inode of each client end's server end, once the kernel said it was
+#: accepted: an accepted connection stays accepted, so /proc (a read of the
+#: whole table, milliseconds) is asked once per connection.
+_accepted: weakref.WeakKeyDictionary[
+    socket.socket, tuple[tuple[Any, ...], tuple[Any, ...], int]
+] = weakref.WeakKeyDictionary()
 
 #: Where Linux's struct tcp_info keeps the number of segments sent and not
 #: yet acknowledged, and the bytes written and not yet sent.
@@ -97,7 +105,7 @@ def _kernelBusy(readers: list[Any], withinStall: bool) -> str | None:
     (busy within the stall allowance).
     """
     listening: list[_Address] = []
-    connected: list[tuple[tuple[Any, ...], tuple[Any, ...]]] = []
+    connected: list[tuple[socket.socket, tuple[Any, ...], tuple[Any, ...]]] = []
     for reader in readers:
         sock = getattr(reader, "socket", None)
         if not isinstance(sock, socket.socket):
@@ -133,45 +141,68 @@ def _kernelBusy(readers: list[Any], withinStall: bool) -> str | None:
         if state is None and withinStall:
             # No TCP_INFO here: the kernel cannot be asked.
             return "a TCP connection the kernel cannot be asked about"
-        connected.append((local, peer))
+        connected.append((sock, local, peer))
     # A connection is paired when the process holds its other end too.
-    pairs = set(connected)
-    unpaired = [
-        (mine, theirs) for mine, theirs in connected if (theirs, mine) not in pairs
-    ]
+    pairs = {(local, peer) for _, local, peer in connected}
+    unpaired = [end for end in connected if (end[2], end[1]) not in pairs]
     if not unpaired:
         # The common case, without a look at /proc.
         return None
-    ours = [end for end in unpaired if _listenedOn(_address(end[1]), listening)]
+    ours = [end for end in unpaired if _listenedOn(_address(end[2]), listening)]
     if ours:
         # The other end of a connection to one of the process's own ports is
         # not among the readers: either the kernel has not handed it to
         # accept() yet (always busy: its retry of a dropped handshake comes
         # a second on), or it was accepted and is paused (back-pressure), or
         # accepted by another process.  Only the kernel knows which.
-        serverEnds = _serverEnds()
-        for local, peer in ours:
-            serverEnd = (
-                None
-                if serverEnds is None
-                else serverEnds.get((_address(peer), _address(local)))
-            )
-            if serverEnd is None:
-                # /proc cannot be read (or lists no such socket): the
-                # conservative answer.
-                return "a connection to a port of this process is not yet accepted"
-            endState, inode = serverEnd
-            if inode == 0:
-                if endState in _UNACCEPTED:
-                    return "a connection to a port of this process is not yet accepted"
-                # Closed by the server (FIN_WAIT, TIME_WAIT): the client end
-                # is readable, and the poll sees that.
-                continue
-            if withinStall and inode not in _ownSockets():
-                return "a TCP peer outside this process"
+        inodes = _serverInodes(ours)
+        if isinstance(inodes, str):
+            return inodes
+        if withinStall and not inodes <= _ownSockets():
+            return "a TCP peer outside this process"
     if withinStall and len(ours) < len(unpaired):
         return "a TCP peer outside this process"
     return None
+
+
+def _serverInodes(
+    clients: list[tuple[socket.socket, tuple[Any, ...], tuple[Any, ...]]],
+) -> set[int] | str:
+    """
+    The inodes of the accepted server ends of C{clients}, connections to
+    the process's own listening ports; or, if one is not accepted yet (or
+    /proc cannot tell), what is busy.
+    """
+    inodes: set[int] = set()
+    unknown = []
+    for sock, local, peer in clients:
+        known = _accepted.get(sock)
+        if known is not None and known[:2] == (local, peer):
+            inodes.add(known[2])
+        else:
+            unknown.append((sock, local, peer))
+    if not unknown:
+        return inodes
+    serverEnds = _serverEnds({_address(peer)[1] for _, _, peer in unknown})
+    for sock, local, peer in unknown:
+        serverEnd = (
+            None
+            if serverEnds is None
+            else serverEnds.get((_address(peer), _address(local)))
+        )
+        if serverEnd is None:
+            # /proc cannot be read (or lists no such socket): the
+            # conservative answer.
+            return "a connection to a port of this process is not yet accepted"
+        state, inode = serverEnd
+        if inode:
+            _accepted[sock] = (local, peer, inode)
+            inodes.add(inode)
+        elif state in _UNACCEPTED:
+            return "a connection to a port of this process is not yet accepted"
+        # Otherwise closed by the server (FIN_WAIT, TIME_WAIT): the client
+        # end is readable, and the poll sees that.
+    return inodes
 
 
 def _address(address: tuple[Any, ...]) -> _Address:
@@ -195,12 +226,16 @@ def _listenedOn(peer: _Address, listening: list[_Address]) -> bool:
     return False
 
 
-def _serverEnds() -> dict[tuple[_Address, _Address], tuple[str, int]] | None:
+def _serverEnds(
+    ports: set[int],
+) -> dict[tuple[_Address, _Address], tuple[str, int]] | None:
     """
-    Linux's list of TCP sockets: each one's state (two hex digits) and inode
-    (0 for a connection not handed to accept() yet, or closed), by its local
-    and remote address; C{None} where it cannot be read.
+    Linux's list of the TCP sockets on C{ports}: each one's state (two hex
+    digits) and inode (0 for a connection not handed to accept() yet, or
+    closed), by its local and remote address; C{None} where it cannot be
+    read.
     """
+    wanted = {f":{port:04X}" for port in ports}
     ends: dict[tuple[_Address, _Address], tuple[str, int]] = {}
     read = False
     for path in _PROC_TCP:
@@ -212,6 +247,8 @@ def _serverEnds() -> dict[tuple[_Address, _Address], tuple[str, int]] | None:
         read = True
         for line in lines:
             fields = line.split()
+            if len(fields) < 10 or fields[1][-5:] not in wanted:
+                continue
             try:
                 local = _procAddress(fields[1])
                 remote = _procAddress(fields[2])
