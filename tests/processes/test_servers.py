@@ -13,11 +13,18 @@ import sys
 from twisted.internet.defer import Deferred
 from twisted.trial.unittest import TestCase
 
-from trialnet import NetworkTestCase, Recorder, ServerProcess, ServerProcessError
+from trialnet import (
+    ClosedWhileWaitingError,
+    NetworkTestCase,
+    Recorder,
+    ServerProcess,
+    ServerProcessError,
+    TeardownError,
+)
 
 from ..helpers import errorValues, refuses, sample, teardownError
 from .children import argv
-from .helpers import failureOf
+from .helpers import failureOf, untilExited
 
 
 class ActivationTests(NetworkTestCase):
@@ -157,6 +164,68 @@ class DiedDuringTestTests(TestCase):
         self.assertIn("exited with status 4 during the test", leftover.action)
         self.assertIn("the database went away", leftover.action)
         self.assertIn("exitsAfter", str(error))
+
+    def test_crashRightAfterReady(self) -> None:
+        """
+        A child that crashes as soon as it runs, its connection used at once
+        (the kernel accepted it first), fails the test with its exit status
+        and last words, beside the error of the connection it dropped,
+        although the teardown began before the reactor reaped it.
+        """
+
+        async def body(case: NetworkTestCase) -> None:
+            server = await case.spawnServer(argv("boom"))
+            client = await case.connect(server, Recorder())
+            client.send(b"hi")
+            await client.waitForBytes(2, timeout=5)
+
+        result = sample(body)
+        errors = errorValues(result)
+        self.assertEqual(len(errors), 2, errors)
+        self.assertIsInstance(errors[0], (ClosedWhileWaitingError, ServerProcessError))
+        self.assertDied(teardownError(result, 1), "boom: missing config")
+
+    def test_exitNotReapedYet(self) -> None:
+        """
+        A child that exited before the teardown, with no turn of the
+        reactor to reap it since, is reaped when the teardown begins and
+        reported with its last words.
+        """
+
+        async def body(case: NetworkTestCase) -> None:
+            server = await case.spawnServer(argv("boom"))
+            # Waits for the exit without reaping it: the reactor has had no
+            # turn since, so the teardown finds it not reaped.
+            untilExited(server.pid)
+            self.assertIsNone(server.returncode)
+
+        self.assertDied(teardownError(sample(body)), "boom: missing config")
+
+    def assertDied(self, error: TeardownError, lastWords: str) -> None:
+        """
+        C{error} names one server child that exited with status 3 during
+        the test, quoting C{lastWords}.
+        """
+        (leftover,) = error.leftovers
+        self.assertEqual(leftover.role, "server process")
+        self.assertIn("exited with status 3 during the test", leftover.action)
+        self.assertIn(lastWords, leftover.action)
+        self.assertIn("boom", leftover.kind)
+
+    def test_stoppedByTheTeardown(self) -> None:
+        """
+        A child still running when the test ends is stopped by the
+        teardown's SIGTERM without being reported.
+        """
+
+        async def body(case: NetworkTestCase) -> None:
+            server = await case.spawnServer(argv("silent"))
+            client = await case.connect(server, Recorder())
+            client.send(b"hi")
+
+        result = sample(body)
+        self.assertEqual(errorValues(result), [])
+        self.assertEqual(result.successes, 1)
 
     def test_stoppedOnPurpose(self) -> None:
         """
