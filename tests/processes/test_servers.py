@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 
 from twisted.internet.defer import Deferred
-from twisted.trial.unittest import TestCase
+from twisted.internet.error import ProcessTerminated
+from twisted.python.failure import Failure
+from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from trialnet import (
     ClosedWhileWaitingError,
@@ -21,10 +24,16 @@ from trialnet import (
     ServerProcessError,
     TeardownError,
 )
+from trialnet._core._report import userOrigin
+from trialnet._processes._server import ServerWatch, Watch
+from trialnet._processes._stopping import exiting
 
 from ..helpers import errorValues, refuses, sample, teardownError
 from .children import argv
 from .helpers import failureOf, untilExited
+
+#: The interpreter, for children the tests start without trialnet.
+_PYTHON = sys.executable
 
 
 class ActivationTests(NetworkTestCase):
@@ -240,6 +249,78 @@ class DiedDuringTestTests(TestCase):
         result = sample(body)
         self.assertEqual(errorValues(result), [])
         self.assertEqual(result.successes, 1)
+
+
+class ExitingTests(SynchronousTestCase):
+    """
+    A child still exiting when the teardown begins (its sockets closed, not
+    a zombie yet, so not reapable) is reported once it is reaped.
+    """
+
+    def test_reportedOnceReaped(self) -> None:
+        """
+        The watch of a child that cannot be reaped yet but is exiting
+        reports it once its exit comes, with its last words.
+        """
+        # An exited child not reaped (WNOWAIT) stands for one still
+        # exiting: /proc says it no longer runs.  Not a reactor's child.
+        child = subprocess.Popen([_PYTHON, "-c", "pass"])
+        self.addCleanup(child.wait)
+        untilExited(child.pid)
+        server = ServerProcess(("boom",), [b"boom"])
+        server.pid = child.pid
+        server.received(2, b"boom: missing config\n")
+        process = NotYet(child.pid)
+        watch = ServerWatch(server, userOrigin(), lambda record: None, process)
+        server.watch = watch
+        watch.ready()
+        watch.close()
+        self.assertIs(watch.state, Watch.DYING)
+        self.assertIsNone(watch.finalReport())
+        server.exited(Failure(ProcessTerminated(3)))
+        report = watch.finalReport()
+        assert report is not None
+        self.assertIn("exited with status 3 during the test", report.action)
+        self.assertIn("boom: missing config", report.action)
+
+    def test_runningIsLetGo(self) -> None:
+        """
+        The watch of a child still running when the teardown begins lets it
+        go: its end, later, is the teardown's doing.
+        """
+        server = ServerProcess(("silent",), [b"silent"])
+        process = NotYet(os.getpid())
+        watch = ServerWatch(server, userOrigin(), lambda record: None, process)
+        server.watch = watch
+        watch.ready()
+        watch.close()
+        self.assertIs(watch.state, Watch.LET_GO)
+        server.exited(Failure(ProcessTerminated(None, signal.SIGTERM)))
+        self.assertIsNone(watch.finalReport())
+
+    def test_exiting(self) -> None:
+        """
+        C{exiting} is true of an exited child not reaped, false of a running
+        process.
+        """
+        child = subprocess.Popen([_PYTHON, "-c", "pass"])
+        self.addCleanup(child.wait)
+        untilExited(child.pid)
+        self.assertTrue(exiting(child.pid))
+        self.assertFalse(exiting(os.getpid()))
+
+
+class NotYet:
+    """
+    A process transport whose child cannot be reaped yet.
+    """
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.reaps = 0
+
+    def reapProcess(self) -> None:
+        self.reaps += 1
 
 
 class ReadyLineTests(NetworkTestCase):

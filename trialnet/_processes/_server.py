@@ -38,6 +38,7 @@ from .._sockets._addresses import describeAddress
 from .._sockets._targets import PortFront
 from .._sockets._transports import TCP
 from ._ready import Tail, shown
+from ._stopping import exiting
 
 #: Seconds a child that ended before it was ready is given to finish
 #: writing (its output closed, or its exit reaped), so that the error shows
@@ -281,8 +282,11 @@ class Watch(enum.Enum):
     STARTING = "starting"
     #: Ready, during the test: its end is a crash to report.
     WATCHING = "watching"
+    #: It was exiting by itself when the teardown began, not reapable yet:
+    #: its reap, in the processes' step, makes it L{DIED}.
+    DYING = "dying"
     #: It ended during the test (known from its reap, which may come only
-    #: when the teardown begins): reported when the teardown ends.
+    #: once the teardown began): reported when the teardown ends.
     DIED = "died"
     #: It is stopped on purpose, or the teardown began: its end is not this
     #: record's to report.
@@ -334,7 +338,7 @@ class ServerWatch(Record):
         """
         The child ended.
         """
-        if self.state is Watch.WATCHING:
+        if self.state in _ENDING:
             self.state = Watch.DIED
 
     def expected(self) -> None:
@@ -342,7 +346,7 @@ class ServerWatch(Record):
         The child is being stopped on purpose (or its start failed): its end
         is not a crash; one that already happened still is.
         """
-        if self.state is not Watch.DIED:
+        if self.state not in _ENDED:
             self.state = Watch.LET_GO
 
     def close(self) -> None:
@@ -350,10 +354,14 @@ class ServerWatch(Record):
         # teardown's doing.  One that came already may not be reaped yet
         # (the connection it dropped can end the test first): Twisted's own
         # reap is asked now, so its processExited comes before the SIGTERM.
+        # One still exiting cannot be reaped yet (its sockets close before
+        # it becomes a zombie): the processes' step reaps it.
         if self.state is Watch.WATCHING:
             self._reap()
+        if self.state is Watch.WATCHING and self._isExiting():
+            self.state = Watch.DYING
         self._process = None
-        if self.state is not Watch.DIED:
+        if self.state not in _ENDED:
             self.state = Watch.LET_GO
             self._server = None
 
@@ -367,6 +375,10 @@ class ServerWatch(Record):
     def forget(self) -> None:
         self._server = None
         self._process = None
+
+    def _isExiting(self) -> bool:
+        process = self._process
+        return process is not None and process.pid is not None and exiting(process.pid)
 
     def _reap(self) -> None:
         """
@@ -395,3 +407,9 @@ class ServerWatch(Record):
                 f"teardown; its output ended with:\n{output}"
             ),
         )
+
+
+#: Where a child's end, when it comes, is a crash to report.
+_ENDING = frozenset([Watch.WATCHING, Watch.DYING])
+#: Where a child's end came, or is coming, by itself: not let go.
+_ENDED = frozenset([Watch.DYING, Watch.DIED])

@@ -31,6 +31,10 @@ _READ_SIZE = 65536
 #: or one being torn down.
 _GONE_STATES = frozenset([b"Z", b"X", b"x"])
 
+#: Linux's C{PF_EXITING}, in the flags of C{/proc/<pid>/stat}: set as the
+#: process begins to exit, before its descriptors close.
+_PF_EXITING = 0x4
+
 
 def leadsGroup(pid: int) -> bool:
     """
@@ -99,6 +103,32 @@ def groupAlive(group: int) -> bool:
         if len(fields) > 2 and fields[2] == wanted and fields[0] not in _GONE_STATES:
             return True
     return False
+
+
+def exiting(pid: int) -> bool:
+    """
+    Whether the child C{pid}, not reaped yet (so the number is still its
+    own), is exiting already although C{waitpid} cannot reap it yet.  The
+    kernel closes an exiting process's descriptors (its sockets: their
+    peers see them close) before it becomes a zombie to reap.  Linux only
+    (C{/proc}): elsewhere C{False}.
+    """
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            text = stat.read()
+    except OSError:
+        return False
+    # After the command's name: state, parent, group, session, terminal,
+    # its group, flags.
+    fields = text[text.rfind(b")") + 2 :].split()
+    if not fields:
+        return False
+    if fields[0] in _GONE_STATES:
+        return True
+    try:
+        return bool(int(fields[6]) & _PF_EXITING)
+    except (IndexError, ValueError):
+        return False
 
 
 def _groupExists(group: int) -> bool:
