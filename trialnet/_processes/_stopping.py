@@ -1,10 +1,11 @@
-# -*- test-case-name: tests.processes.test_stopping -*-
+# -*- test-case-name: tests.processes.test_stopping,tests.processes.test_servers -*-
 """
 What stopping a child process of the reactor takes, without the teardown:
 signalling it, or the process group it leads (never the runner's own);
-telling whether that group still has a live member; and closing its pipes
-once it is reaped, after reading what it left in them.  POSIX; a group's
-members are counted from C{/proc} on Linux.
+telling whether that group still has a live member, or a child is exiting
+already; and closing its pipes once it is reaped, after reading what it
+left in them.  POSIX; a group's members, and a child's exit, are read
+from C{/proc} on Linux.
 """
 
 from __future__ import annotations
