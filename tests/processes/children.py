@@ -88,6 +88,16 @@ def crash() -> None:
     raise SystemExit("cannot read the configuration: no such file")
 
 
+def boom() -> None:
+    """
+    Exit with status 3 at once, saying why on stderr (with socket
+    activation it is ready before it runs).
+    """
+    sys.stderr.write("boom: missing config\n")
+    sys.stderr.flush()
+    os._exit(3)
+
+
 def silent() -> None:
     """
     Never say anything, and never end by itself.
@@ -209,6 +219,7 @@ MODES: dict[str, Callable[..., None]] = {
     "activated": activated,
     "printsPort": printsPort,
     "crash": crash,
+    "boom": boom,
     "silent": silent,
     "closesOutput": closesOutput,
     "environment": environment,

@@ -8,16 +8,32 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 
 from twisted.internet.defer import Deferred
-from twisted.trial.unittest import TestCase
+from twisted.internet.error import ProcessTerminated
+from twisted.python.failure import Failure
+from twisted.trial.unittest import SynchronousTestCase, TestCase
 
-from trialnet import NetworkTestCase, Recorder, ServerProcess, ServerProcessError
+from trialnet import (
+    ClosedWhileWaitingError,
+    NetworkTestCase,
+    Recorder,
+    ServerProcess,
+    ServerProcessError,
+    TeardownError,
+)
+from trialnet._core._report import userOrigin
+from trialnet._processes._server import ServerWatch, Watch
+from trialnet._processes._stopping import exiting
 
 from ..helpers import errorValues, refuses, sample, teardownError
 from .children import argv
-from .helpers import failureOf
+from .helpers import failureOf, untilExited
+
+#: The interpreter, for children the tests start without trialnet.
+_PYTHON = sys.executable
 
 
 class ActivationTests(NetworkTestCase):
@@ -158,6 +174,68 @@ class DiedDuringTestTests(TestCase):
         self.assertIn("the database went away", leftover.action)
         self.assertIn("exitsAfter", str(error))
 
+    def test_crashRightAfterReady(self) -> None:
+        """
+        A child that crashes as soon as it runs, its connection used at once
+        (the kernel accepted it first), fails the test with its exit status
+        and last words, beside the error of the connection it dropped,
+        although the teardown began before the reactor reaped it.
+        """
+
+        async def body(case: NetworkTestCase) -> None:
+            server = await case.spawnServer(argv("boom"))
+            client = await case.connect(server, Recorder())
+            client.send(b"hi")
+            await client.waitForBytes(2, timeout=5)
+
+        result = sample(body)
+        errors = errorValues(result)
+        self.assertEqual(len(errors), 2, errors)
+        self.assertIsInstance(errors[0], (ClosedWhileWaitingError, ServerProcessError))
+        self.assertDied(teardownError(result, 1), "boom: missing config")
+
+    def test_exitNotReapedYet(self) -> None:
+        """
+        A child that exited before the teardown, with no turn of the
+        reactor to reap it since, is reaped when the teardown begins and
+        reported with its last words.
+        """
+
+        async def body(case: NetworkTestCase) -> None:
+            server = await case.spawnServer(argv("boom"))
+            # Waits for the exit without reaping it: the reactor has had no
+            # turn since, so the teardown finds it not reaped.
+            untilExited(server.pid)
+            self.assertIsNone(server.returncode)
+
+        self.assertDied(teardownError(sample(body)), "boom: missing config")
+
+    def assertDied(self, error: TeardownError, lastWords: str) -> None:
+        """
+        C{error} names one server child that exited with status 3 during
+        the test, quoting C{lastWords}.
+        """
+        (leftover,) = error.leftovers
+        self.assertEqual(leftover.role, "server process")
+        self.assertIn("exited with status 3 during the test", leftover.action)
+        self.assertIn(lastWords, leftover.action)
+        self.assertIn("boom", leftover.kind)
+
+    def test_stoppedByTheTeardown(self) -> None:
+        """
+        A child still running when the test ends is stopped by the
+        teardown's SIGTERM without being reported.
+        """
+
+        async def body(case: NetworkTestCase) -> None:
+            server = await case.spawnServer(argv("silent"))
+            client = await case.connect(server, Recorder())
+            client.send(b"hi")
+
+        result = sample(body)
+        self.assertEqual(errorValues(result), [])
+        self.assertEqual(result.successes, 1)
+
     def test_stoppedOnPurpose(self) -> None:
         """
         A child stopped by whoever says so first is not reported.
@@ -171,6 +249,78 @@ class DiedDuringTestTests(TestCase):
         result = sample(body)
         self.assertEqual(errorValues(result), [])
         self.assertEqual(result.successes, 1)
+
+
+class ExitingTests(SynchronousTestCase):
+    """
+    A child still exiting when the teardown begins (its sockets closed, not
+    a zombie yet, so not reapable) is reported once it is reaped.
+    """
+
+    def test_reportedOnceReaped(self) -> None:
+        """
+        The watch of a child that cannot be reaped yet but is exiting
+        reports it once its exit comes, with its last words.
+        """
+        # An exited child not reaped (WNOWAIT) stands for one still
+        # exiting: /proc says it no longer runs.  Not a reactor's child.
+        child = subprocess.Popen([_PYTHON, "-c", "pass"])
+        self.addCleanup(child.wait)
+        untilExited(child.pid)
+        server = ServerProcess(("boom",), [b"boom"])
+        server.pid = child.pid
+        server.received(2, b"boom: missing config\n")
+        process = NotYet(child.pid)
+        watch = ServerWatch(server, userOrigin(), lambda record: None, process)
+        server.watch = watch
+        watch.ready()
+        watch.close()
+        self.assertIs(watch.state, Watch.DYING)
+        self.assertIsNone(watch.finalReport())
+        server.exited(Failure(ProcessTerminated(3)))
+        report = watch.finalReport()
+        assert report is not None
+        self.assertIn("exited with status 3 during the test", report.action)
+        self.assertIn("boom: missing config", report.action)
+
+    def test_runningIsLetGo(self) -> None:
+        """
+        The watch of a child still running when the teardown begins lets it
+        go: its end, later, is the teardown's doing.
+        """
+        server = ServerProcess(("silent",), [b"silent"])
+        process = NotYet(os.getpid())
+        watch = ServerWatch(server, userOrigin(), lambda record: None, process)
+        server.watch = watch
+        watch.ready()
+        watch.close()
+        self.assertIs(watch.state, Watch.LET_GO)
+        server.exited(Failure(ProcessTerminated(None, signal.SIGTERM)))
+        self.assertIsNone(watch.finalReport())
+
+    def test_exiting(self) -> None:
+        """
+        C{exiting} is true of an exited child not reaped, false of a running
+        process.
+        """
+        child = subprocess.Popen([_PYTHON, "-c", "pass"])
+        self.addCleanup(child.wait)
+        untilExited(child.pid)
+        self.assertTrue(exiting(child.pid))
+        self.assertFalse(exiting(os.getpid()))
+
+
+class NotYet:
+    """
+    A process transport whose child cannot be reaped yet.
+    """
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.reaps = 0
+
+    def reapProcess(self) -> None:
+        self.reaps += 1
 
 
 class ReadyLineTests(NetworkTestCase):

@@ -29,6 +29,7 @@ from typing import Any
 from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IListeningPort
+from twisted.python import log
 from twisted.python.failure import Failure
 
 from .._core._record import Record
@@ -37,6 +38,7 @@ from .._sockets._addresses import describeAddress
 from .._sockets._targets import PortFront
 from .._sockets._transports import TCP
 from ._ready import Tail, shown
+from ._stopping import exiting
 
 #: Seconds a child that ended before it was ready is given to finish
 #: writing (its output closed, or its exit reaped), so that the error shows
@@ -280,7 +282,11 @@ class Watch(enum.Enum):
     STARTING = "starting"
     #: Ready, during the test: its end is a crash to report.
     WATCHING = "watching"
-    #: It ended during the test.
+    #: It was exiting by itself when the teardown began, not reapable yet:
+    #: its reap, in the processes' step, makes it L{DIED}.
+    DYING = "dying"
+    #: It ended during the test (known from its reap, which may come only
+    #: once the teardown began): reported when the teardown ends.
     DIED = "died"
     #: It is stopped on purpose, or the teardown began: its end is not this
     #: record's to report.
@@ -298,12 +304,20 @@ class ServerWatch(Record):
     role = "server process"
 
     def __init__(
-        self, server: ServerProcess, origin: Origin, onSettled: Callable[[Record], None]
+        self,
+        server: ServerProcess,
+        origin: Origin,
+        onSettled: Callable[[Record], None],
+        process: Any = None,
     ) -> None:
+        """
+        @param process: The reactor's process transport of the child, reaped
+            when the teardown begins.
+        """
         super().__init__(origin, False, onSettled)
         self._server: ServerProcess | None = server
+        self._process: Any = process
         self.state = Watch.STARTING
-        self._report: Leftover | None = None
 
     @property
     def settled(self) -> bool:
@@ -324,7 +338,7 @@ class ServerWatch(Record):
         """
         The child ended.
         """
-        if self.state is Watch.WATCHING:
+        if self.state in _ENDING:
             self.state = Watch.DIED
 
     def expected(self) -> None:
@@ -332,22 +346,53 @@ class ServerWatch(Record):
         The child is being stopped on purpose (or its start failed): its end
         is not a crash; one that already happened still is.
         """
-        if self.state is not Watch.DIED:
+        if self.state not in _ENDED:
             self.state = Watch.LET_GO
 
     def close(self) -> None:
-        # Described now, when its last words are in: from here on the
-        # child's end is the teardown's doing.
-        if self.state is Watch.DIED and self._server is not None:
-            self._report = self._describe(self._server)
-        self.state = Watch.LET_GO
-        self._server = None
+        # The teardown begins: from here on the child's end is the
+        # teardown's doing.  One that came already may not be reaped yet
+        # (the connection it dropped can end the test first): Twisted's own
+        # reap is asked now, so its processExited comes before the SIGTERM.
+        # One still exiting cannot be reaped yet (its sockets close before
+        # it becomes a zombie): the processes' step reaps it.
+        if self.state is Watch.WATCHING:
+            self._reap()
+        if self.state is Watch.WATCHING and self._isExiting():
+            self.state = Watch.DYING
+        self._process = None
+        if self.state not in _ENDED:
+            self.state = Watch.LET_GO
+            self._server = None
 
     def finalReport(self) -> Leftover | None:
-        return self._report
+        # Described as late as can be: the processes' step has read the
+        # child's pipes to the end by now, so the tail has its last words.
+        if self.state is not Watch.DIED or self._server is None:
+            return None
+        return self._describe(self._server)
 
     def forget(self) -> None:
         self._server = None
+        self._process = None
+
+    def _isExiting(self) -> bool:
+        process = self._process
+        return process is not None and process.pid is not None and exiting(process.pid)
+
+    def _reap(self) -> None:
+        """
+        Reap the child through Twisted's C{reapProcess} if it has exited:
+        never a C{waitpid} behind Twisted's back, so its protocol hears of
+        the end as from the reactor's own reap.
+        """
+        process = self._process
+        if process is None or process.pid is None:
+            return
+        try:
+            process.reapProcess()
+        except Exception:
+            log.err(None, f"trialnet teardown: error while reaping {process.pid}")
 
     def _describe(self, server: ServerProcess) -> Leftover:
         argv, address, exit = server.describe()
@@ -362,3 +407,9 @@ class ServerWatch(Record):
                 f"teardown; its output ended with:\n{output}"
             ),
         )
+
+
+#: Where a child's end, when it comes, is a crash to report.
+_ENDING = frozenset([Watch.WATCHING, Watch.DYING])
+#: Where a child's end came, or is coming, by itself: not let go.
+_ENDED = frozenset([Watch.DYING, Watch.DIED])

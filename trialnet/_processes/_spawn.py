@@ -78,7 +78,7 @@ def spawnServer(
         registry, transport, [os.fsdecode(item) for item in encoded], origin, False
     )
     record.outputTail = lambda: shown(server.output)
-    watch = ServerWatch(server, origin, registry.recordSettled)
+    watch = ServerWatch(server, origin, registry.recordSettled, transport)
     server.watch = watch
     registry.addRecord(watch)
     if pattern is None:

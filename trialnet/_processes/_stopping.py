@@ -1,10 +1,11 @@
-# -*- test-case-name: tests.processes.test_stopping -*-
+# -*- test-case-name: tests.processes.test_stopping,tests.processes.test_servers -*-
 """
 What stopping a child process of the reactor takes, without the teardown:
 signalling it, or the process group it leads (never the runner's own);
-telling whether that group still has a live member; and closing its pipes
-once it is reaped, after reading what it left in them.  POSIX; a group's
-members are counted from C{/proc} on Linux.
+telling whether that group still has a live member, or a child is exiting
+already; and closing its pipes once it is reaped, after reading what it
+left in them.  POSIX; a group's members, and a child's exit, are read
+from C{/proc} on Linux.
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ _READ_SIZE = 65536
 #: zombie (a member reparented to init lingers as one until init reaps it),
 #: or one being torn down.
 _GONE_STATES = frozenset([b"Z", b"X", b"x"])
+
+#: Linux's C{PF_EXITING}, in the flags of C{/proc/<pid>/stat}: set as the
+#: process begins to exit, before its descriptors close.
+_PF_EXITING = 0x4
 
 
 def leadsGroup(pid: int) -> bool:
@@ -99,6 +104,32 @@ def groupAlive(group: int) -> bool:
         if len(fields) > 2 and fields[2] == wanted and fields[0] not in _GONE_STATES:
             return True
     return False
+
+
+def exiting(pid: int) -> bool:
+    """
+    Whether the child C{pid}, not reaped yet (so the number is still its
+    own), is exiting already although C{waitpid} cannot reap it yet.  The
+    kernel closes an exiting process's descriptors (its sockets: their
+    peers see them close) before it becomes a zombie to reap.  Linux only
+    (C{/proc}): elsewhere C{False}.
+    """
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            text = stat.read()
+    except OSError:
+        return False
+    # After the command's name: state, parent, group, session, terminal,
+    # its group, flags.
+    fields = text[text.rfind(b")") + 2 :].split()
+    if not fields:
+        return False
+    if fields[0] in _GONE_STATES:
+        return True
+    try:
+        return bool(int(fields[6]) & _PF_EXITING)
+    except (IndexError, ValueError):
+        return False
 
 
 def _groupExists(group: int) -> bool:
