@@ -133,12 +133,12 @@ class NetworkTestCase(NetworkAPI, TestCase):
 
 def _isGeneratorFunction(method: object) -> bool:
     """
-    Whether C{method} is a generator function, as L{inspect} says.
+    Whether C{method} is a generator function, as C{inspect} says.
 
     Shaped for speed (it runs twice for every test): a plain bound method of
     a plain function, what nearly every C{setUp} and C{tearDown} is, is
     read directly; anything else (a partial, a decorated callable) goes to
-    L{inspect.isgeneratorfunction}, which unwraps it first.
+    C{inspect.isgeneratorfunction}, which unwraps it first.
     """
     if type(method) is MethodType:
         function = method.__func__
