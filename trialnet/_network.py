@@ -112,9 +112,13 @@ class Network(NetworkAPI):
         """
         timeout = checkSeconds(disconnectTimeout, "disconnectTimeout")
         stopping = checkSeconds(processTimeout, "processTimeout")
-        virtual = checkVirtualTime(virtualTime)
-        budget = checkSeconds(virtualTimeBudget, "virtualTimeBudget")
-        stall = checkSeconds(virtualTimeStall, "virtualTimeStall", zero=True)
+        virtual = False
+        if self._ownsTime:
+            # A test's network is given none of these: its run checked the
+            # test's own and keeps its time (one check a test, not two).
+            virtual = checkVirtualTime(virtualTime)
+            budget = checkSeconds(virtualTimeBudget, "virtualTimeBudget")
+            stall = checkSeconds(virtualTimeStall, "virtualTimeStall", zero=True)
         if waitTimeout is not None:
             waitTimeout = checkSeconds(waitTimeout, "waitTimeout")
         if reactor is None:

@@ -53,6 +53,35 @@ class InstancePatchTests(SynchronousTestCase):
         patch.restoreAll()
         self.assertEqual(vars(thing), {"before": "mine"})
 
+    def test_ownsEitherName(self) -> None:
+        """
+        C{owns} tells whether the instance attribute it names, or the other
+        one it is given, is a method of an instance of the owner class; a
+        function, the class's own method and a missing attribute are not.
+        """
+
+        class Owner:
+            def method(self) -> None:
+                pass
+
+        class Thing:
+            def makeConnection(self) -> None:
+                pass
+
+        thing = Thing()
+        patch = InstancePatch(thing)
+        self.assertFalse(patch.owns("makeConnection", Owner, "connectionLost"))
+        thing.connectionLost = print  # type: ignore[attr-defined]
+        self.assertFalse(patch.owns("makeConnection", Owner, "connectionLost"))
+        patch.set("connectionLost", Owner().method)
+        self.assertTrue(patch.owns("makeConnection", Owner, "connectionLost"))
+        self.assertFalse(patch.owns("makeConnection", Owner))
+        patch.set("makeConnection", Owner().method)
+        self.assertTrue(patch.owns("makeConnection", Owner))
+        patch.restoreAll()
+        self.assertFalse(patch.owns("makeConnection", Owner, "connectionLost"))
+        self.assertIs(vars(thing)["connectionLost"], print)
+
     def test_throughDescriptor(self) -> None:
         """
         An attribute the class defines as a data descriptor is set through

@@ -109,7 +109,7 @@ class End(Record):
         self._listener = listener
         self._patch = patch = patchable(protocol, "protocol")
         self._lostPatch: InstancePatch | None = None
-        if patch.owns("makeConnection", End) or patch.owns("connectionLost", End):
+        if patch.owns("makeConnection", End, "connectionLost"):
             raise ValueError(
                 f"{self.kind} instance is already connected through trialnet; "
                 f"a protocol instance serves one connection at a time, so pass "
