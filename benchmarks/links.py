@@ -24,7 +24,7 @@ from twisted.internet.protocol import Factory, Protocol
 
 from trialnet import Network
 
-from .run import runProcess
+from .run import perTestSeconds, runProcess
 
 
 class _Sink(Protocol):
@@ -117,18 +117,12 @@ def perTest(tests: int, repeat: int) -> dict[str, float]:
     The median seconds per test of each suite, in fresh processes, less
     those of an empty suite (the interpreter and trial starting).
     """
-    samples: dict[str, list[float]] = {"direct": [], "link": []}
-    suites = {"empty": "EmptyTests", "direct": "DirectTests", "link": "LinkedTests"}
-    for _ in range(repeat):
-        seconds = {
-            name: runProcess(
-                ("twisted.trial", f"benchmarks.link_cases.{suite}"), tests
-            ).seconds
-            for name, suite in suites.items()
-        }
-        for name in samples:
-            samples[name].append((seconds[name] - seconds["empty"]) / tests)
-    return {name: statistics.median(values) for name, values in samples.items()}
+    return perTestSeconds(
+        "benchmarks.link_cases",
+        {"empty": "EmptyTests", "direct": "DirectTests", "link": "LinkedTests"},
+        tests,
+        repeat,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -17,9 +17,8 @@ test, less an empty suite's, and their ratio.
 from __future__ import annotations
 
 import argparse
-import statistics
 
-from .run import runProcess
+from .run import perTestSeconds
 
 
 def perTest(tests: int, repeat: int) -> dict[str, float]:
@@ -27,22 +26,16 @@ def perTest(tests: int, repeat: int) -> dict[str, float]:
     The median real seconds per test of each suite, in fresh processes,
     less those of an empty suite.
     """
-    samples: dict[str, list[float]] = {"spawnServer": [], "by hand": []}
-    suites = {
-        "empty": "EmptyTests",
-        "spawnServer": "SpawnServerTests",
-        "by hand": "ByHandTests",
-    }
-    for _ in range(repeat):
-        seconds = {
-            name: runProcess(
-                ("twisted.trial", f"benchmarks.process_cases.{suite}"), tests
-            ).seconds
-            for name, suite in suites.items()
-        }
-        for name in samples:
-            samples[name].append((seconds[name] - seconds["empty"]) / tests)
-    return {name: statistics.median(values) for name, values in samples.items()}
+    return perTestSeconds(
+        "benchmarks.process_cases",
+        {
+            "empty": "EmptyTests",
+            "spawnServer": "SpawnServerTests",
+            "by hand": "ByHandTests",
+        },
+        tests,
+        repeat,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

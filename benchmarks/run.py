@@ -158,6 +158,28 @@ def settle() -> None:
         time.sleep(0.5)
 
 
+def perTestSeconds(
+    module: str, suites: dict[str, str], tests: int, repeat: int
+) -> dict[str, float]:
+    """
+    The median real seconds per test of each of C{module}'s suites, each run
+    in a fresh trial process, interleaved, less those of its C{"empty"}
+    suite (the interpreter and trial starting).
+
+    @param suites: Each variant's name, and the name of its suite's class;
+        C{"empty"} names the empty suite.
+    """
+    samples: dict[str, list[float]] = {name: [] for name in suites if name != "empty"}
+    for _ in range(repeat):
+        seconds = {
+            name: runProcess(("twisted.trial", f"{module}.{suite}"), tests).seconds
+            for name, suite in suites.items()
+        }
+        for name in samples:
+            samples[name].append((seconds[name] - seconds["empty"]) / tests)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
 def runProcess(arguments: tuple[str, ...], tests: int) -> Run:
     """
     Run C{python -m arguments} in a fresh process, once earlier runs'
