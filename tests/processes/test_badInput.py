@@ -25,8 +25,6 @@ class RefusedTests(SynchronousTestCase):
 
     def setUp(self) -> None:
         warmUp()
-        self.network = Network()
-        self.addCleanup(self.network.close)
         self.spawned: list[object] = []
         from twisted.internet import reactor
 
@@ -34,7 +32,13 @@ class RefusedTests(SynchronousTestCase):
             self.spawned.append(args)
             raise AssertionError("spawned")
 
+        # Patched before the network observes the reactor, so that each
+        # puts back what it found: a network closed under a patch of its
+        # own observer would leave its wrapper on the reactor when the
+        # patch is undone.
         self.patch(reactor, "spawnProcess", spawnProcess)
+        self.network = Network()
+        self.addCleanup(self.network.close)
 
     def refused(self, error: type[Exception], *args: Any, **kwargs: Any) -> str:
         """

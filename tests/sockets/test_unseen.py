@@ -262,8 +262,9 @@ class _Sleeper(ProcessProtocol):
 
 
 #: Bound at import, as ftp captures listenTCP: observing the reactor's
-#: methods during a test does not reach it.
-_capturedSpawn = reactor.spawnProcess
+#: methods during a test does not reach it.  Taken from the class, so that
+#: whatever an earlier test left on the reactor's instance is not captured.
+_capturedSpawn = type(reactor).spawnProcess.__get__(reactor)
 
 
 class ProcessLeftTests(SynchronousTestCase):
