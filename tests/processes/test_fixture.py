@@ -9,7 +9,7 @@ import os
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from ..test_plugin import runPytest
+from ..sockets.test_observedFixture import runPytest
 from .programs import gone
 
 LEFT_PROCESSES = os.path.join(

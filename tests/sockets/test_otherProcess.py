@@ -21,7 +21,7 @@ from trialnet import NetworkTestCase
 from .. import childServer
 from ..childServer import BODY
 from ..helpers import assertPassed, closedNetwork, sample, socketsInReactor
-from ..test_plugin import runPytest
+from .test_observedFixture import runPytest
 
 #: The sample under pytest.
 PYTEST_SAMPLES = os.path.join(
@@ -138,5 +138,5 @@ class PytestFixtureTests(SynchronousTestCase):
         closes in an orderly way with a server in another process.
         """
         for reactor in ("default", "asyncio"):
-            outcomes, _, output = runPytest(reactor, PYTEST_SAMPLES)
+            outcomes, _, output = runPytest(reactor, samples=PYTEST_SAMPLES)
             self.assertEqual(outcomes, {"test_bodyNotRead": ["passed"]}, output)
