@@ -6,12 +6,13 @@ had left, never inside the reactor's timer loop.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
-from trialnet._time._clock import VirtualClock, isReal
+from trialnet._time._clock import IDLE_POLLS, VirtualClock, isReal
 
 
 def theReactor() -> Any:
@@ -127,6 +128,73 @@ class VirtualClockTests(SynchronousTestCase):
         turning.addCallback(fired.append)  # type: ignore[attr-defined]
         self.assertEqual(fired, [None])
         self.assertNotIn("seconds", vars(self.reactor))
+
+
+class LastPollTests(SynchronousTestCase):
+    """
+    The last poll before a jump: what became readable between the polls and
+    the look at what is busy (bytes the kernel delivered and acknowledged
+    meanwhile, no longer busy to it) keeps the clock from jumping.
+    """
+
+    def setUp(self) -> None:
+        self.reactor = theReactor()
+        self.clock = VirtualClock(self.reactor)
+        self.clock.install()
+        self.addCleanup(self.clock.realAgain)
+        call = self.reactor.callLater(3600, userTimer)
+        self.addCleanup(call.cancel)
+        # The idle polls done and the stall allowance long past: only the
+        # last poll stands between the clock and its jump.
+        self.clock._idlePolls = IDLE_POLLS
+        self.clock._lastIO = time.monotonic() - 10 * self.clock.stall
+        self.polls: list[object] = []
+
+    def poll(self, ready: list[str]) -> Any:
+        """
+        A reactor's poll, which dispatches C{ready}'s events.
+        """
+
+        def doIteration(timeout: object) -> None:
+            self.polls.append(timeout)
+            for _ in ready:
+                self.clock._dispatch(lambda: None)
+
+        return doIteration
+
+    def test_eventAtTheLastPoll(self) -> None:
+        """
+        An event dispatched by the poll after the look at what is busy
+        keeps the clock where it is.
+        """
+        self.clock._doIteration(self.poll(["readable"]), 3600)
+        self.assertEqual((self.polls, self.clock.jumped), ([0], 0))
+
+    def test_nothingAtTheLastPoll(self) -> None:
+        """
+        When that poll dispatches nothing, the clock jumps.
+        """
+        self.clock._doIteration(self.poll([]), 3600)
+        self.assertEqual(self.polls, [0])
+        self.assertGreater(self.clock.jumped, 3599)
+
+    def test_selectorEventAtTheLastPoll(self) -> None:
+        """
+        On asyncio's reactor, the selector's last poll returns its events
+        to the loop and the clock stays where it is; with none, it jumps.
+        """
+
+        def select(timeout: object) -> list[str]:
+            self.polls.append(timeout)
+            return ["readable"] if len(self.polls) == 1 else []
+
+        self.assertEqual(self.clock._select(select, 3600), ["readable"])
+        self.assertEqual(self.clock.jumped, 0)
+        self.clock._idlePolls = IDLE_POLLS
+        self.clock._lastIO = time.monotonic() - 10 * self.clock.stall
+        self.assertEqual(self.clock._select(select, 3600), [])
+        self.assertEqual(self.polls, [0, 0])
+        self.assertGreater(self.clock.jumped, 3599)
 
 
 class UnsupportedReactorTests(SynchronousTestCase):

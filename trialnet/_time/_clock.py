@@ -141,6 +141,7 @@ class VirtualClock:
         self.quiet = quiet
         self._realSeconds: Callable[[], float] = reactor.seconds
         self._idlePolls = 0
+        self._idleTarget = 0.0
         self._lastIO = time.monotonic()
         self._inTimers = 0
         self._backWanted = False
@@ -280,6 +281,11 @@ class VirtualClock:
         wait = self._nextWait(delay)
         if wait is not None:
             doIteration(wait)
+            return
+        events = self.events
+        doIteration(0)
+        if self.events == events:
+            self._jump(self._idleTarget)
 
     def _select(
         self, select: Callable[[Any], list[Any]], timeout: Any = None
@@ -293,9 +299,9 @@ class VirtualClock:
             events = select(None)
         else:
             wait = self._nextWait(timeout)
-            if wait is None:
-                return []
-            events = select(wait)
+            events = select(0 if wait is None else wait)
+            if wait is None and not events:
+                self._jump(self._idleTarget)
         if events:
             self.events += len(events)
             self._sawIO()
@@ -308,8 +314,14 @@ class VirtualClock:
 
     def _nextWait(self, delay: float) -> float | None:
         """
-        How long the reactor may wait for I/O now, in real seconds; or jump
-        and return C{None}.
+        How long the reactor may wait for I/O now, in real seconds; or
+        C{None} when nothing is busy, and the clock may jump to
+        C{self._idleTarget} if one last poll with a zero timeout dispatches
+        nothing.  That poll comes after the look at what is busy, which came
+        after the polls before it: bytes the kernel delivered in between
+        (acknowledged, so no longer busy to it, but not yet seen readable)
+        or a thread's call queued in between (the waker is readable) would
+        otherwise lose their race to the jump.
         """
         target = self._nextVirtual()
         if target is None:
@@ -327,7 +339,7 @@ class VirtualClock:
             return min(delay, self.quiet - quiet)
         if busy(self.reactor, quiet, self.stall) is not None:
             return min(delay, BUSY_STEP)
-        self._jump(target)
+        self._idleTarget = target
         return None
 
     def _nextVirtual(self) -> float | None:
