@@ -7,6 +7,7 @@ the stall allowance); and what does not: a server end accepted and paused.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import time
@@ -17,7 +18,7 @@ from twisted.internet.task import deferLater
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from trialnet import NetworkTestCase, Recorder
-from trialnet._time._busy import _address, _serverEnds, busy
+from trialnet._time._busy import _address, _serverEnds, _tcpInfo, busy
 
 from ..helpers import assertPassed, sample
 
@@ -183,6 +184,31 @@ class BusyTests(SynchronousTestCase):
         accepted, _ = server.accept()
         self.addCleanup(accepted.close)
         self.assertIsNone(busy(FakeReactor(readers), 0.5, 1.0))
+
+    def test_unsentWithinStall(self) -> None:
+        """
+        Bytes the kernel holds unsent (here, the peer stopped reading and
+        its window closed) are busy within the stall allowance after the
+        last I/O, and not after it.
+        """
+        server, client = self.sockets()
+        accepted, _ = server.accept()
+        self.addCleanup(accepted.close)
+        client.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            while True:
+                client.send(b"x" * 65536)
+        # The probes of the closed window settle within moments.
+        deadline = time.monotonic() + 5
+        while _tcpInfo(client)[1] and time.monotonic() < deadline:
+            time.sleep(0.01)
+        state, unacked, unsent = _tcpInfo(client)
+        if state is None:
+            raise SkipTest("no TCP_INFO here")
+        self.assertEqual((unacked, bool(unsent)), (0, True))
+        reactor = FakeReactor(readers=[Selectable(client), Selectable(accepted)])
+        self.assertIn("not yet sent", busy(reactor, 0.5, 1.0) or "")
+        self.assertIsNone(busy(reactor, 5.0, 1.0))
 
     def test_serverEndsFromProc(self) -> None:
         """
