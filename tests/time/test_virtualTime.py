@@ -81,8 +81,10 @@ def recordJumps(test: SynchronousTestCase) -> list[str]:
         ]
         for reader in reactor.getReaders():
             sock = getattr(reader, "socket", None)
+            kernel: object = None
             try:
-                kernel = _busy._tcpInfo(sock) if sock is not None else None
+                if sock is not None:
+                    kernel = _busy._tcpInfo(sock)
             except (OSError, TypeError, ValueError) as error:
                 kernel = error
             lines.append(f"  reading {reader!r}: TCP state, unacked, unsent {kernel}")
