@@ -107,6 +107,28 @@ class StoppedTests(StoppingTestCase):
         self.assertIn("signal 15", str(keeper.reason))
         self.assertLess(took, 3.0)
 
+    def test_ptyChildStopped(self) -> None:
+        """
+        A child started on a pseudo-terminal (C{usePTY=True}) and left
+        running is stopped with SIGTERM and reaped like any other: the test
+        passes, and its protocol hears C{processEnded}.
+        """
+        keeper = Keeper()
+
+        class Sample(NetworkTestCase):
+            async def test_it(self) -> None:
+                reactor.spawnProcess(
+                    keeper, sys.executable, childArgv(SLEEPER), env=None, usePTY=True
+                )
+                await keeper.ready
+
+        result, took = self.run_(Sample)
+
+        assertCleanRun(self, result)
+        self.assertIn("ended", keeper.events)
+        self.assertIn("signal 15", str(keeper.reason))
+        self.assertLess(took, 3.0)
+
     def test_connectionsCloseFirst(self) -> None:
         """
         The test's connections close before its processes are sent SIGTERM.
