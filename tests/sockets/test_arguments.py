@@ -133,9 +133,13 @@ class TransportArgumentTests(SynchronousTestCase):
         C{listenUNIX} of a protocol class is a C{TypeError}, and no
         directory is made for it.
         """
-        before = set(os.listdir(tempfile.gettempdir()))
+        # A temporary directory of this test's own: other processes (trial
+        # -j2's other worker) make and remove theirs in the shared one.
+        private = self.mktemp()
+        os.mkdir(private)
+        self.patch(tempfile, "tempdir", os.path.abspath(private))
         self.assertRaises(TypeError, self.network.listenUNIX, Protocol)
-        self.assertEqual(set(os.listdir(tempfile.gettempdir())), before)
+        self.assertEqual(os.listdir(private), [])
         self.assertEqual(self.reactor.unixServers, [])
 
     def test_serverEndpointTransport(self) -> None:
