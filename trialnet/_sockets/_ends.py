@@ -19,7 +19,7 @@ from twisted.python.failure import Failure
 from twisted.python.reflect import qual
 
 from .._core._lifecycle import END_MOVES, EndEvent, EndState, move
-from .._core._patch import InstancePatch, patchable
+from .._core._patch import NOTHING_SET, instanceDictOf, ownsIn, patchIn, unpatch
 from .._core._record import Record, fireAll
 from .._core._report import Leftover, Origin
 from .._core._retries import retriesOf
@@ -107,9 +107,17 @@ class End(Record):
         self.claimed = False
         self.closeWaiters: list[Deferred[None]] = []
         self._listener = listener
-        self._patch = patch = patchable(protocol, "protocol")
-        self._lostPatch: InstancePatch | None = None
-        if patch.owns("makeConnection", End, "connectionLost"):
+        # What it patches, kept here rather than in an InstancePatch each:
+        # the protocol's makeConnection until it is called, and the
+        # connectionLost of the transport the reactor tells (see
+        # _connected), each with what to put back.
+        protocolDict = instanceDictOf(protocol, "protocol")
+        self._savedMake: object = NOTHING_SET
+        self._lostOn: Any = None
+        self._savedLost: object = NOTHING_SET
+        if ownsIn(protocolDict, "makeConnection", End) or ownsIn(
+            protocolDict, "connectionLost", End
+        ):
             raise ValueError(
                 f"{self.kind} instance is already connected through trialnet; "
                 f"a protocol instance serves one connection at a time, so pass "
@@ -168,8 +176,10 @@ class End(Record):
         """
         Observe a protocol that is about to be connected.
         """
-        self._originalMake = self.protocol.makeConnection  # type: ignore[union-attr]
-        self._patch.set("makeConnection", self._makeConnection)
+        protocol = self.protocol
+        self._originalMake = protocol.makeConnection  # type: ignore[union-attr]
+        if self._savedMake is NOTHING_SET:
+            self._savedMake = patchIn(protocol, "makeConnection", self._makeConnection)
 
     def adoptConnected(self, transport: Any) -> None:
         """
@@ -178,7 +188,7 @@ class End(Record):
         self._connected(transport)
 
     def _makeConnection(self, transport: Any) -> None:
-        self._patch.restore("makeConnection")
+        self._restoreMake()
         self._connected(transport)
         try:
             self._originalMake(transport)
@@ -206,13 +216,20 @@ class End(Record):
         lostOn: Any = socketTransport(transport)
         if not (hasattr(lostOn, "__dict__") and hasattr(lostOn, "connectionLost")):
             lostOn = self.protocol
-        self._lostPatch = patchable(lostOn, "transport")
+        self._lostOn = lostOn
         self._originalLost = lostOn.connectionLost
-        self._lostPatch.set("connectionLost", self._connectionLost)
+        self._savedLost = patchIn(lostOn, "connectionLost", self._connectionLost)
+
+    def _restoreMake(self) -> None:
+        saved, self._savedMake = self._savedMake, NOTHING_SET
+        unpatch(self.protocol, "makeConnection", saved)
+
+    def _restoreLost(self) -> None:
+        saved, self._savedLost = self._savedLost, NOTHING_SET
+        unpatch(self._lostOn, "connectionLost", saved)
 
     def _connectionLost(self, reason: Failure) -> None:
-        assert self._lostPatch is not None
-        self._lostPatch.restore("connectionLost")
+        self._restoreLost()
         self._move(_ON_LOSING)
         try:
             with retriesOf(self._listener.reactor, self._listener, self.origin):
@@ -264,9 +281,13 @@ class End(Record):
         return self.leftover(f"{leftover.action}; {action}")
 
     def forget(self) -> None:
-        self._patch.restoreAll()
-        if self._lostPatch is not None:
-            self._lostPatch.restoreAll()
+        # Read plainly: both are restored already when it connected and
+        # closed, as nearly every end did by now.
+        if self._savedMake is not NOTHING_SET:
+            self._restoreMake()
+        if self._savedLost is not NOTHING_SET:
+            self._restoreLost()
+        self._lostOn = None
         self.protocol = None
         self.application = None
         self.chain = []

@@ -23,7 +23,7 @@ from .._core._lifecycle import (
     PortState,
     move,
 )
-from .._core._patch import patchable
+from .._core._patch import NOTHING_SET, instanceDictOf, ownsIn, patchIn, unpatch
 from .._core._record import STOP_ACCEPTING, Record, fireAll
 from .._core._report import Leftover, Origin
 from ._addresses import AddressKey, addressKey, describeAddress
@@ -83,23 +83,30 @@ class PortRecord(Record):
         self._kind = qual(type(port))
         self._waiters: list[Deferred[None]] = []
         self._recordAddress()
-        patch = self._patch = patchable(port, "port")
-        if patch.owns("stopListening", PortRecord):
+        if ownsIn(instanceDictOf(port, "port"), "stopListening", PortRecord):
             raise ValueError(
                 "this port is already tracked by another trialnet Network; "
                 "a port can belong to one Network at a time"
             )
         cls = type(port)
+        # Each name patched on the port, with what to put back (see
+        # patchIn): kept here rather than in an InstancePatch.
+        saved: dict[str, object] = {}
+        self._saved = saved
         self._originalStop: Callable[[], object] = port.stopListening
-        patch.set("stopListening", self.stopListening)
+        saved["stopListening"] = patchIn(port, "stopListening", self.stopListening)
         if getattr(cls, "loseConnection", None) is getattr(cls, "stopListening", 0):
-            patch.set("loseConnection", self.stopListening)
+            saved["loseConnection"] = patchIn(
+                port, "loseConnection", self.stopListening
+            )
         self._originalStart = getattr(port, "startListening", None)
         if self._originalStart is not None:
-            patch.set("startListening", self._startListening)
+            saved["startListening"] = patchIn(
+                port, "startListening", self._startListening
+            )
         self._originalRead = getattr(port, "doRead", None)
         if transport.stream and self._originalRead is not None:
-            patch.set("doRead", self._doRead)
+            saved["doRead"] = patchIn(port, "doRead", self._doRead)
 
     @property
     def kind(self) -> str:
@@ -171,7 +178,10 @@ class PortRecord(Record):
         return self.leftover(f"failed to stop: {failure.getErrorMessage()}")
 
     def forget(self) -> None:
-        self._patch.restoreAll()
+        port = self.port
+        for name, previous in self._saved.items():
+            unpatch(port, name, previous)
+        self._saved.clear()
         self.port = None
 
     def leftover(self, action: str, **details: str) -> Leftover:
@@ -259,16 +269,17 @@ class FactoryHook:
     """
 
     def __init__(self, factory: IProtocolFactory, registry: ServerBuilds) -> None:
-        self._patch = patchable(factory, "factory")
-        if self._patch.owns("buildProtocol", FactoryHook):
+        if ownsIn(instanceDictOf(factory, "factory"), "buildProtocol", FactoryHook):
             raise ValueError(
                 "this factory is already tracked by another trialnet Network; "
                 "a factory can belong to one Network at a time"
             )
+        self._factory: Any = factory
         self._originalBuild = factory.buildProtocol
         self._registry = registry
         self.ports: list[PortRecord] = []
-        self._patch.set("buildProtocol", self._buildProtocol)
+        # What buildProtocol was, kept here (see patchIn).
+        self._saved = patchIn(factory, "buildProtocol", self._buildProtocol)
 
     def _buildProtocol(self, addr: IAddress) -> Any:
         port = _accepting[-1] if _accepting else None
@@ -285,5 +296,7 @@ class FactoryHook:
         """
         Restore the factory's own C{buildProtocol}.
         """
-        self._patch.restoreAll()
+        saved, self._saved = self._saved, NOTHING_SET
+        unpatch(self._factory, "buildProtocol", saved)
+        self._factory = None
         self.ports.clear()
