@@ -78,6 +78,18 @@ class End(Record):
     @ivar state: Where it is, moved by L{END_MOVES} only.
     """
 
+    # What most ends keep as it starts, read from the class until an end
+    # sets its own: a dozen instance attributes fewer to set for every end.
+    transport: Any = None
+    hostKey: AddressKey | None = None
+    peerKey: AddressKey | None = None
+    _host: Any = None
+    _peer: Any = None
+    claimed = False
+    _lostOn: Any = None
+    _savedMake: object = NOTHING_SET
+    _savedLost: object = NOTHING_SET
+
     def __init__(
         self,
         role: str,
@@ -98,13 +110,7 @@ class End(Record):
         self.attempt = attempt
         self.port = port
         self.pairKey = pairKey
-        self.transport: Any = None
-        self.hostKey: AddressKey | None = None
-        self.peerKey: AddressKey | None = None
-        self._host: Any = None
-        self._peer: Any = None
         self.state = _NEW
-        self.claimed = False
         self.closeWaiters: list[Deferred[None]] = []
         self._listener = listener
         # What it patches, kept here rather than in an InstancePatch each:
@@ -112,9 +118,6 @@ class End(Record):
         # connectionLost of the transport the reactor tells (see
         # _connected), each with what to put back.
         protocolDict = instanceDictOf(protocol, "protocol")
-        self._savedMake: object = NOTHING_SET
-        self._lostOn: Any = None
-        self._savedLost: object = NOTHING_SET
         if ownsIn(protocolDict, "makeConnection", End) or ownsIn(
             protocolDict, "connectionLost", End
         ):
