@@ -76,6 +76,8 @@ class End(Record):
     @ivar claimed: Whether it was handed out as a server end already (the
         pairing's bookkeeping, whatever the end's state).
     @ivar state: Where it is, moved by L{END_MOVES} only.
+    @ivar rechained: Whether L{chain} changed when it connected (the
+        registry files it again under each protocol of it).
     """
 
     # What most ends keep as it starts, read from the class until an end
@@ -86,6 +88,7 @@ class End(Record):
     _host: Any = None
     _peer: Any = None
     claimed = False
+    rechained = False
     _lostOn: Any = None
     _savedMake: object = NOTHING_SET
     _savedLost: object = NOTHING_SET
@@ -208,12 +211,17 @@ class End(Record):
         self._peer = transport.getPeer()
         self.peerKey = addressKey(self._peer)
         self._move(_ON_CONNECTED)
-        held = protocolChain(getattr(socketTransport(transport), "protocol", None))
-        # A loop, not any() over a generator: it runs for every end.
-        for outer in held:
-            if outer is self.protocol:
-                self.chain = held
-                break
+        outermost = getattr(socketTransport(transport), "protocol", None)
+        # The reactor's transport holds this very protocol, as it does for
+        # most ends: its chain is the one it has (no second walk).
+        if outermost is not self.protocol:
+            held = protocolChain(outermost)
+            # A loop, not any() over a generator: it runs for every end.
+            for outer in held:
+                if outer is self.protocol:
+                    self.chain = held
+                    self.rechained = True
+                    break
         # The reactor tells the transport under every wrapping protocol
         # when the connection is gone; the protocol may have been replaced.
         lostOn: Any = socketTransport(transport)

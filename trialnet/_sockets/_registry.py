@@ -379,8 +379,9 @@ class Registry:
         self._listener.opened(record)
 
     def endMade(self, end: End) -> None:
-        # Its chain now reaches from what the reactor's transport holds.
-        self._index(end)
+        if end.rechained:
+            # Its chain now reaches from what the reactor's transport holds.
+            self._index(end)
         self.pairing.endMade(end)
         if end.attempt is not None:
             end.attempt.made(end)
