@@ -59,6 +59,13 @@ class PortRecord(Record):
     stage = STOP_ACCEPTING
     role = "port"
 
+    # What a port keeps as it starts, read from the class until it sets its
+    # own (see End).
+    stopFailure: Failure | None = None
+    hostKey: AddressKey | None = None
+    address: Any = None
+    _hostText = ""
+
     def __init__(
         self,
         port: IListeningPort,
@@ -76,10 +83,6 @@ class PortRecord(Record):
         self._reactor = reactor
         self.state = _LISTENING if listening else _IDLE
         self.socketPath = socketPath
-        self.stopFailure: Failure | None = None
-        self.hostKey: AddressKey | None = None
-        self.address: Any = None
-        self._hostText = ""
         self._kind = qual(type(port))
         self._waiters: list[Deferred[None]] = []
         self._recordAddress()
