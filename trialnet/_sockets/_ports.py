@@ -64,7 +64,6 @@ class PortRecord(Record):
     stopFailure: Failure | None = None
     hostKey: AddressKey | None = None
     address: Any = None
-    _hostText = ""
 
     def __init__(
         self,
@@ -83,7 +82,8 @@ class PortRecord(Record):
         self._reactor = reactor
         self.state = _LISTENING if listening else _IDLE
         self.socketPath = socketPath
-        self._kind = qual(type(port))
+        # Named, as its address is described, only for a report.
+        self._class = type(port)
         self._waiters: list[Deferred[None]] = []
         self._recordAddress()
         if ownsIn(instanceDictOf(port, "port"), "stopListening", PortRecord):
@@ -113,7 +113,7 @@ class PortRecord(Record):
 
     @property
     def kind(self) -> str:
-        return self._kind
+        return qual(self._class)
 
     @property
     def listening(self) -> bool:
@@ -193,7 +193,7 @@ class PortRecord(Record):
             origin=self.origin,
             action=action,
             kind=self.kind,
-            local=self._hostText,
+            local="" if self.address is None else describeAddress(self.address),
         )
 
     # Inside
@@ -241,7 +241,6 @@ class PortRecord(Record):
             return
         self.address = address
         self.hostKey = addressKey(address)
-        self._hostText = describeAddress(address)
 
 
 #: The states a port's one real stop begins from.
