@@ -9,6 +9,7 @@ then (HTTP Upgrade and HTTP/2 switch protocols midway).
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from twisted.internet.defer import Deferred
@@ -50,7 +51,11 @@ class EndListener(Protocol):
 
     def endMade(self, end: End) -> None: ...
 
-    def endLost(self, end: Record) -> None: ...
+    @property
+    def tellSettled(self) -> Callable[[Record], None]:
+        """
+        What an end calls as it settles.
+        """
 
     def crossing(self, key: AddressKey | None) -> str: ...
 
@@ -104,7 +109,7 @@ class End(Record):
         port: Any = None,
         pairKey: AddressKey | None = None,
     ) -> None:
-        super().__init__(origin, observed, listener.endLost)
+        super().__init__(origin, observed, listener.tellSettled)
         self.role = role  # type: ignore[misc]
         self.protocol: IProtocol | None = protocol
         self.chain: list[Any] = protocolChain(protocol)
