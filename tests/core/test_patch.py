@@ -18,6 +18,7 @@ from trialnet._core._patch import (
     ownsIn,
     patchable,
     patchIn,
+    patchNames,
     unpatch,
 )
 
@@ -228,6 +229,28 @@ class PatchInTests(SynchronousTestCase):
         self.assertEqual(thing.routed, "trialnet's")
         self.assertNotIn("routed", vars(thing))
         unpatch(thing, "routed", previous)
+        self.assertEqual(thing.routed, "class default")
+
+    def test_patchNames(self) -> None:
+        """
+        L{patchNames} sets several names of one object, each as L{patchIn}
+        would (through the class's data descriptor where it has one), and
+        returns for each what L{unpatch} puts back.
+        """
+        thing = _Routed()
+        thing.plain = "mine"  # type: ignore[attr-defined]
+        saved = patchNames(
+            thing, {"plain": "trialnet's", "routed": "trialnet's", "added": 1}
+        )
+        self.assertIs(saved["routed"], THROUGH)
+        self.assertEqual(thing.routed, "trialnet's")
+        self.assertEqual(
+            vars(thing),
+            {"store": {"routed": "trialnet's"}, "plain": "trialnet's", "added": 1},
+        )
+        for name, previous in saved.items():
+            unpatch(thing, name, previous)
+        self.assertEqual(vars(thing), {"store": {}, "plain": "mine"})
         self.assertEqual(thing.routed, "class default")
 
     def test_nothingSet(self) -> None:

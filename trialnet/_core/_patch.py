@@ -212,6 +212,31 @@ def patchIn(target: object, name: str, value: object) -> object:
     return previous
 
 
+def patchNames(target: object, replacements: dict[str, object]) -> dict[str, object]:
+    """
+    L{patchIn} of several names of one object (a port's four), learning
+    what its class says of them with one lookup of the class.
+
+    @return: Each name, to what to give L{unpatch} to put it back.
+    """
+    cls = type(target)
+    entry = _dataDescriptors.get(id(cls))
+    known = _descriptorsOf(cls) if entry is None or entry[0]() is not cls else entry[1]
+    instanceDict = vars(target)
+    saved: dict[str, object] = {}
+    for name, value in replacements.items():
+        routed = known.get(name)
+        if routed is None:
+            routed = _isDataDescriptor(cls, known, name)
+        if routed:
+            setattr(target, name, value)
+            saved[name] = THROUGH
+        else:
+            saved[name] = instanceDict.get(name, _MISSING)
+            instanceDict[name] = value
+    return saved
+
+
 def unpatch(target: object, name: str, previous: object) -> None:
     """
     Put back C{name} as it was before the L{patchIn} that returned

@@ -23,7 +23,14 @@ from .._core._lifecycle import (
     PortState,
     move,
 )
-from .._core._patch import NOTHING_SET, instanceDictOf, ownsIn, patchIn, unpatch
+from .._core._patch import (
+    NOTHING_SET,
+    instanceDictOf,
+    ownsIn,
+    patchIn,
+    patchNames,
+    unpatch,
+)
 from .._core._record import STOP_ACCEPTING, Record, fireAll
 from .._core._report import Leftover, Origin
 from ._addresses import AddressKey, addressKey, describeAddress
@@ -92,24 +99,19 @@ class PortRecord(Record):
                 "a port can belong to one Network at a time"
             )
         cls = type(port)
-        # Each name patched on the port, with what to put back (see
-        # patchIn): kept here rather than in an InstancePatch.
-        saved: dict[str, object] = {}
-        self._saved = saved
         self._originalStop: Callable[[], object] = port.stopListening
-        saved["stopListening"] = patchIn(port, "stopListening", self.stopListening)
+        replacements: dict[str, object] = {"stopListening": self.stopListening}
         if getattr(cls, "loseConnection", None) is getattr(cls, "stopListening", 0):
-            saved["loseConnection"] = patchIn(
-                port, "loseConnection", self.stopListening
-            )
+            replacements["loseConnection"] = self.stopListening
         self._originalStart = getattr(port, "startListening", None)
         if self._originalStart is not None:
-            saved["startListening"] = patchIn(
-                port, "startListening", self._startListening
-            )
+            replacements["startListening"] = self._startListening
         self._originalRead = getattr(port, "doRead", None)
         if transport.stream and self._originalRead is not None:
-            saved["doRead"] = patchIn(port, "doRead", self._doRead)
+            replacements["doRead"] = self._doRead
+        # Each name patched on the port, with what to put back (see
+        # patchNames): kept here rather than in an InstancePatch.
+        self._saved = patchNames(port, replacements)
 
     @property
     def kind(self) -> str:
