@@ -216,7 +216,8 @@ class End(Record):
         self._peer = transport.getPeer()
         self.peerKey = addressKey(self._peer)
         self._move(_ON_CONNECTED)
-        outermost = getattr(socketTransport(transport), "protocol", None)
+        underlying = socketTransport(transport)
+        outermost = getattr(underlying, "protocol", None)
         # The reactor's transport holds this very protocol, as it does for
         # most ends: its chain is the one it has (no second walk).
         if outermost is not self.protocol:
@@ -229,7 +230,7 @@ class End(Record):
                     break
         # The reactor tells the transport under every wrapping protocol
         # when the connection is gone; the protocol may have been replaced.
-        lostOn: Any = socketTransport(transport)
+        lostOn: Any = underlying
         if not (hasattr(lostOn, "__dict__") and hasattr(lostOn, "connectionLost")):
             lostOn = self.protocol
         self._lostOn = lostOn
@@ -261,7 +262,9 @@ class End(Record):
         self._move(_ON_CLOSED)
         self.transport = None
         self._settle()
-        fireAll(self.closeWaiters, None)
+        if self.closeWaiters:
+            # Checked here: most ends have nobody waiting, and no call is made.
+            fireAll(self.closeWaiters, None)
 
     # Closing
 
@@ -310,7 +313,9 @@ class End(Record):
         self.transport = None
         self.port = None
         self.attempt = None
-        fireAll(self.closeWaiters, None)
+        if self.closeWaiters:
+            # Checked here: most ends have nobody waiting, and no call is made.
+            fireAll(self.closeWaiters, None)
 
     # Reporting
 
