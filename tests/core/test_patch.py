@@ -10,7 +10,17 @@ import weakref
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from trialnet._core._patch import InstancePatch, patchable
+from trialnet._core._patch import (
+    NOTHING_SET,
+    THROUGH,
+    InstancePatch,
+    instanceDictOf,
+    ownsIn,
+    patchable,
+    patchIn,
+    patchNames,
+    unpatch,
+)
 
 
 class _Routed:
@@ -182,3 +192,108 @@ class InstancePatchTests(SynchronousTestCase):
         error = self.assertRaises(TypeError, patchable, Slotted(), "protocol")
         self.assertIn("__slots__", str(error))
         self.assertIn("Slotted", str(error))
+
+
+class PatchInTests(SynchronousTestCase):
+    """
+    L{patchIn} and L{unpatch}: one name set on an instance by a record that
+    keeps what was there itself.
+    """
+
+    def test_putsBackWhatWasThere(self) -> None:
+        """
+        L{unpatch} puts back the instance attribute that L{patchIn}
+        replaced, and removes one that was not there.
+        """
+
+        class Thing:
+            pass
+
+        thing = Thing()
+        thing.before = "mine"  # type: ignore[attr-defined]
+        before = patchIn(thing, "before", "trialnet's")
+        added = patchIn(thing, "added", "trialnet's")
+        self.assertEqual(vars(thing), {"before": "trialnet's", "added": "trialnet's"})
+        unpatch(thing, "before", before)
+        unpatch(thing, "added", added)
+        self.assertEqual(vars(thing), {"before": "mine"})
+
+    def test_throughDescriptor(self) -> None:
+        """
+        A name the class defines as a data descriptor is set through it, and
+        deleted through it by L{unpatch}.
+        """
+        thing = _Routed()
+        previous = patchIn(thing, "routed", "trialnet's")
+        self.assertIs(previous, THROUGH)
+        self.assertEqual(thing.routed, "trialnet's")
+        self.assertNotIn("routed", vars(thing))
+        unpatch(thing, "routed", previous)
+        self.assertEqual(thing.routed, "class default")
+
+    def test_patchNames(self) -> None:
+        """
+        L{patchNames} sets several names of one object, each as L{patchIn}
+        would (through the class's data descriptor where it has one), and
+        returns for each what L{unpatch} puts back.
+        """
+        thing = _Routed()
+        thing.plain = "mine"  # type: ignore[attr-defined]
+        saved = patchNames(
+            thing, {"plain": "trialnet's", "routed": "trialnet's", "added": 1}
+        )
+        self.assertIs(saved["routed"], THROUGH)
+        self.assertEqual(thing.routed, "trialnet's")
+        self.assertEqual(
+            vars(thing),
+            {"store": {"routed": "trialnet's"}, "plain": "trialnet's", "added": 1},
+        )
+        for name, previous in saved.items():
+            unpatch(thing, name, previous)
+        self.assertEqual(vars(thing), {"store": {}, "plain": "mine"})
+        self.assertEqual(thing.routed, "class default")
+
+    def test_nothingSet(self) -> None:
+        """
+        L{unpatch} of L{NOTHING_SET} leaves the instance as it is, even an
+        attribute of the same name.
+        """
+
+        class Thing:
+            pass
+
+        thing = Thing()
+        thing.name = "mine"  # type: ignore[attr-defined]
+        unpatch(thing, "name", NOTHING_SET)
+        self.assertEqual(vars(thing), {"name": "mine"})
+
+    def test_slotsRefused(self) -> None:
+        """
+        L{instanceDictOf} refuses an object without an instance dictionary
+        as L{patchable} does, naming the class; it returns the dictionary of
+        one that has it.
+        """
+
+        class Slotted:
+            __slots__ = ("a",)
+
+        error = self.assertRaises(TypeError, instanceDictOf, Slotted(), "port")
+        self.assertIn("__slots__", str(error))
+        self.assertIn("Slotted", str(error))
+        routed = _Routed()
+        self.assertIs(instanceDictOf(routed, "port"), vars(routed))
+
+    def test_ownsIn(self) -> None:
+        """
+        L{ownsIn} tells whether the instance attribute it names is a method
+        of an instance of the owner class; a missing one is not.
+        """
+
+        class Owner:
+            def method(self) -> None:
+                pass
+
+        attributes: dict[str, object] = {"mine": Owner().method, "other": len}
+        self.assertTrue(ownsIn(attributes, "mine", Owner))
+        self.assertFalse(ownsIn(attributes, "other", Owner))
+        self.assertFalse(ownsIn(attributes, "missing", Owner))

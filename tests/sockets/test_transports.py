@@ -14,10 +14,13 @@ from typing import TYPE_CHECKING, ClassVar
 
 from twisted.internet.defer import gatherResults
 from twisted.internet.interfaces import IProtocol
+from twisted.internet.protocol import Factory, Protocol
+from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 from twisted.trial.reporter import TestResult
 from twisted.trial.unittest import SynchronousTestCase
 
 from trialnet import NetworkTestCase, TeardownError
+from trialnet._sockets._transports import protocolChain
 
 from .. import transports
 from ..helpers import (
@@ -271,3 +274,40 @@ class TLSTests(StreamBehaviourMixin, SynchronousTestCase):
     """
 
     transport = TLS()
+
+
+class ProtocolChainTests(SynchronousTestCase):
+    """
+    L{protocolChain}: a protocol and those it wraps, with what it learns of
+    each class kept per class.
+    """
+
+    def test_plainAndWrapped(self) -> None:
+        """
+        A protocol that wraps nothing is its own chain, asked once or again;
+        a L{ProtocolWrapper} around it gives both, outermost first.
+        """
+        plain = Protocol()
+        self.assertEqual(protocolChain(plain), [plain])
+        self.assertEqual(protocolChain(plain), [plain])
+        wrapper = ProtocolWrapper(WrappingFactory(Factory()), plain)
+        self.assertEqual(protocolChain(wrapper), [wrapper, plain])
+        self.assertEqual(protocolChain(None), [None])
+
+    def test_classNotKeptAlive(self) -> None:
+        """
+        A class seen once is not kept alive by what was learnt of it, and a
+        new class that reuses its id is asked about afresh: a wrapper made
+        after a plain class was collected is still unwrapped.
+        """
+        made = type("Made", (Protocol,), {})
+        self.assertEqual(len(protocolChain(made())), 1)
+        reference = weakref.ref(made)
+        del made
+        gc.collect()
+        self.assertIsNone(reference())
+        for _ in range(20):
+            wrapperClass = type("Made", (ProtocolWrapper,), {})
+            inner = Protocol()
+            wrapper = wrapperClass(WrappingFactory(Factory()), inner)
+            self.assertEqual(protocolChain(wrapper), [wrapper, inner])

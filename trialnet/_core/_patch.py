@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import weakref
+from typing import Any
 
 from twisted.python.reflect import qual
 
@@ -163,6 +164,113 @@ class InstancePatch:
                 self.restore(name)
 
 
+#: What L{patchIn} returns when it set a name through the class's data
+#: descriptor, and what a record keeps when it has nothing to put back.
+THROUGH = object()
+NOTHING_SET = object()
+
+
+def instanceDictOf(thing: object, what: str) -> dict[str, Any]:
+    """
+    The instance dictionary of C{thing}, which a record patches with
+    L{patchIn}.
+
+    @raise TypeError: When C{thing} has none (see L{patchable}).
+    """
+    try:
+        return vars(thing)
+    except TypeError:
+        raise _unpatchable(thing, what) from None
+
+
+def patchIn(target: object, name: str, value: object) -> object:
+    """
+    Set C{name} on C{target}'s instance, as L{InstancePatch.set} does, for
+    a record that keeps what was there itself: the records of ends, ports
+    and factories patch one to four names of an object, for every test, and
+    keep them in place of an L{InstancePatch} each (one object and one
+    dictionary fewer a patched object).  C{target} has an instance
+    dictionary (see L{instanceDictOf}).
+
+    @return: What to give L{unpatch} to put it back: what the instance
+        dictionary held (or a marker of nothing), or L{THROUGH}.
+    """
+    cls = type(target)
+    # _descriptorsOf(cls), written out for the class seen before.
+    entry = _dataDescriptors.get(id(cls))
+    known = _descriptorsOf(cls) if entry is None or entry[0]() is not cls else entry[1]
+    routed = known.get(name)
+    if routed is None:
+        routed = _isDataDescriptor(cls, known, name)
+    if routed:
+        # As in InstancePatch.set: the class routes this attribute elsewhere.
+        setattr(target, name, value)
+        return THROUGH
+    instanceDict = vars(target)
+    previous = instanceDict.get(name, _MISSING)
+    instanceDict[name] = value
+    return previous
+
+
+def patchNames(target: object, replacements: dict[str, object]) -> dict[str, object]:
+    """
+    L{patchIn} of several names of one object (a port's four), learning
+    what its class says of them with one lookup of the class.
+
+    @return: Each name, to what to give L{unpatch} to put it back.
+    """
+    cls = type(target)
+    entry = _dataDescriptors.get(id(cls))
+    known = _descriptorsOf(cls) if entry is None or entry[0]() is not cls else entry[1]
+    instanceDict = vars(target)
+    saved: dict[str, object] = {}
+    for name, value in replacements.items():
+        routed = known.get(name)
+        if routed is None:
+            routed = _isDataDescriptor(cls, known, name)
+        if routed:
+            setattr(target, name, value)
+            saved[name] = THROUGH
+        else:
+            saved[name] = instanceDict.get(name, _MISSING)
+            instanceDict[name] = value
+    return saved
+
+
+def unpatch(target: object, name: str, previous: object) -> None:
+    """
+    Put back C{name} as it was before the L{patchIn} that returned
+    C{previous}; nothing when C{previous} is L{NOTHING_SET}.
+    """
+    if previous is NOTHING_SET:
+        return
+    if previous is THROUGH:
+        with contextlib.suppress(AttributeError):
+            delattr(target, name)
+        return
+    instanceDict = vars(target)
+    if previous is not _MISSING:
+        instanceDict[name] = previous
+    elif name in instanceDict:
+        del instanceDict[name]
+
+
+def ownsIn(instanceDict: dict[str, Any], name: str, owner: type) -> bool:
+    """
+    Whether the instance attribute C{name} (in C{instanceDict}) is a method
+    of an C{owner} instance: whether a trialnet record already observes it.
+    """
+    return isinstance(getattr(instanceDict.get(name), "__self__", None), owner)
+
+
+def _unpatchable(thing: object, what: str) -> TypeError:
+    return TypeError(
+        f"trialnet cannot observe {what} {qual(type(thing))}: its instances "
+        f"have no __dict__ (the class defines __slots__); add '__dict__' to "
+        f"__slots__ or use a class without __slots__"
+    )
+
+
 def patchable(thing: object, what: str) -> InstancePatch:
     """
     @raise TypeError: When C{thing} has no instance dictionary (its class
@@ -171,11 +279,7 @@ def patchable(thing: object, what: str) -> InstancePatch:
     try:
         return InstancePatch(thing)
     except TypeError:
-        raise TypeError(
-            f"trialnet cannot observe {what} {qual(type(thing))}: its instances "
-            f"have no __dict__ (the class defines __slots__); add '__dict__' to "
-            f"__slots__ or use a class without __slots__"
-        ) from None
+        raise _unpatchable(thing, what) from None
 
 
 def ownedBy(thing: object, name: str, owner: type) -> bool:

@@ -119,6 +119,15 @@ class ClientAttempt(ClientFactory, Record):
 
     role = "client"
 
+    # What an attempt keeps as it starts, read from the class until it sets
+    # its own (see End).
+    _prepared: End | None = None
+    _failure: Failure | None = None
+    # Inside the Deferred's canceller, which fails it itself.
+    _cancelled = False
+    connector: IConnector | None = None
+    _endpointResult: Deferred[Any] | None = None
+
     def __init__(
         self,
         factory: IProtocolFactory | None,
@@ -131,16 +140,10 @@ class ClientAttempt(ClientFactory, Record):
         self._factory = factory
         self._registry = registry
         self._protocol = protocol
-        self._prepared: End | None = None
         if protocol is not None:
             self._prepared = registry.newEnd("client", origin, protocol, attempt=self)
             self._prepared.watchConnect()
-        self._failure: Failure | None = None
-        # Inside the Deferred's canceller, which fails it itself.
-        self._cancelled = False
         self.state = _DIALING
-        self.connector: IConnector | None = None
-        self._endpointResult: Deferred[Any] | None = None
         if IProtocolNegotiationFactory.providedBy(factory):
             # The TLS layer asks the factory it is given for ALPN protocols.
             alsoProvides(self, IProtocolNegotiationFactory)

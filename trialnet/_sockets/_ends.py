@@ -9,6 +9,7 @@ then (HTTP Upgrade and HTTP/2 switch protocols midway).
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from twisted.internet.defer import Deferred
@@ -19,7 +20,7 @@ from twisted.python.failure import Failure
 from twisted.python.reflect import qual
 
 from .._core._lifecycle import END_MOVES, EndEvent, EndState, move
-from .._core._patch import InstancePatch, patchable
+from .._core._patch import NOTHING_SET, instanceDictOf, ownsIn, patchIn, unpatch
 from .._core._record import Record, fireAll
 from .._core._report import Leftover, Origin
 from .._core._retries import retriesOf
@@ -50,7 +51,11 @@ class EndListener(Protocol):
 
     def endMade(self, end: End) -> None: ...
 
-    def endLost(self, end: Record) -> None: ...
+    @property
+    def tellSettled(self) -> Callable[[Record], None]:
+        """
+        What an end calls as it settles.
+        """
 
     def crossing(self, key: AddressKey | None) -> str: ...
 
@@ -76,7 +81,22 @@ class End(Record):
     @ivar claimed: Whether it was handed out as a server end already (the
         pairing's bookkeeping, whatever the end's state).
     @ivar state: Where it is, moved by L{END_MOVES} only.
+    @ivar rechained: Whether L{chain} changed when it connected (the
+        registry files it again under each protocol of it).
     """
+
+    # What most ends keep as it starts, read from the class until an end
+    # sets its own: a dozen instance attributes fewer to set for every end.
+    transport: Any = None
+    hostKey: AddressKey | None = None
+    peerKey: AddressKey | None = None
+    _host: Any = None
+    _peer: Any = None
+    claimed = False
+    rechained = False
+    _lostOn: Any = None
+    _savedMake: object = NOTHING_SET
+    _savedLost: object = NOTHING_SET
 
     def __init__(
         self,
@@ -89,7 +109,7 @@ class End(Record):
         port: Any = None,
         pairKey: AddressKey | None = None,
     ) -> None:
-        super().__init__(origin, observed, listener.endLost)
+        super().__init__(origin, observed, listener.tellSettled)
         self.role = role  # type: ignore[misc]
         self.protocol: IProtocol | None = protocol
         self.chain: list[Any] = protocolChain(protocol)
@@ -98,18 +118,17 @@ class End(Record):
         self.attempt = attempt
         self.port = port
         self.pairKey = pairKey
-        self.transport: Any = None
-        self.hostKey: AddressKey | None = None
-        self.peerKey: AddressKey | None = None
-        self._host: Any = None
-        self._peer: Any = None
         self.state = _NEW
-        self.claimed = False
         self.closeWaiters: list[Deferred[None]] = []
         self._listener = listener
-        self._patch = patch = patchable(protocol, "protocol")
-        self._lostPatch: InstancePatch | None = None
-        if patch.owns("makeConnection", End, "connectionLost"):
+        # What it patches, kept here rather than in an InstancePatch each:
+        # the protocol's makeConnection until it is called, and the
+        # connectionLost of the transport the reactor tells (see
+        # _connected), each with what to put back.
+        protocolDict = instanceDictOf(protocol, "protocol")
+        if ownsIn(protocolDict, "makeConnection", End) or ownsIn(
+            protocolDict, "connectionLost", End
+        ):
             raise ValueError(
                 f"{self.kind} instance is already connected through trialnet; "
                 f"a protocol instance serves one connection at a time, so pass "
@@ -159,17 +178,16 @@ class End(Record):
         # the test).
         return self.state is not _OPEN
 
-    def _move(self, event: EndEvent) -> None:
-        self.state = move(END_MOVES, self.state, event, self)
-
     # Observing
 
     def watchConnect(self) -> None:
         """
         Observe a protocol that is about to be connected.
         """
-        self._originalMake = self.protocol.makeConnection  # type: ignore[union-attr]
-        self._patch.set("makeConnection", self._makeConnection)
+        protocol = self.protocol
+        self._originalMake = protocol.makeConnection  # type: ignore[union-attr]
+        if self._savedMake is NOTHING_SET:
+            self._savedMake = patchIn(protocol, "makeConnection", self._makeConnection)
 
     def adoptConnected(self, transport: Any) -> None:
         """
@@ -178,7 +196,7 @@ class End(Record):
         self._connected(transport)
 
     def _makeConnection(self, transport: Any) -> None:
-        self._patch.restore("makeConnection")
+        self._restoreMake()
         self._connected(transport)
         try:
             self._originalMake(transport)
@@ -194,26 +212,41 @@ class End(Record):
             self.hostKey = addressKey(self._host)
         self._peer = transport.getPeer()
         self.peerKey = addressKey(self._peer)
-        self._move(_ON_CONNECTED)
-        held = protocolChain(getattr(socketTransport(transport), "protocol", None))
-        # A loop, not any() over a generator: it runs for every end.
-        for outer in held:
-            if outer is self.protocol:
-                self.chain = held
-                break
+        # Each of an end's three moves calls the table's move() itself, with
+        # no method of the end around it: one call fewer, for every end.
+        self.state = move(END_MOVES, self.state, _ON_CONNECTED, self)
+        underlying = socketTransport(transport)
+        outermost = getattr(underlying, "protocol", None)
+        # The reactor's transport holds this very protocol, as it does for
+        # most ends: its chain is the one it has (no second walk).
+        if outermost is not self.protocol:
+            held = protocolChain(outermost)
+            # A loop, not any() over a generator: it runs for every end.
+            for outer in held:
+                if outer is self.protocol:
+                    self.chain = held
+                    self.rechained = True
+                    break
         # The reactor tells the transport under every wrapping protocol
         # when the connection is gone; the protocol may have been replaced.
-        lostOn: Any = socketTransport(transport)
+        lostOn: Any = underlying
         if not (hasattr(lostOn, "__dict__") and hasattr(lostOn, "connectionLost")):
             lostOn = self.protocol
-        self._lostPatch = patchable(lostOn, "transport")
+        self._lostOn = lostOn
         self._originalLost = lostOn.connectionLost
-        self._lostPatch.set("connectionLost", self._connectionLost)
+        self._savedLost = patchIn(lostOn, "connectionLost", self._connectionLost)
+
+    def _restoreMake(self) -> None:
+        saved, self._savedMake = self._savedMake, NOTHING_SET
+        unpatch(self.protocol, "makeConnection", saved)
+
+    def _restoreLost(self) -> None:
+        saved, self._savedLost = self._savedLost, NOTHING_SET
+        unpatch(self._lostOn, "connectionLost", saved)
 
     def _connectionLost(self, reason: Failure) -> None:
-        assert self._lostPatch is not None
-        self._lostPatch.restore("connectionLost")
-        self._move(_ON_LOSING)
+        self._restoreLost()
+        self.state = move(END_MOVES, self.state, _ON_LOSING, self)
         try:
             with retriesOf(self._listener.reactor, self._listener, self.origin):
                 self._originalLost(reason)
@@ -225,10 +258,12 @@ class End(Record):
             self._markClosed()
 
     def _markClosed(self) -> None:
-        self._move(_ON_CLOSED)
+        self.state = move(END_MOVES, self.state, _ON_CLOSED, self)
         self.transport = None
         self._settle()
-        fireAll(self.closeWaiters, None)
+        if self.closeWaiters:
+            # Checked here: most ends have nobody waiting, and no call is made.
+            fireAll(self.closeWaiters, None)
 
     # Closing
 
@@ -264,16 +299,22 @@ class End(Record):
         return self.leftover(f"{leftover.action}; {action}")
 
     def forget(self) -> None:
-        self._patch.restoreAll()
-        if self._lostPatch is not None:
-            self._lostPatch.restoreAll()
+        # Read plainly: both are restored already when it connected and
+        # closed, as nearly every end did by now.
+        if self._savedMake is not NOTHING_SET:
+            self._restoreMake()
+        if self._savedLost is not NOTHING_SET:
+            self._restoreLost()
+        self._lostOn = None
         self.protocol = None
         self.application = None
         self.chain = []
         self.transport = None
         self.port = None
         self.attempt = None
-        fireAll(self.closeWaiters, None)
+        if self.closeWaiters:
+            # Checked here: most ends have nobody waiting, and no call is made.
+            fireAll(self.closeWaiters, None)
 
     # Reporting
 

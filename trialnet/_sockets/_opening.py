@@ -192,7 +192,11 @@ class Opener:
             endpoint = target
             target = endpoint.target
             timeout, tlsOptions = endpoint.timeout, endpoint.tlsOptions
-        checkSeconds(timeout, "timeout")
+        if timeout is not CONNECT_TIMEOUT:
+            # trialnet's own default (the object itself, as connect()'s
+            # default passes it) is valid by construction: checked only when
+            # the caller gave one.
+            checkSeconds(timeout, "timeout")
         dial = self.dialer(target, timeout, tlsOptions)
         if isinstance(target, PortFront):
             problem = target.frontProblem()

@@ -70,7 +70,10 @@ class Pairing:
         if end.role != "server":
             return
         port = end.port
-        waiters = self._acceptWaiters.get(port, deque())
+        # Shaped for speed (it runs for every server end): no empty deque
+        # or list is made for a lookup that finds nothing, as it mostly
+        # does.
+        waiters = self._acceptWaiters.get(port)
         # A waiter failed already (fast, on a logged error) hands out
         # nothing: the end goes to the next one, or waits unclaimed.
         while waiters and waiters[0].called:
@@ -79,15 +82,20 @@ class Pairing:
             end.claimed = True
             self._give([waiters.popleft()], end)
         else:
-            self._unclaimed.setdefault(port, deque()).append(end)
+            unclaimed = self._unclaimed.get(port)
+            if unclaimed is None:
+                unclaimed = self._unclaimed[port] = deque()
+            unclaimed.append(end)
         key = end.peerKey
         if key is None:
             return
         self._serversByPeer[key] = end
-        waiting = [w for w in self._serverWaiters.pop(key, []) if not w.called]
+        waiting = self._serverWaiters.pop(key, None)
         if waiting:
-            end.claimed = True
-        self._give(waiting, end)
+            waiting = [w for w in waiting if not w.called]
+            if waiting:
+                end.claimed = True
+                self._give(waiting, end)
 
     def serverFor(self, client: End, unwrap: bool = True) -> Deferred[Any] | None:
         """
@@ -152,6 +160,10 @@ class Pairing:
         Fire each of C{waiters} with C{end}'s protocol, the application's or
         the outermost one, as it asked.
         """
+        if not self._outermost:
+            # Nobody asked for the outermost one, as nearly always.
+            fireAll(waiters, end.application)
+            return
         outermost = [w for w in waiters if w in self._outermost]
         self._outermost.difference_update(outermost)
         fireAll([w for w in waiters if w not in outermost], end.application)
@@ -162,8 +174,11 @@ class Pairing:
         The teardown is over: nobody gets a server end any more, and every
         reference is dropped.
         """
-        waiters = [w for ws in self._serverWaiters.values() for w in ws]
-        waiters.extend(w for ws in self._acceptWaiters.values() for w in ws)
+        waiters: list[Deferred[Any]] = []
+        # Mostly both are empty by now: nothing to gather.
+        if self._serverWaiters or self._acceptWaiters:
+            waiters = [w for ws in self._serverWaiters.values() for w in ws]
+            waiters.extend(w for ws in self._acceptWaiters.values() for w in ws)
         self._serversByPeer.clear()
         self._serverWaiters.clear()
         self._unclaimed.clear()

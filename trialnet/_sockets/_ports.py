@@ -23,7 +23,14 @@ from .._core._lifecycle import (
     PortState,
     move,
 )
-from .._core._patch import patchable
+from .._core._patch import (
+    NOTHING_SET,
+    instanceDictOf,
+    ownsIn,
+    patchIn,
+    patchNames,
+    unpatch,
+)
 from .._core._record import STOP_ACCEPTING, Record, fireAll
 from .._core._report import Leftover, Origin
 from ._addresses import AddressKey, addressKey, describeAddress
@@ -59,6 +66,12 @@ class PortRecord(Record):
     stage = STOP_ACCEPTING
     role = "port"
 
+    # What a port keeps as it starts, read from the class until it sets its
+    # own (see End).
+    stopFailure: Failure | None = None
+    hostKey: AddressKey | None = None
+    address: Any = None
+
     def __init__(
         self,
         port: IListeningPort,
@@ -76,34 +89,33 @@ class PortRecord(Record):
         self._reactor = reactor
         self.state = _LISTENING if listening else _IDLE
         self.socketPath = socketPath
-        self.stopFailure: Failure | None = None
-        self.hostKey: AddressKey | None = None
-        self.address: Any = None
-        self._hostText = ""
-        self._kind = qual(type(port))
+        # Named, as its address is described, only for a report.
+        self._class = type(port)
         self._waiters: list[Deferred[None]] = []
         self._recordAddress()
-        patch = self._patch = patchable(port, "port")
-        if patch.owns("stopListening", PortRecord):
+        if ownsIn(instanceDictOf(port, "port"), "stopListening", PortRecord):
             raise ValueError(
                 "this port is already tracked by another trialnet Network; "
                 "a port can belong to one Network at a time"
             )
         cls = type(port)
         self._originalStop: Callable[[], object] = port.stopListening
-        patch.set("stopListening", self.stopListening)
+        replacements: dict[str, object] = {"stopListening": self.stopListening}
         if getattr(cls, "loseConnection", None) is getattr(cls, "stopListening", 0):
-            patch.set("loseConnection", self.stopListening)
+            replacements["loseConnection"] = self.stopListening
         self._originalStart = getattr(port, "startListening", None)
         if self._originalStart is not None:
-            patch.set("startListening", self._startListening)
+            replacements["startListening"] = self._startListening
         self._originalRead = getattr(port, "doRead", None)
         if transport.stream and self._originalRead is not None:
-            patch.set("doRead", self._doRead)
+            replacements["doRead"] = self._doRead
+        # Each name patched on the port, with what to put back (see
+        # patchNames): kept here rather than in an InstancePatch.
+        self._saved = patchNames(port, replacements)
 
     @property
     def kind(self) -> str:
-        return self._kind
+        return qual(self._class)
 
     @property
     def listening(self) -> bool:
@@ -171,7 +183,10 @@ class PortRecord(Record):
         return self.leftover(f"failed to stop: {failure.getErrorMessage()}")
 
     def forget(self) -> None:
-        self._patch.restoreAll()
+        port = self.port
+        for name, previous in self._saved.items():
+            unpatch(port, name, previous)
+        self._saved.clear()
         self.port = None
 
     def leftover(self, action: str, **details: str) -> Leftover:
@@ -180,7 +195,7 @@ class PortRecord(Record):
             origin=self.origin,
             action=action,
             kind=self.kind,
-            local=self._hostText,
+            local="" if self.address is None else describeAddress(self.address),
         )
 
     # Inside
@@ -228,7 +243,6 @@ class PortRecord(Record):
             return
         self.address = address
         self.hostKey = addressKey(address)
-        self._hostText = describeAddress(address)
 
 
 #: The states a port's one real stop begins from.
@@ -259,16 +273,17 @@ class FactoryHook:
     """
 
     def __init__(self, factory: IProtocolFactory, registry: ServerBuilds) -> None:
-        self._patch = patchable(factory, "factory")
-        if self._patch.owns("buildProtocol", FactoryHook):
+        if ownsIn(instanceDictOf(factory, "factory"), "buildProtocol", FactoryHook):
             raise ValueError(
                 "this factory is already tracked by another trialnet Network; "
                 "a factory can belong to one Network at a time"
             )
+        self._factory: Any = factory
         self._originalBuild = factory.buildProtocol
         self._registry = registry
         self.ports: list[PortRecord] = []
-        self._patch.set("buildProtocol", self._buildProtocol)
+        # What buildProtocol was, kept here (see patchIn).
+        self._saved = patchIn(factory, "buildProtocol", self._buildProtocol)
 
     def _buildProtocol(self, addr: IAddress) -> Any:
         port = _accepting[-1] if _accepting else None
@@ -285,5 +300,7 @@ class FactoryHook:
         """
         Restore the factory's own C{buildProtocol}.
         """
-        self._patch.restoreAll()
+        saved, self._saved = self._saved, NOTHING_SET
+        unpatch(self._factory, "buildProtocol", saved)
+        self._factory = None
         self.ports.clear()

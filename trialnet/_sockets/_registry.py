@@ -73,6 +73,9 @@ class Registry:
         self.pairing = Pairing()
         self._configure = configure
         self._listener: Any = _Listener()
+        #: What every record calls as it settles: the listener's own method
+        #: once one subscribed (see L{subscribe}).
+        self.tellSettled: Callable[[Any], None] = self._settled
         self._records: list[IRecord] = []
         self._teardownHooks: list[Hook] = []
         self._ends: dict[int, End] = {}
@@ -86,8 +89,14 @@ class Registry:
     def subscribe(self, listener: Any) -> None:
         """
         Tell C{listener} (the teardown) of every record opened and settled.
+
+        The teardown subscribes once, as it is made, before anything is
+        opened: the records made from then on call its C{settled}
+        directly, one call fewer each time one settles.  (A record made
+        before still tells it, through L{_settled}.)
         """
         self._listener = listener
+        self.tellSettled = listener.settled
 
     def records(self) -> Iterable[IRecord]:
         return self._records
@@ -209,7 +218,7 @@ class Registry:
             port,
             origin,
             transport or transportOf(port),
-            self._settled,
+            self.tellSettled,
             self.reactor,
             observed=observed,
             socketPath=socketPath,
@@ -317,7 +326,7 @@ class Registry:
         """
         Record one C{connect()}, of a factory or of one protocol instance.
         """
-        attempt = ClientAttempt(factory, protocol, origin, self, self._settled)
+        attempt = ClientAttempt(factory, protocol, origin, self, self.tellSettled)
         self._add(attempt)
         return attempt
 
@@ -332,7 +341,7 @@ class Registry:
         if known is not None:
             known.observed = known.observed and observed
             return known
-        record = ConnectorRecord(connector, origin, self, self._settled, observed)
+        record = ConnectorRecord(connector, origin, self, self.tellSettled, observed)
         self._connectors[id(connector)] = record
         self._add(record)
         protocol = record.connectedProtocol()
@@ -341,13 +350,13 @@ class Registry:
         return record
 
     def addPool(self, pool: object, origin: Origin) -> None:
-        self._add(PoolRecord(pool, origin, self._settled, self.reactor))
+        self._add(PoolRecord(pool, origin, self.tellSettled, self.reactor))
 
     def addService(self, service: object, origin: Origin) -> None:
-        self._add(ServiceRecord(service, origin, self._settled, self.reactor))
+        self._add(ServiceRecord(service, origin, self.tellSettled, self.reactor))
 
     def addPendingListen(self, origin: Origin) -> PendingListen:
-        record = PendingListen(origin, self._settled)
+        record = PendingListen(origin, self.tellSettled)
         self._add(record)
         return record
 
@@ -379,16 +388,14 @@ class Registry:
         self._listener.opened(record)
 
     def endMade(self, end: End) -> None:
-        # Its chain now reaches from what the reactor's transport holds.
-        self._index(end)
+        if end.rechained:
+            # Its chain now reaches from what the reactor's transport holds.
+            self._index(end)
         self.pairing.endMade(end)
         if end.attempt is not None:
             end.attempt.made(end)
         # A server end accepted after the ports stopped is closed at once.
         self._listener.opened(end)
-
-    def endLost(self, end: IRecord) -> None:
-        self._listener.settled(end)
 
     def serverAccepting(self, port: PortRecord) -> AddressKey | None:
         if port.transport.pairsInOrder and port.hostKey is not None:

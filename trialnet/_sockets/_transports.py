@@ -12,6 +12,7 @@ import os
 import shutil
 import sys
 import tempfile
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,10 +115,14 @@ def protocolChain(protocol: Any) -> list[Any]:
     inside.
     """
     chain = [protocol]
-    # Shaped for speed (it runs for every end, twice): a protocol that is
-    # none of the wrappers, as nearly every one is, is answered by one
-    # isinstance check.
-    if not isinstance(chain[0], _wrappingProtocols()):
+    # Shaped for speed (it runs for every end, twice): a protocol whose
+    # class is none of the wrappers, as nearly every one is, is answered by
+    # one lookup of what is known of its class.
+    cls = type(protocol)
+    entry = _wrapping.get(id(cls))
+    if entry is None or entry[0]() is not cls:
+        entry = _learnWrapping(cls)
+    if not entry[1]:
         return chain
     while True:
         if isinstance(protocol, ProtocolWrapper):
@@ -139,6 +144,32 @@ _WRAPPERS_ELSEWHERE = (
     ("twisted.application._client_service", "_ReconnectingProtocolProxy"),
     ("twisted.application.internet", "_ReconnectingProtocolProxy"),
 )
+
+
+#: Whether the instances of a class wrap another protocol, by the class's
+#: id, each with a weak reference to the class (a class defined in a test
+#: is not kept alive, and a lookup makes no weak reference).  A class that
+#: is none of the wrappers stays so when a wrapper's module is imported
+#: later: a subclass of a wrapper imports the wrapper's module first.
+_wrapping: dict[int, tuple[weakref.ref[type], bool]] = {}
+
+
+def _learnWrapping(cls: type) -> tuple[weakref.ref[type], bool]:
+    """
+    Learn whether instances of C{cls} wrap another protocol, and keep it in
+    L{_wrapping} while C{cls} lives.
+    """
+    key = id(cls)
+
+    def gone(reference: weakref.ref[type]) -> None:
+        if _wrapping.get(key, (None,))[0] is reference:
+            del _wrapping[key]
+
+    entry = _wrapping[key] = (
+        weakref.ref(cls, gone),
+        issubclass(cls, _wrappingProtocols()),
+    )
+    return entry
 
 
 def _wrappingProtocols() -> tuple[type, ...]:
