@@ -411,7 +411,9 @@ class TestRun:
         seconds = case.disconnectTimeout
         if seconds != network.disconnectTimeout:
             network.disconnectTimeout = seconds
-        network.processTimeout = case.processTimeout
+        seconds = case.processTimeout
+        if seconds != network.processTimeout:
+            network.processTimeout = seconds
         network.strictCleanup = case.strictCleanup
         # Trial gives each cleanup the test's timeout: end, and report,
         # before it would.

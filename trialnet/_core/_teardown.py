@@ -272,12 +272,13 @@ class Teardown:
         (each part shortened in proportion).
         """
         budget = seconds * FIT_SHARE
+        stopping = self.processTimeout + self.quitGrace + self.killGrace
+        if stopping + self.disconnectTimeout + self.abortGrace <= budget:
+            # It fits even with processes, as with the defaults and trial's
+            # timeout: no need to look for any among the records.
+            return
         if any(record.stage == STOP_PROCESSES for record in self._records.records()):
-            stopping = self.processTimeout + self.quitGrace + self.killGrace
-            total = stopping + self.disconnectTimeout + self.abortGrace
-            if total <= budget:
-                return
-            share = budget / total
+            share = budget / (stopping + self.disconnectTimeout + self.abortGrace)
             self.processTimeout *= share
             self.quitGrace *= share
             self.killGrace *= share
