@@ -223,7 +223,8 @@ class Network(NetworkAPI):
         teardown does so when it ends, and a test case when its run ends,
         whether or not its teardown could finish.
         """
-        stopObserving(self._reactor, self._own)
+        if self._observesItself:
+            stopObserving(self._reactor, self._own)
         stopWatching(self)
 
     def _closed(self, result: _T) -> Any:
