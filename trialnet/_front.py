@@ -68,6 +68,12 @@ _P = TypeVar("_P", bound=IProtocol)
 # Twisted types Factory[P] with P bound to this private protocol.
 _FP = TypeVar("_FP", bound="_ProtoWithFactory")
 
+# Read once: a member read through its enum class costs a lookup through
+# the metaclass's attribute hook (Python 3.11); read at every listen and
+# connect.
+_OPEN = Phase.OPEN
+_DONE = Phase.DONE
+
 
 class NetworkParts:
     """
@@ -109,7 +115,7 @@ class NetworkParts:
         """
         The code under test listened by itself: the port joins the teardown.
         """
-        if self.teardown.phase is not Phase.DONE:
+        if self.teardown.phase is not _DONE:
             self.registry.adoptPort(port, origin, observed=True)
 
     def observedConnector(self, connector: Any, origin: Origin) -> None:
@@ -117,7 +123,7 @@ class NetworkParts:
         The code under test connected by itself: its connections join the
         teardown.
         """
-        if self.teardown.phase is not Phase.DONE:
+        if self.teardown.phase is not _DONE:
             self.registry.addConnector(connector, origin, observed=True)
 
     def startBound(self, startTimeout: object) -> float:
@@ -141,7 +147,7 @@ class NetworkParts:
         The code under test started a process on the reactor: it is stopped
         in the teardown, once the connections closed.
         """
-        if self.teardown.phase is not Phase.DONE:
+        if self.teardown.phase is not _DONE:
             recordProcess(self.registry, process, argv, origin, observed=True)
 
     def mappedAddress(self, name: str) -> tuple[str, int] | None:
@@ -159,7 +165,7 @@ def _checkOpen(teardown: Teardown) -> None:
     @raise RuntimeError: Unless the network of C{teardown} may still open
         things.
     """
-    if teardown.phase is not Phase.OPEN:
+    if teardown.phase is not _OPEN:
         raise RuntimeError(
             "this trialnet Network is closed or closing; open ports and "
             "connections before its teardown starts"

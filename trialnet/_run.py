@@ -8,7 +8,7 @@ cannot see.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 from twisted.internet.defer import Deferred, fail, maybeDeferred, succeed
 from twisted.python import log
@@ -47,13 +47,11 @@ from ._time._virtual import (
 # Read once: a member read through its enum class costs a Python-level
 # lookup (Python 3.11), and these are read for every test.
 _IDLE = RunState.IDLE
+_REGISTERED = RunState.REGISTERED
 _ON_WATCH = RunEvent.WATCH
 _ON_REGISTER = RunEvent.REGISTER
 _ON_CLEANUPS = RunEvent.CLEANUPS
 _ON_FINISH = RunEvent.FINISH
-
-
-_T = TypeVar("_T")
 
 
 class TestRun:
@@ -177,6 +175,12 @@ class TestRun:
         The network that what the test opens now belongs to; the teardown is
         registered at the first use.
         """
+        network = self.network
+        if network is not None and self.state is _REGISTERED:
+            # Shaped for speed (every listen and connect asks): observing,
+            # and the teardown registered already.
+            network.failFast = self.case.failFast
+            return network
         if self.state in RUN_CLEANED_UP:
             if self.late is None:
                 # Closed after tearDown by the run, not as a cleanup: trial
@@ -411,7 +415,9 @@ class TestRun:
         seconds = case.disconnectTimeout
         if seconds != network.disconnectTimeout:
             network.disconnectTimeout = seconds
-        network.processTimeout = case.processTimeout
+        seconds = case.processTimeout
+        if seconds != network.processTimeout:
+            network.processTimeout = seconds
         network.strictCleanup = case.strictCleanup
         # Trial gives each cleanup the test's timeout: end, and report,
         # before it would.
@@ -481,11 +487,16 @@ class _CaseNetwork(Network):
         self._waitBound = seconds
         self._waitBoundRead = True
 
-    def _closed(self, result: _T) -> _T:
-        # Observing goes on until the test's run ends (see TestRun.finish);
-        # what the code under test opens after the teardown is declined, and
-        # found by the untracked scan.
-        return result
+    def close(self) -> Deferred[None]:
+        """
+        The teardown, and nothing after it: observing goes on until the
+        test's run ends (see L{TestRun.finish}), and the run checks the
+        threads and keeps the time; what the code under test opens after
+        the teardown is declined, and found by the untracked scan.
+        """
+        # One callback fewer a test than Network.close, whose steps after
+        # the teardown all belong to the run here.
+        return self._own.teardown.close()
 
 
 def _fromStep(failure: Failure, step: str) -> Failure:

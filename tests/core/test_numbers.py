@@ -24,6 +24,7 @@ from ..helpers import (
     Events,
     LoggingFactory,
     assertCleanRun,
+    assertPassed,
     errorTypes,
     errorValues,
     sample,
@@ -124,6 +125,32 @@ class DisconnectTimeoutTests(SynchronousTestCase):
         self.assertTrue(
             any(f"disconnectTimeout {EXPECTED}" in str(e) for e in errorValues(result))
         )
+
+    def test_processTimeoutSetDuringTheTest(self) -> None:
+        """
+        A C{processTimeout} the test sets on itself after its first
+        C{listen}, infinite, fails the test with the C{ValueError} when the
+        teardown reads it; one set to its own value again passes.
+        """
+        events = Events()
+        factory = LoggingFactory(events, "server")
+
+        def body(case: NetworkTestCase) -> None:
+            case.listen(factory)
+            case.processTimeout = math.inf
+
+        result = sample(body)
+
+        self.assertIn(ValueError, errorTypes(result))
+        self.assertTrue(
+            any(f"processTimeout {EXPECTED}" in str(e) for e in errorValues(result))
+        )
+
+        def same(case: NetworkTestCase) -> None:
+            case.listen(LoggingFactory(events, "server"))
+            case.processTimeout = float(case.processTimeout)
+
+        assertPassed(self, sample(same))
 
 
 class ConnectTimeoutTests(SynchronousTestCase):

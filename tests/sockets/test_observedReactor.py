@@ -413,3 +413,30 @@ class ReactorRestoredTests(SynchronousTestCase):
         self.assertEqual(len(reactor.tcpServers), 1)
         self.successResultOf(second.close())
         second._stopObserving()
+
+    def test_instanceMethodKept(self) -> None:
+        """
+        A reactor whose instance has an opening method of its own (a test's
+        patch made before the network) has it called while observed, and
+        has exactly it back afterwards, with none of the other wrappers
+        left on the instance; observed again, the same holds.
+        """
+        reactor = MemoryReactorClock()
+        calls: list[object] = []
+        own = reactor.listenTCP
+
+        def patched(*args: Any, **kwargs: Any) -> Any:
+            calls.append(args)
+            return own(*args, **kwargs)
+
+        vars(reactor)["listenTCP"] = patched
+        names = set(vars(reactor))
+        for _ in range(2):
+            network = Network(reactor=reactor, strictCleanup=True)
+            self.assertIsNot(vars(reactor)["listenTCP"], patched)
+            reactor.listenTCP(1234, plainFactory())
+            self.failureResultOf(network.close(), TeardownError)
+            network._stopObserving()
+            self.assertIs(vars(reactor)["listenTCP"], patched)
+            self.assertEqual(set(vars(reactor)), names)
+        self.assertEqual(len(calls), 2)

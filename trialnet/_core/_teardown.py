@@ -121,6 +121,18 @@ class Event(Enum):
     __hash__ = object.__hash__
 
 
+# Read once: a member read through its enum class costs a lookup through
+# the metaclass's attribute hook (Python 3.11), about ten times a plain
+# global's, and these are read at every step of every teardown.
+_OPEN = Phase.OPEN
+_FORCED = Phase.FORCED
+_DONE = Phase.DONE
+_ON_CLOSE = Event.CLOSE
+_ON_SETTLED = Event.SETTLED
+_ON_CLOSED = Event.CLOSED
+_ON_BOUND = Event.BOUND
+_ON_GRACE = Event.GRACE
+
 #: Every transition.  A pair missing here leaves the phase as it is.
 TRANSITIONS: dict[tuple[Phase, Event], Phase] = {
     (Phase.OPEN, Event.CLOSE): Phase.CLOSING,
@@ -223,7 +235,7 @@ class Teardown:
         self.strict = strict
         self._reactor = reactor
         self._records = records
-        self._phase = Phase.OPEN
+        self._phase = _OPEN
         self._events: list[Event] = []
         self._handling = False
         self._timer: IDelayedCall | None = None
@@ -257,11 +269,11 @@ class Teardown:
             closed in an orderly way, or failing with L{TeardownError}.
         """
         result: Deferred[None] = Deferred()
-        if self._phase is Phase.DONE:
+        if self._phase is _DONE:
             result.callback(self._outcome)
             return result
         self._waiters.append(result)
-        self.handle(Event.CLOSE)
+        self.handle(_ON_CLOSE)
         return result
 
     def fitWithin(self, seconds: float) -> None:
@@ -272,12 +284,13 @@ class Teardown:
         (each part shortened in proportion).
         """
         budget = seconds * FIT_SHARE
+        stopping = self.processTimeout + self.quitGrace + self.killGrace
+        if stopping + self.disconnectTimeout + self.abortGrace <= budget:
+            # It fits even with processes, as with the defaults and trial's
+            # timeout: no need to look for any among the records.
+            return
         if any(record.stage == STOP_PROCESSES for record in self._records.records()):
-            stopping = self.processTimeout + self.quitGrace + self.killGrace
-            total = stopping + self.disconnectTimeout + self.abortGrace
-            if total <= budget:
-                return
-            share = budget / total
+            share = budget / (stopping + self.disconnectTimeout + self.abortGrace)
             self.processTimeout *= share
             self.quitGrace *= share
             self.killGrace *= share
@@ -298,11 +311,11 @@ class Teardown:
         try:
             while self._events:
                 event = self._events.pop(0)
-                if event is Event.SETTLED:
+                if event is _ON_SETTLED:
                     if not self._allSettled():
                         continue
                     if self._later and self._phase in _CLOSING_PHASES:
-                        event = Event.CLOSED
+                        event = _ON_CLOSED
                 phase = nextPhase(self._phase, event)
                 if phase is not self._phase:
                     self._phase = phase
@@ -349,7 +362,7 @@ class Teardown:
         self._startedAt = self._reactor.seconds()
         self._records.beginClose()
         self._timer = self._reactor.callLater(
-            self.disconnectTimeout, self.handle, Event.BOUND
+            self.disconnectTimeout, self.handle, _ON_BOUND
         )
         if self._timers is not None:
             self._timers.closing()
@@ -422,7 +435,7 @@ class Teardown:
                     record,
                     guarded(partial(record.abort, waited), "aborting", record),
                 )
-        self._timer = self._reactor.callLater(grace, self.handle, Event.GRACE)
+        self._timer = self._reactor.callLater(grace, self.handle, _ON_GRACE)
 
     def _forceLeftovers(self) -> None:
         self._forcePending()
@@ -453,7 +466,7 @@ class Teardown:
             if record.settled:
                 self._pending.pop(id(record), None)
         self._timer = self._reactor.callLater(
-            self.processTimeout, self.handle, Event.BOUND
+            self.processTimeout, self.handle, _ON_BOUND
         )
 
     def _quitProcesses(self) -> None:
@@ -463,7 +476,7 @@ class Teardown:
     def _killProcesses(self) -> None:
         # SIGKILL, and a moment more for the reap.
         self._forcePending()
-        self._timer = self._reactor.callLater(self.killGrace, self.handle, Event.GRACE)
+        self._timer = self._reactor.callLater(self.killGrace, self.handle, _ON_GRACE)
 
     def _finish(self) -> None:
         if self._timer is not None and self._timer.active():
@@ -511,11 +524,11 @@ class Teardown:
             self._leftovers.setdefault(id(captured.call), leftover)
 
     def _checkSettled(self) -> None:
-        if self._pending or self._phase in (Phase.OPEN, Phase.DONE):
+        if self._pending or self._phase in (_OPEN, _DONE):
             return
         if self._handling and self._events:
             return
-        self.handle(Event.SETTLED)
+        self.handle(_ON_SETTLED)
 
     def _allSettled(self) -> bool:
         """
@@ -523,7 +536,7 @@ class Teardown:
         again without telling.
         """
         phase = self._phase
-        if phase is Phase.FORCED:
+        if phase is _FORCED:
             return True
         if phase in _STOPPING_PHASES:
             # What else was aborted or forced is waited for no more.
@@ -546,7 +559,7 @@ class Teardown:
 
     def _deliveryOver(self) -> None:
         self._waitingForDelivery = False
-        self.handle(Event.SETTLED)
+        self.handle(_ON_SETTLED)
 
     def _keep(self, record: IRecord, leftover: object) -> None:
         if isinstance(leftover, Leftover):
