@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.sockets.test_closing,tests.test_timeouts -*-
+# -*- test-case-name: tests.sockets.test_closing,tests.test_timeouts,tests.test_trialLookups -*-
 """
 L{NetworkTestCase}: a trial test case with a L{Network} per test.
 """
@@ -6,10 +6,12 @@ L{NetworkTestCase}: a trial test case with a L{Network} per test.
 from __future__ import annotations
 
 import inspect
-from types import FunctionType, MethodType
+import sys
+from types import FunctionType, MethodType, ModuleType
 from typing import Any
 
 import twisted.internet
+from twisted.trial import util
 from twisted.trial.unittest import TestCase
 from zope.interface import implementer
 
@@ -86,6 +88,66 @@ class NetworkTestCase(NetworkAPI, TestCase):
     virtualTimeBudget: float = VIRTUAL_TIME_BUDGET
     virtualTimeStall: float = VIRTUAL_TIME_STALL
     _trialnetRun: TestRun | None = None
+
+    def __init__(self, methodName: str = "runTest") -> None:
+        super().__init__(methodName)  # type: ignore[no-untyped-call]
+        # Where trial looks for the test's timeout, skip and todo, after the
+        # test itself: its method and its module, as trial finds them here.
+        self._trialnetLookIn = (
+            getattr(self, methodName),
+            sys.modules.get(type(self).__module__),
+        )
+
+    def _trialnetSets(self, name: str) -> bool:
+        """
+        Whether trial's lookup of C{name} finds it on the test method, the
+        test or its module: the answer of trial's C{hasattr} on each, without
+        the C{AttributeError} that one on a bound method or a module makes and
+        throws away (about 4,000 instructions, two a lookup, some seven
+        lookups a test).  Shaped for speed: what is not a plain function or
+        module is asked with C{hasattr}, as trial asks.
+        """
+        method, module = self._trialnetLookIn
+        if type(method) is MethodType and type(method.__func__) is FunctionType:
+            if name in method.__func__.__dict__:
+                return True
+        elif hasattr(method, name):
+            return True
+        if hasattr(self, name):
+            return True
+        if type(module) is ModuleType:
+            namespace = vars(module)
+            return name in namespace or (
+                "__getattr__" in namespace and hasattr(module, name)
+            )
+        return module is not None and hasattr(module, name)
+
+    def getTimeout(self) -> float:
+        """
+        The test's timeout, as trial finds it: see
+        L{TestCase.getTimeout<twisted.trial.unittest.TestCase.getTimeout>}.
+        """
+        if self._trialnetSets("timeout"):
+            return float(super().getTimeout())  # type: ignore[no-untyped-call]
+        return float(util.DEFAULT_TIMEOUT_DURATION)
+
+    def getSkip(self) -> tuple[bool, str | None]:
+        """
+        Whether and why the test is skipped, as trial finds it: see
+        L{TestCase.getSkip<twisted.trial.unittest.TestCase.getSkip>}.
+        """
+        if self._trialnetSets("skip") or hasattr(self, "__unittest_skip__"):
+            return super().getSkip()
+        return (False, None)
+
+    def getTodo(self) -> Any:
+        """
+        Whether the test is expected to fail, as trial finds it: see
+        L{TestCase.getTodo<twisted.trial.unittest.TestCase.getTodo>}.
+        """
+        if self._trialnetSets("todo"):
+            return super().getTodo()  # type: ignore[no-untyped-call]
+        return None
 
     def _parts(self) -> NetworkParts:
         run = self._trialnetRun
