@@ -410,13 +410,13 @@ class TestRun:
         """
         case = self.case
         # What the test set on itself since, it meant for its teardown (and
-        # is checked then); the value the network was made with was checked
-        # already.
+        # is checked then); the very value the network holds was checked
+        # already (an equal one of another type, a Decimal, is not).
         seconds = case.disconnectTimeout
-        if seconds != network.disconnectTimeout:
+        if seconds is not network.disconnectTimeout:
             network.disconnectTimeout = seconds
         seconds = case.processTimeout
-        if seconds != network.processTimeout:
+        if seconds is not network.processTimeout:
             network.processTimeout = seconds
         network.strictCleanup = case.strictCleanup
         # Trial gives each cleanup the test's timeout: end, and report,

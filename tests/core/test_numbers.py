@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from decimal import Decimal
 
 from twisted.internet.testing import MemoryReactorClock
 from twisted.trial.unittest import SynchronousTestCase
@@ -151,6 +152,25 @@ class DisconnectTimeoutTests(SynchronousTestCase):
             case.processTimeout = float(case.processTimeout)
 
         assertPassed(self, sample(same))
+
+    def test_equalButNotANumberSetDuringTheTest(self) -> None:
+        """
+        A C{disconnectTimeout} or C{processTimeout} the test sets on itself
+        after its first C{listen} to a value equal to the one it had but
+        neither an int nor a float (a C{Decimal}) fails the test with the
+        C{TypeError}, as any other value of the wrong type does.
+        """
+        events = Events()
+        for name in ("disconnectTimeout", "processTimeout"):
+
+            def body(case: NetworkTestCase, name: str = name) -> None:
+                case.listen(LoggingFactory(events, "server"))
+                setattr(case, name, Decimal(getattr(case, name)))
+
+            result = sample(body)
+
+            self.assertIn(TypeError, errorTypes(result))
+            self.assertTrue(any(name in str(e) for e in errorValues(result)))
 
 
 class ConnectTimeoutTests(SynchronousTestCase):
