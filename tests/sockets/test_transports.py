@@ -11,6 +11,7 @@ import subprocess
 import time
 import weakref
 from typing import TYPE_CHECKING, ClassVar
+from unittest.mock import Mock
 
 from twisted.internet.defer import gatherResults
 from twisted.internet.interfaces import IProtocol
@@ -20,7 +21,7 @@ from twisted.trial.reporter import TestResult
 from twisted.trial.unittest import SynchronousTestCase
 
 from trialnet import NetworkTestCase, TeardownError
-from trialnet._sockets._transports import protocolChain
+from trialnet._sockets._transports import _wrapping, protocolChain
 
 from .. import transports
 from ..helpers import (
@@ -311,3 +312,27 @@ class ProtocolChainTests(SynchronousTestCase):
             inner = Protocol()
             wrapper = wrapperClass(WrappingFactory(Factory()), inner)
             self.assertEqual(protocolChain(wrapper), [wrapper, inner])
+
+    def test_reusedIdAskedAfresh(self) -> None:
+        """
+        What was learnt of a class under an id that another class holds now
+        (the first one collected, its entry not yet dropped) is not taken
+        for the new class's: a wrapper is still unwrapped.
+        """
+        wrapperClass = type("Made", (ProtocolWrapper,), {})
+        plain = type("Plain", (Protocol,), {})
+        _wrapping[id(wrapperClass)] = (weakref.ref(plain), False)
+        self.addCleanup(_wrapping.pop, id(wrapperClass), None)
+        inner = Protocol()
+        wrapper = wrapperClass(WrappingFactory(Factory()), inner)
+        self.assertEqual(protocolChain(wrapper), [wrapper, inner])
+
+    def test_classAsIsinstanceSeesIt(self) -> None:
+        """
+        A protocol whose C{__class__} is a wrapper's (a mock made with the
+        wrapper as its spec) is followed inside, as C{isinstance} sees it.
+        """
+        inner = Protocol()
+        mock = Mock(spec=ProtocolWrapper)
+        mock.wrappedProtocol = inner
+        self.assertEqual(protocolChain(mock), [mock, inner])

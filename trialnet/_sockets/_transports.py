@@ -118,7 +118,8 @@ def protocolChain(protocol: Any) -> list[Any]:
     # Shaped for speed (it runs for every end, twice): a protocol whose
     # class is none of the wrappers, as nearly every one is, is answered by
     # one lookup of what is known of its class.
-    cls = type(protocol)
+    # Its __class__, as isinstance() asks it too (a mock with a spec).
+    cls = protocol.__class__
     entry = _wrapping.get(id(cls))
     if entry is None or entry[0]() is not cls:
         entry = _learnWrapping(cls)
