@@ -132,6 +132,30 @@ class OutermostProtocolTests(SynchronousTestCase):
         assertCleanRun(self, result)
         self.assertIsInstance(found[0], ThrottlingProtocol)
 
+    def test_tlsAroundAClient(self) -> None:
+        """
+        A client connected over TLS is known by the TLS protocol around it
+        too, the one the reactor's transport holds: C{whenClosed()} of that
+        one fires when the connection closes.
+        """
+        events = Events()
+        serverFactory, clientFactory = recorders(events)
+        outers: list[object] = []
+
+        async def body(case: NetworkTestCase) -> None:
+            port = case.listenTLS(serverFactory)
+            client: Any = await case.connect(port, clientFactory)
+            outer = client.transport
+            outers.append(outer)
+            closing = case.whenClosed(outer)
+            outer.loseConnection()
+            await closing
+
+        result = sample(body)
+
+        assertCleanRun(self, result)
+        self.assertEqual(type(outers[0]).__module__, "twisted.protocols.tls")
+
     def test_timeoutFactoryOfTheCodeUnderTest(self) -> None:
         """
         For a C{TimeoutFactory} port the code under test opened on the
