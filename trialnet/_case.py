@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.sockets.test_closing,tests.test_timeouts,tests.test_trialLookups -*-
+# -*- test-case-name: tests.sockets.test_closing,tests.test_timeouts -*-
 """
 L{NetworkTestCase}: a trial test case with a L{Network} per test.
 """
