@@ -125,7 +125,7 @@ class NetworkTestCase(NetworkAPI, TestCase):
     def getTimeout(self) -> float:
         """
         The test's timeout, as trial finds it: see
-        L{TestCase.getTimeout<twisted.trial.unittest.TestCase.getTimeout>}.
+        trial's C{TestCase.getTimeout}.
         """
         if self._trialnetSets("timeout"):
             return float(super().getTimeout())  # type: ignore[no-untyped-call]
@@ -134,7 +134,7 @@ class NetworkTestCase(NetworkAPI, TestCase):
     def getSkip(self) -> tuple[bool, str | None]:
         """
         Whether and why the test is skipped, as trial finds it: see
-        L{TestCase.getSkip<twisted.trial.unittest.TestCase.getSkip>}.
+        trial's C{TestCase.getSkip}.
         """
         if self._trialnetSets("skip") or hasattr(self, "__unittest_skip__"):
             return super().getSkip()
@@ -143,7 +143,7 @@ class NetworkTestCase(NetworkAPI, TestCase):
     def getTodo(self) -> Any:
         """
         Whether the test is expected to fail, as trial finds it: see
-        L{TestCase.getTodo<twisted.trial.unittest.TestCase.getTodo>}.
+        trial's C{TestCase.getTodo}.
         """
         if self._trialnetSets("todo"):
             return super().getTodo()  # type: ignore[no-untyped-call]
