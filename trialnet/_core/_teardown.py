@@ -285,12 +285,13 @@ class Teardown:
         """
         budget = seconds * FIT_SHARE
         stopping = self.processTimeout + self.quitGrace + self.killGrace
-        if stopping + self.disconnectTimeout + self.abortGrace <= budget:
+        total = stopping + self.disconnectTimeout + self.abortGrace
+        if total <= budget:
             # It fits even with processes, as with the defaults and trial's
             # timeout: no need to look for any among the records.
             return
         if any(record.stage == STOP_PROCESSES for record in self._records.records()):
-            share = budget / (stopping + self.disconnectTimeout + self.abortGrace)
+            share = budget / total
             self.processTimeout *= share
             self.quitGrace *= share
             self.killGrace *= share
