@@ -78,3 +78,46 @@ class OriginSkipsSubpackagesTests(SynchronousTestCase):
             [(_relay.__file__, 10), (_opening.__file__, 20), (thisFile(), 30)]
         )
         self.assertEqual(origin, _report.Origin(thisFile(), 30))
+
+
+class FileKindsTests(SynchronousTestCase):
+    """
+    Each source file is classified once, in a table of bounded size.
+    """
+
+    def test_kindRemembered(self) -> None:
+        """
+        The file of the line an origin names is remembered as the user's.
+        """
+        _report._kinds.pop(thisFile(), None)
+        _report.userOrigin()
+        self.assertEqual(_report._kinds.get(thisFile()), _report._USER)
+
+    def test_tableBounded(self) -> None:
+        """
+        A table holding L{_report._KINDS_KEPT} files starts again at the next
+        file, rather than growing with code compiled at run time.
+        """
+        saved = dict(_report._kinds)
+        self.addCleanup(_report._kinds.update, saved)
+        _report._kinds.clear()
+        _report._kinds.update(
+            (f"<generated {number}>", _report._USER)
+            for number in range(_report._KINDS_KEPT)
+        )
+        origin = inside(os.path.join(os.sep, "elsewhere", "new.py"), _report.userOrigin)
+        self.assertEqual(origin.filename, os.path.join(os.sep, "elsewhere", "new.py"))
+        self.assertEqual(
+            _report._kinds, {os.path.join(os.sep, "elsewhere", "new.py"): _report._USER}
+        )
+
+    def test_cachedKindSameOrigin(self) -> None:
+        """
+        A file already in the table gives the same origin as a first look:
+        a trialnet frame is still passed over.
+        """
+        first = inside(_opening.__file__, _report.userOrigin)
+        again = inside(_opening.__file__, _report.userOrigin)
+        self.assertEqual(first.filename, thisFile())
+        self.assertEqual(again.filename, thisFile())
+        self.assertEqual(_report._kinds[_opening.__file__], _report._OURS)

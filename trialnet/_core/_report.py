@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from types import FrameType
 from typing import NamedTuple
@@ -119,24 +119,69 @@ UNKNOWN_ORIGIN = Origin("", 0)
 def userOrigin() -> Origin:
     """
     Find the line of the user's code that called trialnet, or made Twisted
-    open something, on the stack as it is now (see L{_pickOrigin}).  This
-    runs for every port and connection: the stack is read one frame at a
-    time, from past trialnet's own frames, and only as far as the pick
-    needs.
-    """
-    return _pickOrigin(_stack(sys._getframe(1))) or UNKNOWN_ORIGIN
+    open something, on the stack as it is now (see L{_pickOrigin}).
 
-
-def _stack(frame: FrameType | None) -> Iterator[tuple[str, int]]:
+    Shaped for speed (it runs for every port and connection): it is
+    L{_pickOrigin} written out over the live frames, which it reads one at a
+    time and only as far as the pick needs; each file is classified once
+    (see L{_kindOf}), and only the frame it names has its line read (which
+    decodes the code's line table).
     """
-    The file and line of C{frame} and of every frame that called it,
-    innermost first, from the first frame outside trialnet.
-    """
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIRECTORY):
-        frame = frame.f_back
+    frame: FrameType | None = sys._getframe(1)
+    first = installed = None
     while frame is not None:
-        yield frame.f_code.co_filename, frame.f_lineno
+        filename = frame.f_code.co_filename
+        kind = _kinds.get(filename)
+        if kind is None:
+            kind = _kindOf(filename)
+        if kind == _USER:
+            return Origin(filename, frame.f_lineno)
+        if kind != _OURS:
+            if first is None:
+                first = frame
+            if kind == _INSTALLED_LIBRARY and installed is None:
+                installed = frame
         frame = frame.f_back
+    picked = installed or first
+    if picked is None:
+        return UNKNOWN_ORIGIN
+    return Origin(picked.f_code.co_filename, picked.f_lineno)
+
+
+# What _kindOf says of a source file: trialnet's own, Twisted's or the
+# standard library's (never the user's), an installed library's, the user's.
+_OURS, _LIBRARY, _INSTALLED_LIBRARY, _USER = range(4)
+
+#: What L{_kindOf} said of each source file seen: a dictionary lookup in
+#: place of four prefix comparisons for every frame of every origin.
+_kinds: dict[str, int] = {}
+
+#: How many files L{_kinds} remembers before it starts again (code compiled
+#: at run time can have a name of its own each time).
+_KINDS_KEPT = 4096
+
+
+def _kindOf(filename: str) -> int:
+    """
+    Whose code the source file C{filename} is, for an origin: trialnet's,
+    a library's (Twisted and what it runs on, the standard library), an
+    installed library's (told apart before the standard library, which may
+    hold the site-packages), or the user's; remembered in L{_kinds}.
+    """
+    if filename.startswith(_PACKAGE_DIRECTORY):
+        kind = _OURS
+    elif filename.startswith(_TWISTED):
+        kind = _LIBRARY
+    elif filename.startswith(_INSTALLED):
+        kind = _INSTALLED_LIBRARY
+    elif filename.startswith(_STANDARD_LIBRARY):
+        kind = _LIBRARY
+    else:
+        kind = _USER
+    if len(_kinds) >= _KINDS_KEPT:
+        _kinds.clear()
+    _kinds[filename] = kind
+    return kind
 
 
 def allocationOrigin(*things: object) -> Origin:
@@ -175,17 +220,16 @@ def _pickOrigin(frames: Iterable[tuple[str, int]]) -> Origin | None:
     """
     first = installed = None
     for filename, lineno in frames:
-        if filename.startswith(_PACKAGE_DIRECTORY):
-            continue
-        if first is None:
-            first = Origin(filename, lineno)
-        if filename.startswith(_TWISTED):
-            continue
-        if filename.startswith(_INSTALLED):
-            if installed is None:
-                installed = Origin(filename, lineno)
-        elif not filename.startswith(_STANDARD_LIBRARY):
+        kind = _kinds.get(filename)
+        if kind is None:
+            kind = _kindOf(filename)
+        if kind == _USER:
             return Origin(filename, lineno)
+        if kind != _OURS:
+            if first is None:
+                first = Origin(filename, lineno)
+            if kind == _INSTALLED_LIBRARY and installed is None:
+                installed = Origin(filename, lineno)
     return installed or first
 
 
