@@ -93,10 +93,17 @@ class NetworkTestCase(NetworkAPI, TestCase):
         super().__init__(methodName)  # type: ignore[no-untyped-call]
         # Where trial looks for the test's timeout, skip and todo, after the
         # test itself: its method and its module, as trial finds them here.
-        self._trialnetLookIn = (
-            getattr(self, methodName),
-            sys.modules.get(type(self).__module__),
-        )
+        # A plain function's and a plain module's namespaces are read
+        # directly (see _trialnetSets): the function is kept (whose
+        # namespace may be replaced), and the module's namespace, which
+        # never is.
+        method = getattr(self, methodName)
+        module = sys.modules.get(type(self).__module__)
+        function = None
+        if type(method) is MethodType and type(method.__func__) is FunctionType:
+            function = method.__func__
+        namespace = vars(module) if type(module) is ModuleType else None
+        self._trialnetLookIn = (function, method, namespace, module)
 
     def _trialnetSets(self, name: str) -> bool:
         """
@@ -107,16 +114,15 @@ class NetworkTestCase(NetworkAPI, TestCase):
         lookups a test).  Shaped for speed: what is not a plain function or
         module is asked with C{hasattr}, as trial asks.
         """
-        method, module = self._trialnetLookIn
-        if type(method) is MethodType and type(method.__func__) is FunctionType:
-            if name in method.__func__.__dict__:
+        function, method, namespace, module = self._trialnetLookIn
+        if function is not None:
+            if name in function.__dict__:
                 return True
         elif hasattr(method, name):
             return True
         if hasattr(self, name):
             return True
-        if type(module) is ModuleType:
-            namespace = vars(module)
+        if namespace is not None:
             return name in namespace or (
                 "__getattr__" in namespace and hasattr(module, name)
             )
