@@ -156,6 +156,8 @@ TRANSITIONS: dict[tuple[Phase, Event], Phase] = {
 _CLOSING_PHASES = frozenset([Phase.CLOSING, Phase.ABORTED, Phase.FORCED])
 #: The phases that stop the processes.
 _STOPPING_PHASES = frozenset([Phase.STOPPING, Phase.QUITTING, Phase.KILLING])
+#: The phases in which nothing is waited for: before the close, and after.
+_NOT_CLOSING = frozenset([Phase.OPEN, Phase.DONE])
 
 
 def nextPhase(phase: Phase, event: Event) -> Phase:
@@ -333,6 +335,10 @@ class Teardown:
         at once (a process, once everything else settled).
         """
         phase = self._phase
+        if phase is _OPEN:
+            # Shaped for speed: while the test runs (every port, attempt
+            # and end it opens tells), there is nothing to do.
+            return
         if phase in _CLOSING_PHASES and record.stage == STOP_PROCESSES:
             if record not in self._later:
                 self._later.append(record)
@@ -525,7 +531,7 @@ class Teardown:
             self._leftovers.setdefault(id(captured.call), leftover)
 
     def _checkSettled(self) -> None:
-        if self._pending or self._phase in (_OPEN, _DONE):
+        if self._pending or self._phase in _NOT_CLOSING:
             return
         if self._handling and self._events:
             return
