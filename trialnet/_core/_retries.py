@@ -83,8 +83,12 @@ class TimerCapture:
         self._prunedAt = 16
         self._closingAt: int | None = None
         captures = _captures.setdefault(id(reactor), [])
-        # Those of networks dropped unclosed go.
-        captures[:] = [capture for capture in captures if capture.owner() is not None]
+        if captures:
+            # Those of networks dropped unclosed go (with the networks of a
+            # test closed, as usual, there are none to look at).
+            captures[:] = [
+                capture for capture in captures if capture.owner() is not None
+            ]
         captures.append(self)
 
     def closing(self) -> None:
@@ -129,6 +133,9 @@ class TimerCapture:
             captures.remove(self)
         if not captures:
             _captures.pop(key, None)
+        if not self.calls:
+            # Nothing was captured, as in most tests: no list to filter.
+            return []
         pending = self.pending()
         self.calls = []
         return pending
