@@ -459,12 +459,32 @@ class _CaseNetwork(Network):
     _checksThreads = False
     _ownsTime = False
 
-    def __init__(self, observes: bool, case: Any, **options: Any) -> None:
+    # The bound of the waits, until looked up or set (see waitTimeout):
+    # class defaults, not stores, for every test.
+    _waitBound: float | None = None
+    _waitBoundRead = False
+
+    def __init__(
+        self,
+        observes: bool,
+        case: Any,
+        reactor: Any,
+        disconnectTimeout: float,
+        processTimeout: float,
+        strictCleanup: bool,
+        failFast: bool,
+    ) -> None:
         self._observesItself = observes
         self._case = case
-        super().__init__(**options)
-        self._waitBound: float | None = None
-        self._waitBoundRead = False
+        # Its arguments named, not gathered into a dictionary and spread
+        # again: it is made for every test.
+        super().__init__(
+            reactor,
+            disconnectTimeout,
+            strictCleanup=strictCleanup,
+            failFast=failFast,
+            processTimeout=processTimeout,
+        )
         # Its teardown runs after the test method: what still awaits a
         # server end then is a test that trial timed out.
         self._own.registry.pairing.dropAwaited = True
