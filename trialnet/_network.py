@@ -67,6 +67,12 @@ class Network(NetworkAPI):
     #: test's network leaves that to its run).
     _ownsTime = True
 
+    # Class defaults, stored on the instance only when they differ: a
+    # test's network is made for every test.
+    waitTimeout: float | None = None
+    _virtual: VirtualTime | None = None
+    _threads: Threads | None = None
+
     def __init__(
         self,
         reactor: Any = None,
@@ -129,16 +135,16 @@ class Network(NetworkAPI):
             virtual = checkVirtualTime(virtualTime)
             budget = checkSeconds(virtualTimeBudget, "virtualTimeBudget")
             stall = checkSeconds(virtualTimeStall, "virtualTimeStall", zero=True)
-        if waitTimeout is not None:
-            waitTimeout = checkSeconds(waitTimeout, "waitTimeout")
         if reactor is None:
             from twisted.internet import reactor as globalReactor  # noqa: N812
 
             reactor = globalReactor
-        self.waitTimeout = waitTimeout
+        if waitTimeout is not None:
+            # A test's network never is given one (its bound is a share of
+            # the test's timeout), and never calls its setter here.
+            self.waitTimeout = checkSeconds(waitTimeout, "waitTimeout")
         self.failFast = bool(failFast)
         self._reactor: Any = reactor
-        self._virtual: VirtualTime | None = None
         self._virtualAsked = virtual
         if self._ownsTime:
             if not virtual:
@@ -153,7 +159,8 @@ class Network(NetworkAPI):
         self._own = NetworkParts(
             reactor, weakref.ref(self), timeout, bool(strictCleanup), stopping
         )
-        self._threads = Threads() if self._checksThreads else None
+        if self._checksThreads:
+            self._threads = Threads()
         if self._observesItself:
             observe(reactor, self._own)
 

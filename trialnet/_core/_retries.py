@@ -16,7 +16,6 @@ import sys
 import weakref
 from collections.abc import Callable
 from functools import partial
-from itertools import count
 from typing import Any, NamedTuple
 
 from twisted.internet.abstract import FileDescriptor
@@ -49,8 +48,11 @@ class Captured(NamedTuple):
     duringTest: bool
 
 
-#: Orders scopes and teardowns: which began first.
-_clock = count()
+#: How many teardowns began, in one list so that it is read without a
+#: call: a scope notes it as it begins, and a teardown's own number is the
+#: count once it began, so a scope began before that teardown if and only
+#: if the count it noted is lower.
+_closings = [0]
 
 
 class TimerCapture:
@@ -81,8 +83,12 @@ class TimerCapture:
         self._prunedAt = 16
         self._closingAt: int | None = None
         captures = _captures.setdefault(id(reactor), [])
-        # Those of networks dropped unclosed go.
-        captures[:] = [capture for capture in captures if capture.owner() is not None]
+        if captures:
+            # Those of networks dropped unclosed go (with the networks of a
+            # test closed, as usual, there are none to look at).
+            captures[:] = [
+                capture for capture in captures if capture.owner() is not None
+            ]
         captures.append(self)
 
     def closing(self) -> None:
@@ -90,7 +96,8 @@ class TimerCapture:
         The owner's teardown begins: what scopes begun from now on schedule,
         the teardown provoked.
         """
-        self._closingAt = next(_clock)
+        _closings[0] += 1
+        self._closingAt = _closings[0]
 
     def add(self, calls: list[Any], scope: _Retries) -> None:
         """
@@ -126,6 +133,9 @@ class TimerCapture:
             captures.remove(self)
         if not captures:
             _captures.pop(key, None)
+        if not self.calls:
+            # Nothing was captured, as in most tests: no list to filter.
+            return []
         pending = self.pending()
         self.calls = []
         return pending
@@ -197,9 +207,12 @@ def _newCalls(reactor: Any) -> list[Any] | None:
     """
     if getattr(type(reactor), "callLater", None) is not _LISTING_CALL_LATER:
         return None
-    if "callLater" in getattr(reactor, "__dict__", ()):
+    # A ReactorBase, then, which keeps its attributes in its dictionary:
+    # one attribute read, not two calls of getattr (every scope asks).
+    instance = reactor.__dict__
+    if "callLater" in instance:
         return None
-    calls = getattr(reactor, "_newTimedCalls", None)
+    calls = instance.get("_newTimedCalls")
     return calls if type(calls) is list else None
 
 
@@ -256,17 +269,15 @@ class _Retries:
         self._key = id(reactor)
         self.owner = owner
         self.origin = origin
-        self.calls: list[Any] | None = None
-        self.start = 0
         self.inner: set[int] | None = None
         self._saved: object = None
-        self.began = 0
 
     def __enter__(self) -> None:
-        self.began = next(_clock)
+        # Shaped for speed (every connection lost opens a scope): what
+        # __init__ leaves unset is set here, once.
+        self.began = _closings[0]
         self.calls = calls = _newCalls(self._reactor)
-        if calls is not None:
-            self.start = len(calls)
+        self.start = 0 if calls is None else len(calls)
         scopes = _scopes.get(self._key)
         if scopes is None:
             scopes = _scopes[self._key] = []
@@ -277,22 +288,27 @@ class _Retries:
     def __exit__(self, *exc: object) -> None:
         scopes = _scopes[self._key]
         scopes.pop()
-        if scopes:
-            self._take(scopes)
-            return
-        del _scopes[self._key]
-        if self._saved is not None:
-            _restoreCallLater(self._reactor, self._saved)
+        if not scopes:
+            del _scopes[self._key]
+            if self._saved is not None:
+                _restoreCallLater(self._reactor, self._saved)
         try:
-            self._take(scopes)
+            calls = self.calls
+            # Shaped for speed: most scopes schedule nothing, and call
+            # nothing more.
+            if calls is not None and len(calls) > self.start:
+                self._take(scopes)
         finally:
-            for callback in _afterDeliveries.pop(self._key, ()):
-                try:
-                    callback()
-                except Exception:
-                    log.err(
-                        None, "trialnet: error after a delivery of a lost connection"
-                    )
+            # The outermost scope: what waited for the delivery's end.
+            if not scopes and _afterDeliveries:
+                for callback in _afterDeliveries.pop(self._key, ()):
+                    try:
+                        callback()
+                    except Exception:
+                        log.err(
+                            None,
+                            "trialnet: error after a delivery of a lost connection",
+                        )
 
     def _take(self, scopes: list[_Retries]) -> None:
         calls = self.calls

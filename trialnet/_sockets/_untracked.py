@@ -41,7 +41,9 @@ def selectables(reactor: Any) -> set[Any]:
     """
     Everything the reactor reads from or writes to now.
     """
-    return set(reactor.getReaders()) | set(reactor.getWriters())
+    # One set built from both lists, not two sets and their union: it is
+    # made twice a test.
+    return {*reactor.getReaders(), *reactor.getWriters()}
 
 
 def untracked(reactor: Any, before: set[Any]) -> list[Any]:
@@ -53,9 +55,13 @@ def untracked(reactor: Any, before: set[Any]) -> list[Any]:
 
     @param before: What L{selectables} gave before the test began.
     """
+    new = selectables(reactor) - before
+    if not new:
+        # Nothing new, as after nearly every test: no list to filter.
+        return []
     return [
         selectable
-        for selectable in selectables(reactor) - before
+        for selectable in new
         if callable(getattr(selectable, "getHost", None))
     ]
 
