@@ -136,7 +136,11 @@ class ClientAttempt(ClientFactory, Record):
         registry: ClientRegistry,
         onSettled: Callable[[Record], None],
     ) -> None:
-        Record.__init__(self, origin, False, onSettled)
+        # Record's three attributes, set here as End sets them (no call of
+        # Record.__init__: shaped for speed, an attempt a connect).
+        self.origin = origin
+        self.observed = False
+        self._onSettled = onSettled
         self._factory = factory
         self._registry = registry
         self._protocol = protocol

@@ -109,7 +109,12 @@ class End(Record):
         port: Any = None,
         pairKey: AddressKey | None = None,
     ) -> None:
-        super().__init__(origin, observed, listener.tellSettled)
+        # Record's three attributes, set here rather than through
+        # super().__init__: shaped for speed, two ends a connection (a
+        # super() call costs more than the three stores).
+        self.origin = origin
+        self.observed = observed
+        self._onSettled = listener.tellSettled
         self.role = role  # type: ignore[misc]
         self.protocol: IProtocol | None = protocol
         self.chain: list[Any] = protocolChain(protocol)

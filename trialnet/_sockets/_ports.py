@@ -83,7 +83,11 @@ class PortRecord(Record):
         socketPath: str = "",
         listening: bool = True,
     ) -> None:
-        super().__init__(origin, observed, onSettled)
+        # Record's three attributes, set here as End sets them (no super()
+        # call: shaped for speed, a port a test).
+        self.origin = origin
+        self.observed = observed
+        self._onSettled = onSettled
         self.port: IListeningPort | None = port
         self.transport = transport
         self._reactor = reactor
