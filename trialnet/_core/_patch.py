@@ -255,6 +255,26 @@ def unpatch(target: object, name: str, previous: object) -> None:
         del instanceDict[name]
 
 
+def unpatchNames(target: object, saved: dict[str, object]) -> None:
+    """
+    L{unpatch} of each name of one object that L{patchNames} patched (a
+    port's four), with one lookup of its instance dictionary.
+
+    @param saved: What L{patchNames} returned.
+    """
+    instanceDict = vars(target)
+    for name, previous in saved.items():
+        if previous is NOTHING_SET:
+            continue
+        if previous is THROUGH:
+            with contextlib.suppress(AttributeError):
+                delattr(target, name)
+        elif previous is not _MISSING:
+            instanceDict[name] = previous
+        elif name in instanceDict:
+            del instanceDict[name]
+
+
 def ownsIn(instanceDict: dict[str, Any], name: str, owner: type) -> bool:
     """
     Whether the instance attribute C{name} (in C{instanceDict}) is a method

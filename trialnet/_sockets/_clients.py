@@ -363,11 +363,13 @@ class ClientAttempt(ClientFactory, Record):
 
     def _stopped(self) -> None:
         if self._move(_ON_STOP):
-            self._settle()
+            # Record._settle(), written out: one call fewer an attempt.
+            self._onSettled(self)
 
     def _done(self) -> None:
         if self._move(_ON_OUTCOME):
-            self._settle()
+            # Record._settle(), written out: one call fewer an attempt.
+            self._onSettled(self)
 
     def _fail(self, reason: Failure) -> None:
         if self.deferred.called:
