@@ -20,7 +20,7 @@ from twisted.python.failure import Failure
 from twisted.python.reflect import qual
 
 from .._core._lifecycle import END_MOVES, EndEvent, EndState, move
-from .._core._patch import NOTHING_SET, instanceDictOf, ownsIn, patchIn, unpatch
+from .._core._patch import NOTHING_SET, claimedBy, patchIn, unpatch
 from .._core._record import Record, fireAll
 from .._core._report import Leftover, Origin
 from .._core._retries import retriesOf
@@ -130,10 +130,7 @@ class End(Record):
         # the protocol's makeConnection until it is called, and the
         # connectionLost of the transport the reactor tells (see
         # _connected), each with what to put back.
-        protocolDict = instanceDictOf(protocol, "protocol")
-        if ownsIn(protocolDict, "makeConnection", End) or ownsIn(
-            protocolDict, "connectionLost", End
-        ):
+        if claimedBy(protocol, "protocol", End, "makeConnection", "connectionLost"):
             raise ValueError(
                 f"{self.kind} instance is already connected through trialnet; "
                 f"a protocol instance serves one connection at a time, so pass "

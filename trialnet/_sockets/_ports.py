@@ -25,8 +25,7 @@ from .._core._lifecycle import (
 )
 from .._core._patch import (
     NOTHING_SET,
-    instanceDictOf,
-    ownsIn,
+    claimedBy,
     patchIn,
     patchNames,
     unpatch,
@@ -98,7 +97,7 @@ class PortRecord(Record):
         self._class = type(port)
         self._waiters: list[Deferred[None]] = []
         self._recordAddress()
-        if ownsIn(instanceDictOf(port, "port"), "stopListening", PortRecord):
+        if claimedBy(port, "port", PortRecord, "stopListening"):
             raise ValueError(
                 "this port is already tracked by another trialnet Network; "
                 "a port can belong to one Network at a time"
@@ -277,7 +276,7 @@ class FactoryHook:
     """
 
     def __init__(self, factory: IProtocolFactory, registry: ServerBuilds) -> None:
-        if ownsIn(instanceDictOf(factory, "factory"), "buildProtocol", FactoryHook):
+        if claimedBy(factory, "factory", FactoryHook, "buildProtocol"):
             raise ValueError(
                 "this factory is already tracked by another trialnet Network; "
                 "a factory can belong to one Network at a time"
