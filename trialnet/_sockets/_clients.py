@@ -127,6 +127,9 @@ class ClientAttempt(ClientFactory, Record):
     _cancelled = False
     connector: IConnector | None = None
     _endpointResult: Deferred[Any] | None = None
+    # Whether it is over or halted: set beside its state at each move (see
+    # End.settled).
+    settled = False
 
     def __init__(
         self,
@@ -290,10 +293,6 @@ class ClientAttempt(ClientFactory, Record):
     # The teardown
 
     @property
-    def settled(self) -> bool:
-        return self.state in _SETTLED
-
-    @property
     def _pending(self) -> bool:
         return self.state in _PENDING
 
@@ -304,8 +303,10 @@ class ClientAttempt(ClientFactory, Record):
         @return: Whether the state changed.
         """
         before = self.state
-        self.state = move(ATTEMPT_MOVES, before, event, self)
-        return self.state is not before
+        self.state = state = move(ATTEMPT_MOVES, before, event, self)
+        # Kept beside the state, as an end keeps it (see End.settled).
+        self.settled = state in _SETTLED
+        return state is not before
 
     def close(self) -> None:
         stopRetrying(self._factory)

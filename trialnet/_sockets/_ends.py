@@ -94,6 +94,12 @@ class End(Record):
     _peer: Any = None
     claimed = False
     rechained = False
+    # Whether it is settled: any state but OPEN.  Inside the transport's
+    # connectionLost the connection is gone, even before the protocol heard
+    # it (and code resumed from there may end the test).  Shaped for speed:
+    # set beside the state at each of its moves rather than a property, for
+    # the teardown reads it of every record at each of its checks.
+    settled = True
     _lostOn: Any = None
     _savedMake: object = NOTHING_SET
     _savedLost: object = NOTHING_SET
@@ -173,13 +179,6 @@ class End(Record):
         """
         return self.state is _CLOSED
 
-    @property
-    def settled(self) -> bool:
-        # Inside the transport's connectionLost the connection is gone, even
-        # before the protocol heard it (and code resumed from there may end
-        # the test).
-        return self.state is not _OPEN
-
     # Observing
 
     def watchConnect(self) -> None:
@@ -220,6 +219,7 @@ class End(Record):
         # Each of an end's three moves calls the table's move() itself, with
         # no method of the end around it: one call fewer, for every end.
         self.state = move(END_MOVES, self.state, _ON_CONNECTED, self)
+        self.settled = self.state is not _OPEN
         underlying = socketTransport(transport)
         outermost = getattr(underlying, "protocol", None)
         # The reactor's transport holds this very protocol, as it does for
@@ -253,6 +253,7 @@ class End(Record):
         saved, self._savedLost = self._savedLost, NOTHING_SET
         unpatch(self._lostOn, "connectionLost", saved)
         self.state = move(END_MOVES, self.state, _ON_LOSING, self)
+        self.settled = self.state is not _OPEN
         try:
             with retriesOf(self._listener.reactor, self._listener, self.origin):
                 self._originalLost(reason)
@@ -265,6 +266,7 @@ class End(Record):
 
     def _markClosed(self) -> None:
         self.state = move(END_MOVES, self.state, _ON_CLOSED, self)
+        self.settled = self.state is not _OPEN
         self.transport = None
         # Record._settle(), written out: one call fewer for every end.
         self._onSettled(self)

@@ -71,6 +71,8 @@ class PortRecord(Record):
     stopFailure: Failure | None = None
     hostKey: AddressKey | None = None
     address: Any = None
+    # Whether it is idle or stopped: set beside its state (see End.settled).
+    settled = False
 
     def __init__(
         self,
@@ -92,6 +94,7 @@ class PortRecord(Record):
         self.transport = transport
         self._reactor = reactor
         self.state = _LISTENING if listening else _IDLE
+        self.settled = not listening
         self.socketPath = socketPath
         # Named, as its address is described, only for a report.
         self._class = type(port)
@@ -128,13 +131,11 @@ class PortRecord(Record):
         """
         return self.state is _LISTENING
 
-    @property
-    def settled(self) -> bool:
-        return self.state is _IDLE or self.state is _STOPPED
-
     def _move(self, event: PortEvent) -> PortState:
         before = self.state
-        self.state = move(PORT_MOVES, before, event, self)
+        self.state = state = move(PORT_MOVES, before, event, self)
+        # Kept beside the state, as an end keeps it.
+        self.settled = state is _IDLE or state is _STOPPED
         return before
 
     # What the application calls
