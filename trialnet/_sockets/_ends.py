@@ -9,7 +9,7 @@ then (HTTP Upgrade and HTTP/2 switch protocols midway).
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Set
 from typing import Any, Protocol
 
 from twisted.internet.defer import Deferred
@@ -47,7 +47,7 @@ class EndListener(Protocol):
     """
 
     reactor: Any
-    readersAtClose: set[object]
+    readersAtClose: Set[object]
 
     def endMade(self, end: End) -> None: ...
 
