@@ -305,7 +305,13 @@ class FactoryHook:
         if port is None or port not in self.ports:
             return self._originalBuild(addr)
         # Counted before building: the kernel connected, whatever comes of it.
-        pairKey = self._registry.serverAccepting(port)
+        # Only a port whose ends pair in order (UNIX) counts: no call for the
+        # others, at every connection.
+        pairKey = (
+            self._registry.serverAccepting(port)
+            if port.transport.pairsInOrder
+            else None
+        )
         protocol = self._originalBuild(addr)
         if protocol is None:
             return None
