@@ -27,11 +27,6 @@ from .._core._retries import retriesOf
 from ._addresses import AddressKey, addressKey, describeAddress
 from ._transports import protocolChain, releaseSocket, socketTransport
 
-#: What an end keeps as its close waiters until the first: no list
-#: made for the many that nobody waits for (appended to, it raises rather
-#: than be shared).
-_NO_WAITERS: Any = ()
-
 # Read once: a member read through its enum class costs a Python-level
 # lookup (Python 3.11), and these are read for every test.
 _NEW = EndState.NEW
@@ -108,9 +103,6 @@ class End(Record):
     _lostOn: Any = None
     _savedMake: object = NOTHING_SET
     _savedLost: object = NOTHING_SET
-    # Who waits for it to close (whenClosed): made at the first (see
-    # addCloseWaiter), for most ends have none.
-    closeWaiters: list[Deferred[None]] = _NO_WAITERS
 
     def __init__(
         self,
@@ -138,6 +130,7 @@ class End(Record):
         self.port = port
         self.pairKey = pairKey
         self.state = _NEW
+        self.closeWaiters: list[Deferred[None]] = []
         self._listener = listener
         # What it patches, kept here rather than in an InstancePatch each:
         # the protocol's makeConnection until it is called, and the
@@ -185,14 +178,6 @@ class End(Record):
         Whether its connection closed.
         """
         return self.state is _CLOSED
-
-    def addCloseWaiter(self, waiter: Deferred[None]) -> None:
-        """
-        Fire C{waiter} once it closed (or trialnet forgot it).
-        """
-        if self.closeWaiters is _NO_WAITERS:
-            self.closeWaiters = []
-        self.closeWaiters.append(waiter)
 
     # Observing
 

@@ -51,10 +51,6 @@ _ON_STOPPED = PortEvent.STOPPED
 _accepting: list[PortRecord] = []
 
 
-#: A port's waiters until the first (as an end's, see End.closeWaiters).
-_NO_WAITERS: Any = ()
-
-
 class PortRecord(Record):
     """
     A tracked listening port.
@@ -77,8 +73,6 @@ class PortRecord(Record):
     address: Any = None
     # Whether it is idle or stopped: set beside its state (see End.settled).
     settled = False
-    # Who waits for its stop: made at the first (see End.closeWaiters).
-    _waiters: list[Deferred[None]] = _NO_WAITERS
 
     def __init__(
         self,
@@ -104,6 +98,7 @@ class PortRecord(Record):
         self.socketPath = socketPath
         # Named, as its address is described, only for a report.
         self._class = type(port)
+        self._waiters: list[Deferred[None]] = []
         self._recordAddress()
         if claimedBy(port, "port", PortRecord, "stopListening"):
             raise ValueError(
@@ -241,8 +236,6 @@ class PortRecord(Record):
         if self.settled:
             result.callback(None)
         else:
-            if self._waiters is _NO_WAITERS:
-                self._waiters = []
             self._waiters.append(result)
         return result
 

@@ -92,7 +92,7 @@ class Waits:
         if end.closed or (not end.open and end.attempt is None):
             waiter.callback(None)
         else:
-            end.addCloseWaiter(waiter)
+            end.closeWaiters.append(waiter)
         return self._failFast(waiter)
 
     def handshake(self, protocol: IProtocol) -> Deferred[None]:
