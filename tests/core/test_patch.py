@@ -14,8 +14,7 @@ from trialnet._core._patch import (
     NOTHING_SET,
     THROUGH,
     InstancePatch,
-    instanceDictOf,
-    ownsIn,
+    claimedBy,
     patchable,
     patchIn,
     patchNames,
@@ -269,31 +268,42 @@ class PatchInTests(SynchronousTestCase):
 
     def test_slotsRefused(self) -> None:
         """
-        L{instanceDictOf} refuses an object without an instance dictionary
-        as L{patchable} does, naming the class; it returns the dictionary of
-        one that has it.
+        L{claimedBy} refuses an object without an instance dictionary as
+        L{patchable} does, naming the class and what it is.
         """
 
         class Slotted:
             __slots__ = ("a",)
 
-        error = self.assertRaises(TypeError, instanceDictOf, Slotted(), "port")
+        error = self.assertRaises(
+            TypeError, claimedBy, Slotted(), "port", object, "stopListening"
+        )
         self.assertIn("__slots__", str(error))
         self.assertIn("Slotted", str(error))
-        routed = _Routed()
-        self.assertIs(instanceDictOf(routed, "port"), vars(routed))
+        self.assertIn("port", str(error))
+        self.assertFalse(claimedBy(_Routed(), "port", object, "routed"))
 
-    def test_ownsIn(self) -> None:
+    def test_claimedBy(self) -> None:
         """
-        L{ownsIn} tells whether the instance attribute it names is a method
-        of an instance of the owner class; a missing one is not.
+        L{claimedBy} tells whether the instance attribute it names, or the
+        other one it names, is a method of an instance of the owner class; a
+        missing one, a function, and a class attribute are not.
         """
 
         class Owner:
             def method(self) -> None:
                 pass
 
-        attributes: dict[str, object] = {"mine": Owner().method, "other": len}
-        self.assertTrue(ownsIn(attributes, "mine", Owner))
-        self.assertFalse(ownsIn(attributes, "other", Owner))
-        self.assertFalse(ownsIn(attributes, "missing", Owner))
+        class Thing:
+            onClass = Owner().method
+
+        thing = Thing()
+        thing.mine = Owner().method  # type: ignore[attr-defined]
+        thing.other = len  # type: ignore[attr-defined]
+        self.assertTrue(claimedBy(thing, "thing", Owner, "mine"))
+        self.assertTrue(claimedBy(thing, "thing", Owner, "missing", "mine"))
+        self.assertTrue(claimedBy(thing, "thing", Owner, "mine", "other"))
+        self.assertFalse(claimedBy(thing, "thing", Owner, "other"))
+        self.assertFalse(claimedBy(thing, "thing", Owner, "other", "missing"))
+        self.assertFalse(claimedBy(thing, "thing", Owner, "onClass"))
+        self.assertFalse(claimedBy(thing, "thing", Thing, "mine"))

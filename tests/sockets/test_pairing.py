@@ -282,3 +282,39 @@ class TimedOutWaitTests(SynchronousTestCase):
 
         assertPassed(self, second)
         self.assertEqual(logged.texts, [])
+
+
+class FirstEntryTests(SynchronousTestCase):
+    """
+    The containers a registry and its pairing make only at their first entry
+    belong to that registry alone.
+    """
+
+    def test_ownContainers(self) -> None:
+        """
+        Entries made in one registry (a link's crossing, a UNIX path's
+        count, an alias, a waiter for an accepted or outermost
+        protocol) are not seen by another, and its release leaves it
+        usable.
+        """
+        from twisted.internet import reactor
+
+        from trialnet._sockets._registry import Registry
+
+        first, second = Registry(reactor, print), Registry(reactor, print)
+        key = ("tcp", "127.0.0.1", 1234)
+        first.noteCrossing(key, "a link")
+        self.assertEqual((first.crossing(key), second.crossing(key)), ("a link", ""))
+        self.assertEqual(first.pairing.nextKey("client", "/p"), ("unix", "/p", 1))
+        self.assertEqual(first.pairing.nextKey("client", "/p"), ("unix", "/p", 2))
+        self.assertEqual(second.pairing.nextKey("client", "/p"), ("unix", "/p", 1))
+        first.pairing.alias(key, ("tcp", "127.0.0.1", 5678))
+        port = object()
+        accepted = first.pairing.accepted(port, unwrap=False)
+        self.assertFalse(accepted.called)
+        first.forget()
+        self.assertEqual(first.crossing(key), "")
+        # Released: failed (quietly, nobody awaits it).
+        self.assertTrue(accepted.called)
+        self.assertEqual(first.pairing.nextKey("client", "/p"), ("unix", "/p", 3))
+        self.assertFalse(second.pairing.accepted(port).called)

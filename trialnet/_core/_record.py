@@ -159,6 +159,8 @@ class Record:
     def __init__(
         self, origin: Origin, observed: bool, onSettled: Callable[[Record], None]
     ) -> None:
+        # End, PortRecord and ClientAttempt set these three themselves (the
+        # records of every connection): a new attribute here goes there too.
         self.origin = origin
         self.observed = observed
         self._onSettled = onSettled

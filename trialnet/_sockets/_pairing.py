@@ -13,6 +13,7 @@ when its protocol is built (also when none comes of it), per socket path.
 from __future__ import annotations
 
 from collections import deque
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 from twisted.internet.defer import Deferred, succeed
@@ -24,6 +25,13 @@ from ._clients import cancelQuietly
 from ._ends import End
 
 _P = TypeVar("_P", bound=IProtocol)
+
+
+#: What the containers that most tests never fill start as, until the first
+#: entry (as in the registry): read like an empty one, and one container
+#: fewer to make for every test (written to, it raises rather than be
+#: shared).
+_NONE_YET: Any = MappingProxyType({})
 
 
 class Pairing:
@@ -41,18 +49,22 @@ class Pairing:
         self._serversByPeer: dict[AddressKey, End] = {}
         self._serverWaiters: dict[AddressKey, list[Deferred[Any]]] = {}
         self._unclaimed: dict[object, deque[End]] = {}
-        self._acceptWaiters: dict[object, deque[Deferred[Any]]] = {}
-        self._counts: dict[tuple[str, str], int] = {}
-        self._aliases: dict[AddressKey, AddressKey] = {}
+        # Shaped for speed (a pairing for every test): these four are made
+        # at their first entry (see _NONE_YET).
+        self._acceptWaiters: dict[object, deque[Deferred[Any]]] = _NONE_YET
+        self._counts: dict[tuple[str, str], int] = _NONE_YET
+        self._aliases: dict[AddressKey, AddressKey] = _NONE_YET
         # The waiters that asked for the outermost protocol (unwrap=False):
         # chosen when fired, for a callback on a waiter would make it look
         # awaited (see releaseWaiter).
-        self._outermost: set[Deferred[Any]] = set()
+        self._outermost: set[Deferred[Any]] = _NONE_YET
 
     def nextKey(self, role: str, path: str) -> AddressKey:
         """
         Count one more connection of a UNIX socket path, on one side.
         """
+        if self._counts is _NONE_YET:
+            self._counts = {}
         count = self._counts.get((role, path), 0) + 1
         self._counts[role, path] = count
         return ("unix", path, count)
@@ -122,6 +134,8 @@ class Pairing:
         a port, as a client whose address is C{server}: the client's server
         end is the one whose peer is C{server}.
         """
+        if self._aliases is _NONE_YET:
+            self._aliases = {}
         self._aliases[client] = server
         waiting = self._serverWaiters.pop(client, [])
         if not waiting:
@@ -146,12 +160,16 @@ class Pairing:
                 end.claimed = True
                 return succeed(end.application if unwrap else end.outermost)
         waiter = self._waiter(unwrap)
+        if self._acceptWaiters is _NONE_YET:
+            self._acceptWaiters = {}
         self._acceptWaiters.setdefault(port, deque()).append(waiter)
         return waiter
 
     def _waiter(self, unwrap: bool) -> Deferred[Any]:
         waiter: Deferred[Any] = Deferred()
         if not unwrap:
+            if self._outermost is _NONE_YET:
+                self._outermost = set()
             self._outermost.add(waiter)
         return waiter
 
@@ -182,9 +200,9 @@ class Pairing:
         self._serversByPeer.clear()
         self._serverWaiters.clear()
         self._unclaimed.clear()
-        self._acceptWaiters.clear()
-        self._aliases.clear()
-        self._outermost.clear()
+        self._acceptWaiters = _NONE_YET
+        self._aliases = _NONE_YET
+        self._outermost = _NONE_YET
         for waiter in waiters:
             releaseWaiter(waiter, self.dropAwaited)
 

@@ -19,17 +19,17 @@ from twisted.python.reflect import qual
 
 from .._core._lifecycle import (
     PORT_MOVES,
+    ImpossibleMoveError,
     PortEvent,
     PortState,
-    move,
 )
 from .._core._patch import (
     NOTHING_SET,
-    instanceDictOf,
-    ownsIn,
+    claimedBy,
     patchIn,
     patchNames,
     unpatch,
+    unpatchNames,
 )
 from .._core._record import STOP_ACCEPTING, Record, fireAll
 from .._core._report import Leftover, Origin
@@ -71,6 +71,8 @@ class PortRecord(Record):
     stopFailure: Failure | None = None
     hostKey: AddressKey | None = None
     address: Any = None
+    # Whether it is idle or stopped: set beside its state (see End.settled).
+    settled = False
 
     def __init__(
         self,
@@ -83,17 +85,22 @@ class PortRecord(Record):
         socketPath: str = "",
         listening: bool = True,
     ) -> None:
-        super().__init__(origin, observed, onSettled)
+        # Record's three attributes, set here as End sets them (no super()
+        # call: shaped for speed, a port a test).
+        self.origin = origin
+        self.observed = observed
+        self._onSettled = onSettled
         self.port: IListeningPort | None = port
         self.transport = transport
         self._reactor = reactor
         self.state = _LISTENING if listening else _IDLE
+        self.settled = not listening
         self.socketPath = socketPath
         # Named, as its address is described, only for a report.
         self._class = type(port)
         self._waiters: list[Deferred[None]] = []
         self._recordAddress()
-        if ownsIn(instanceDictOf(port, "port"), "stopListening", PortRecord):
+        if claimedBy(port, "port", PortRecord, "stopListening"):
             raise ValueError(
                 "this port is already tracked by another trialnet Network; "
                 "a port can belong to one Network at a time"
@@ -124,13 +131,15 @@ class PortRecord(Record):
         """
         return self.state is _LISTENING
 
-    @property
-    def settled(self) -> bool:
-        return self.state is _IDLE or self.state is _STOPPED
-
     def _move(self, event: PortEvent) -> PortState:
         before = self.state
-        self.state = move(PORT_MOVES, before, event, self)
+        # The table's move(), written out (as an end's): one call fewer.
+        try:
+            self.state = state = PORT_MOVES[before, event]
+        except KeyError:
+            raise ImpossibleMoveError(self, before, event) from None
+        # Kept beside the state, as an end keeps it.
+        self.settled = state is _IDLE or state is _STOPPED
         return before
 
     # What the application calls
@@ -183,9 +192,7 @@ class PortRecord(Record):
         return self.leftover(f"failed to stop: {failure.getErrorMessage()}")
 
     def forget(self) -> None:
-        port = self.port
-        for name, previous in self._saved.items():
-            unpatch(port, name, previous)
+        unpatchNames(self.port, self._saved)
         self._saved.clear()
         self.port = None
 
@@ -221,7 +228,8 @@ class PortRecord(Record):
         self._move(_ON_STOPPED)
         self.stopFailure = result if isinstance(result, Failure) else None
         fireAll(self._waiters, None)
-        self._settle()
+        # Record._settle(), written out: one call fewer a port.
+        self._onSettled(self)
 
     def _whenStopped(self) -> Deferred[None]:
         result: Deferred[None] = Deferred()
@@ -273,7 +281,7 @@ class FactoryHook:
     """
 
     def __init__(self, factory: IProtocolFactory, registry: ServerBuilds) -> None:
-        if ownsIn(instanceDictOf(factory, "factory"), "buildProtocol", FactoryHook):
+        if claimedBy(factory, "factory", FactoryHook, "buildProtocol"):
             raise ValueError(
                 "this factory is already tracked by another trialnet Network; "
                 "a factory can belong to one Network at a time"
@@ -290,7 +298,13 @@ class FactoryHook:
         if port is None or port not in self.ports:
             return self._originalBuild(addr)
         # Counted before building: the kernel connected, whatever comes of it.
-        pairKey = self._registry.serverAccepting(port)
+        # Only a port whose ends pair in order (UNIX) counts: no call for the
+        # others, at every connection.
+        pairKey = (
+            self._registry.serverAccepting(port)
+            if port.transport.pairsInOrder
+            else None
+        )
         protocol = self._originalBuild(addr)
         if protocol is None:
             return None

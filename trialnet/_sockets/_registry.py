@@ -9,7 +9,8 @@ and what records tell on their way to the teardown.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence, Set
+from types import MappingProxyType
 from typing import Any
 
 from twisted.internet.address import UNIXAddress
@@ -57,6 +58,14 @@ class _Listener:
         pass
 
 
+#: What the containers that most tests never fill start as, until the first
+#: entry: read like an empty one, and one container fewer to make for every
+#: test (written to, it raises rather than be shared).
+_NONE_YET: Any = MappingProxyType({})
+#: The same for the list of teardown hooks: an empty sequence.
+_NO_HOOKS: Any = ()
+
+
 class Registry:
     """
     Everything one network opened or adopted.
@@ -69,7 +78,7 @@ class Registry:
 
     def __init__(self, reactor: Any, configure: Callable[[IProtocol], None]) -> None:
         self.reactor = reactor
-        self.readersAtClose: set[object] = set()
+        self.readersAtClose: Set[object] = frozenset()
         self.pairing = Pairing()
         self._configure = configure
         self._listener: Any = _Listener()
@@ -77,12 +86,14 @@ class Registry:
         #: once one subscribed (see L{subscribe}).
         self.tellSettled: Callable[[Any], None] = self._settled
         self._records: list[IRecord] = []
-        self._teardownHooks: list[Hook] = []
+        # Shaped for speed (a registry for every test): these three are made
+        # at their first entry (see _NONE_YET).
+        self._teardownHooks: list[Hook] = _NO_HOOKS
         self._ends: dict[int, End] = {}
         self._ports: dict[int, PortRecord] = {}
         self._hooks: dict[int, FactoryHook] = {}
-        self._connectors: dict[int, ConnectorRecord] = {}
-        self._crossings: dict[AddressKey, str] = {}
+        self._connectors: dict[int, ConnectorRecord] = _NONE_YET
+        self._crossings: dict[AddressKey, str] = _NONE_YET
 
     # What the teardown asks
 
@@ -132,13 +143,13 @@ class Registry:
                 removeSocketDirectory(port.socketPath)
         self.pairing.release()
         self._records = []
-        self._teardownHooks = []
+        self._teardownHooks = _NO_HOOKS
         self._ends.clear()
         self._ports.clear()
         self._hooks.clear()
-        self._connectors.clear()
-        self._crossings.clear()
-        self.readersAtClose = set()
+        self._connectors = _NONE_YET
+        self._crossings = _NONE_YET
+        self.readersAtClose = frozenset()
 
     # Looking up
 
@@ -282,7 +293,10 @@ class Registry:
             pairKey=pairKey,
         )
         self._configure(end.application)
-        self._index(end)
+        # _index(end), written out: one call fewer for every end.
+        ends = self._ends
+        for protocol in end.chain:
+            ends[id(protocol)] = end
         self._records.append(end)
         return end
 
@@ -342,6 +356,8 @@ class Registry:
             known.observed = known.observed and observed
             return known
         record = ConnectorRecord(connector, origin, self, self.tellSettled, observed)
+        if self._connectors is _NONE_YET:
+            self._connectors = {}
         self._connectors[id(connector)] = record
         self._add(record)
         protocol = record.connectedProtocol()
@@ -372,6 +388,8 @@ class Registry:
         Add a step the teardown runs and never waits for (a name map, a
         datagram link's queues, a wait for a call or a handshake).
         """
+        if self._teardownHooks is _NO_HOOKS:
+            self._teardownHooks = []
         self._teardownHooks.append(hook)
         self._listener.hooked(hook)
 
@@ -441,6 +459,8 @@ class Registry:
         An end whose peer has address C{key} crossed the link C{text}
         describes.
         """
+        if self._crossings is _NONE_YET:
+            self._crossings = {}
         self._crossings[key] = text
 
     def crossing(self, key: AddressKey | None) -> str:

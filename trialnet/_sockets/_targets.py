@@ -206,7 +206,13 @@ def connectionTarget(target: object) -> tuple[str, int]:
     @raise TypeError: For any other kind of target.
     @raise ValueError: For a host name or an invalid port number.
     """
-    address = listeningAddress(target)
+    # An address (what a port of the network gives) is no port: no
+    # interface lookup for it.
+    address = (
+        target
+        if isinstance(target, (IPv4Address, IPv6Address))
+        else listeningAddress(target)
+    )
     if isinstance(address, (IPv4Address, IPv6Address)):
         if address.type != "TCP":
             raise ValueError(f"expected a TCP address, not {address!r}")

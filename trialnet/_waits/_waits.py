@@ -136,6 +136,9 @@ class Waits:
         return checkSeconds(timeout, "timeout")
 
     def _failFast(self, waiter: Deferred[_T]) -> Deferred[_T]:
-        if self.owner.failFast:
-            failOnLoggedError(waiter, self._registry.reactor, self.owner)
+        # The network read once, not through the owner property twice: every
+        # wait asks it.
+        owner = self._ownerReference()
+        if owner.failFast:
+            failOnLoggedError(waiter, self._registry.reactor, owner)
         return waiter
