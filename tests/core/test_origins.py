@@ -116,6 +116,8 @@ class FileKindsTests(SynchronousTestCase):
         A file already in the table gives the same origin as a first look:
         a trialnet frame is still passed over.
         """
+        _report._kinds.pop(_opening.__file__, None)
+        _report._kinds.pop(thisFile(), None)
         first = inside(_opening.__file__, _report.userOrigin)
         again = inside(_opening.__file__, _report.userOrigin)
         self.assertEqual(first.filename, thisFile())

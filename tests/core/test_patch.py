@@ -19,6 +19,7 @@ from trialnet._core._patch import (
     patchIn,
     patchNames,
     unpatch,
+    unpatchNames,
 )
 
 
@@ -247,10 +248,31 @@ class PatchInTests(SynchronousTestCase):
             vars(thing),
             {"store": {"routed": "trialnet's"}, "plain": "trialnet's", "added": 1},
         )
-        for name, previous in saved.items():
-            unpatch(thing, name, previous)
+        unpatchNames(thing, saved)
         self.assertEqual(vars(thing), {"store": {}, "plain": "mine"})
         self.assertEqual(thing.routed, "class default")
+
+    def test_unpatchNamesEachAsUnpatch(self) -> None:
+        """
+        L{unpatchNames} puts back each name as L{unpatch} would: what the
+        instance had, nothing where it had nothing, the class's data
+        descriptor's own value, and leaves a name saved as L{NOTHING_SET}
+        as it is.
+        """
+        names = {"plain": "trialnet's", "routed": "trialnet's", "added": 1}
+        byName, byNames = _Routed(), _Routed()
+        for thing in (byName, byNames):
+            thing.plain = "mine"  # type: ignore[attr-defined]
+            thing.kept = "mine"  # type: ignore[attr-defined]
+        saved = patchNames(byName, names)
+        savedToo = patchNames(byNames, names)
+        saved["kept"] = savedToo["kept"] = NOTHING_SET
+        for name, previous in saved.items():
+            unpatch(byName, name, previous)
+        unpatchNames(byNames, savedToo)
+        self.assertEqual(vars(byNames), vars(byName))
+        self.assertEqual(vars(byNames), {"store": {}, "plain": "mine", "kept": "mine"})
+        self.assertEqual(byNames.routed, "class default")
 
     def test_nothingSet(self) -> None:
         """

@@ -11,6 +11,7 @@ from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
+from zope.interface import implementer
 
 from trialnet import (
     ClosedWhileWaitingError,
@@ -19,6 +20,7 @@ from trialnet import (
     RecorderFactory,
     WaitTimeoutError,
 )
+from trialnet._waits._interfaces import IBoundedWaits
 
 from ..helpers import assertCleanRun, sample
 
@@ -198,3 +200,24 @@ class RealConversationTests(SynchronousTestCase):
 
         assertCleanRun(self, sample(body, timeout=8.0))
         self.assertEqual(seen, [3.0])
+
+    def test_boundedWaitsWithoutFailFast(self) -> None:
+        """
+        A protocol that declares L{IBoundedWaits} but has no C{failFast}
+        cannot take the network's settings: it connects and closes as any
+        other, untouched, with no error from trialnet's hook.
+        """
+        seen: list[object] = []
+
+        @implementer(IBoundedWaits)
+        class Declared(Protocol):
+            waitTimeout = None
+
+        async def body(case: NetworkTestCase) -> None:
+            port = case.listen(Factory.forProtocol(Greeter))
+            client = await case.connect(port, Factory.forProtocol(Declared))
+            seen.append(client.waitTimeout)
+            seen.append(hasattr(client, "failFast"))
+
+        assertCleanRun(self, sample(body, timeout=8.0))
+        self.assertEqual(seen, [None, False])

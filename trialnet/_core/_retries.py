@@ -311,9 +311,9 @@ class _Retries:
                         )
 
     def _take(self, scopes: list[_Retries]) -> None:
+        # Called by __exit__ only when the reactor's list grew in the scope.
         calls = self.calls
-        if calls is None or len(calls) <= self.start:
-            return
+        assert calls is not None
         # Read only if the reactor did not take its new timers in meanwhile
         # (a turn inside the scope), and its list is still this one.
         added = calls[self.start :] if calls is _newCalls(self._reactor) else []

@@ -254,6 +254,8 @@ class End(Record):
         unpatch(self._lostOn, "connectionLost", saved)
 
     def _connectionLost(self, reason: Failure) -> None:
+        # _restoreLost(), written out (as in _makeConnection): shaped for
+        # speed, one call fewer for every end.
         saved, self._savedLost = self._savedLost, NOTHING_SET
         unpatch(self._lostOn, "connectionLost", saved)
         try:
