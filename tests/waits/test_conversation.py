@@ -209,8 +209,9 @@ class RealConversationTests(SynchronousTestCase):
         """
         seen: list[object] = []
 
+        # Missing a member of the interface on purpose: what is tested.
         @implementer(IBoundedWaits)
-        class Declared(Protocol):
+        class Declared(Protocol):  # type: ignore[misc]
             waitTimeout = None
 
         async def body(case: NetworkTestCase) -> None:
