@@ -36,9 +36,10 @@ from ._core._defaults import (
     MAX_PACKET_SIZE,
     PROCESS_TIMEOUT,
 )
+from ._core._phases import Phase
 from ._core._report import Origin, userOrigin
 from ._core._seconds import checkSeconds
-from ._core._teardown import Phase, Teardown
+from ._core._teardown import Teardown
 from ._processes._records import recordProcess
 from ._sockets._endpoints import TrackingClientEndpoint
 from ._sockets._interfaces import IUDPPort

@@ -21,8 +21,8 @@ from ._core._defaults import (
     VIRTUAL_TIME_BUDGET,
     VIRTUAL_TIME_STALL,
 )
+from ._core._phases import Phase
 from ._core._seconds import checkSeconds
-from ._core._teardown import Phase
 from ._core._threads import Threads, checkThreads
 from ._front import NetworkAPI, NetworkParts
 from ._interfaces import INetwork

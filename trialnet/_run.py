@@ -29,9 +29,9 @@ from ._core._lifecycle import (
     RunEvent,
     RunState,
 )
+from ._core._phases import Phase
 from ._core._report import LATE_STEP, Origin, TeardownError
 from ._core._seconds import checkSeconds
-from ._core._teardown import Phase
 from ._core._threads import Threads, checkThreads
 from ._network import Network
 from ._sockets._observe import observe, observing, stopObserving

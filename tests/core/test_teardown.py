@@ -15,17 +15,10 @@ from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 from zope.interface.verify import verifyObject
 
+from trialnet._core._phases import TRANSITIONS, Event, Phase, nextPhase
 from trialnet._core._record import Hook, IRecord
 from trialnet._core._report import Leftover, Origin, TeardownError
-from trialnet._core._teardown import (
-    ABORT_GRACE,
-    LEFT_OPEN,
-    TRANSITIONS,
-    Event,
-    Phase,
-    Teardown,
-    nextPhase,
-)
+from trialnet._core._teardown import ABORT_GRACE, LEFT_OPEN, Teardown
 
 ORIGIN = Origin("test_teardown.py", 1)
 

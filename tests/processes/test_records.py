@@ -18,8 +18,9 @@ from twisted.trial.unittest import SynchronousTestCase
 from trialnet import Network, NetworkTestCase
 from trialnet._core._defaults import KILL_GRACE, PROCESS_TIMEOUT, QUIT_GRACE
 from trialnet._core._lifecycle import PROCESS_MOVES, ProcessEvent, ProcessState
+from trialnet._core._phases import Event, Phase, nextPhase
 from trialnet._core._record import STOP_PROCESSES
-from trialnet._core._teardown import ABORT_GRACE, Event, Phase, Teardown, nextPhase
+from trialnet._core._teardown import ABORT_GRACE, Teardown
 from trialnet._plugin import PROCESS_TIMEOUT_OPTION, _iniTimeout
 from trialnet._processes._records import describeProcess
 

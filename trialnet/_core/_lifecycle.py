@@ -8,7 +8,7 @@ I/O.  The classes they describe hold one state value each and move it only
 through L{move}, which refuses a move its table lacks: read here what can
 happen to each.
 
-The teardown's own phases are in L{trialnet._core._teardown}.
+The teardown's own phases are in L{trialnet._core._phases}.
 
 An impossible move raises L{ImpossibleMoveError}.  Inside the teardown's
 steps (close, abort, force) the teardown's guard logs it as an error of

@@ -1,41 +1,18 @@
 # -*- test-case-name: tests.core.test_teardown,tests.test_network -*-
 """
-The teardown, as an explicit phase machine.
-
-Every rule that moves the teardown from one phase to the next is in
-L{TRANSITIONS}; L{Teardown} runs each phase's action on entering it and owns
-the timer, the bounds, the outcome and the waiters.  It treats every record
-alike (see L{trialnet._core._record.IRecord}) and guards every call it makes
-to one: what a record raises is logged and the rest still runs.  What
-never waits is a hook (L{trialnet._core._record.Hook}), run at its stage before
-the records of that stage, and again when the teardown forgets.  The
-phases::
-
-    OPEN --close--> CLOSING --settled--> DONE
-                       |bound
-                       v
-                    ABORTED --settled--> DONE
-                       |grace
-                       v
-                    FORCED --settled--> DONE
-
-Processes (records of the stage L{STOP_PROCESSES}) are stopped only once
-everything else settled (or was aborted, or forced), within a bound of their
-own, C{processTimeout}::
-
-    CLOSING, ABORTED or FORCED --closed--> STOPPING --settled--> DONE
-                                              |bound
-                                              v
-                                           QUITTING --settled--> DONE
-                                              |grace
-                                              v
-                                           KILLING --settled, grace--> DONE
+The teardown: L{Teardown} runs each phase's action on entering it (the
+phases and the rules that move it from one to the next are in
+L{trialnet._core._phases}) and owns the timer, the bounds, the outcome and
+the waiters.  It treats every record alike (see
+L{trialnet._core._record.IRecord}) and guards every call it makes to one:
+what a record raises is logged and the rest still runs.  What never waits is
+a hook (L{trialnet._core._record.Hook}), run at its stage before the records
+of that stage, and again when the teardown forgets.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from enum import Enum
 from functools import partial
 from operator import attrgetter
 from typing import Any, Protocol
@@ -47,6 +24,10 @@ from twisted.python.failure import Failure
 
 from ._defaults import KILL_GRACE, PROCESS_TIMEOUT, QUIT_GRACE
 from ._owners import closeOwner
+from ._phases import CLOSING_PHASES as _CLOSING_PHASES
+from ._phases import NOT_CLOSING as _NOT_CLOSING
+from ._phases import STOPPING_PHASES as _STOPPING_PHASES
+from ._phases import TRANSITIONS, Event, Phase
 from ._record import CLOSE, STOP_ACCEPTING, STOP_PROCESSES, Hook, IRecord, fireAll
 from ._report import Leftover, TeardownError
 from ._retries import Captured, TimerCapture, afterDeliveries, timerLeftover
@@ -77,50 +58,6 @@ LEFT_OPEN = (
 )
 
 
-class Phase(Enum):
-    """
-    The phases of a teardown.
-    """
-
-    #: Nothing closes yet: the test runs.
-    OPEN = "open"
-    #: Ports stopped accepting, everything was asked to close, and the
-    #: teardown waits for it.
-    CLOSING = "orderly close"
-    #: The bound passed: what had not closed was aborted.
-    ABORTED = "aborted"
-    #: Even aborting did not close it all: the rest was released by force.
-    FORCED = "forced"
-    #: Everything else settled: the processes were sent SIGTERM, and the
-    #: teardown waits for them to end.
-    STOPPING = "stopping processes"
-    #: Their bound passed: what had not ended was sent SIGQUIT.
-    QUITTING = "processes sent SIGQUIT"
-    #: The grace after SIGQUIT passed: what had not ended was sent SIGKILL,
-    #: and is waited for a moment more.
-    KILLING = "processes sent SIGKILL"
-    #: Everything settled; the outcome is known and every reference dropped.
-    DONE = "done"
-
-    # Each member is its only instance: hash it by identity, in C, rather
-    # than through Enum's Python __hash__ at every transition.
-    __hash__ = object.__hash__
-
-
-class Event(Enum):
-    """
-    What moves a teardown.
-    """
-
-    CLOSE = "close requested"
-    SETTLED = "every record settled"
-    CLOSED = "every record but the processes settled"
-    BOUND = "disconnectTimeout (processTimeout, for processes) passed"
-    GRACE = "the grace after aborting (or SIGQUIT, or SIGKILL) passed"
-
-    __hash__ = object.__hash__
-
-
 # Read once: a member read through its enum class costs a lookup through
 # the metaclass's attribute hook (Python 3.11), about ten times a plain
 # global's, and these are read at every step of every teardown.
@@ -132,39 +69,6 @@ _ON_SETTLED = Event.SETTLED
 _ON_CLOSED = Event.CLOSED
 _ON_BOUND = Event.BOUND
 _ON_GRACE = Event.GRACE
-
-#: Every transition.  A pair missing here leaves the phase as it is.
-TRANSITIONS: dict[tuple[Phase, Event], Phase] = {
-    (Phase.OPEN, Event.CLOSE): Phase.CLOSING,
-    (Phase.CLOSING, Event.SETTLED): Phase.DONE,
-    (Phase.CLOSING, Event.BOUND): Phase.ABORTED,
-    (Phase.ABORTED, Event.SETTLED): Phase.DONE,
-    (Phase.ABORTED, Event.GRACE): Phase.FORCED,
-    (Phase.FORCED, Event.SETTLED): Phase.DONE,
-    (Phase.CLOSING, Event.CLOSED): Phase.STOPPING,
-    (Phase.ABORTED, Event.CLOSED): Phase.STOPPING,
-    (Phase.FORCED, Event.CLOSED): Phase.STOPPING,
-    (Phase.STOPPING, Event.SETTLED): Phase.DONE,
-    (Phase.STOPPING, Event.BOUND): Phase.QUITTING,
-    (Phase.QUITTING, Event.SETTLED): Phase.DONE,
-    (Phase.QUITTING, Event.GRACE): Phase.KILLING,
-    (Phase.KILLING, Event.SETTLED): Phase.DONE,
-    (Phase.KILLING, Event.GRACE): Phase.DONE,
-}
-
-#: The phases that close everything but the processes.
-_CLOSING_PHASES = frozenset([Phase.CLOSING, Phase.ABORTED, Phase.FORCED])
-#: The phases that stop the processes.
-_STOPPING_PHASES = frozenset([Phase.STOPPING, Phase.QUITTING, Phase.KILLING])
-#: The phases in which nothing is waited for: before the close, and after.
-_NOT_CLOSING = frozenset([Phase.OPEN, Phase.DONE])
-
-
-def nextPhase(phase: Phase, event: Event) -> Phase:
-    """
-    The phase a teardown in C{phase} moves to on C{event}.
-    """
-    return TRANSITIONS.get((phase, event), phase)
 
 
 class Records(Protocol):
