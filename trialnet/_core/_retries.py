@@ -230,19 +230,13 @@ def _hand(key: int, scope: _Retries, calls: list[Any]) -> None:
             capture.add(calls, scope)
 
 
-def retriesOf(reactor: Any, owner: object, origin: Origin | None = None) -> _Retries:
-    """
-    Run code under test that hears of a lost or failed connection of
-    C{owner}'s, inside C{with retriesOf(reactor, owner, origin):}: what it
-    schedules is captured for C{owner}'s teardown, with C{origin}, the line
-    that opened the connection.
-    """
-    return _Retries(reactor, owner, origin)
-
-
 class _Retries:
     """
-    L{retriesOf}'s context manager, and the scope it opens.
+    L{retriesOf}'s context manager, and the scope it opens: code under test
+    that hears of a lost or failed connection of C{owner}'s runs inside
+    C{with retriesOf(reactor, owner, origin):}, and what it schedules is
+    captured for C{owner}'s teardown, with C{origin}, the line that opened
+    the connection.
 
     @ivar calls: The reactor's list of new timers when the scope began, or
         None when timers are captured by wrapping C{callLater}.
@@ -264,7 +258,9 @@ class _Retries:
         "start",
     )
 
-    def __init__(self, reactor: Any, owner: object, origin: Origin | None) -> None:
+    def __init__(
+        self, reactor: Any, owner: object, origin: Origin | None = None
+    ) -> None:
         self._reactor = reactor
         self._key = id(reactor)
         self.owner = owner
@@ -328,6 +324,10 @@ class _Retries:
         if added and self._key in _captures:
             _hand(self._key, self, added)
 
+
+#: Open a scope: the class itself, not a function that makes one (shaped
+#: for speed: every connection lost opens a scope, and a call fewer each).
+retriesOf = _Retries
 
 _scopes: dict[int, list[_Retries]] = {}
 _afterDeliveries: dict[int, list[Callable[[], None]]] = {}

@@ -305,6 +305,11 @@ class End(Record):
             # begun (TCP stops reading at loseConnection, and needs no more)
             # is left as it is.
             underlying = socketTransport(transport)
+            # Shaped for speed: a socket transport whose close has begun,
+            # as every plain TCP one has by now, is told apart without a
+            # call of _closingAboveSocket.
+            if getattr(underlying, "disconnecting", True):
+                return
             if _closingAboveSocket(underlying):
                 underlying.resumeProducing()
 
