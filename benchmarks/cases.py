@@ -9,8 +9,9 @@ C{TRIALNET_BENCH_TESTS} sets how many tests each suite has.
 from __future__ import annotations
 
 import os
-from typing import cast
+from typing import Any, cast
 
+import twisted.internet
 from twisted.internet import defer, protocol
 from twisted.trial import unittest
 
@@ -77,11 +78,30 @@ class QuietClientFactory(protocol.ClientFactory):
     noisy = False
 
 
-def _handWritten(host: str, bothEnds: bool = False) -> type[unittest.TestCase]:
+def _close(
+    port: Any, connector: Any, server: Any, factories: list[Any]
+) -> defer.Deferred[Any]:
+    """
+    Stop listening, disconnect the client, close the server end too unless
+    C{server} is C{None}, and wait for the port and both ends.
+    """
+    stopped = defer.maybeDeferred(port.stopListening)
+    connector.disconnect()
+    if server is not None:
+        server.transport.loseConnection()
+    return defer.gatherResults([stopped, *(f.onConnectionLost for f in factories)])
+
+
+def _handWritten(
+    host: str, bothEnds: bool = False, inCleanup: bool = False
+) -> type[unittest.TestCase]:
     """
     The blog post's pattern: three Deferreds collected in tearDown.  With
     C{bothEnds}, the server end is closed too rather than left to read the
-    client's close: trialnet's Twisted work and no more, the floor.
+    client's close: trialnet's Twisted work and no more, the floor.  With
+    C{inCleanup} too, that close is registered with C{addCleanup} (trial
+    waits for it after C{tearDown}) rather than awaited in the test: the
+    mechanism the design names for trialnet's teardown.
     """
 
     async def test(self: unittest.TestCase) -> None:
@@ -99,13 +119,12 @@ def _handWritten(host: str, bothEnds: bool = False) -> type[unittest.TestCase]:
         server = await serverFactory.onConnectionMade  # type: ignore[attr-defined]
         client.transport.write(b"ping")
         await client.echoed
-        stopped = defer.maybeDeferred(port.stopListening)
-        connector.disconnect()
-        if bothEnds:
-            server.transport.loseConnection()
-        await defer.gatherResults(
-            [stopped, clientFactory.onConnectionLost, serverFactory.onConnectionLost]  # type: ignore[attr-defined]
-        )
+        closing = (port, connector, server if bothEnds else None)
+        factories = [clientFactory, serverFactory]
+        if inCleanup:
+            self.addCleanup(_close, *closing, factories)
+        else:
+            await _close(*closing, factories)
 
     return type("HandWrittenTests", (unittest.TestCase,), _repeat(test))
 
@@ -113,6 +132,64 @@ def _handWritten(host: str, bothEnds: bool = False) -> type[unittest.TestCase]:
 HandWrittenTests = _handWritten("127.0.0.1")
 HandWrittenLocalhostTests = _handWritten("localhost")
 HandWrittenBothEndsTests = _handWritten("127.0.0.1", bothEnds=True)
+
+
+#: The names trialnet's observer wraps on the reactor, for the second
+#: design floor.
+OBSERVED = (
+    "listenTCP",
+    "listenSSL",
+    "listenUNIX",
+    "listenUDP",
+    "connectTCP",
+    "connectSSL",
+    "connectUNIX",
+    "spawnProcess",
+)
+
+
+#: The wrappers, made once, as trialnet makes its own once a reactor.
+_WRAPPERS: dict[str, Any] = {}
+
+
+def _wrappersOf(reactor: Any) -> dict[str, Any]:
+    if not _WRAPPERS:
+        for name in OBSERVED:
+            original = getattr(reactor, name)
+
+            def opening(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
+                return _original(*args, **kwargs)
+
+            _WRAPPERS[name] = opening
+    return _WRAPPERS
+
+
+class _ObservedReactor(unittest.TestCase):
+    """
+    The reactor's opening methods replaced on the instance by wrappers that
+    only pass the call through, from before C{setUp} until after the
+    cleanups, as trialnet's observer does: the least that observing what
+    the code under test opens can cost.
+    """
+
+    def run(self, result: Any) -> None:  # type: ignore[override]
+        reactor = twisted.internet.reactor
+        instance = vars(reactor)
+        instance.update(_wrappersOf(reactor))
+        try:
+            super().run(result)
+        finally:
+            for name in OBSERVED:
+                instance.pop(name, None)
+
+
+#: Design floors: the floor's Twisted work with what the design requires
+#: of any implementation, and no trialnet.  First the teardown as a
+#: cleanup, then the reactor observed too.
+CleanupFloorTests = _handWritten("127.0.0.1", bothEnds=True, inCleanup=True)
+ObservedFloorTests = type(
+    "ObservedFloorTests", (_ObservedReactor, CleanupFloorTests), {}
+)
 
 
 async def _trialnet(self: NetworkTestCase) -> None:

@@ -48,6 +48,8 @@ VARIANTS = {
     "empty trial test": "EmptyTests",
     "hand-written (three Deferreds)": "HandWrittenTests",
     "floor: trialnet's work by hand": "HandWrittenBothEndsTests",
+    "floor, closed in a cleanup": "CleanupFloorTests",
+    "floor, cleanup, reactor observed": "ObservedFloorTests",
     "trialnet": "TrialnetTests",
     "trialnet, virtualTime = True": "TrialnetVirtualTests",
 }

@@ -85,6 +85,12 @@ VARIANTS = {
     "(b0) floor: trialnet's work": Variant(
         _trial("HandWrittenBothEndsTests"), "(a) empty trial"
     ),
+    "(b1) floor, closed in a cleanup": Variant(
+        _trial("CleanupFloorTests"), "(a) empty trial"
+    ),
+    "(b2) (b1), the reactor observed": Variant(
+        _trial("ObservedFloorTests"), "(a) empty trial"
+    ),
     "(c) hand-written, 'localhost'": Variant(
         _trial("HandWrittenLocalhostTests"), "(a) empty trial"
     ),
