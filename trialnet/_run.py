@@ -422,7 +422,7 @@ class TestRun:
         # The teardown's own values read and set in place of the network's
         # properties, which only pass them on (one call fewer each, every
         # test); a new value still goes through the network's check.
-        teardown = network._parts().teardown
+        teardown = network._own.teardown
         # What the test set on itself since, it meant for its teardown (and
         # is checked then); the very value the network holds was checked
         # already (an equal one of another type, a Decimal, is not).
