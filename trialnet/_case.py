@@ -138,6 +138,19 @@ class NetworkTestCase(NetworkAPI, TestCase):
         The test's timeout, as trial finds it: see
         trial's C{TestCase.getTimeout}.
         """
+        # Shaped for speed (trial asks five times a test): _trialnetSets()
+        # written out for what nearly every test is, a plain function in a
+        # plain module (no __getattr__), none of which sets a timeout.
+        function, _, namespace, _ = self._trialnetLookIn
+        if (
+            function is not None
+            and namespace is not None
+            and "timeout" not in function.__dict__
+            and "timeout" not in namespace
+            and "__getattr__" not in namespace
+            and not hasattr(self, "timeout")
+        ):
+            return float(util.DEFAULT_TIMEOUT_DURATION)
         if self._trialnetSets("timeout"):
             return float(super().getTimeout())  # type: ignore[no-untyped-call]
         return float(util.DEFAULT_TIMEOUT_DURATION)
