@@ -216,7 +216,7 @@ class NetworkTestCase(NetworkAPI, TestCase):
         # partial would cost it a signature check each time).  What the test
         # set on itself is put back afterwards, for its next run.
         instance = vars(self)
-        setOnInstance = instance.get("setUp"), instance.get("tearDown")
+        ownSetUp, ownTearDown = instance.get("setUp"), instance.get("tearDown")
         if not _isGeneratorFunction(run.ownSetUp):
             self.setUp = run.setUp  # type: ignore[method-assign, assignment]
         if not _isGeneratorFunction(run.ownTearDown):
@@ -224,11 +224,16 @@ class NetworkTestCase(NetworkAPI, TestCase):
         try:
             super().run(result)  # type: ignore[no-untyped-call]
         finally:
-            for name, own in zip(("setUp", "tearDown"), setOnInstance, strict=True):
-                if own is None:
-                    instance.pop(name, None)
-                else:
-                    instance[name] = own
+            # Each of the two names written out, not a loop over a zip
+            # (every test).
+            if ownSetUp is None:
+                instance.pop("setUp", None)
+            else:
+                instance["setUp"] = ownSetUp
+            if ownTearDown is None:
+                instance.pop("tearDown", None)
+            else:
+                instance["tearDown"] = ownTearDown
             run.finish()
             self._trialnetRun = None
 
