@@ -134,6 +134,8 @@ class Teardown:
     @ivar killGrace: Seconds allowed, after SIGKILL, for the processes to be
         reaped.
     @ivar strict: Whether what the code under test left open is reported.
+    @ivar phase: Where the teardown is; read-only outside (a plain attribute,
+        not a property: shaped for speed, read at every listen and connect).
     """
 
     def __init__(
@@ -152,7 +154,7 @@ class Teardown:
         self.strict = strict
         self._reactor = reactor
         self._records = records
-        self._phase = _OPEN
+        self.phase: Phase = _OPEN
         self._events: list[Event] = []
         self._handling = False
         self._timer: IDelayedCall | None = None
@@ -171,13 +173,6 @@ class Teardown:
         self._waiters: list[Deferred[None]] = []
         records.subscribe(self)
 
-    @property
-    def phase(self) -> Phase:
-        """
-        Where the teardown is.
-        """
-        return self._phase
-
     def close(self) -> Deferred[None]:
         """
         Begin the teardown, or join it.
@@ -186,7 +181,7 @@ class Teardown:
             closed in an orderly way, or failing with L{TeardownError}.
         """
         result: Deferred[None] = Deferred()
-        if self._phase is _DONE:
+        if self.phase is _DONE:
             result.callback(self._outcome)
             return result
         self._waiters.append(result)
@@ -232,12 +227,12 @@ class Teardown:
                 if event is _ON_SETTLED:
                     if not self._allSettled():
                         continue
-                    if self._later and self._phase in _CLOSING_PHASES:
+                    if self._later and self.phase in _CLOSING_PHASES:
                         event = _ON_CLOSED
                 # nextPhase(), written out: it runs at every step.
-                phase = TRANSITIONS.get((self._phase, event), self._phase)
-                if phase is not self._phase:
-                    self._phase = phase
+                phase = TRANSITIONS.get((self.phase, event), self.phase)
+                if phase is not self.phase:
+                    self.phase = phase
                     _ENTRIES[phase](self)
                     self._checkSettled()
         finally:
@@ -250,7 +245,7 @@ class Teardown:
         Something new was opened, or opened again: while closing, close it
         at once (a process, once everything else settled).
         """
-        phase = self._phase
+        phase = self.phase
         if phase is _OPEN:
             # Shaped for speed: while the test runs (every port, attempt
             # and end it opens tells), there is nothing to do.
@@ -268,7 +263,7 @@ class Teardown:
         """
         A hook was added: while closing, run it at once.
         """
-        if self._phase in _CLOSING_PHASES or self._phase in _STOPPING_PHASES:
+        if self.phase in _CLOSING_PHASES or self.phase in _STOPPING_PHASES:
             guarded(hook.closing, "closing", hook)
 
     def settled(self, record: IRecord) -> None:
@@ -467,7 +462,7 @@ class Teardown:
             self._leftovers.setdefault(id(captured.call), leftover)
 
     def _checkSettled(self) -> None:
-        if self._pending or self._phase in _NOT_CLOSING:
+        if self._pending or self.phase in _NOT_CLOSING:
             return
         if self._handling and self._events:
             return
@@ -478,7 +473,7 @@ class Teardown:
         Check every record, not only those that told: one may have opened
         again without telling.
         """
-        phase = self._phase
+        phase = self.phase
         if phase is _FORCED:
             return True
         if phase in _STOPPING_PHASES:
