@@ -16,6 +16,7 @@ from twisted.internet.defer import Deferred
 from twisted.internet.error import ConnectionAborted
 from twisted.internet.interfaces import IHalfCloseableProtocol, IProtocol
 from twisted.python import log
+from twisted.protocols.policies import ProtocolWrapper
 from twisted.python.failure import Failure
 from twisted.python.reflect import qual
 
@@ -224,7 +225,11 @@ class End(Record):
         except KeyError:
             raise ImpossibleMoveError(self, self.state, _ON_CONNECTED) from None
         self.settled = self.state is not _OPEN
-        underlying = socketTransport(transport)
+        # socketTransport(transport), written out: shaped for speed, one call
+        # fewer for every end, whose transport is mostly the socket's own.
+        underlying = transport
+        while isinstance(underlying, ProtocolWrapper):
+            underlying = underlying.transport
         outermost = getattr(underlying, "protocol", None)
         # The reactor's transport holds this very protocol, as it does for
         # most ends: its chain is the one it has (no second walk).
@@ -304,7 +309,10 @@ class End(Record):
             # another process).  A socket transport whose own close has
             # begun (TCP stops reading at loseConnection, and needs no more)
             # is left as it is.
-            underlying = socketTransport(transport)
+            # socketTransport(transport), written out as in _connected.
+            underlying = transport
+            while isinstance(underlying, ProtocolWrapper):
+                underlying = underlying.transport
             # Shaped for speed: a socket transport whose close has begun,
             # as every plain TCP one has by now, is told apart without a
             # call of _closingAboveSocket.
