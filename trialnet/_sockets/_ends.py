@@ -15,8 +15,8 @@ from typing import Any, Protocol
 from twisted.internet.defer import Deferred
 from twisted.internet.error import ConnectionAborted
 from twisted.internet.interfaces import IHalfCloseableProtocol, IProtocol
-from twisted.python import log
 from twisted.protocols.policies import ProtocolWrapper
+from twisted.python import log
 from twisted.python.failure import Failure
 from twisted.python.reflect import qual
 
