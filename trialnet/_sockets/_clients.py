@@ -224,7 +224,17 @@ class ClientAttempt(ClientFactory, Record):
             if self._factory is not None:
                 self._factory.doStop()
         finally:
-            self._stopped()
+            # _stopped() and its _move(), written out: shaped for speed, two
+            # calls fewer for every attempt.
+            before = self.state
+            try:
+                self.state = state = ATTEMPT_MOVES[before, _ON_STOP]
+            except KeyError:
+                raise ImpossibleMoveError(self, before, _ON_STOP) from None
+            self.settled = state in _SETTLED
+            if state is not before:
+                # Record._settle(), written out.
+                self._onSettled(self)
 
     def startedConnecting(self, connector: IConnector) -> None:
         self._forward("startedConnecting", connector)
