@@ -225,15 +225,16 @@ class Registry:
             # Observed as the code under test's, then given to trialnet.
             known.observed = known.observed and observed
             return known
+        # By position, as newEnd makes an end (shaped for speed).
         record = PortRecord(
             port,
             origin,
             transport or transportOf(port),
             self.tellSettled,
             self.reactor,
-            observed=observed,
-            socketPath=socketPath,
-            listening=listening,
+            observed,
+            socketPath,
+            listening,
         )
         self._ports[id(port)] = record
         if hook is not None:
@@ -282,16 +283,10 @@ class Registry:
         Record a connection end (its protocol is observed once the caller
         says how).
         """
-        end = End(
-            role,
-            origin,
-            protocol,
-            self,
-            observed=observed,
-            attempt=attempt,
-            port=port,
-            pairKey=pairKey,
-        )
+        # Every argument given by position: shaped for speed, for a class
+        # called with keywords makes a dictionary of them on the way to its
+        # __init__ (about 0.7 microseconds an end; a function does not).
+        end = End(role, origin, protocol, self, observed, attempt, port, pairKey)
         self._configure(end.application)
         # _index(end), written out: one call fewer for every end.
         ends = self._ends
