@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from twisted.internet.address import UNIXAddress
 from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.error import ConnectError
 from twisted.internet.interfaces import (
@@ -167,7 +168,13 @@ class ClientAttempt(ClientFactory, Record):
     # Factory's Protocol subclasses.
     def buildProtocol(self, addr: IAddress) -> IProtocol | None:  # type: ignore[override]
         # Counted even when no protocol comes of it: the kernel connected.
-        pairKey = self._registry.clientPairKey(addr)
+        # Only a UNIX connection pairs in order: no call for the others, at
+        # every connection (shaped for speed, as a port's factory hook).
+        pairKey = (
+            self._registry.clientPairKey(addr)
+            if isinstance(addr, UNIXAddress)
+            else None
+        )
         end, self._prepared = self._prepared, None
         if end is None:
             # The first connection of a factory, or a connector that
