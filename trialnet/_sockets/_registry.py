@@ -239,7 +239,9 @@ class Registry:
         self._ports[id(port)] = record
         if hook is not None:
             hook.ports.append(record)
-        self._add(record)
+        # _add(record), written out: shaped for speed, one call fewer a port.
+        self._records.append(record)
+        self._listener.opened(record)
         return record
 
     def adoptPort(self, port: IListeningPort, origin: Origin, observed: bool) -> None:
@@ -336,7 +338,9 @@ class Registry:
         Record one C{connect()}, of a factory or of one protocol instance.
         """
         attempt = ClientAttempt(factory, protocol, origin, self, self.tellSettled)
-        self._add(attempt)
+        # _add(attempt), written out: one call fewer a connect (as addPort).
+        self._records.append(attempt)
+        self._listener.opened(attempt)
         return attempt
 
     def addConnector(
