@@ -244,7 +244,11 @@ class ClientAttempt(ClientFactory, Record):
                 self._onSettled(self)
 
     def startedConnecting(self, connector: IConnector) -> None:
-        self._forward("startedConnecting", connector)
+        # _forward(), written out: shaped for speed, one call fewer a connect.
+        if self.state is not _HALTED:
+            method = getattr(self._factory, "startedConnecting", None)
+            if method is not None:
+                method(connector)
 
     def clientConnectionFailed(self, connector: IConnector, reason: Failure) -> None:
         try:
