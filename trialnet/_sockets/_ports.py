@@ -227,7 +227,10 @@ class PortRecord(Record):
     def _stopDone(self, result: object) -> None:
         self._move(_ON_STOPPED)
         self.stopFailure = result if isinstance(result, Failure) else None
-        fireAll(self._waiters, None)
+        if self._waiters:
+            # Checked here: most ports have nobody waiting, and no call is
+            # made (as an end's closeWaiters).
+            fireAll(self._waiters, None)
         # Record._settle(), written out: one call fewer a port.
         self._onSettled(self)
 
