@@ -37,6 +37,10 @@ def addressKey(address: IAddress | None) -> AddressKey | None:
     @return: C{("tcp" or "udp", host, port)} for IP addresses, C{("unix",
         path, 0)} for a UNIX address with a path, else C{None}.
     """
+    # Shaped for speed (four keys a connection): an IPv4 address, as nearly
+    # every one is, is keyed at once; it cannot be IPv4-mapped.
+    if type(address) is IPv4Address:
+        return (_FAMILIES.get(address.type, "tcp"), address.host, address.port)
     if isinstance(address, (IPv4Address, IPv6Address)):
         host = address.host
         if host.startswith(_MAPPED) and "." in host:
