@@ -346,10 +346,23 @@ class VirtualClock:
         """
         The deadline of the first pending timer that is not real.
         """
-        deadlines = [
-            call.getTime() for call in _timers(self.reactor) if not isReal(call)
-        ]
-        return min(deadlines) if deadlines else None
+        # Shaped for speed (every turn of the reactor in virtual time asks,
+        # and the reactor's lists hold up to 50 cancelled timers until
+        # Twisted sweeps them out): _timers() and min() written out as one
+        # loop, with no list made.
+        reactor = self.reactor
+        first = None
+        for calls in (
+            getattr(reactor, "_pendingTimedCalls", ()),
+            getattr(reactor, "_newTimedCalls", ()),
+        ):
+            for call in calls:
+                if call.cancelled or call.called or isReal(call):
+                    continue
+                deadline = call.getTime()
+                if first is None or deadline < first:
+                    first = deadline
+        return first
 
     def _jump(self, target: float) -> None:
         self._idlePolls = 0
