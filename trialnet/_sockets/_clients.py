@@ -231,17 +231,7 @@ class ClientAttempt(ClientFactory, Record):
             if self._factory is not None:
                 self._factory.doStop()
         finally:
-            # _stopped() and its _move(), written out: shaped for speed, two
-            # calls fewer for every attempt.
-            before = self.state
-            try:
-                self.state = state = ATTEMPT_MOVES[before, _ON_STOP]
-            except KeyError:
-                raise ImpossibleMoveError(self, before, _ON_STOP) from None
-            self.settled = state in _SETTLED
-            if state is not before:
-                # Record._settle(), written out.
-                self._onSettled(self)
+            self._stopped()
 
     def startedConnecting(self, connector: IConnector) -> None:
         # _forward(), written out: shaped for speed, one call fewer a connect.

@@ -276,17 +276,7 @@ class End(Record):
                 self.attempt.protocolLostRaised()
             raise
         finally:
-            # _markClosed(), written out: shaped for speed, one call fewer
-            # for every end.
-            try:
-                self.state = END_MOVES[self.state, _ON_CLOSED]
-            except KeyError:
-                raise ImpossibleMoveError(self, self.state, _ON_CLOSED) from None
-            self.settled = self.state is not _OPEN
-            self.transport = None
-            self._onSettled(self)
-            if self.closeWaiters:
-                fireAll(self.closeWaiters, None)
+            self._markClosed()
 
     def _markClosed(self) -> None:
         try:
