@@ -219,6 +219,41 @@ class LookupTests(SynchronousTestCase):
                 Sample("test_it"), (13.0, (False, None), "the module's hook")
             )
 
+    def test_timeoutOnlyOnTheModule(self) -> None:
+        """
+        A timeout set on the test's module alone, with no C{__getattr__}
+        there, is found.
+        """
+        self.assertFoundInModule((13.0, (False, None), None), timeout=13)
+
+    def test_timeoutFromModuleGetattr(self) -> None:
+        """
+        A timeout that only the module's C{__getattr__} gives is found.
+        """
+
+        def moduleGetattr(name: str) -> object:
+            if name == "timeout":
+                return 17
+            raise AttributeError(name)
+
+        self.assertFoundInModule((17.0, (False, None), None), __getattr__=moduleGetattr)
+
+    def assertFoundInModule(
+        self, expected: tuple[float, tuple[bool, str | None], object], **names: Any
+    ) -> None:
+        """
+        A test of a module holding C{names} gets C{expected} from its
+        lookups, as trial's own.
+        """
+        with inModule("sample_lookup", **names) as move:
+
+            @move
+            class Sample(NetworkTestCase):
+                def test_it(self) -> None:
+                    pass
+
+            self.assertAsTrial(Sample("test_it"), expected)
+
     def test_unittestSkipAndABadTimeout(self) -> None:
         """
         The standard library's C{unittest.skip} of the class is honoured,

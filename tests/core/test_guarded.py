@@ -433,6 +433,22 @@ class ReconnectingTests(SynchronousTestCase):
         assertPassed(self, sample(body, timeout=20))
         leaves.assertNothingNew(self)
 
+    def test_reconnectingFactoryStrict(self) -> None:
+        """
+        With strict cleanup, a C{ReconnectingClientFactory} given to
+        C{connect()} is told to stop trying as its attempt closes, before its
+        connection is lost: the retry it would schedule is never made, so the
+        test passes with nothing reported.
+        """
+        factory = Reconnecting()
+
+        async def body(case: NetworkTestCase) -> None:
+            port = case.listen(Factory.forProtocol(Protocol))
+            await case.connect(port, factory)
+
+        assertPassed(self, sample(body, timeout=20, strictCleanup=True))
+        self.assertEqual(factory.continueTrying, 0)
+
     def test_reconnectingFactoryOfCodeUnderTest(self) -> None:
         """
         A C{ReconnectingClientFactory} the code under test connected with the

@@ -4,6 +4,7 @@ Bad arguments are refused with a clear error before anything is opened.
 
 from __future__ import annotations
 
+import enum
 import os
 import tempfile
 
@@ -19,6 +20,14 @@ from trialnet import Network, NetworkTestCase
 from trialnet._sockets._targets import MAX_SOCKET_PATH
 
 from ..helpers import assertCleanRun, sample
+
+
+class _Ports(enum.IntEnum):
+    """
+    Port numbers that are a subclass of C{int}.
+    """
+
+    HTTP = 8080
 
 
 class ListenArgumentTests(SynchronousTestCase):
@@ -68,6 +77,22 @@ class ListenArgumentTests(SynchronousTestCase):
         A port number given as a string is a C{TypeError}.
         """
         self.assertRefused(TypeError, "int", port="8080")
+
+    def test_portBool(self) -> None:
+        """
+        C{True} as the port number is a C{TypeError}, although a C{bool} is an
+        C{int}.
+        """
+        self.assertRefused(TypeError, "int", port=True)
+
+    def test_portIntSubclass(self) -> None:
+        """
+        A port number of a subclass of C{int} (an C{IntEnum}'s member) is
+        listened on.
+        """
+        self.network.listen(Factory.forProtocol(Protocol), port=_Ports.HTTP)
+        ((port, _, _, interface),) = self.reactor.tcpServers
+        self.assertEqual((port, interface), (8080, "127.0.0.1"))
 
     def test_badBacklog(self) -> None:
         """
@@ -263,6 +288,16 @@ class ConnectArgumentTests(SynchronousTestCase):
         self.assertRefused(
             ValueError, "from 1 to 65535", ("127.0.0.1", 0), self.factory
         )
+
+    def test_portBool(self) -> None:
+        """
+        C{True} as the target's port number is a C{TypeError}, and a port
+        number of a subclass of C{int} is connected to.
+        """
+        self.assertRefused(TypeError, "int", ("127.0.0.1", True), self.factory)
+        self.network.connect(("127.0.0.1", _Ports.HTTP), self.factory)
+        ((host, port, _, _, _),) = self.reactor.tcpClients
+        self.assertEqual((host, port), ("127.0.0.1", 8080))
 
     def test_notAFactoryOrProtocol(self) -> None:
         """

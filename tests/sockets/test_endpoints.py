@@ -8,7 +8,11 @@ from __future__ import annotations
 import time
 
 from twisted.internet.defer import CancelledError, Deferred
-from twisted.internet.endpoints import TCP4ClientEndpoint, TCP4ServerEndpoint
+from twisted.internet.endpoints import (
+    HostnameEndpoint,
+    TCP4ClientEndpoint,
+    TCP4ServerEndpoint,
+)
 from twisted.internet.interfaces import (
     IListeningPort,
     IProtocol,
@@ -135,6 +139,30 @@ class OtherEndpointTests(SynchronousTestCase):
             await case.serverProtocolFor(client)
 
         result = sample(body)
+
+        assertCleanRun(self, result)
+        self.assertEqual(lostCounts(events), (1, 1))
+
+    def test_connectThroughHostnameEndpoint(self) -> None:
+        """
+        A C{HostnameEndpoint} connects later, from a reactor turn, where the
+        reactor's observer sees its C{connectTCP}: trialnet still knows the
+        factory under the endpoint's wrapping one as its own attempt's, so
+        even with strict cleanup the test passes with nothing reported, and
+        both ends are closed.
+        """
+        events = Events()
+        serverFactory, clientFactory = recorders(events)
+
+        async def body(case: NetworkTestCase) -> None:
+            from twisted.internet import reactor
+
+            port = case.listen(serverFactory)
+            endpoint = HostnameEndpoint(reactor, b"127.0.0.1", portNumber(port))
+            client = await case.connect(endpoint, clientFactory)
+            await case.serverProtocolFor(client)
+
+        result = sample(body, strictCleanup=True)
 
         assertCleanRun(self, result)
         self.assertEqual(lostCounts(events), (1, 1))

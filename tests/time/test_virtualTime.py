@@ -399,6 +399,26 @@ class VirtualTimeTests(SynchronousTestCase):
         self.assertNotIn("seconds", vars(theReactor()))
         Network(virtualTime=False)
 
+    def test_realTestUnderVirtualNetwork(self) -> None:
+        """
+        A test in real time, run while a L{Network} in virtual time is open on
+        the same reactor, fails with a C{ValueError} before its body runs,
+        and the reactor's clock stays that network's.
+        """
+        network = Network(virtualTime=True)
+        ran: list[bool] = []
+
+        def body(case: NetworkTestCase) -> None:
+            ran.append(True)
+
+        result = sample(body)
+
+        self.assertEqual(errorTypes(result), [ValueError])
+        self.assertEqual(ran, [])
+        self.assertIsNotNone(virtualClockOf(theReactor()))
+        self.successResultOf(network.close())
+        self.assertIsNone(virtualClockOf(theReactor()))
+
     def test_modesMustAgree(self) -> None:
         """
         A network asking for the other mode of time than a network open on

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import time
+from typing import Any
 
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred
@@ -23,6 +24,23 @@ from ..helpers import assertPassed, errorTypes, runSample, sample
 #: Long enough that a wait which ran to its bound fails the "does not hang"
 #: check below: a fast failure took well under it.
 LONG_BOUND = 20.0
+
+
+async def _readLineOfBrokenServer(
+    case: NetworkTestCase, port: Any, errors: list[BaseException]
+) -> None:
+    """
+    Connect to C{port} (whose protocol logs an error once it has read a
+    line), send a line, and wait half a second for one back: keep the wait's
+    L{WaitTimeoutError} in C{errors}, then flush the logged error.
+    """
+    client = await case.connect(port, Recorder())
+    client.send(b"hello\r\n")
+    try:
+        await client.readLine(timeout=0.5)
+    except WaitTimeoutError as error:
+        errors.append(error)
+    case.flushLoggedErrors(BrokenError)
 
 
 class BrokenError(Exception):
@@ -123,13 +141,7 @@ class FailFastTests(SynchronousTestCase):
 
         async def body(case: NetworkTestCase) -> None:
             port = case.listen(Factory.forProtocol(RaisesLater))
-            client = await case.connect(port, Recorder())
-            client.send(b"hello\r\n")
-            try:
-                await client.readLine(timeout=0.5)
-            except WaitTimeoutError as error:
-                errors.append(error)
-            case.flushLoggedErrors(BrokenError)
+            await _readLineOfBrokenServer(case, port, errors)
 
         result = sample(body, failFast=False)
 
@@ -149,13 +161,7 @@ class FailFastTests(SynchronousTestCase):
 
             async def wait(self) -> None:
                 port = self.listen(Factory.forProtocol(RaisesLater))
-                client = await self.connect(port, Recorder())
-                client.send(b"hello\r\n")
-                try:
-                    await client.readLine(timeout=0.5)
-                except WaitTimeoutError as error:
-                    errors.append(error)
-                self.flushLoggedErrors(BrokenError)
+                await _readLineOfBrokenServer(self, port, errors)
 
             def test_it(self) -> Deferred[None]:
                 return Deferred.fromCoroutine(self.wait())
@@ -163,6 +169,21 @@ class FailFastTests(SynchronousTestCase):
         result = runSample(Sample)
 
         assertPassed(self, result)
+        self.assertEqual([type(error) for error in errors], [WaitTimeoutError])
+
+    def test_turnedOffAfterFirstUse(self) -> None:
+        """
+        C{failFast} set on the test after its network served a first call
+        (a C{listen}) applies to the waits that follow.
+        """
+        errors: list[BaseException] = []
+
+        async def body(case: NetworkTestCase) -> None:
+            port = case.listen(Factory.forProtocol(RaisesLater))
+            case.failFast = False
+            await _readLineOfBrokenServer(case, port, errors)
+
+        assertPassed(self, sample(body))
         self.assertEqual([type(error) for error in errors], [WaitTimeoutError])
 
     def test_endedWaitIsLeftAlone(self) -> None:
