@@ -117,7 +117,8 @@ class NetworkTestCase(NetworkAPI, TestCase):
         the C{AttributeError} that one on a bound method or a module makes and
         throws away (about 4,000 instructions, two a lookup, some seven
         lookups a test).  Shaped for speed: what is not a plain function or
-        module is asked with C{hasattr}, as trial asks.
+        module is asked with C{hasattr}, as trial asks.  Its common case for
+        C{timeout} is written out in L{getTimeout} too.
         """
         function, method, namespace, module = self._trialnetLookIn
         if function is not None:

@@ -98,13 +98,6 @@ class TestRun:
         return self.state in RUN_OBSERVING
 
     @property
-    def registered(self) -> bool:
-        """
-        Whether the teardown was registered as a cleanup.
-        """
-        return self.state in RUN_REGISTERED
-
-    @property
     def cleanedUp(self) -> bool:
         """
         Whether trial ran the cleanups.
@@ -179,6 +172,9 @@ class TestRun:
         """
         The network that what the test opens now belongs to; the teardown is
         registered at the first use.
+
+        Its common case is written out in C{NetworkTestCase._parts} too
+        (shaped for speed): a change here goes there as well.
         """
         network = self.network
         if network is not None and self.state is _REGISTERED:
@@ -282,11 +278,6 @@ class TestRun:
             stall=checkSeconds(case.virtualTimeStall, "virtualTimeStall", zero=True),
         )
 
-    def _teardownBegins(self) -> None:
-        virtual = self.virtual
-        if virtual is not None:
-            virtual.teardownBegins()
-
     def _setUpFailed(self, failure: Failure | None) -> Failure | None:
         # Trial runs the cleanups but no tearDown: look after the last
         # cleanup, when everything else had its chance to close.
@@ -299,9 +290,10 @@ class TestRun:
         there and what the test left in the reactor unseen.
         """
         # Trial ran the cleanups: a network used from here on is closed
-        # after tearDown.  (_teardownBegins() and the registered property
-        # written out: shaped for speed, every test, with the teardown
-        # registered and real time, finds nothing to do here.)
+        # after tearDown.  (The virtual clock told here and in
+        # _closeNetwork, and the registered states read in place: shaped
+        # for speed, every test, with the teardown registered and real time,
+        # finds nothing to do here.)
         virtual = self.virtual
         if virtual is not None:
             virtual.teardownBegins()
@@ -417,7 +409,7 @@ class TestRun:
 
     def _closeNetwork(self) -> Deferred[None]:
         network, self.network = self.network, None
-        # _teardownBegins(), written out: shaped for speed (every test).
+        # The virtual clock runs at real speed from the teardown's start.
         virtual = self.virtual
         if virtual is not None:
             virtual.teardownBegins()

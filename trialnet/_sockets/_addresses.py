@@ -70,6 +70,8 @@ def reachableHost(host: str) -> str:
     """
     The host a client connects to, to reach a port listening on C{host}:
     loopback for every interface, else C{host} itself.
+
+    Written out in C{connectionTarget} too (shaped for speed).
     """
     return LOOPBACK.get(host, host)
 

@@ -74,6 +74,9 @@ def stopRetrying(factory: object) -> None:
     """
     Tell a reconnecting factory to give up, so that the close the teardown
     makes does not schedule another attempt.
+
+    Written out in L{ClientAttempt.close} too (shaped for speed): a change
+    here goes there as well.
     """
     factory = applicationFactory(factory)
     if isinstance(factory, ReconnectingClientFactory):
@@ -381,6 +384,8 @@ class ClientAttempt(ClientFactory, Record):
     # Inside
 
     def _forward(self, name: str, *args: Any) -> None:
+        # Written out in startedConnecting and clientConnectionLost too
+        # (shaped for speed): a change here goes there as well.
         if self.state is _HALTED:
             return
         method = getattr(self._factory, name, None)
@@ -401,6 +406,7 @@ class ClientAttempt(ClientFactory, Record):
             self._onSettled(self)
 
     def _done(self) -> None:
+        # Written out in made() too (shaped for speed).
         if self._move(_ON_OUTCOME):
             # Record._settle(), written out: one call fewer an attempt.
             self._onSettled(self)

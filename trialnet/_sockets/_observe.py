@@ -261,6 +261,9 @@ def _isTrialnets(factory: object) -> bool:
 def _observing(reactor: Any) -> _Observer | None:
     """
     The observer of C{reactor} while a network observes it.
+
+    Written out in L{quietly} too (shaped for speed): a change here goes
+    there as well.
     """
     entry = _observers.get(id(reactor))
     if entry is None or entry[0]() is not reactor or not entry[1].sinks:

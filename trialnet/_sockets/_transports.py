@@ -275,6 +275,9 @@ def socketTransport(transport: Any) -> Any:
     """
     The reactor's own transport under a wrapping one (TLS wraps TCP), which
     is what the reactor reads, writes and closes.
+
+    Written out in C{End._connected} and C{End.close} too (shaped for
+    speed): a change here goes there as well.
     """
     while isinstance(transport, ProtocolWrapper):
         transport = transport.transport
