@@ -96,11 +96,11 @@ def _handWritten(
     host: str, bothEnds: bool = False, inCleanup: bool = False
 ) -> type[unittest.TestCase]:
     """
-    The blog post's pattern: three Deferreds collected in tearDown.  With
+    The blog post's pattern: three Deferreds, awaited at the test's end.  With
     C{bothEnds}, the server end is closed too rather than left to read the
     client's close: trialnet's Twisted work and no more, the floor.  With
     C{inCleanup} too, that close is registered with C{addCleanup} (trial
-    waits for it after C{tearDown}) rather than awaited in the test: the
+    waits for it after the test method) rather than awaited in the test: the
     mechanism the design names for trialnet's teardown.
     """
 
@@ -169,7 +169,10 @@ class _ObservedReactor(unittest.TestCase):
     The reactor's opening methods replaced on the instance by wrappers that
     only pass the call through, from before C{setUp} until after the
     cleanups, as trialnet's observer does: the least that observing what
-    the code under test opens can cost.
+    the code under test opens can cost.  Unlike trialnet's observer, it
+    neither keeps nor puts back what the reactor's instance had under these
+    names (nothing, in the benchmark's own process), and its wrappers call
+    the methods of the first reactor they saw.
     """
 
     def run(self, result: Any) -> None:  # type: ignore[override]
