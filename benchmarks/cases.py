@@ -176,7 +176,12 @@ class _ObservedReactor(unittest.TestCase):
     """
 
     def run(self, result: Any) -> None:  # type: ignore[override]
-        reactor = twisted.internet.reactor
+        # Read as trialnet's own run reads it: the package's attribute once
+        # a reactor is installed (Twisted 24.7 sets it only at the first
+        # import of the reactor), else the import.
+        reactor: Any = vars(twisted.internet).get("reactor")
+        if reactor is None:
+            from twisted.internet import reactor
         instance = vars(reactor)
         instance.update(_wrappersOf(reactor))
         try:
