@@ -250,21 +250,10 @@ class ClientAttempt(ClientFactory, Record):
             self._fail(reason)
 
     def clientConnectionLost(self, connector: IConnector, reason: Failure) -> None:
-        # _forwardLast() and _forward() written out, and _fail() called only
-        # when it has something to do: shaped for speed, three calls fewer
-        # for every connection a client loses.
         try:
-            if self.state is not _HALTED:
-                method = getattr(self._factory, "clientConnectionLost", None)
-                if method is not None:
-                    method(connector, reason)
-        except BaseException:
-            # The connector stops its factory only after this returns.
-            self._stopped()
-            raise
+            self._forwardLast("clientConnectionLost", connector, reason)
         finally:
-            if not self.deferred.called:
-                self._fail(reason)
+            self._fail(reason)
 
     def tlsSetUpRaised(self, reason: Failure) -> None:
         """
@@ -384,8 +373,8 @@ class ClientAttempt(ClientFactory, Record):
     # Inside
 
     def _forward(self, name: str, *args: Any) -> None:
-        # Written out in startedConnecting and clientConnectionLost too
-        # (shaped for speed): a change here goes there as well.
+        # Written out in startedConnecting too (shaped for speed): a change
+        # here goes there as well.
         if self.state is _HALTED:
             return
         method = getattr(self._factory, name, None)

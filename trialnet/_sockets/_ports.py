@@ -225,13 +225,7 @@ class PortRecord(Record):
         maybeDeferred(self._originalStop).addBoth(self._stopDone)
 
     def _stopDone(self, result: object) -> None:
-        # _move(_ON_STOPPED), written out: shaped for speed, one call fewer a
-        # port.
-        try:
-            self.state = state = PORT_MOVES[self.state, _ON_STOPPED]
-        except KeyError:
-            raise ImpossibleMoveError(self, self.state, _ON_STOPPED) from None
-        self.settled = state is _IDLE or state is _STOPPED
+        self._move(_ON_STOPPED)
         self.stopFailure = result if isinstance(result, Failure) else None
         if self._waiters:
             # Checked here: most ports have nobody waiting, and no call is
